@@ -1,0 +1,49 @@
+"""Data pipelines for kerasdil (``tf.data``), starting with MNIST.
+
+Importing this package is light (numpy only); TensorFlow is imported when a
+pipeline is built.
+
+Example:
+    >>> from kerasdil.data import mnist, describe_source
+    >>> print(describe_source())              # where MNIST will come from
+    >>> train = mnist("train", augment=True, validation_size=5000)
+    >>> val = mnist("validation", validation_size=5000)
+"""
+
+from ._common import DATA_DIR_ENV, SampleDataWarning, benchmark_pipeline
+from .mnist import (
+    AUGMENTATION,
+    IMAGE_SHAPE,
+    MNIST_KEYS,
+    NORMALIZATION,
+    NUM_CLASSES,
+    SPLITS,
+    MnistArrays,
+    Normalization,
+    augment_batch,
+    describe_source,
+    load_mnist_arrays,
+    mnist,
+    normalize,
+    split_arrays,
+)
+
+__all__ = [
+    "AUGMENTATION",
+    "DATA_DIR_ENV",
+    "IMAGE_SHAPE",
+    "MNIST_KEYS",
+    "NORMALIZATION",
+    "NUM_CLASSES",
+    "SPLITS",
+    "MnistArrays",
+    "Normalization",
+    "SampleDataWarning",
+    "augment_batch",
+    "benchmark_pipeline",
+    "describe_source",
+    "load_mnist_arrays",
+    "mnist",
+    "normalize",
+    "split_arrays",
+]
