@@ -1,0 +1,17 @@
+"""Keras layers for dilated and depthwise-separable dilated convolution.
+
+- ``DilatedConvBN``: Conv2D(dilation_rate) + BatchNormalization + activation.
+- ``SeparableDilatedConv``: the DSDC block (dilated depthwise, pointwise, BN, activation,
+  residual when shapes allow).
+- ``DilationStack``: DSDC blocks following a ``dilation_schedule``.
+- ``ASPP``: atrous spatial pyramid pooling.
+- ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
+
+All are registered with ``keras.saving.register_keras_serializable(package="kerasdil")``.
+"""
+
+from kerasdil.layers.aspp import ASPP
+from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, SeparableDilatedConv
+from kerasdil.layers.stack import DilationStack
+
+__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "SeparableDilatedConv"]

@@ -1,0 +1,188 @@
+"""Saving and loading weights by variable path, with clear errors.
+
+Weights are saved as an ``.npz`` of plain arrays (never pickled) plus a JSON header
+naming each variable by its Keras path (``stage1/block2/depthwise/kernel``) and the
+builder config they were trained with. Loading matches by path and shape, so a file
+made for another architecture is refused with a sentence that says what differs,
+instead of a Keras traceback or a silent partial load.
+"""
+
+import hashlib
+import json
+import os
+import zipfile
+
+import numpy as np
+
+_HEADER = "__kerasdil_header__"
+
+
+def sha256_of(path):
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_weights(model, path, *, config=None):
+    """Write ``model``'s weights to ``path`` (.npz) atomically.
+
+    Args:
+        model: a built Keras model.
+        path: destination ending in ".npz".
+        config: the builder kwargs, stored so loaders can explain mismatches.
+
+    Returns:
+        The sha256 of the written file.
+    """
+    if not str(path).endswith(".npz"):
+        raise ValueError(f"weights path must end with .npz, got {path!r}.")
+    header = {
+        "format": "kerasdil-weights-1",
+        "model": model.name,
+        "config": config or {},
+        "names": [v.path for v in model.weights],
+    }
+    arrays = {f"w{i}": np.asarray(v.numpy()) for i, v in enumerate(model.weights)}
+    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    tmp = f"{path}.tmp-{os.getpid()}.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return sha256_of(path)
+
+
+def read_weights(path):
+    """Read a kerasdil ``.npz`` weights file -> (header dict, {path: array}).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a kerasdil weights file, or corrupt.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"weights file {path!r} does not exist.")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if _HEADER not in data.files:
+                raise ValueError(f"{path!r} is not a kerasdil weights file (no header).")
+            header = json.loads(bytes(data[_HEADER]).decode())
+            arrays = {name: data[f"w{i}"] for i, name in enumerate(header["names"])}
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"weights file {path!r} is corrupt or truncated ({type(e).__name__}).") from None
+    return header, arrays
+
+
+def _config_diff(saved, current):
+    keys = sorted(set(saved) | set(current))
+    diffs = []
+    for k in keys:
+        a, b = saved.get(k), current.get(k)
+        if json.dumps(a, default=str) != json.dumps(b, default=str) and k in saved and k in current:
+            diffs.append(f"{k}={a!r} in the file but {b!r} in the model")
+    return diffs
+
+
+def assign_weights(model, arrays, *, source, saved_config=None, config=None, allow_missing=False, allow_extra=False):
+    """Set ``model``'s variables from ``{path: array}``, all or nothing.
+
+    Every model variable must be found with the same shape unless ``allow_missing``;
+    file entries the model lacks are an error unless ``allow_extra`` (e.g. a
+    classifier head when ``include_top=False``). Nothing is assigned if anything is
+    wrong, so a failed load never leaves a half-loaded model.
+
+    Returns:
+        (assigned, missing, extra): lists of variable paths.
+
+    Raises:
+        ValueError: a shape mismatch, missing or unexpected variables.
+    """
+    hint = ""
+    if saved_config is not None and config is not None:
+        diffs = _config_diff(saved_config, config)
+        if diffs:
+            hint = " They were made for another architecture: " + "; ".join(diffs) + "."
+    plan, missing = [], []
+    for v in model.weights:
+        if v.path not in arrays:
+            missing.append(v.path)
+            continue
+        value = arrays[v.path]
+        if tuple(value.shape) != tuple(v.shape):
+            raise ValueError(
+                f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
+                f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
+            )
+        plan.append((v, value))
+    used = {v.path for v, _ in plan}
+    extra = [k for k in arrays if k not in used]
+    if missing and not allow_missing:
+        raise ValueError(
+            f"weights {source!r} do not fit model {model.name!r}: {len(missing)} of its "
+            f"{len(model.weights)} variables are missing from the file (first: {missing[0]}).{hint}"
+        )
+    if extra and not allow_extra:
+        raise ValueError(
+            f"weights {source!r} do not fit model {model.name!r}: the file has {len(extra)} "
+            f"variables the model lacks (first: {extra[0]}).{hint}"
+        )
+    for v, value in plan:
+        v.assign(value.astype(v.dtype))
+    return [v.path for v, _ in plan], missing, extra
+
+
+def load_weights(model, weights, *, model_name, config, allow_extra=False):
+    """Resolve ``weights`` (None, a registered tag or a path) and load it into ``model``.
+
+    Accepts a registered tag of ``model_name`` (sha256-checked), a kerasdil ``.npz``,
+    a Keras ``.weights.h5`` or a ``.keras`` model file (loaded in safe mode; its
+    weights are matched by path).
+
+    Raises:
+        ValueError: unknown tag, checksum mismatch, wrong architecture or corrupt file.
+        FileNotFoundError: a path that does not exist.
+    """
+    if weights is None:
+        return model
+    from kerasdil.zoo.registry import model_info
+
+    info = model_info(model_name)
+    pretrained = info.pretrained
+    if weights in pretrained:
+        entry = pretrained[weights]
+        if not os.path.isfile(entry.path):
+            raise FileNotFoundError(f"pretrained weights {model_name}:{weights} are registered but {entry.path!r} is missing from the installation.")
+        digest = sha256_of(entry.path)
+        if digest != entry.sha256:
+            raise ValueError(
+                f"pretrained weights {entry.path!r} are corrupt: sha256 {digest[:12]}... does not match "
+                f"the registered {entry.sha256[:12]}...; reinstall kerasdil."
+            )
+        path = entry.path
+    else:
+        path = os.fspath(weights)
+        if not os.path.exists(path):
+            tags = ", ".join(repr(t) for t in pretrained) or "none shipped"
+            raise FileNotFoundError(
+                f"weights={weights!r} is neither a pretrained tag of {model_name} ({tags}) nor an existing file."
+            )
+    if path.endswith(".npz"):
+        header, arrays = read_weights(path)
+        assign_weights(model, arrays, source=path, saved_config=header.get("config"), config=config, allow_extra=allow_extra)
+    elif path.endswith(".keras"):
+        import keras
+
+        try:
+            other = keras.models.load_model(path, compile=False, safe_mode=True)
+        except Exception as e:  # Keras raises many types for a bad archive
+            raise ValueError(f"could not read {path!r} as a .keras model: {e}") from None
+        arrays = {v.path: np.asarray(v.numpy()) for v in other.weights}
+        assign_weights(model, arrays, source=path, allow_extra=allow_extra)
+    elif path.endswith(".h5"):
+        try:
+            model.load_weights(path)
+        except Exception as e:
+            raise ValueError(f"weights {path!r} do not fit model {model.name!r}: {e}") from None
+    else:
+        raise ValueError(f"weights file {path!r} must be a .npz (kerasdil), .weights.h5 or .keras file.")
+    return model
