@@ -1,0 +1,66 @@
+"""`kerasdil evaluate MODEL --data ...`"""
+
+
+def add_arguments(p):
+    p.add_argument("model", help="a .keras file, or a zoo name with pretrained tag such as mnist_dsdc:mnist")
+    p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default search order)")
+    p.add_argument("--out", default=None, help="folder for metrics.json and plots (default: next to the model, or runs/eval-<name>)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
+
+
+def load_model_arg(spec):
+    """A .keras path (safe mode) or "zoo_name[:tag]" -> (keras.Model, zoo info or None)."""
+    import os
+
+    if spec.endswith(".keras") or os.path.sep in spec:
+        if not os.path.isfile(spec):
+            raise FileNotFoundError(f"model file {spec!r} does not exist.")
+        import keras
+
+        import kerasdil.layers  # noqa: F401  (registers kerasdil layers for deserialisation)
+
+        try:
+            return keras.models.load_model(spec, compile=False, safe_mode=True), None
+        except Exception as e:
+            raise ValueError(f"could not load {spec!r} as a Keras model: {e}") from None
+    from kerasdil.zoo import create_model, model_info
+
+    name = spec.split(":", 1)[0]
+    return create_model(spec), model_info(name)
+
+
+def run(args):
+    import json
+    import os
+
+    from kerasdil.tasks import get_task, task_of_model
+    from kerasdil.zoo import model_info
+
+    model, info = load_model_arg(args.model)
+    task = get_task(info.task) if info else task_of_model(model)
+    if info is None:
+        # A .keras file from `kerasdil train` carries its zoo name as the model name.
+        try:
+            info = model_info(model.name)
+        except ValueError:
+            info = None
+    if info is None:
+        raise ValueError(f"cannot tell which data set {args.model!r} was trained on; its name {model.name!r} is not a zoo model.")
+    _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False, limit=args.limit)
+    print(source_text)
+    out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{info.name}"))
+    os.makedirs(out, exist_ok=True)
+    metrics = task.evaluate(model, test, out_dir=out)
+    path = os.path.join(out, "eval_metrics.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(metrics, f, indent=2)
+    os.replace(tmp, path)
+    if "accuracy" in metrics:
+        print(f"accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of {metrics['samples']}), loss {metrics['loss']:.4f}")
+        print("per-class accuracy: " + ", ".join(f"{c}: {a:.4f}" for c, a in metrics["per_class_accuracy"].items()))
+    else:
+        print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
+    print(f"written: {path}" + "".join(f", {v}" for k, v in metrics.items() if k.endswith("_png")))
+    return 0

@@ -1,0 +1,43 @@
+"""`kerasdil train NAME ...`"""
+
+
+def add_arguments(p):
+    p.add_argument("model", help="zoo model name (see `kerasdil zoo list`)")
+    p.add_argument("--out", default=None, help="run directory (default runs/<model>); rerun the same command to resume")
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default: $KERASDIL_DATA_DIR, keras cache, download)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
+    p.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
+                   help="tf.distribute strategy; multiworker reads TF_CONFIG")
+    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+
+
+def run(args):
+    import os
+
+    from kerasdil.train import train
+
+    out = args.out or os.path.join("runs", args.model)
+    result = train(
+        args.model,
+        out_dir=out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        data=args.data,
+        augment=False if args.no_augment else None,
+        limit=args.limit,
+        seed=args.seed,
+        strategy=args.strategy,
+        verbose=2 if args.quiet else "auto",
+    )
+    m = result.metrics
+    score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"mIoU {m.get('miou', float('nan')):.4f}"
+    print(f"{args.model}: test {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
+          f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
+    print(f"artifacts in {out}: model.keras, metrics.json, history.json, curves.png")
+    return 0

@@ -1,0 +1,85 @@
+"""Model statistics: parameters and multiply-accumulates (MACs) per image."""
+
+import math
+
+
+def _leaf_layers(layer):
+    """Yield the innermost layers of a model or composite layer, in order."""
+    children = getattr(layer, "_layers", None) or []
+    if not children:
+        yield layer
+        return
+    for child in children:
+        yield from _leaf_layers(child)
+
+
+def _input_shape(layer):
+    shapes = getattr(layer, "_build_shapes_dict", None) or {}
+    if len(shapes) == 1:
+        return tuple(next(iter(shapes.values())))
+    return None
+
+
+def count_macs(model):
+    """Multiply-accumulates of one forward pass for one image.
+
+    Counts Conv2D (dilation does not change the count), DepthwiseConv2D,
+    SeparableConv2D, Conv2DTranspose and Dense layers from their built input shapes;
+    BatchNormalization, activations, pooling and additions are not counted (BN
+    folds into the conv at inference). Layers inside kerasdil's composite layers
+    and nested models are included.
+
+    Args:
+        model: a built Keras model with a fully known input size.
+
+    Returns:
+        int: MACs per image.
+
+    Raises:
+        ValueError: if a conv layer's spatial input size is unknown (build the
+            model with a fixed ``input_shape``).
+
+    Example:
+        >>> from kerasdil.zoo import keras_io_convnet
+        >>> count_macs(keras_io_convnet())
+        2440960
+    """
+    from keras import layers
+
+    total = 0
+    for layer in _leaf_layers(model):
+        if not isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Conv2DTranspose, layers.Dense)):
+            continue
+        shape = _input_shape(layer)
+        if shape is None:
+            continue  # an unused or unbuilt layer contributes nothing
+        if isinstance(layer, layers.Dense):
+            total += math.prod(s for s in shape[1:-1] if s) * shape[-1] * layer.units
+            continue
+        out = layer.compute_output_shape(shape)
+        if any(s is None for s in out[1:3]):
+            raise ValueError(
+                f"count_macs: layer {layer.name!r} has an unknown spatial size {shape}; "
+                "build the model with a fixed input_shape."
+            )
+        kh, kw = layer.kernel_size
+        cin = shape[-1]
+        if isinstance(layer, layers.Conv2DTranspose):
+            total += shape[1] * shape[2] * kh * kw * cin * layer.filters
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            total += out[1] * out[2] * kh * kw * cin * layer.depth_multiplier
+        elif isinstance(layer, layers.SeparableConv2D):
+            total += out[1] * out[2] * (kh * kw * cin * layer.depth_multiplier + cin * layer.depth_multiplier * layer.filters)
+        else:
+            total += out[1] * out[2] * kh * kw * (cin // layer.groups) * layer.filters
+    return int(total)
+
+
+def model_stats(model):
+    """Dict with params (total, trainable) and MACs per image of ``model``."""
+    trainable = sum(math.prod(v.shape) for v in model.trainable_weights)
+    return {
+        "params": int(model.count_params()),
+        "trainable_params": int(trainable),
+        "macs": count_macs(model),
+    }
