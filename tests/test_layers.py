@@ -1,0 +1,134 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasdil.layers import ASPP, DilatedConvBN, DilatedDepthwiseConv2D, DilationStack, SeparableDilatedConv
+
+
+def _x(shape=(2, 14, 18, 8), seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+LAYERS = [
+    lambda: DilatedConvBN(4, dilation_rate=2),
+    lambda: DilatedConvBN(4, strides=2, padding="valid"),
+    lambda: SeparableDilatedConv(8, dilation_rate=3),
+    lambda: SeparableDilatedConv(6, dilation_rate=(2, 3), padding="valid"),
+    lambda: SeparableDilatedConv(6, strides=2),
+    lambda: DilationStack((1, 2, 5), 8),
+    lambda: DilationStack((1, 2), (6, 10)),
+    lambda: ASPP(16, (2, 4)),
+    lambda: ASPP(8, (2, 3), separable=True, image_pooling=False),
+]
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_compute_output_shape_matches_call(make):
+    layer = make()
+    x = _x()
+    assert tuple(layer(x).shape) == tuple(layer.compute_output_shape(x.shape))
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_get_config_round_trip_gives_same_outputs(make):
+    layer = make()
+    x = _x()
+    y = layer(x, training=False)
+    clone = type(layer).from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(x, training=False), y, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_keras_file_round_trip_with_safe_mode(make, tmp_path):
+    inputs = keras.Input((14, 18, 8))
+    model = keras.Model(inputs, make()(inputs))
+    x = _x()
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: DilatedConvBN(8, dilation_rate=0), "DilatedConvBN: `dilation_rate` must be >= 1, got 0"),
+        (lambda: DilatedConvBN(8, kernel_size=4), "DilatedConvBN: `kernel_size` must be odd"),
+        (lambda: DilatedConvBN(0), "DilatedConvBN: `filters` must be a positive int, got 0"),
+        (lambda: SeparableDilatedConv(8, strides=2, dilation_rate=2), "SeparableDilatedConv: `strides` > 1 together with"),
+        (lambda: SeparableDilatedConv(8, dilation_rate=1.5), "SeparableDilatedConv: `dilation_rate` must be an int or a pair"),
+        (lambda: SeparableDilatedConv(8, padding="full"), "SeparableDilatedConv: `padding` must be 'same' or 'valid'"),
+        (lambda: DilationStack((), 8), "DilationStack: `dilation_schedule` must not be empty"),
+        (lambda: DilationStack((1, 0, 5), 8), r"DilationStack: every rate in `dilation_schedule` .* got 0"),
+        (lambda: DilationStack("125", 8), "DilationStack: `dilation_schedule` must be a sequence"),
+        (lambda: DilationStack((1, 2), (8,)), "DilationStack: `filters` has 1 entries"),
+        (lambda: ASPP(8, rates=()), "ASPP: `rates` must be a non-empty sequence"),
+        (lambda: ASPP(8, rates=(6, -1)), "ASPP: `rates` must be >= 1"),
+        (lambda: ASPP(8, dropout=1.5), r"ASPP: `dropout` must be in \[0, 1\)"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_layer_and_value(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("dilation", [2, 3, (2, 5)])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_native_dilated_depthwise_equals_keras_path_with_gradients(dilation, padding):
+    fast = DilatedDepthwiseConv2D(3, dilation_rate=dilation, padding=padding)
+    plain = DilatedDepthwiseConv2D(3, dilation_rate=dilation, padding=padding, implementation="keras")
+    x = tf.constant(_x((2, 16, 17, 5)))
+    fast.build(x.shape)
+    plain.build(x.shape)
+    plain.set_weights(fast.get_weights())
+    results = []
+    for layer in (fast, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(tf.sin(y) * y)
+        results.append([y, *tape.gradient(loss, [x, layer.kernel.value])])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+
+
+def test_native_path_avoids_space_to_batch_in_graph():
+    layer = SeparableDilatedConv(8, dilation_rate=2)
+    fn = tf.function(lambda x: layer(x, training=False)).get_concrete_function(tf.TensorSpec((1, 14, 14, 8)))
+    ops = {n.op for n in fn.graph.as_graph_def().node}
+    assert "SpaceToBatchND" not in ops and "DepthwiseConv2dNative" in ops
+
+
+def test_native_implementation_refuses_when_fast_path_impossible():
+    layer = DilatedDepthwiseConv2D(3, dilation_rate=1, implementation="native")
+    with pytest.raises(ValueError, match="implementation='native' needs"):
+        layer(_x((1, 8, 8, 2)))
+
+
+def test_residual_added_only_when_shapes_allow():
+    same = SeparableDilatedConv(8, dilation_rate=2)
+    same(_x())
+    assert same._add_residual
+    wider = SeparableDilatedConv(16, dilation_rate=2)
+    wider(_x())
+    assert not wider._add_residual
+    off = SeparableDilatedConv(8, residual=False)
+    off(_x())
+    assert not off._add_residual
+
+
+def test_aspp_image_pooling_works_for_any_input_size():
+    inputs = keras.Input((None, None, 4))
+    model = keras.Model(inputs, ASPP(8, (1, 2))(inputs))
+    for shape in [(1, 9, 13, 4), (2, 20, 7, 4)]:
+        assert model(_x(shape)).shape == (*shape[:3], 8)
+
+
+def test_layers_report_receptive_field_specs():
+    from kerasdil.receptive import receptive_field
+
+    stack = DilationStack((1, 2, 5), 4)
+    assert receptive_field(stack.receptive_field_layers()).size == (17, 17)

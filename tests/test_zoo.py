@@ -1,0 +1,135 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdil.zoo import create_model, keras_io_convnet, list_models, mnist_conv, mnist_dsdc, model_info
+from kerasdil.zoo.stats import count_macs
+from kerasdil.zoo.weights_io import read_weights, save_weights
+
+
+def test_registry_lists_mnist_models_with_patterns():
+    assert list_models("mnist_*") == ["mnist_conv", "mnist_dsdc"]
+    assert "keras_io_convnet" in list_models(task="classification")
+    assert list_models("nothing*") == []
+
+
+def test_unknown_model_is_clear_error():
+    with pytest.raises(ValueError, match="unknown zoo model 'mnist_dscd'; registered models: .*mnist_dsdc"):
+        create_model("mnist_dscd")
+
+
+def test_peer_baseline_matches_keras_io_param_count():
+    assert keras_io_convnet().count_params() == 34826
+
+
+def test_mnist_dsdc_has_at_most_half_the_peer_params():
+    assert mnist_dsdc().count_params() <= 34826 // 2
+
+
+def test_count_macs_of_peer_by_hand():
+    # conv1 26*26*9*32 + conv2 11*11*9*32*64 + dense 1600*10
+    assert count_macs(keras_io_convnet()) == 26 * 26 * 9 * 32 + 11 * 11 * 9 * 32 * 64 + 1600 * 10
+
+
+def test_mnist_conv_is_same_topology_with_plain_convs():
+    dsdc, conv = mnist_dsdc(), mnist_conv()
+    assert [l.name for l in dsdc.layers] == [l.name for l in conv.layers]
+    assert conv.count_params() > dsdc.count_params()
+
+
+def test_schedule_argument_changes_blocks_and_flat_schedule_applies_to_both_stages():
+    model = mnist_dsdc(dilation_schedule=(1, 3))
+    assert model.get_layer("stage1").dilation_schedule == (1, 3)
+    assert model.get_layer("stage2").dilation_schedule == (1, 3)
+    with pytest.raises(ValueError, match="dilation_schedule"):
+        mnist_dsdc(dilation_schedule=((1, 2), (1, 0)))
+
+
+def test_include_top_false_returns_feature_map():
+    model = mnist_dsdc(include_top=False)
+    assert model.output.shape == (None, 7, 7, 48)
+
+
+def test_weights_round_trip_through_npz(tmp_path):
+    model = mnist_dsdc(width=4)
+    path = str(tmp_path / "w.npz")
+    save_weights(model, path, config={"width": 4})
+    clone = mnist_dsdc(width=4, weights=path)
+    x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(clone(x), model(x), atol=1e-6)
+    header, arrays = read_weights(path)
+    assert header["config"] == {"width": 4} and len(arrays) == len(model.weights)
+
+
+def test_weights_for_another_schedule_are_refused_with_clear_error(tmp_path):
+    model = mnist_dsdc(width=4)
+    path = str(tmp_path / "w.npz")
+    save_weights(model, path, config={"width": 4})
+    with pytest.raises(ValueError, match="do not fit model 'mnist_dsdc'.*width=4 in the file but 8 in the model"):
+        mnist_dsdc(width=8, weights=path)
+    with pytest.raises(ValueError, match="variables the model lacks|missing from the file"):
+        mnist_dsdc(width=4, dilation_schedule=((1, 2), (1, 2)), weights=path)
+
+
+def test_weights_for_another_class_count_are_refused(tmp_path):
+    path = str(tmp_path / "w.npz")
+    save_weights(mnist_dsdc(width=4), path)
+    with pytest.raises(ValueError, match="classifier/kernel has shape"):
+        mnist_dsdc(width=4, num_classes=5, weights=path)
+
+
+def test_corrupt_weights_file_is_clear_error(tmp_path):
+    path = str(tmp_path / "w.npz")
+    save_weights(mnist_dsdc(width=4), path)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        mnist_dsdc(width=4, weights=path)
+
+
+def test_missing_weights_path_or_tag_is_clear_error():
+    with pytest.raises(FileNotFoundError, match="neither a pretrained tag of mnist_dsdc"):
+        mnist_dsdc(weights="no_such_tag")
+
+
+def test_failed_load_leaves_model_untouched(tmp_path):
+    path = str(tmp_path / "w.npz")
+    save_weights(mnist_dsdc(width=4), path)
+    model = mnist_dsdc(width=4, num_classes=5)
+    before = [w.copy() for w in model.get_weights()]
+    from kerasdil.zoo.weights_io import assign_weights
+
+    with pytest.raises(ValueError):
+        assign_weights(model, read_weights(path)[1], source=path)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_zoo_model_saves_and_loads_as_keras_file(tmp_path):
+    model = mnist_dsdc(width=4)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    x = np.random.default_rng(1).random((3, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
+
+
+def test_shipped_weights_cards_are_consistent():
+    from kerasdil.zoo.weights_io import sha256_of
+
+    for name in list_models():
+        for tag, w in model_info(name).pretrained.items():
+            assert sha256_of(w.path) == w.sha256, f"{name}:{tag}"
+
+
+@pytest.mark.skipif(not model_info("mnist_dsdc").pretrained, reason="no pretrained weights shipped yet")
+def test_pretrained_mnist_dsdc_classifies_sample_digits():
+    from kerasdil import data
+
+    arrays = data.load_mnist_arrays("sample")
+    model = mnist_dsdc(weights="mnist")
+    pred = np.asarray(model(data.normalize(arrays.x_test), training=False)).argmax(-1)
+    assert (pred == arrays.y_test).mean() > 0.98

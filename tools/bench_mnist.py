@@ -1,0 +1,150 @@
+"""Side-by-side MNIST benchmark: keras_io_convnet (peer), mnist_conv, mnist_dsdc.
+
+All models train in one process on the same tf.data pipeline, batch size and
+number of epochs, then are timed for inference on the same images. Writes
+``bench_mnist.json`` and ``bench_mnist.md`` to ``--out`` and prints the table.
+
+    python tools/bench_mnist.py --data ../shared/data/mnist.npz --epochs 3
+
+Columns: params, MACs per image, training seconds per epoch (median over epochs
+after the first, which includes tracing), test accuracy after the budget, Keras
+inference images/s at batch 256 (``model(x, training=False)``) and batch-1
+latency, achieved GFLOP/s (2 FLOPs per MAC; training counted as 3x forward),
+each as a ratio to the peer. The shipped pretrained weights are scored on the
+full test set in a separate row, since the budget here is far shorter than the
+recipe.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MODELS = ("keras_io_convnet", "mnist_conv", "mnist_dsdc")
+
+
+def time_inference(model, x, repeats):
+    """Median seconds of ``model(x, training=False)`` after warm-up."""
+    for _ in range(3):
+        model(x, training=False)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model(x, training=False)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=None, help="MNIST source (file, folder or 'sample')")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--limit", type=int, default=None, help="train/test on the first N images only")
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--out", default="runs/bench_mnist")
+    args = p.parse_args(argv)
+
+    import keras
+    import numpy as np
+
+    from kerasdil import data
+    from kerasdil.tasks import get_task
+    from kerasdil.train import compile_model, recipe
+    from kerasdil.zoo import create_model, model_info
+    from kerasdil.zoo.stats import model_stats
+
+    arrays = data.load_mnist_arrays(args.data)
+    print(arrays.describe(), flush=True)
+    task = get_task("classification")
+    train_ds = data.mnist("train", source=arrays, batch_size=args.batch_size, limit=args.limit, seed=0)
+    test_ds = data.mnist("test", source=arrays, batch_size=512, limit=args.limit)
+    steps = int(train_ds.cardinality())
+    x256 = data.normalize(arrays.x_test[:256])
+    x1 = x256[:1]
+
+    rows = []
+    for name in args.models.split(","):
+        keras.utils.set_random_seed(0)
+        model = create_model(name)
+        compile_model(model, task, learning_rate=recipe(name)["learning_rate"], decay_steps=steps * args.epochs)
+        epoch_times = []
+
+        class Timer(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                epoch_times.append(time.perf_counter() - self.t0)
+
+        model.fit(train_ds, epochs=args.epochs, callbacks=[Timer()], verbose=2)
+        acc = task.evaluate(model, test_ds)["accuracy"]
+        stats = model_stats(model)
+        s_epoch = statistics.median(epoch_times[1:] or epoch_times)
+        t256 = time_inference(model, x256, 20)
+        t1 = time_inference(model, x1, 100)
+        images_per_epoch = steps * args.batch_size
+        rows.append(dict(
+            model=name, params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
+            test_accuracy=acc, epochs=args.epochs, images_per_s_b256=256 / t256, latency_ms_b1=t1 * 1e3,
+            train_gflops=3 * 2 * stats["macs"] * images_per_epoch / s_epoch / 1e9,
+            infer_gflops_b256=2 * stats["macs"] * 256 / t256 / 1e9,
+        ))
+        print(f"{name}: {rows[-1]}", flush=True)
+
+    pretrained = []
+    for name in args.models.split(","):
+        if "mnist" in model_info(name).pretrained:
+            model = create_model(name, weights="mnist")
+            full_test = data.mnist("test", source=arrays, batch_size=512)
+            pretrained.append(dict(model=f"{name}:mnist", test_accuracy=task.evaluate(model, full_test)["accuracy"],
+                                   params=model.count_params()))
+
+    peer = next((r for r in rows if r["model"] == "keras_io_convnet"), rows[0])
+    for r in rows:
+        r["ratio_seconds_per_epoch"] = r["seconds_per_epoch"] / peer["seconds_per_epoch"]
+        r["ratio_images_per_s_b256"] = r["images_per_s_b256"] / peer["images_per_s_b256"]
+        r["ratio_latency_b1"] = r["latency_ms_b1"] / peer["latency_ms_b1"]
+
+    import platform
+
+    result = dict(
+        command="python tools/bench_mnist.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        data=arrays.describe(), epochs=args.epochs, batch_size=args.batch_size, machine=platform.processor() or platform.machine(),
+        cpus=os.cpu_count(), tensorflow=__import__("tensorflow").__version__, keras=keras.__version__,
+        rows=rows, pretrained=pretrained,
+    )
+    lines = [
+        f"Budget: {args.epochs} epochs, batch {args.batch_size}, same pipeline for every model; {arrays.describe()}; "
+        f"{os.cpu_count()} CPUs, TF {result['tensorflow']}.",
+        "",
+        "| model | params | MACs | s/epoch (x peer) | test acc | img/s b256 (x peer) | b1 latency ms (x peer) | train GFLOP/s | infer GFLOP/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['params']:,} | {r['macs']:,} | {r['seconds_per_epoch']:.1f} ({r['ratio_seconds_per_epoch']:.2f}x) "
+            f"| {r['test_accuracy']:.4f} | {r['images_per_s_b256']:,.0f} ({r['ratio_images_per_s_b256']:.2f}x) "
+            f"| {r['latency_ms_b1']:.2f} ({r['ratio_latency_b1']:.2f}x) | {r['train_gflops']:.1f} | {r['infer_gflops_b256']:.1f} |"
+        )
+    if pretrained:
+        lines += ["", "| shipped weights | params | test accuracy (10,000 images) |", "|---|---:|---:|"]
+        lines += [f"| {r['model']} | {r['params']:,} | {r['test_accuracy']:.4f} |" for r in pretrained]
+    lines += ["", f"Command: `{result['command']}`"]
+    table = "\n".join(lines)
+    os.makedirs(args.out, exist_ok=True)
+    for fname, text in (("bench_mnist.json", json.dumps(result, indent=2)), ("bench_mnist.md", table + "\n")):
+        path = os.path.join(args.out, fname)
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
