@@ -132,3 +132,38 @@ def test_layers_report_receptive_field_specs():
 
     stack = DilationStack((1, 2, 5), 4)
     assert receptive_field(stack.receptive_field_layers()).size == (17, 17)
+
+
+def _randomize_bn(model, seed=1):
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        if any(k in v.path for k in ("moving", "gamma", "beta")):
+            v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
+
+
+@pytest.mark.parametrize("name", ["mnist_dsdc", "mnist_conv"])
+def test_fold_batchnorm_keeps_outputs_and_drops_bn(name):
+    from kerasdil.layers import fold_batchnorm
+    from kerasdil.zoo import create_model
+
+    model = create_model(name, width=4)
+    _randomize_bn(model)
+    folded = fold_batchnorm(model)
+    x = _x((3, 28, 28, 1))
+    np.testing.assert_allclose(folded(x, training=False), model(x, training=False), atol=1e-5)
+    assert not any("moving_mean" in v.path for v in folded.weights)
+    assert any("moving_mean" in v.path for v in model.weights)  # the original is unchanged
+
+
+def test_fold_batchnorm_handles_aspp_and_saves_as_keras_file(tmp_path):
+    from kerasdil.layers import fold_batchnorm
+
+    inputs = keras.Input((16, 16, 4))
+    model = keras.Model(inputs, ASPP(8, (2, 3), separable=True)(inputs))
+    _randomize_bn(model)
+    folded = fold_batchnorm(model)
+    x = _x((2, 16, 16, 4))
+    np.testing.assert_allclose(folded(x), model(x, training=False), atol=1e-5)
+    folded.save(tmp_path / "f.keras")
+    loaded = keras.models.load_model(tmp_path / "f.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded(x), model(x, training=False), atol=1e-5)

@@ -6,6 +6,7 @@
 - ``DilationStack``: DSDC blocks following a ``dilation_schedule``.
 - ``ASPP``: atrous spatial pyramid pooling.
 - ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
+- ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
 
 All are registered with ``keras.saving.register_keras_serializable(package="kerasdil")``.
 """
@@ -13,5 +14,6 @@ All are registered with ``keras.saving.register_keras_serializable(package="kera
 from kerasdil.layers.aspp import ASPP
 from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, SeparableDilatedConv
 from kerasdil.layers.stack import DilationStack
+from kerasdil.layers.fuse import fold_batchnorm
 
-__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "SeparableDilatedConv"]
+__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "SeparableDilatedConv", "fold_batchnorm"]

@@ -24,6 +24,7 @@ class ASPP(layers.Layer):
         image_pooling: include the image-pooling branch. Default True.
         dropout: dropout rate after the projection, in [0, 1). Default 0.1.
         activation: Keras activation. Default "relu".
+        use_batchnorm: BatchNormalization in every branch. Default True.
 
     Raises:
         ValueError: for bad filters, rates or dropout.
@@ -42,6 +43,7 @@ class ASPP(layers.Layer):
         image_pooling=True,
         dropout=0.1,
         activation="relu",
+        use_batchnorm=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -49,24 +51,26 @@ class ASPP(layers.Layer):
         self.filters = V.positive_int(n, "filters", filters)
         if isinstance(rates, (str, bytes)) or not hasattr(rates, "__len__") or len(rates) == 0:
             raise ValueError(f"{n}: `rates` must be a non-empty sequence such as (6, 12, 18), got {rates!r}.")
-        self.rates = tuple(
-            r if isinstance(r, int) else tuple(r) for r in (V.pair(n, "rates", r) and r for r in rates)
-        )
+        for r in rates:
+            V.pair(n, "rates", r)
+        self.rates = tuple(r if isinstance(r, int) else tuple(r) for r in rates)
         self.separable = bool(separable)
         self.image_pooling = bool(image_pooling)
         if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"{n}: `dropout` must be in [0, 1), got {dropout!r}.")
         self.dropout = float(dropout)
         self.activation = activation
-        self.branch_1x1 = DilatedConvBN(filters, 1, activation=activation, name="branch_1x1")
+        self.use_batchnorm = bool(use_batchnorm)
+        bn = dict(activation=activation, use_batchnorm=self.use_batchnorm)
+        self.branch_1x1 = DilatedConvBN(filters, 1, name="branch_1x1", **bn)
         atrous = SeparableDilatedConv if self.separable else DilatedConvBN
         self.branches = [
-            atrous(filters, 3, dilation_rate=r, activation=activation, name=f"branch_rate{i + 1}")
+            atrous(filters, 3, dilation_rate=r, name=f"branch_rate{i + 1}", **bn)
             for i, r in enumerate(self.rates)
         ]
         if self.image_pooling:
-            self.pool_conv = DilatedConvBN(filters, 1, activation=activation, name="image_pooling")
-        self.projection = DilatedConvBN(filters, 1, activation=activation, name="projection")
+            self.pool_conv = DilatedConvBN(filters, 1, name="image_pooling", **bn)
+        self.projection = DilatedConvBN(filters, 1, name="projection", **bn)
         self.drop = layers.Dropout(self.dropout, name="dropout")
 
     def _num_branches(self):
@@ -113,4 +117,5 @@ class ASPP(layers.Layer):
             "image_pooling": self.image_pooling,
             "dropout": self.dropout,
             "activation": self.activation,
+            "use_batchnorm": self.use_batchnorm,
         }

@@ -205,6 +205,8 @@ class SeparableDilatedConv(layers.Layer):
         activation: Keras activation name or None. Default "relu".
         residual: add the input when shapes allow. Default True.
         implementation: "auto", "native" or "keras" for the depthwise conv.
+        use_batchnorm: BatchNormalization after the pointwise conv (then it has no
+            bias). ``fold_batchnorm`` builds inference copies with False. Default True.
         kernel_initializer, kernel_regularizer: for both convs.
 
     Raises:
@@ -227,6 +229,7 @@ class SeparableDilatedConv(layers.Layer):
         activation="relu",
         residual=True,
         implementation="auto",
+        use_batchnorm=True,
         kernel_initializer="he_normal",
         kernel_regularizer=None,
         **kwargs,
@@ -238,6 +241,7 @@ class SeparableDilatedConv(layers.Layer):
         self.dilation_rate = V.pair(n, "dilation_rate", dilation_rate)
         self.strides = V.pair(n, "strides", strides)
         self.padding = V.padding(n, padding)
+        self.use_batchnorm = bool(use_batchnorm)
         self.depth_multiplier = V.positive_int(n, "depth_multiplier", depth_multiplier)
         V.stride_dilation(n, self.strides, self.dilation_rate)
         if implementation not in _IMPLEMENTATIONS:
@@ -262,19 +266,20 @@ class SeparableDilatedConv(layers.Layer):
         self.pointwise = layers.Conv2D(
             filters,
             1,
-            use_bias=False,
+            use_bias=not self.use_batchnorm,
             kernel_initializer=self.kernel_initializer,
             kernel_regularizer=self.kernel_regularizer,
             name="pointwise",
         )
-        self.bn = _bn("bn")
+        self.bn = _bn("bn") if self.use_batchnorm else None
         self._add_residual = False
 
     def build(self, input_shape):
         self.depthwise.build(input_shape)
         mid = self.depthwise.compute_output_shape(input_shape)
         self.pointwise.build(mid)
-        self.bn.build(self.pointwise.compute_output_shape(mid))
+        if self.bn is not None:
+            self.bn.build(self.pointwise.compute_output_shape(mid))
         self._add_residual = (
             self.residual
             and max(self.strides) == 1
@@ -284,7 +289,8 @@ class SeparableDilatedConv(layers.Layer):
 
     def call(self, inputs, training=None):
         x = self.pointwise(self.depthwise(inputs))
-        x = self.bn(x, training=training)
+        if self.bn is not None:
+            x = self.bn(x, training=training)
         if self._add_residual:
             x = ops.add(x, inputs)
         return self.activation(x) if self.activation is not None else x
@@ -310,6 +316,7 @@ class SeparableDilatedConv(layers.Layer):
             "activation": keras.activations.serialize(self.activation) if self.activation else None,
             "residual": self.residual,
             "implementation": self.implementation,
+            "use_batchnorm": self.use_batchnorm,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
             if self.kernel_regularizer

@@ -23,6 +23,7 @@ class DilationStack(layers.Layer):
         residual: residual connections where shapes allow. Default True.
         implementation: "auto", "native" or "keras" (see ``DilatedDepthwiseConv2D``).
         kernel_regularizer: for every conv.
+        use_batchnorm: BatchNormalization in every block (see ``SeparableDilatedConv``).
 
     Raises:
         ValueError: for an empty or non-positive schedule, or ``filters`` of the wrong length.
@@ -42,6 +43,7 @@ class DilationStack(layers.Layer):
         residual=True,
         implementation="auto",
         kernel_regularizer=None,
+        use_batchnorm=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -60,6 +62,7 @@ class DilationStack(layers.Layer):
         self.activation = activation
         self.residual = bool(residual)
         self.implementation = implementation
+        self.use_batchnorm = bool(use_batchnorm)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         per_block = (
             self.filters if isinstance(self.filters, tuple) else (self.filters,) * len(self.dilation_schedule)
@@ -73,6 +76,7 @@ class DilationStack(layers.Layer):
                 residual=residual,
                 implementation=implementation,
                 kernel_regularizer=self.kernel_regularizer,
+                use_batchnorm=self.use_batchnorm,
                 name=f"block{i + 1}",
             )
             for i, (rate, f) in enumerate(zip(self.dilation_schedule, per_block))
@@ -108,6 +112,7 @@ class DilationStack(layers.Layer):
             "activation": self.activation,
             "residual": self.residual,
             "implementation": self.implementation,
+            "use_batchnorm": self.use_batchnorm,
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
             if self.kernel_regularizer
             else None,
