@@ -1,0 +1,161 @@
+"""``kerasdil tune``: search dilation schedules with keras-tuner (local, chief or worker).
+
+Examples::
+
+    kerasdil tune mnist_dsdc --tuner hyperband --max-trials 30 --epochs 3 --dir runs/tune \\
+        --gridding-free --min-receptive-field 28 --max-params 12234
+    # the same search, distributed: one chief and any number of workers
+    kerasdil tune mnist_dsdc ... --dir /shared/tune --chief 10.0.0.1:8000
+    kerasdil tune mnist_dsdc ... --dir /shared/tune --worker 10.0.0.1:8000 --worker-id 0
+
+Kill it at any point and rerun the same command: the search continues.
+"""
+
+import re
+
+
+def _int_list(text, flag):
+    items = [w for w in re.split(r"[,\s]+", str(text).strip()) if w]
+    try:
+        values = tuple(int(w) for w in items)
+    except ValueError:
+        values = ()
+    if not values:
+        raise ValueError(f"{flag} takes whole numbers separated by commas such as 1,2,3; got {text!r}.")
+    return values
+
+
+def _count(text):
+    """``"12234"``, ``"12k"``, ``"1.5M"`` -> int."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgG]?)\s*", str(text))
+    if not m:
+        raise ValueError(f"expected a count such as 12000, 12k or 1.5M, got {text!r}.")
+    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()]
+    return int(round(float(m.group(1)) * scale))
+
+
+def add_arguments(parser):
+    """Add the ``tune`` arguments to an argparse (sub)parser."""
+    parser.add_argument("model", help="zoo model to search (mnist_dsdc)")
+    parser.add_argument("--tuner", default="hyperband", choices=("random", "bayesian", "hyperband"),
+                        help="search algorithm (default hyperband)")
+    parser.add_argument("--max-trials", type=int, default=10, help="total trials, also across resumes (default 10)")
+    parser.add_argument("--epochs", type=int, default=2,
+                        help="epochs per trial; for hyperband the most epochs of a trial (default 2)")
+    parser.add_argument("--dir", required=True, help="search folder (rerun with the same --dir to resume)")
+    parser.add_argument("--project-name", default=None, help="sub-folder of the search (default: the model name)")
+    parser.add_argument("--overwrite", action="store_true", help="delete an earlier search in --dir and start afresh")
+    g = parser.add_argument_group("search space")
+    g.add_argument("--depths", default="2,3,4", help="blocks per stage to consider (default 2,3,4)")
+    g.add_argument("--rates", default="1,2,3,4,5", help="dilation rates a block may use (default 1,2,3,4,5)")
+    g.add_argument("--order", default="increasing", choices=("increasing", "nondecreasing", "any"),
+                   help="order of the rates inside a stage (default increasing)")
+    g.add_argument("--widths", default="8,12,16", help="model widths to consider (default 8,12,16)")
+    g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    g.add_argument("--search-learning-rate", default=None, metavar="LOW,HIGH",
+                   help="also search the learning rate, log-uniform in [LOW, HIGH]")
+    c = parser.add_argument_group("constraints (applied before any training)")
+    c.add_argument("--gridding-free", action="store_true",
+                   help="every stage schedule passes the HDC rule and the coverage map")
+    c.add_argument("--min-receptive-field", type=int, default=None, metavar="PIXELS",
+                   help="receptive field of at least this many pixels per side (28 = whole MNIST image)")
+    c.add_argument("--max-params", type=_count, default=None, metavar="P", help="at most P parameters (12k, 1.5M)")
+    c.add_argument("--max-macs", type=_count, default=None, metavar="M", help="at most M multiply-accumulates/image")
+    d = parser.add_argument_group("data and training")
+    d.add_argument("--data", default=None,
+                   help='MNIST source as kerasdil.data takes it: "sample", a .npz file or a folder '
+                        "(default: kerasdil.data's search order)")
+    d.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    d.add_argument("--validation-size", type=int, default=None,
+                   help="training images held out for the objective (default 5000, or a fifth of a small set)")
+    d.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
+    d.add_argument("--augment", action="store_true", help="random affine augmentation while training")
+    d.add_argument("--seed", type=int, default=0, help="sampling and data seed (default 0)")
+    d.add_argument("--hyperband-factor", type=int, default=3, help="Hyperband reduction factor (default 3)")
+    d.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras fit verbosity (default 2)")
+    x = parser.add_argument_group("distributed search")
+    role = x.add_mutually_exclusive_group()
+    role.add_argument("--chief", metavar="HOST:PORT", default=None, help="run the oracle, listening on HOST:PORT")
+    role.add_argument("--worker", metavar="HOST:PORT", default=None, help="run trials for the chief at HOST:PORT")
+    x.add_argument("--worker-id", type=int, default=None, help="this worker's number (0, 1, ...), with --worker")
+    x.add_argument("--lease", type=float, default=60.0,
+                   help="chief: seconds without a word before a worker's trial goes to another worker (default 60)")
+    x.add_argument("--heartbeat", type=float, default=5.0, help="worker: seconds between heartbeats (default 5)")
+    x.add_argument("--rpc-timeout", type=float, default=3600.0,
+                   help="worker: seconds to wait for the chief on each call (default 3600)")
+
+
+def run(args):
+    """Run ``kerasdil tune``; returns the exit code."""
+    if args.worker_id is not None and not args.worker:
+        raise ValueError("--worker-id goes with --worker HOST:PORT.")
+    if args.worker and args.worker_id is None:
+        raise ValueError("--worker needs --worker-id N (0, 1, ...), a different N for each worker.")
+    if args.heartbeat <= 0 or args.lease <= args.heartbeat:
+        raise ValueError(f"--lease ({args.lease:g}) must be longer than --heartbeat ({args.heartbeat:g}), both > 0.")
+    lr_range = None
+    if args.search_learning_rate:
+        try:
+            lr_range = tuple(float(v) for v in args.search_learning_rate.split(","))
+        except ValueError:
+            lr_range = ()
+        if len(lr_range) != 2:
+            raise ValueError(f"--search-learning-rate takes LOW,HIGH such as 1e-4,1e-2; got {args.search_learning_rate!r}.")
+
+    from kerasdil.tune.constraints import Constraints, ScheduleSpace
+
+    space = ScheduleSpace(
+        depths=_int_list(args.depths, "--depths"),
+        rates=_int_list(args.rates, "--rates"),
+        order=args.order,
+        widths=_int_list(args.widths, "--widths"),
+    )
+    constraints = Constraints(
+        gridding_free=args.gridding_free,
+        min_receptive_field=args.min_receptive_field,
+        max_params=args.max_params,
+        max_macs=args.max_macs,
+    )
+    role = "chief" if args.chief else "worker" if args.worker else "local"
+
+    from kerasdil.tune.distributed import tuner_environment
+    from kerasdil.tune.hypermodels import get_family
+
+    get_family(args.model)  # a clear error before TensorFlow loads
+    with tuner_environment(role, args.chief or args.worker, args.worker_id, rpc_timeout=args.rpc_timeout):
+        from kerasdil.tune.search import search
+
+        result = search(
+            args.model,
+            directory=args.dir,
+            project_name=args.project_name,
+            tuner=args.tuner,
+            max_trials=args.max_trials,
+            epochs=args.epochs,
+            space=space,
+            constraints=constraints,
+            data=args.data,
+            limit=args.limit,
+            validation_size=args.validation_size,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            learning_rate_range=lr_range,
+            augment=args.augment,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            hyperband_factor=args.hyperband_factor,
+            role=role,
+            lease_seconds=args.lease,
+            heartbeat_seconds=args.heartbeat,
+            verbose=args.verbose,
+        )
+    if result.role != "worker":
+        done = sum(1 for s in result.trials.values() if s == "COMPLETED")
+        print(f"{done} of {args.max_trials} trials completed in {result.project_dir}")
+        if result.best:
+            print(f"best: trial {result.best['trial_id']} {result.best['candidate']} "
+                  f"val_accuracy {result.best['score']:.4f}")
+        print(f"report: kerasdil tune-report {args.dir}")
+    else:
+        print(f"worker {args.worker_id}: no more trials; done")
+    return 0

@@ -1,0 +1,67 @@
+"""Dilation-schedule search with keras-tuner: constrained spaces, local and distributed search, reports.
+
+The pure-Python part (spaces, constraints, measurements) is importable without
+TensorFlow::
+
+    >>> from kerasdil.tune.constraints import MNIST_DSDC, ScheduleSpace, Constraints, prune
+    >>> result = prune(MNIST_DSDC, ScheduleSpace(), Constraints(gridding_free=True, max_params=12_234))
+    >>> print(result.summary())                                  # doctest: +SKIP
+
+The search and the reports (keras-tuner, TensorFlow) are loaded on first use::
+
+    >>> from kerasdil.tune import search, make_report
+    >>> search("mnist_dsdc", directory="runs/tune", tuner="hyperband", max_trials=20, epochs=3,
+    ...        constraints=Constraints(gridding_free=True, min_receptive_field=28))   # doctest: +SKIP
+    >>> make_report("runs/tune")                                                      # doctest: +SKIP
+
+Modules: ``constraints`` (spaces, measurements, pruning, Pareto front),
+``hypermodels`` (keras-tuner HyperModels), ``search`` (tuners, resume, the
+``search`` function), ``distributed`` (chief oracle and workers), ``report``
+(leaderboard, plot, best model).
+"""
+
+import importlib
+
+from kerasdil.tune.constraints import (
+    FAMILIES,
+    MNIST_DSDC,
+    ORDERS,
+    Candidate,
+    Constraints,
+    PruneResult,
+    ScheduleSpace,
+    SearchFamily,
+    decode_candidate,
+    encode_candidate,
+    pareto_front,
+    prune,
+    register_family,
+    stage_schedules,
+)
+
+_LAZY = {
+    "ScheduleHyperModel": "kerasdil.tune.hypermodels",
+    "get_family": "kerasdil.tune.hypermodels",
+    "search": "kerasdil.tune.search",
+    "SearchResult": "kerasdil.tune.search",
+    "TUNERS": "kerasdil.tune.search",
+    "make_oracle": "kerasdil.tune.search",
+    "make_tuner": "kerasdil.tune.search",
+    "make_report": "kerasdil.tune.report",
+    "leaderboard": "kerasdil.tune.report",
+    "export_best_model": "kerasdil.tune.report",
+    "tuner_environment": "kerasdil.tune.distributed",
+    "serve_oracle": "kerasdil.tune.distributed",
+}
+
+__all__ = [
+    "FAMILIES", "MNIST_DSDC", "ORDERS", "Candidate", "Constraints", "PruneResult", "ScheduleSpace",
+    "SearchFamily", "decode_candidate", "encode_candidate", "pareto_front", "prune", "register_family",
+    "stage_schedules", *_LAZY,
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kerasdil.tune' has no attribute {name!r}")

@@ -1,0 +1,261 @@
+"""Reports of a schedule search: leaderboard, Pareto plot, best model as ``.keras``.
+
+:func:`make_report` is the library form of ``kerasdil tune-report DIR``. It reads
+only files: keras-tuner's ``trial_*/trial.json`` and kerasdil's
+``kerasdil_search.json``, so it works on a finished, interrupted or still
+running search, local or distributed.
+
+Outputs (in ``out_dir``, default the project folder; each written to a
+temporary name and renamed):
+
+- ``leaderboard.md`` and ``leaderboard.csv``: one row per completed trial, best
+  first: schedule per stage, width, receptive field, gridding verdict,
+  parameters, MACs, score (the objective, ``val_accuracy`` on the validation
+  split carved from the training set) and epochs;
+- ``pareto.png``: score against parameters, the Pareto front (no other trial
+  has as few parameters and a higher score) drawn and labelled, and the
+  hand-designed default's parameter count marked;
+- ``best.keras``: the best trial's model with the weights of its best epoch,
+  as saved during the search (``checkpoint.weights.h5``; not retrained). It
+  loads with plain ``keras.models.load_model(path, safe_mode=True)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+from typing import Optional
+
+from kerasdil.tune.constraints import FAMILIES, decode_candidate, format_schedule, pareto_front
+from kerasdil.tune.search import RUNS_FILE, find_project, load_search_file
+
+__all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto"]
+
+
+def _atomic_write(path: str, data, mode="w"):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, mode) as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def load_trials(project_dir: str) -> list:
+    """Every trial of a project as a dict (id, status, candidate, score, best_step, learning rate, runs)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))):
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, json.JSONDecodeError):
+            continue  # a trial file being written right now
+        values = data.get("hyperparameters", {}).get("values", {})
+        runs_path = os.path.join(os.path.dirname(path), RUNS_FILE)
+        runs = 0
+        if os.path.isfile(runs_path):
+            with open(runs_path) as f:
+                runs = sum(1 for line in f if line.strip())
+        out.append({
+            "trial_id": data["trial_id"],
+            "status": data.get("status"),
+            "candidate": values.get("candidate"),
+            "learning_rate": values.get("learning_rate"),
+            "epochs": values.get("tuner/epochs"),
+            "score": data.get("score"),
+            "best_step": data.get("best_step"),
+            "runs": runs,
+            "dir": os.path.dirname(path),
+        })
+    return out
+
+
+def leaderboard(project_dir: str) -> list:
+    """Completed trials, best score first, each with the candidate's measurements."""
+    info = load_search_file(project_dir)
+    measured = {c["key"]: c for c in info["candidates"]}
+    family = FAMILIES.get(info["settings"]["model"])
+    rows = []
+    for trial in load_trials(project_dir):
+        if trial["status"] != "COMPLETED" or trial["score"] is None or trial["candidate"] is None:
+            continue
+        c = measured.get(trial["candidate"])
+        if c is None and family is not None:
+            schedule, width = decode_candidate(trial["candidate"])
+            c = family.measure(schedule, width, tuple(info["settings"]["input_shape"]),
+                               info["settings"]["num_classes"]).to_dict()
+        schedule, width = decode_candidate(trial["candidate"])
+        rows.append({
+            **trial,
+            "schedule": format_schedule(schedule),
+            "width": width,
+            "receptive_field": c["receptive_field"][0] if c else None,
+            "gridding": ("free" if c["gridding_free"] else "grids") if c else "?",
+            "model_gridding_free": c["model_gridding_free"] if c else None,
+            "params": c["params"] if c else None,
+            "macs": c["macs"] if c else None,
+        })
+    rows.sort(key=lambda r: (-r["score"], r["params"] or 0, r["trial_id"]))
+    return rows
+
+
+_COLUMNS = ("rank", "trial_id", "schedule", "width", "receptive_field", "gridding", "params", "macs", "score",
+            "epochs", "learning_rate")
+
+
+def _markdown(rows, info, pareto_ids) -> str:
+    s = info["settings"]
+    lines = [
+        f"# Schedule search: {s['model']} ({s['tuner']}, objective {s['objective']})",
+        "",
+        f"{len(rows)} completed trials; score = {s['objective']} on {s['validation_size'] or 'the default'} "
+        "validation images held out from the training set (never the test set). "
+        "Schedule = dilation rates per stage (stage 1 / stage 2). Gridding: HDC rule and coverage map per stage. "
+        "MACs per image (conv and dense layers). * = on the Pareto front (params vs score).",
+        "",
+        "| rank | trial | schedule | width | receptive field | gridding | params | MACs | score | epochs | lr |",
+        "|---:|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for i, r in enumerate(rows, 1):
+        star = "*" if r["trial_id"] in pareto_ids else ""
+        lr = s["learning_rate"] if r["learning_rate"] is None else r["learning_rate"]
+        epochs = r["epochs"] if r["epochs"] is not None else s["epochs"]
+        lines.append(
+            f"| {i}{star} | {r['trial_id']} | {r['schedule']} | {r['width']} | {r['receptive_field']} | "
+            f"{r['gridding']} | {r['params']:,} | {r['macs']:,} | {r['score']:.4f} | {epochs} | {lr:.3g} |"
+        )
+    d = info.get("default")
+    if d:
+        lines += ["", f"Hand-designed default: {format_schedule(d['schedule'])}, width {d['width']}: "
+                      f"{d['params']:,} params, {d['macs']:,} MACs, receptive field {d['receptive_field'][0]}."]
+    p = info["pruning"]
+    lines += ["", f"Constraints: {p['raw']:,} raw candidates, {p['survivors']:,} searchable."]
+    for name, n in p["removed_sequential"].items():
+        lines.append(f"- {name}: removed {n:,} in sequence, {p['removed_individual'][name]:,} alone")
+    return "\n".join(lines) + "\n"
+
+
+def _csv(rows, info) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(_COLUMNS)
+    for i, r in enumerate(rows, 1):
+        writer.writerow([i, r["trial_id"], r["schedule"], r["width"], r["receptive_field"], r["gridding"],
+                         r["params"], r["macs"], f"{r['score']:.6f}",
+                         r["epochs"] if r["epochs"] is not None else info["settings"]["epochs"],
+                         r["learning_rate"] if r["learning_rate"] is not None else info["settings"]["learning_rate"]])
+    return buf.getvalue()
+
+
+def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title: Optional[str] = None) -> str:
+    """Scatter of score against parameters with the Pareto front; written atomically (Agg, no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    points = [(r["params"], r["score"]) for r in rows]
+    front = pareto_front(points)
+    ax.scatter([p[0] for p in points], [p[1] for p in points], s=22, color="#9aa5b1", label="trials", zorder=2)
+    if front:
+        fx = [points[i][0] for i in front]
+        fy = [points[i][1] for i in front]
+        ax.plot(fx, fy, "-o", color="#d62728", markersize=6, label="Pareto front", zorder=3, drawstyle="steps-post")
+        for i in front:
+            ax.annotate(rows[i]["schedule"] + f" w{rows[i]['width']}", points[i], fontsize=7,
+                        xytext=(4, -10), textcoords="offset points")
+    if default_params:
+        ax.axvline(default_params, color="#1f77b4", linestyle="--", linewidth=1, label="default's params")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("score (val_accuracy)")
+    ax.set_title(title or "schedule search: score against parameters")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    tmp = f"{path}.tmp-{os.getpid()}.png"
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+    return path
+
+
+def export_best_model(project_dir: str, path: str, rows: Optional[list] = None) -> dict:
+    """Save the best completed trial's model, with its best-epoch weights, as ``.keras``.
+
+    The weights are the trial's checkpoint from the search (not retrained).
+
+    Returns:
+        the leaderboard row of the exported trial.
+
+    Raises:
+        FileNotFoundError: no completed trial, or its checkpoint is missing
+            (a worker on another machine kept it: use a shared --dir).
+    """
+    from kerasdil.tune.hypermodels import ScheduleHyperModel
+
+    info = load_search_file(project_dir)
+    rows = leaderboard(project_dir) if rows is None else rows
+    if not rows:
+        raise FileNotFoundError(f"{project_dir!r} has no completed trial yet; nothing to export.")
+    best = rows[0]
+    weights = os.path.join(best["dir"], "checkpoint.weights.h5")
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(
+            f"the best trial's weights {weights!r} are missing (in a distributed search the workers must share --dir)."
+        )
+    s = info["settings"]
+    family = FAMILIES[s["model"]]
+    hypermodel = ScheduleHyperModel(family, [best["candidate"]], input_shape=tuple(s["input_shape"]),
+                                    num_classes=s["num_classes"], learning_rate=s["learning_rate"])
+    model = hypermodel.build_model(best["candidate"])
+    model.load_weights(weights)
+    if not path.endswith(".keras"):
+        raise ValueError(f"the best model is saved as .keras; got {path!r}.")
+    tmp = path[: -len(".keras")] + f".tmp-{os.getpid()}.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    return best
+
+
+def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: Optional[str] = None,
+                export: bool = True, top: Optional[int] = None) -> dict:
+    """Write the leaderboard, the Pareto plot and the best model of a search.
+
+    Args:
+        directory: the search folder (``--dir`` of the search) or its project folder.
+        out_dir: where to write (default the project folder).
+        project_name: which project, when ``directory`` holds several.
+        export: also write ``best.keras``.
+        top: keep only the best ``top`` rows in the markdown leaderboard.
+
+    Returns:
+        dict with ``rows``, ``markdown`` (text), and the paths written.
+
+    Raises:
+        FileNotFoundError: no search, or no completed trial.
+    """
+    project_dir = find_project(directory, project_name)
+    info = load_search_file(project_dir)
+    rows = leaderboard(project_dir)
+    if not rows:
+        raise FileNotFoundError(f"{project_dir!r} has no completed trial yet; run or resume kerasdil tune first.")
+    out_dir = out_dir or project_dir
+    os.makedirs(out_dir, exist_ok=True)
+    front = pareto_front([(r["params"], r["score"]) for r in rows])
+    pareto_ids = {rows[i]["trial_id"] for i in front}
+    markdown = _markdown(rows[:top] if top else rows, info, pareto_ids)
+    paths = {
+        "leaderboard_md": os.path.join(out_dir, "leaderboard.md"),
+        "leaderboard_csv": os.path.join(out_dir, "leaderboard.csv"),
+        "pareto_png": os.path.join(out_dir, "pareto.png"),
+    }
+    _atomic_write(paths["leaderboard_md"], markdown)
+    _atomic_write(paths["leaderboard_csv"], _csv(rows, info))
+    default = info.get("default") or {}
+    plot_pareto(rows, paths["pareto_png"], default_params=default.get("params"),
+                title=f"{info['settings']['model']}: {len(rows)} trials, {info['settings']['tuner']}")
+    if export:
+        paths["best_keras"] = os.path.join(out_dir, "best.keras")
+        export_best_model(project_dir, paths["best_keras"], rows)
+    return {"rows": rows, "markdown": markdown, "pareto": [rows[i]["trial_id"] for i in front], **paths}

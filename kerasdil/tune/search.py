@@ -1,0 +1,610 @@
+"""Local and distributed dilation-schedule search with keras-tuner.
+
+:func:`search` is the library form of ``kerasdil tune``: enumerate and prune the
+space, build the tuner (RandomSearch, BayesianOptimization or Hyperband), load
+the data, run trials, and leave everything in ``directory/project_name``:
+
+- keras-tuner's own files (``oracle.json``, ``trial_*/trial.json``, each
+  trial's best-epoch weights ``trial_*/checkpoint.weights.h5``);
+- ``kerasdil_search.json``: the settings, the constraint counts and every
+  searchable candidate with its receptive field, gridding verdicts, parameters
+  and MACs (read by ``kerasdil tune-report``);
+- ``trial_*/kerasdil_runs.jsonl``: one line per time a trial was started
+  (which tuner, which process), so repeats are visible.
+
+Resume
+------
+Rerunning with the same settings continues the search (keras-tuner's
+``overwrite=False``): completed trials are kept, a trial that was running when
+the process died is run again from its first epoch, and the total stops at
+``max_trials``. keras-tuner 1.4.8 saves a trial file and then the oracle file;
+a kill between the two writes could leave a finished trial queued for a rerun,
+or a started trial that nobody reruns. :class:`ResumableOracleMixin` checks the
+trial files against the oracle state when it reloads and repairs both cases.
+
+Distributed
+-----------
+One process is the chief (it runs the oracle as a gRPC server and trains
+nothing), the others are workers that ask it for trials; see
+:mod:`kerasdil.tune.distributed`. keras-tuner 1.4.8 by itself never notices a
+worker that died: its trial stays "running" forever and the chief never exits.
+Here every worker sends a heartbeat while it trains, and the chief gives the
+trial of a worker it has not heard from for ``lease_seconds`` to another worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+from typing import Callable, Optional, Sequence
+
+import keras_tuner as kt
+from keras_tuner.src.engine import trial as trial_module
+
+from kerasdil.tune.constraints import Constraints, PruneResult, ScheduleSpace, prune
+from kerasdil.tune.hypermodels import ScheduleHyperModel, get_family
+
+__all__ = [
+    "TUNERS",
+    "OBJECTIVE",
+    "SEARCH_FILE",
+    "RUNS_FILE",
+    "SearchResult",
+    "ResumableOracleMixin",
+    "make_oracle",
+    "make_tuner",
+    "search",
+    "load_search_file",
+    "find_project",
+]
+
+#: Tuner names accepted by :func:`search` and ``kerasdil tune --tuner``.
+TUNERS = ("random", "bayesian", "hyperband")
+#: The objective: accuracy on the validation split carved from the training set.
+OBJECTIVE = "val_accuracy"
+#: kerasdil's description of a search, inside the keras-tuner project folder.
+SEARCH_FILE = "kerasdil_search.json"
+#: Per-trial log of starts, inside each ``trial_*`` folder.
+RUNS_FILE = "kerasdil_runs.jsonl"
+
+RUNNING = trial_module.TrialStatus.RUNNING
+COMPLETED = trial_module.TrialStatus.COMPLETED
+IDLE = trial_module.TrialStatus.IDLE
+STOPPED = trial_module.TrialStatus.STOPPED
+
+
+# ---------------------------------------------------------------------------
+# oracles
+
+
+class ResumableOracleMixin:
+    """Reload repair, no repeated candidates, and worker leases for keras-tuner oracles.
+
+    - ``reload``: after keras-tuner's own reload (which re-queues the trials
+      that were running), drop from the queue any trial whose file says it
+      completed, and queue any trial whose file says it was running but that
+      the oracle state lost.
+    - ``create_trial``: while other workers still hold trials, a worker that
+      would be told "stopped" is told "idle" instead, so it stays to take over
+      a trial whose worker dies.
+    - leases (distributed chief only, ``lease_seconds`` set): a worker that has
+      not called the oracle for ``lease_seconds`` is presumed dead; its trial
+      goes back to the queue and its tuner id is forgotten.
+    - ``end_trial`` of a trial that already completed is ignored, so a late
+      report of a reassigned trial cannot count twice.
+    """
+
+    lease_seconds: Optional[float] = None
+
+    def _kd_init(self, lease_seconds=None):
+        self.lease_seconds = lease_seconds
+        self._last_seen = {}
+        self._kd_lock = threading.RLock()
+
+    # -- helpers -----------------------------------------------------------
+
+    def _seen(self, tuner_id=None, trial_id=None):
+        now = time.monotonic()
+        if tuner_id is not None:
+            self._last_seen[tuner_id] = now
+        if trial_id is not None:
+            for tid, trial in list(self.ongoing_trials.items()):
+                if trial.trial_id == trial_id:
+                    self._last_seen[tid] = now
+
+    @kt.synchronized
+    def expire_dead_tuners(self):
+        """Re-queue the trials of workers silent for longer than the lease; returns their ids."""
+        if not self.lease_seconds:
+            return []
+        now = time.monotonic()
+        dead = [t for t in list(self.tuner_ids) if now - self._last_seen.get(t, now) > self.lease_seconds]
+        for tuner_id in dead:
+            trial = self.ongoing_trials.pop(tuner_id, None)
+            self.tuner_ids.discard(tuner_id)
+            self._last_seen.pop(tuner_id, None)
+            if trial is not None and trial.status != COMPLETED and trial.trial_id not in self._retry_queue:
+                self._retry_queue.append(trial.trial_id)
+                print(f"kerasdil tune: no word from {tuner_id} for {self.lease_seconds:g} s; "
+                      f"trial {trial.trial_id} goes back to the queue.", flush=True)
+            else:
+                print(f"kerasdil tune: no word from {tuner_id} for {self.lease_seconds:g} s; forgetting it.",
+                      flush=True)
+        if dead:
+            self.save()
+        return dead
+
+    # -- keras-tuner overrides ---------------------------------------------
+
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        self._seen(tuner_id=tuner_id)
+        self.expire_dead_tuners()
+        trial = super().create_trial(tuner_id)
+        if trial.status == STOPPED:
+            others = [t for t in self.ongoing_trials if t != tuner_id]
+            if others:
+                # Stay: one of those trials may come back to the queue if its worker dies.
+                self.tuner_ids.add(tuner_id)
+                return trial_module.Trial(self.hyperparameters.copy(), trial_id=None, status=IDLE)
+        return trial
+
+    @kt.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        self._seen(trial_id=trial_id)
+        return super().update_trial(trial_id, metrics, step=step)
+
+    @kt.synchronized
+    def get_trial(self, trial_id):
+        # Workers call this as their heartbeat while they train.
+        self._seen(trial_id=trial_id)
+        return super().get_trial(trial_id)
+
+    @kt.synchronized
+    def end_trial(self, trial):
+        self._seen(trial_id=trial.trial_id)
+        known = self.trials.get(trial.trial_id)
+        if known is not None and known.status == COMPLETED and trial.trial_id in self.end_order:
+            print(f"kerasdil tune: trial {trial.trial_id} was already completed; ignoring a second report.",
+                  flush=True)
+            for tid, ongoing in list(self.ongoing_trials.items()):
+                if ongoing.trial_id == trial.trial_id:
+                    self.ongoing_trials.pop(tid)
+            return
+        if trial.trial_id in self._retry_queue:
+            # A worker presumed dead finished after all: take its result, drop the rerun.
+            self._retry_queue.remove(trial.trial_id)
+        return super().end_trial(trial)
+
+    def reload(self):
+        super().reload()
+        changed = False
+        for trial_id in list(self._retry_queue):
+            trial = self.trials.get(trial_id)
+            if trial is not None and trial.status == COMPLETED:
+                self._retry_queue.remove(trial_id)
+                if trial_id not in self.end_order:
+                    self.end_order.append(trial_id)
+                changed = True
+        for trial_id, trial in self.trials.items():
+            if trial.status == RUNNING and trial_id not in self._retry_queue:
+                self._retry_queue.append(trial_id)
+                if trial_id not in self.start_order:
+                    self.start_order.append(trial_id)
+                changed = True
+        if changed:
+            self.save()
+
+
+def _oracle_classes():
+    class RandomSearchOracle(ResumableOracleMixin, kt.oracles.RandomSearchOracle):
+        pass
+
+    class BayesianOptimizationOracle(ResumableOracleMixin, kt.oracles.BayesianOptimizationOracle):
+        def populate_space(self, trial_id):
+            # The Gaussian process may propose a candidate already tried; take an untried one instead.
+            response = super().populate_space(trial_id)
+            if response.get("status") == RUNNING and self._duplicate(response["values"]):
+                values = self._random_values()
+                if values is None:
+                    return {"status": STOPPED, "values": None}
+                response = {"status": RUNNING, "values": values}
+            return response
+
+    class HyperbandOracle(ResumableOracleMixin, kt.oracles.HyperbandOracle):
+        pass
+
+    return {"random": RandomSearchOracle, "bayesian": BayesianOptimizationOracle, "hyperband": HyperbandOracle}
+
+
+_ORACLES = _oracle_classes()
+
+
+def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hyperband_factor: int = 3,
+                lease_seconds: Optional[float] = None, space_size: Optional[int] = None):
+    """A keras-tuner oracle of the named kind, with :class:`ResumableOracleMixin`.
+
+    Args:
+        tuner: "random", "bayesian" or "hyperband".
+        max_trials: total trials (for Hyperband too: the brackets repeat until
+            this many trials ran).
+        epochs: for Hyperband, ``max_epochs`` (its trials train 1..epochs).
+        seed: sampling seed.
+        hyperband_factor: Hyperband's reduction factor.
+        lease_seconds: distributed chief only: how long a silent worker keeps
+            its trial.
+        space_size: number of candidates; raises keras-tuner's collision limit
+            so random sampling finds the last untried ones.
+
+    Raises:
+        ValueError: unknown tuner, or the Bayesian tuner without scikit-learn.
+    """
+    if tuner not in TUNERS:
+        raise ValueError(f"unknown tuner {tuner!r}; use one of {', '.join(TUNERS)}.")
+    objective = kt.Objective(OBJECTIVE, direction="max")
+    common = dict(objective=objective, seed=seed, max_retries_per_trial=0, max_consecutive_failed_trials=3)
+    if tuner == "bayesian":
+        try:
+            import scipy  # noqa: F401
+            import sklearn  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "--tuner bayesian needs scikit-learn and scipy; pip install scikit-learn scipy "
+                "(or use --tuner random / hyperband)."
+            ) from None
+    if tuner == "hyperband":
+        oracle = _ORACLES[tuner](max_epochs=epochs, factor=hyperband_factor, hyperband_iterations=None, **common)
+        oracle.max_trials = max_trials
+    else:
+        oracle = _ORACLES[tuner](max_trials=max_trials, **common)
+    if space_size:
+        oracle._max_collisions = max(oracle._max_collisions, 10 * space_size)
+    oracle._kd_init(lease_seconds)
+    return oracle
+
+
+# ---------------------------------------------------------------------------
+# tuners
+
+
+class _TunerMixin:
+    """Per-trial run log, worker heartbeats, and a search loop that waits politely when idle."""
+
+    heartbeat_seconds: float = 5.0
+    idle_sleep_seconds: float = 0.5
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        line = {"tuner_id": self.tuner_id, "pid": os.getpid(), "time": time.time()}
+        with open(os.path.join(self.get_trial_dir(trial.trial_id), RUNS_FILE), "a") as f:
+            f.write(json.dumps(line) + "\n")
+        self._heartbeat_stop = threading.Event()
+        if self._is_worker():
+            oracle, stop, every = self.oracle, self._heartbeat_stop, self.heartbeat_seconds
+
+            def beat():
+                while not stop.wait(every):
+                    try:
+                        oracle.get_trial(trial.trial_id)
+                    except Exception:  # the chief is gone or busy; the next beat tries again
+                        pass
+
+            threading.Thread(target=beat, name=f"kerasdil-heartbeat-{trial.trial_id}", daemon=True).start()
+
+    def on_trial_end(self, trial):
+        stop = getattr(self, "_heartbeat_stop", None)
+        if stop is not None:
+            stop.set()
+        super().on_trial_end(trial)
+
+    def search(self, *fit_args, **fit_kwargs):
+        # keras-tuner's loop, except that an IDLE answer waits before asking again.
+        from keras_tuner.src.distribute import utils as dist_utils
+
+        if "verbose" in fit_kwargs and (not dist_utils.has_chief_oracle() or dist_utils.is_chief_oracle()):
+            self.oracle.verbose = fit_kwargs.get("verbose")
+        if dist_utils.is_chief_oracle():
+            raise RuntimeError("the chief serves the oracle; use kerasdil.tune.distributed.serve_oracle.")
+        self.on_search_begin()
+        while True:
+            self.pre_create_trial()
+            trial = self.oracle.create_trial(self.tuner_id)
+            if trial.status == STOPPED:
+                break
+            if trial.status == IDLE:
+                time.sleep(self.idle_sleep_seconds)
+                continue
+            self.on_trial_begin(trial)
+            self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            self.on_trial_end(trial)
+        self.on_search_end()
+
+
+class ScheduleTuner(_TunerMixin, kt.Tuner):
+    """keras-tuner's Tuner (used with the random and Bayesian oracles)."""
+
+
+class ScheduleHyperbandTuner(_TunerMixin, kt.tuners.Hyperband):
+    """keras-tuner's Hyperband tuner (epochs per round, weights carried between rounds)."""
+
+    def __init__(self, oracle, hypermodel, **kwargs):
+        # Skip Hyperband.__init__, which builds its own oracle; keep its run_trial.
+        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+
+def make_tuner(hypermodel, oracle, tuner: str, *, directory: str, project_name: str, overwrite: bool = False):
+    """The keras-tuner Tuner for ``oracle`` (Hyperband's tuner for "hyperband")."""
+    cls = ScheduleHyperbandTuner if tuner == "hyperband" else ScheduleTuner
+    return cls(oracle=oracle, hypermodel=hypermodel, directory=directory, project_name=project_name,
+               overwrite=overwrite)
+
+
+# ---------------------------------------------------------------------------
+# the search
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """What :func:`search` did.
+
+    Attributes:
+        project_dir: the keras-tuner project folder.
+        pruning: the constraint counts (:class:`PruneResult`).
+        role: "local", "chief" or "worker".
+        trials: trial id -> status, as the oracle (local/chief) or the worker saw it.
+        best: the best completed trial's ``{"trial_id", "candidate", "score"}``,
+            or None (workers and searches with no completed trial).
+    """
+
+    project_dir: str
+    pruning: PruneResult
+    role: str
+    trials: dict
+    best: Optional[dict]
+
+
+def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs, batch_size, learning_rate,
+              learning_rate_range, data, limit, validation_size, seed, augment, hyperband_factor):
+    return {
+        "model": model,
+        "tuner": tuner,
+        "objective": OBJECTIVE,
+        "space": space.to_dict(),
+        "constraints": constraints.to_dict(),
+        "input_shape": list(input_shape),
+        "num_classes": num_classes,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "learning_rate_range": None if learning_rate_range is None else list(learning_rate_range),
+        "data": None if data is None else str(data),
+        "limit": limit,
+        "validation_size": validation_size,
+        "seed": seed,
+        "augment": augment,
+        "hyperband_factor": hyperband_factor if tuner == "hyperband" else None,
+    }
+
+
+def _write_json(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def load_search_file(project_dir: str) -> dict:
+    """Read ``kerasdil_search.json`` of a project folder.
+
+    Raises:
+        FileNotFoundError: the folder holds no kerasdil search.
+    """
+    path = os.path.join(project_dir, SEARCH_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{project_dir!r} holds no kerasdil search ({SEARCH_FILE} is missing).")
+    with open(path) as f:
+        return json.load(f)
+
+
+def find_project(directory: str, project_name: Optional[str] = None) -> str:
+    """The project folder of a search under ``directory`` (the folder itself, or its one project).
+
+    Raises:
+        FileNotFoundError: no search there.
+        ValueError: several searches and no ``project_name`` to choose.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"search folder {directory!r} does not exist.")
+    if project_name:
+        path = os.path.join(directory, project_name)
+        load_search_file(path)
+        return path
+    if os.path.isfile(os.path.join(directory, SEARCH_FILE)):
+        return directory
+    found = sorted(
+        os.path.join(directory, d) for d in os.listdir(directory)
+        if os.path.isfile(os.path.join(directory, d, SEARCH_FILE))
+    )
+    if not found:
+        raise FileNotFoundError(f"{directory!r} holds no kerasdil search (no */{SEARCH_FILE}); run kerasdil tune first.")
+    if len(found) > 1:
+        names = ", ".join(os.path.basename(p) for p in found)
+        raise ValueError(f"{directory!r} holds several searches ({names}); pass --project-name to choose one.")
+    return found[0]
+
+
+def _load_data(data, limit, validation_size, batch_size, seed, augment, log):
+    from kerasdil.data import load_mnist_arrays, mnist
+
+    arrays = load_mnist_arrays(data)
+    log(arrays.describe())
+    n_train = arrays.num_train
+    if validation_size is None:
+        validation_size = 5000 if n_train >= 20000 else max(1, n_train // 5)
+    train = mnist("train", source=arrays, batch_size=batch_size, validation_size=validation_size, limit=limit,
+                  seed=seed, augment=augment)
+    val_limit = None if limit is None else max(1, min(validation_size, limit // 4 or 1))
+    val = mnist("validation", source=arrays, batch_size=batch_size, validation_size=validation_size, limit=val_limit)
+    return train, val, validation_size
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+
+
+def search(
+    model: str = "mnist_dsdc",
+    *,
+    directory: str,
+    project_name: Optional[str] = None,
+    tuner: str = "hyperband",
+    max_trials: int = 10,
+    epochs: int = 2,
+    space: Optional[ScheduleSpace] = None,
+    constraints: Optional[Constraints] = None,
+    data=None,
+    limit: Optional[int] = None,
+    validation_size: Optional[int] = None,
+    batch_size: int = 128,
+    learning_rate: float = 3e-3,
+    learning_rate_range=None,
+    augment: bool = False,
+    seed: int = 0,
+    overwrite: bool = False,
+    hyperband_factor: int = 3,
+    role: str = "local",
+    lease_seconds: float = 60.0,
+    heartbeat_seconds: float = 5.0,
+    verbose: int = 2,
+    train_data=None,
+    log: Callable[[str], None] = print,
+) -> SearchResult:
+    """Search dilation schedules of a zoo model; resumable; see the module docstring.
+
+    Args:
+        model: zoo model name with a search family ("mnist_dsdc").
+        directory: folder of the search (created).
+        project_name: sub-folder of the search; default the model name.
+        tuner: "random", "bayesian" or "hyperband".
+        max_trials: total trials; a resumed search stops at this total.
+        epochs: epochs per trial (Hyperband: the most epochs of a trial).
+        space: the raw space (default ``ScheduleSpace()``).
+        constraints: the rules (default none).
+        data, limit, validation_size: the MNIST source (``kerasdil.data``), a
+            cap on training images, and how many training images are held out
+            for the objective (default 5,000, or a fifth of a small set). The
+            test set is never used.
+        batch_size, learning_rate, learning_rate_range, augment: training.
+        seed: sampling and data seed.
+        overwrite: start afresh instead of resuming.
+        hyperband_factor: Hyperband's reduction factor.
+        role: "local", "chief" (serve the oracle; set KERASTUNER_* first, see
+            :mod:`kerasdil.tune.distributed`) or "worker".
+        lease_seconds: chief: how long a silent worker keeps its trial.
+        heartbeat_seconds: worker: how often it tells the chief it is alive.
+        verbose: Keras fit verbosity per trial.
+        train_data: optional ``(train_ds, val_ds)`` to use instead of loading MNIST.
+        log: one-line progress messages.
+
+    Returns:
+        SearchResult.
+
+    Raises:
+        ValueError: bad arguments, an empty space after the constraints, or a
+            folder holding a search made with other settings.
+
+    Example:
+        >>> result = search("mnist_dsdc", directory="runs/tune", tuner="random", max_trials=4, epochs=1,
+        ...                 constraints=Constraints(gridding_free=True), data="sample")   # doctest: +SKIP
+    """
+    _check_positive("max_trials", max_trials)
+    _check_positive("epochs", epochs)
+    _check_positive("batch_size", batch_size)
+    if tuner not in TUNERS:
+        raise ValueError(f"unknown tuner {tuner!r}; use one of {', '.join(TUNERS)}.")
+    if role not in ("local", "chief", "worker"):
+        raise ValueError(f"role must be 'local', 'chief' or 'worker', got {role!r}.")
+    family = get_family(model)
+    from kerasdil.zoo import model_info
+
+    info = model_info(model)
+    input_shape, num_classes = tuple(info.input_shape), int(info.num_classes)
+    space = space or ScheduleSpace()
+    constraints = constraints or Constraints()
+    pruning = prune(family, space, constraints, input_shape=input_shape, num_classes=num_classes)
+    log(pruning.summary())
+    keys = [c.key for c in pruning.survivors]
+    hypermodel = ScheduleHyperModel(family, keys, input_shape=input_shape, num_classes=num_classes,
+                                    learning_rate=learning_rate, learning_rate_range=learning_rate_range)
+    if max_trials > len(keys) and tuner != "hyperband":
+        log(f"note: only {len(keys)} candidates are searchable; the search stops after {len(keys)} trials.")
+
+    project_name = project_name or model
+    project_dir = os.path.join(directory, project_name)
+    settings = _settings(model, tuner, space, constraints, input_shape, num_classes, epochs, batch_size,
+                         learning_rate, learning_rate_range, data, limit, validation_size, seed, augment,
+                         hyperband_factor)
+    search_path = os.path.join(project_dir, SEARCH_FILE)
+    if role != "worker":
+        if overwrite and os.path.isdir(project_dir):
+            import shutil
+
+            shutil.rmtree(project_dir)
+        if os.path.isfile(search_path):
+            with open(search_path) as f:
+                previous = json.load(f)["settings"]
+            if previous != json.loads(json.dumps(settings)):
+                changed = sorted(k for k in set(previous) | set(settings)
+                                 if previous.get(k) != json.loads(json.dumps(settings.get(k))))
+                raise ValueError(
+                    f"{project_dir!r} holds a search made with other settings ({', '.join(changed)} differ); "
+                    "rerun the same command to resume it, or pass --overwrite or another --dir."
+                )
+            log(f"resuming the search in {project_dir}")
+        elif os.path.isdir(project_dir) and os.path.isfile(os.path.join(project_dir, "oracle.json")):
+            raise ValueError(
+                f"{project_dir!r} holds a keras-tuner project that kerasdil did not write; "
+                "choose another --dir or pass --overwrite."
+            )
+        os.makedirs(project_dir, exist_ok=True)
+        _write_json(search_path, {
+            "settings": settings,
+            "pruning": pruning.to_dict(),
+            "default": family.measure(family.default_schedule, family.default_width, input_shape,
+                                      num_classes).to_dict(),
+            "candidates": [c.to_dict() for c in pruning.survivors],
+        })
+
+    oracle = make_oracle(tuner, max_trials=max_trials, epochs=epochs, seed=seed, hyperband_factor=hyperband_factor,
+                         lease_seconds=lease_seconds if role == "chief" else None, space_size=len(keys))
+    kt_tuner = make_tuner(hypermodel, oracle, tuner, directory=directory, project_name=project_name)
+    kt_tuner.heartbeat_seconds = heartbeat_seconds
+
+    if role == "chief":
+        from kerasdil.tune.distributed import serve_oracle
+
+        kt_tuner.save()
+        serve_oracle(kt_tuner.oracle, log=log)
+    else:
+        if train_data is None:
+            train_ds, val_ds, _ = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
+        else:
+            train_ds, val_ds = train_data
+        remaining = kt_tuner.remaining_trials if role == "local" else None
+        if remaining is not None:
+            log(f"{max_trials - remaining} of {max_trials} trials exist; searching {len(keys)} candidates "
+                f"with {tuner}")
+        kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose)
+
+    trials = {tid: t.status for tid, t in getattr(kt_tuner.oracle, "trials", {}).items()}
+    best = None
+    if role != "worker":
+        done = [t for t in kt_tuner.oracle.trials.values() if t.status == COMPLETED and t.score is not None]
+        if done:
+            top = max(done, key=lambda t: t.score)
+            best = {"trial_id": top.trial_id, "candidate": top.hyperparameters.get("candidate"), "score": top.score}
+    return SearchResult(project_dir, pruning, role, trials, best)
