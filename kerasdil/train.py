@@ -23,8 +23,8 @@ import numpy as np
 
 # Recipes: the settings the shipped weights were trained with (zoo/<name>/README.md).
 RECIPES = {
-    "mnist_dsdc": dict(epochs=30, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True),
-    "mnist_conv": dict(epochs=30, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True),
+    "mnist_dsdc": dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True),
+    "mnist_conv": dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True),
     # keras.io's "Simple MNIST convnet" recipe: Adam 1e-3, batch 128, 15 epochs, no augmentation.
     "keras_io_convnet": dict(epochs=15, batch_size=128, learning_rate=1e-3, weight_decay=0.0, augment=False),
 }

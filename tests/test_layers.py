@@ -167,3 +167,32 @@ def test_fold_batchnorm_handles_aspp_and_saves_as_keras_file(tmp_path):
     folded.save(tmp_path / "f.keras")
     loaded = keras.models.load_model(tmp_path / "f.keras", safe_mode=True)
     np.testing.assert_allclose(loaded(x), model(x, training=False), atol=1e-5)
+
+
+def test_fused_batchnorm_matches_keras_batchnorm_in_training_and_inference():
+    from kerasdil.layers import FusedBatchNormalization
+
+    x = tf.constant(_x((16, 7, 9, 6)) * 3 + 1)
+    fused = FusedBatchNormalization(momentum=0.9)
+    plain = keras.layers.BatchNormalization(momentum=0.9)
+    fused.build(x.shape)
+    plain.build(x.shape)
+    plain.set_weights(fused.get_weights())
+    results = []
+    for layer in (fused, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.sin(y) * y)
+        grads = tape.gradient(loss, [x, layer.gamma.value, layer.beta.value])
+        results.append([y, *grads, layer.moving_mean.value, layer.moving_variance.value, layer(x, training=False)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_fused_batchnorm_uses_fused_op():
+    from kerasdil.layers import FusedBatchNormalization
+
+    layer = FusedBatchNormalization()
+    fn = tf.function(lambda x: layer(x, training=True)).get_concrete_function(tf.TensorSpec((2, 4, 4, 3)))
+    assert any(n.op.startswith("FusedBatchNorm") for n in fn.graph.as_graph_def().node)

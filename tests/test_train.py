@@ -110,4 +110,4 @@ def test_cli_zoo_list_and_info():
     assert r.returncode == 0 and "mnist_dsdc" in r.stdout and "keras_io_convnet" in r.stdout
     r = cli("zoo", "info", "mnist_dsdc")
     assert r.returncode == 0
-    assert "params          12,234" in r.stdout and "gridding-free" in r.stdout
+    assert "params          14,986" in r.stdout and "gridding-free" in r.stdout

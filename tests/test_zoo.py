@@ -50,7 +50,7 @@ def test_schedule_argument_changes_blocks_and_flat_schedule_applies_to_both_stag
 
 def test_include_top_false_returns_feature_map():
     model = mnist_dsdc(include_top=False)
-    assert model.output.shape == (None, 7, 7, 48)
+    assert model.output.shape == (None, 7, 7, 54)
 
 
 def test_weights_round_trip_through_npz(tmp_path):

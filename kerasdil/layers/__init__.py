@@ -6,14 +6,15 @@
 - ``DilationStack``: DSDC blocks following a ``dilation_schedule``.
 - ``ASPP``: atrous spatial pyramid pooling.
 - ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
+- ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
 
 All are registered with ``keras.saving.register_keras_serializable(package="kerasdil")``.
 """
 
 from kerasdil.layers.aspp import ASPP
-from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, SeparableDilatedConv
+from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, FusedBatchNormalization, SeparableDilatedConv
 from kerasdil.layers.stack import DilationStack
 from kerasdil.layers.fuse import fold_batchnorm
 
-__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "SeparableDilatedConv", "fold_batchnorm"]
+__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "FusedBatchNormalization", "SeparableDilatedConv", "fold_batchnorm"]

@@ -65,7 +65,7 @@ def mnist_dsdc(
     input_shape=(28, 28, 1),
     num_classes=10,
     dilation_schedule=DEFAULT_SCHEDULE,
-    width=16,
+    width=18,
     include_top=True,
     weights=None,
     dropout=0.1,
@@ -85,7 +85,7 @@ def mnist_dsdc(
         num_classes: classes of the head. Default 10.
         dilation_schedule: rates per stage, e.g. ((1, 2, 5), (1, 2, 3)); a flat
             tuple is used for both stages.
-        width: stem channels; stages use 2x and 3x. Default 16.
+        width: stem channels; stages use 2x and 3x. Default 18.
         include_top: add the pooling + dense head. Default True.
         weights: None, "mnist" (shipped, trained on full MNIST) or a weights path.
         dropout: dropout before the dense head. Default 0.1.
@@ -128,7 +128,7 @@ def mnist_conv(
     input_shape=(28, 28, 1),
     num_classes=10,
     dilation_schedule=DEFAULT_SCHEDULE,
-    width=16,
+    width=18,
     include_top=True,
     weights=None,
     dropout=0.1,

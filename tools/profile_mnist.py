@@ -1,0 +1,116 @@
+"""Op-level profile of training (and inference) steps: where does the time go?
+
+    python tools/profile_mnist.py --models keras_io_convnet,mnist_dsdc --steps 30
+
+Runs the TensorFlow profiler over ``--steps`` training steps (after warm-up) of each
+model on the same batches, converts the trace with TensorFlow's own
+``xspace_to_tools_data`` ("framework_op_stats"), and aggregates host self-time by op
+type. Writes ``profile.json`` and ``profile.md`` to ``--out`` and prints the tables.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _op_stats(logdir):
+    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
+
+    paths = glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))
+    raw, ok = plugin.xspace_to_tools_data(paths, "framework_op_stats", {})
+    if not ok:
+        raise RuntimeError("the profiler trace could not be converted")
+    table = json.loads(raw)
+    table = table[0] if isinstance(table, list) else table
+    cols = [c["label"] if isinstance(c, dict) else c for c in table["cols"]]
+    rows = [[cell.get("v") if isinstance(cell, dict) else cell for cell in r["c"]] for r in table["rows"]]
+    return cols, rows
+
+
+def profile(model_name, steps, batch_size, x, y, train):
+    import keras
+    import tensorflow as tf
+
+    from kerasdil.tasks import get_task
+    from kerasdil.train import compile_model
+    from kerasdil.zoo import create_model
+
+    keras.utils.set_random_seed(0)
+    model = create_model(model_name)
+    compile_model(model, get_task("classification"), learning_rate=1e-3)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
+    if train:
+        model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)
+    else:
+        model.predict(ds.take(3).map(lambda a, b: a), verbose=0)
+    logdir = tempfile.mkdtemp(prefix=f"profile-{model_name}-")
+    tf.profiler.experimental.start(logdir)
+    if train:
+        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+    else:
+        model.predict(ds.take(steps).map(lambda a, b: a), verbose=0)
+    tf.profiler.experimental.stop()
+    cols, rows = _op_stats(logdir)
+    try:
+        type_col = cols.index("Operation Type")
+        self_col = next(i for i, c in enumerate(cols) if c.startswith("Total self-time (us)"))
+        host_col = cols.index("Host/device")
+    except (ValueError, StopIteration):
+        raise RuntimeError(f"unexpected op-stats columns: {cols}") from None
+    by_type = {}
+    for r in rows:
+        if r[host_col] != "Host" and r[host_col] != "Device":
+            continue
+        if r[type_col] == "IDLE":
+            continue  # time with no op running (input waits, Python) is not an op cost
+        by_type[r[type_col]] = by_type.get(r[type_col], 0.0) + float(r[self_col])
+    total = sum(by_type.values()) or 1.0
+    ranked = sorted(by_type.items(), key=lambda kv: -kv[1])
+    return {"model": model_name, "mode": "train" if train else "inference", "steps": steps,
+            "ms_per_step": total / steps / 1e3,
+            "ops": [{"op": k, "ms_per_step": v / steps / 1e3, "share": v / total} for k, v in ranked]}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default="keras_io_convnet,mnist_dsdc")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--data", default=None)
+    p.add_argument("--top", type=int, default=12)
+    p.add_argument("--out", default="runs/profile_mnist")
+    args = p.parse_args(argv)
+
+    from kerasdil import data
+
+    arrays = data.load_mnist_arrays(args.data)
+    x = data.normalize(arrays.x_train[:4096])
+    y = arrays.y_train[:4096].astype("int32")
+    results = []
+    for name in args.models.split(","):
+        for train in (True, False):
+            results.append(profile(name, args.steps, args.batch_size if train else 256, x, y, train))
+    lines = []
+    for r in results:
+        lines += [f"### {r['model']} ({r['mode']}, batch {args.batch_size if r['mode'] == 'train' else 256}): "
+                  f"{r['ms_per_step']:.1f} ms of op self-time per step", "",
+                  "| op type | ms/step | share |", "|---|---:|---:|"]
+        lines += [f"| {o['op']} | {o['ms_per_step']:.2f} | {o['share']:.1%} |" for o in r["ops"][: args.top]]
+        lines.append("")
+    lines.append(f"Command: `python tools/profile_mnist.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "profile.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(args.out, "profile.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
