@@ -1,0 +1,270 @@
+"""Op audit: which ops each exported graph holds, which are forbidden, and whether
+every dilated convolution of the Keras model survived as a native dilated conv.
+
+- TFLite: read from the flatbuffer itself (``ai_edge_litert.schema_py_generated``),
+  which also gives each CONV_2D / DEPTHWISE_CONV_2D its dilation factors. An
+  interpreter with default delegates would hide the ops behind one XNNPACK
+  DELEGATE node; the flatbuffer shows what the file really holds.
+- ONNX: the nodes of the graph, with their ``dilations`` attribute.
+- SavedModel: the ops of the frozen serving function (inference graph only; the
+  gradient functions stored beside it are not what serves).
+
+Forbidden everywhere: the SpaceToBatch / BatchToSpace rewrite of a dilated conv
+(it breaks GPU delegates and is slower on CPU), Flex / custom ops in TFLite (not
+builtin), ops outside the ONNX standard, and Python callbacks (PyFunc), which
+no exported artifact can carry.
+"""
+
+import collections
+import re
+
+#: TFLite builtin ops that must not appear (dilation left as SpaceToBatch).
+TFLITE_FORBIDDEN = ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+#: ONNX ops that must not appear (space/batch shuffles left over from dilation).
+ONNX_FORBIDDEN = ("SpaceToDepth", "DepthToSpace", "SpaceToBatchND", "BatchToSpaceND")
+#: TensorFlow ops that call back into Python: no exporter can carry them.
+PYTHON_OPS = ("PyFunc", "PyFuncStateless", "EagerPyFunc")
+#: TensorFlow ops reported (not forbidden) in a SavedModel: TF runs them, but they
+#: mean dilation is not native there.
+SAVEDMODEL_NOTED = ("SpaceToBatchND", "BatchToSpaceND")
+
+
+def sorted_counts(names):
+    """``{op: count}`` sorted by op name."""
+    return dict(sorted(collections.Counter(names).items()))
+
+
+# ---------------------------------------------------------------- Keras model
+
+
+def dilated_conv_layers(model):
+    """Paths of the model's 2-D conv layers with a kernel > 1 and dilation > 1.
+
+    Each is expected to appear as one native dilated conv in every export.
+    """
+    import keras
+
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+    found = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not isinstance(layer, kinds):
+            continue
+        rate = tuple(layer.dilation_rate)
+        kernel = tuple(layer.kernel_size)
+        if max(rate) > 1 and max(kernel) > 1:
+            found.append(getattr(layer, "path", layer.name))
+    return found
+
+
+def layer_names(model):
+    """Names of every layer inside ``model`` (recursively), deepest last."""
+    return [layer.name for layer in model._flatten_layers(include_self=False, recursive=True)]
+
+
+def layer_of(node_name, names):
+    """The innermost Keras layer named in a graph node name, or None.
+
+    TensorFlow node names carry the Keras name scopes, with ``_1``-style suffixes
+    added by tracing: ``functional_1/bad_layer_1/PyFuncStateless``.
+    """
+    known = set(names)
+    match = None
+    for part in node_name.split("/"):
+        for candidate in (part, re.sub(r"_\d+$", "", part)):
+            if candidate in known:
+                match = candidate
+                break
+    return match
+
+
+# ---------------------------------------------------------------- TensorFlow
+
+
+def frozen_graph_def(concrete_function):
+    """GraphDef of ``concrete_function`` with variables folded into constants."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    return convert_variables_to_constants_v2(concrete_function).graph.as_graph_def()
+
+
+def tf_nodes(graph_def):
+    """``[(op type, node name)]`` of a GraphDef, function library included."""
+    nodes = [(n.op, n.name) for n in graph_def.node]
+    for fn in graph_def.library.function:
+        nodes += [(n.op, n.name) for n in fn.node_def]
+    return nodes
+
+
+def layers_using(nodes, op_types, names):
+    """``{op type: [layer names]}`` for the nodes of ``op_types``."""
+    found = collections.defaultdict(list)
+    for op, node in nodes:
+        if op in op_types:
+            layer = layer_of(node, names) or node
+            if layer not in found[op]:
+                found[op].append(layer)
+    return dict(found)
+
+
+def describe_ops(by_op):
+    """``{op: [layers]}`` -> "layer 'x' (op A), layer 'y' (op B)"."""
+    parts = []
+    for op, layers in sorted(by_op.items()):
+        for layer in layers:
+            parts.append(f"layer {layer!r} (op {op})")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------- TFLite
+
+
+def tflite_operators(flatbuffer):
+    """Every operator of a .tflite flatbuffer, in order, over all subgraphs.
+
+    Returns:
+        List of dicts: ``op`` (builtin name, or ``CUSTOM:<code>`` for custom and
+        Flex ops), ``dilation`` ((h, w) for CONV_2D / DEPTHWISE_CONV_2D, else None).
+    """
+    from ai_edge_litert import schema_py_generated as S
+
+    names = {v: k for k, v in vars(S.BuiltinOperator).items() if not k.startswith("_")}
+    model = S.Model.GetRootAs(flatbuffer, 0)
+    out = []
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            name = names.get(builtin, f"BUILTIN_{builtin}")
+            if name == "CUSTOM":
+                custom = code.CustomCode()
+                name = "CUSTOM:" + (custom.decode() if custom else "?")
+            dilation = None
+            if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+                table = op.BuiltinOptions()
+                options = S.Conv2DOptions() if name == "CONV_2D" else S.DepthwiseConv2DOptions()
+                options.Init(table.Bytes, table.Pos)
+                dilation = (options.DilationHFactor(), options.DilationWFactor())
+            out.append({"op": name, "dilation": dilation})
+    return out
+
+
+def tflite_size_breakdown(flatbuffer):
+    """Where a .tflite file's bytes go: constant data (weights, biases), quantization
+    parameters (a float32 scale and an int64 zero point per tensor, per output
+    channel for per-channel int8), tensor names, and the rest (graph structure).
+    """
+    from ai_edge_litert import schema_py_generated as S
+
+    model = S.Model.GetRootAs(flatbuffer, 0)
+    data = sum(model.Buffers(i).DataLength() for i in range(model.BuffersLength()))
+    quant = names = 0
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for i in range(graph.TensorsLength()):
+            tensor = graph.Tensors(i)
+            names += len(tensor.Name() or b"")
+            q = tensor.Quantization()
+            if q is not None:
+                quant += 4 * (q.ScaleLength() + q.MinLength() + q.MaxLength()) + 8 * q.ZeroPointLength()
+    total = len(flatbuffer)
+    return {"constants": data, "quantization_params": quant, "tensor_names": names,
+            "other": total - data - quant - names, "total": total}
+
+
+def audit_tflite(flatbuffer, expected_dilated):
+    """Op audit of a .tflite file's bytes; see :func:`audit_result`."""
+    operators = tflite_operators(flatbuffer)
+    names = [o["op"] for o in operators]
+    forbidden = sorted({n for n in names if n in TFLITE_FORBIDDEN or n.startswith("CUSTOM:")})
+    native = [o for o in operators if o["dilation"] and max(o["dilation"]) > 1]
+    dilations = sorted_counts(f"{o['op']} {o['dilation'][0]}x{o['dilation'][1]}" for o in native)
+    result = audit_result(names, forbidden, len(native), expected_dilated, dilations)
+    result["size_breakdown"] = tflite_size_breakdown(flatbuffer)
+    return result
+
+
+# ---------------------------------------------------------------- ONNX
+
+
+def audit_onnx(model_proto, expected_dilated):
+    """Op audit of an ONNX ModelProto; see :func:`audit_result`."""
+    import onnx
+
+    opset = {o.domain: o.version for o in model_proto.opset_import}
+    names, forbidden, native, dilations = [], set(), 0, []
+    for node in model_proto.graph.node:
+        names.append(node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}")
+        standard = onnx.defs.has(node.op_type, node.domain) if node.domain != "" else onnx.defs.has(node.op_type)
+        if node.op_type in ONNX_FORBIDDEN or not standard:
+            forbidden.add(names[-1])
+        if node.op_type == "Conv":
+            rate = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1, 1])
+            if rate and max(rate) > 1:
+                native += 1
+                dilations.append(f"Conv {'x'.join(map(str, rate))}")
+    result = audit_result(names, sorted(forbidden), native, expected_dilated, sorted_counts(dilations))
+    result["opset"] = opset.get("", opset.get("ai.onnx"))
+    return result
+
+
+def nonstandard_onnx_nodes(model_proto):
+    """``[(op type, node name)]`` of nodes that are not standard ONNX ops."""
+    import onnx
+
+    out = []
+    for node in model_proto.graph.node:
+        ok = onnx.defs.has(node.op_type, node.domain) if node.domain != "" else onnx.defs.has(node.op_type)
+        if not ok:
+            out.append((node.op_type, node.name))
+    return out
+
+
+# ---------------------------------------------------------------- SavedModel
+
+
+def audit_savedmodel(graph_def, expected_dilated):
+    """Op audit of the frozen serving graph of a SavedModel; see :func:`audit_result`."""
+    nodes = tf_nodes(graph_def)
+    names = [op for op, _ in nodes if op not in ("Const", "NoOp", "Identity", "Placeholder")]
+    forbidden = sorted({n for n in names if n in PYTHON_OPS})
+    native = 0
+    dilations = []
+    for node in list(graph_def.node) + [n for fn in graph_def.library.function for n in fn.node_def]:
+        if node.op in ("Conv2D", "DepthwiseConv2dNative") and "dilations" in node.attr:
+            rate = list(node.attr["dilations"].list.i)
+            if rate and max(rate) > 1:
+                native += 1
+                dilations.append(f"{node.op} {rate[1]}x{rate[2]}")
+    result = audit_result(names, forbidden, native, expected_dilated, sorted_counts(dilations))
+    noted = sorted({n for n in names if n in SAVEDMODEL_NOTED})
+    if noted:
+        result["notes"].append(
+            f"{', '.join(noted)} present: TensorFlow runs them, but those dilated convs are not native here"
+        )
+    # TensorFlow serves SpaceToBatch-based dilation correctly, so a missing native
+    # dilated conv is only reported for SavedModel, not counted as a failure.
+    result["dilated_ok"] = True
+    return result
+
+
+def audit_result(names, forbidden, native, expected_dilated, dilations):
+    """The audit record shared by all formats.
+
+    Keys: ``ops`` ({op: count}, sorted), ``num_ops``, ``forbidden`` (sorted op names
+    found that must not be there), ``dilated_expected`` (Keras dilated conv layers),
+    ``dilated_native`` (native dilated convs found), ``dilations`` ({"OP HxW": count}),
+    ``dilated_ok``, ``notes``.
+    """
+    expected = len(expected_dilated)
+    return {
+        "ops": sorted_counts(names),
+        "num_ops": len(names),
+        "forbidden": list(forbidden),
+        "dilated_expected": expected,
+        "dilated_native": native,
+        "dilations": dilations,
+        "dilated_ok": native >= expected,
+        "notes": [],
+    }
