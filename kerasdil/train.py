@@ -219,7 +219,7 @@ def train(
             metrics = json.load(f)
         with open(os.path.join(out_dir, "history.json")) as f:
             history = json.load(f)
-        return TrainResult(keras.models.load_model(model_path, safe_mode=True), history, metrics, out_dir)
+        return TrainResult(keras.models.load_model(model_path, compile=False, safe_mode=True), history, metrics, out_dir)
     _atomic_json(run_path, run)
 
     keras.utils.set_random_seed(seed)

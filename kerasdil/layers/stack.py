@@ -89,9 +89,12 @@ class DilationStack(layers.Layer):
             shape = block.compute_output_shape(shape)
 
     def call(self, inputs, training=None):
+        from kerasdil.layers.conv import _direct_ok
+
+        direct = _direct_ok(self, training)
         x = inputs
         for block in self.blocks:
-            x = block(x, training=training)
+            x = block.call(x, training=False) if direct else block(x, training=training)
         return x
 
     def compute_output_shape(self, input_shape):

@@ -33,9 +33,11 @@ def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
     return tuple(tuple(V.dilation_schedule(layer, stage)) for stage in dilation_schedule)
 
 
-def _classifier(
-    name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout, classifier_activation
+def _build(
+    zoo_name, name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
+    classifier_activation, weights,
 ):
+    """Stem, two pooled stages of ``block(rates, filters, name)``, head; then weights."""
     schedule = normalize_schedule(dilation_schedule, name)
     V.positive_int(name, "width", width)
     V.positive_int(name, "num_classes", num_classes)
@@ -51,7 +53,11 @@ def _classifier(
         if dropout:
             x = layers.Dropout(dropout, name="dropout")(x)
         x = layers.Dense(num_classes, activation=classifier_activation, name="classifier")(x)
-    return keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs, x, name=name)
+    # The builder config stored with weights, so a mismatch can be explained.
+    config = dict(input_shape=list(input_shape), num_classes=num_classes,
+                  dilation_schedule=[list(stage) for stage in schedule], width=width)
+    return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top)
 
 
 @register_model(
@@ -103,18 +109,13 @@ def mnist_dsdc(
         >>> from kerasdil.zoo import mnist_dsdc
         >>> model = mnist_dsdc(weights="mnist")
     """
-    config = dict(
-        input_shape=list(input_shape), num_classes=num_classes, dilation_schedule=[list(s) for s in normalize_schedule(dilation_schedule)],
-        width=width,
-    )
-
     def block(rates, filters, stage_name):
         return DilationStack(rates, filters, implementation=implementation, name=stage_name)
 
-    model = _classifier(
-        name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout, classifier_activation
+    return _build(
+        "mnist_dsdc", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
+        classifier_activation, weights,
     )
-    return load_weights(model, weights, model_name="mnist_dsdc", config=config, allow_extra=not include_top)
 
 
 @register_model(
@@ -145,18 +146,13 @@ def mnist_conv(
     Example:
         >>> model = mnist_conv()
     """
-    config = dict(
-        input_shape=list(input_shape), num_classes=num_classes, dilation_schedule=[list(s) for s in normalize_schedule(dilation_schedule, name)],
-        width=width,
-    )
-
     def block(rates, filters, stage_name):
         stage = keras.Sequential(name=stage_name)
         for j, r in enumerate(rates):
             stage.add(DilatedConvBN(filters, 3, dilation_rate=r, name=f"block{j + 1}"))
         return stage
 
-    model = _classifier(
-        name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout, classifier_activation
+    return _build(
+        "mnist_conv", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
+        classifier_activation, weights,
     )
-    return load_weights(model, weights, model_name="mnist_conv", config=config, allow_extra=not include_top)
