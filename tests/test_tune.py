@@ -339,3 +339,19 @@ def test_resume_after_sigkill_keeps_completed_trials_and_reruns_the_killed_one(t
     assert again.returncode == 0
     assert {k: v["score"] for k, v in _statuses(project).items()} == {k: v["score"] for k, v in after.items()}
     assert _runs(project, "2") == 1
+
+
+def test_seed_zero_gives_reproducible_proposals(tmp_path):
+    """keras-tuner reads seed 0 as "pick a random seed"; kerasdil's seeds are all reproducible."""
+    pytest.importorskip("keras_tuner")
+    from kerasdil.tune.hypermodels import ScheduleHyperModel
+    from kerasdil.tune.search import make_oracle, make_tuner
+
+    keys = [c.key for c in prune(MNIST_DSDC, ScheduleSpace(widths=(2,)), Constraints(gridding_free=True)).survivors]
+    firsts = []
+    for run in range(2):
+        oracle = make_oracle("random", max_trials=3, epochs=1, seed=0, space_size=len(keys))
+        oracle = make_tuner(ScheduleHyperModel(MNIST_DSDC, keys), oracle, "random", directory=str(tmp_path),
+                            project_name=f"p{run}").oracle
+        firsts.append([oracle.create_trial(f"tuner{i}").hyperparameters.get("candidate") for i in range(3)])
+    assert firsts[0] == firsts[1]

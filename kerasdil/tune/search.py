@@ -232,7 +232,7 @@ def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hype
         max_trials: total trials (for Hyperband too: the brackets repeat until
             this many trials ran).
         epochs: for Hyperband, ``max_epochs`` (its trials train 1..epochs).
-        seed: sampling seed.
+        seed: sampling seed (any int >= 0; the same seed gives the same proposals).
         hyperband_factor: Hyperband's reduction factor.
         lease_seconds: distributed chief only: how long a silent worker keeps
             its trial.
@@ -245,7 +245,8 @@ def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hype
     if tuner not in TUNERS:
         raise ValueError(f"unknown tuner {tuner!r}; use one of {', '.join(TUNERS)}.")
     objective = kt.Objective(OBJECTIVE, direction="max")
-    common = dict(objective=objective, seed=seed, max_retries_per_trial=0, max_consecutive_failed_trials=3)
+    # keras-tuner reads seed 0 as "no seed" (a random one); shift by one so every seed is reproducible.
+    common = dict(objective=objective, seed=int(seed) + 1, max_retries_per_trial=0, max_consecutive_failed_trials=3)
     if tuner == "bayesian":
         try:
             import scipy  # noqa: F401
