@@ -176,6 +176,13 @@ def train(
         >>> result = train("mnist_dsdc", out_dir="runs/quick", epochs=1, data="sample")
         >>> result.metrics["accuracy"]
     """
+    dist = None
+    if strategy:
+        # First, before any TensorFlow op: collectives can only be configured at startup.
+        from kerasdil.distribute import make_strategy
+
+        dist = make_strategy(strategy)
+
     import keras
 
     from kerasdil.tasks import get_task
@@ -228,11 +235,6 @@ def train(
     )
     log(source_text)
     steps = int(train_ds.cardinality())
-    dist = None
-    if strategy:
-        from kerasdil.distribute import make_strategy
-
-        dist = make_strategy(strategy)
     scope = dist.scope() if dist is not None else contextlib.nullcontext()
     with scope:
         model = create_model(name, **model_kwargs)
