@@ -21,8 +21,9 @@ import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from kerasdil.data import SampleDataWarning, load_mnist_arrays, normalize  # noqa: E402
-from kerasdil.export import ExportError, audit, export, mean_iou, accuracy  # noqa: E402
-from kerasdil.export.tflite import interpreter  # noqa: E402
+from kerasdil.export import ExportError, _flatbuffer, audit, export, mean_iou, accuracy  # noqa: E402
+from kerasdil.export.parity import compare, judge, softmax  # noqa: E402
+from kerasdil.export.tflite import compact, interpreter  # noqa: E402
 from kerasdil.zoo import mnist_conv, mnist_dsdc  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,6 +93,84 @@ def test_float_exports_match_keras_within_thresholds(full_export):
         assert a.parity["max_abs_diff"] <= limit, (fmt, q, a.parity)
         assert a.parity["passed"] and a.parity["top1_agreement"] == 1.0
         assert a.audit["forbidden"] == []
+
+
+def test_classifier_parity_is_on_its_probabilities_without_softmax(full_export):
+    _, _, report = full_export
+    for a in report.artifacts:
+        assert a.parity["compared"] == "probabilities", a.path
+        assert "logit_max_abs_diff" not in a.parity
+    assert "probabilities" in report.artifact("tflite", "float32").parity["criterion"]
+
+
+def _run_tflite(model_bytes_or_path, x, xnnpack=True):
+    it = interpreter(model_bytes_or_path, xnnpack=xnnpack)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return it, it.get_tensor(it.get_output_details()[0]["index"]).copy()
+
+
+def test_tflite_is_compacted_by_default_without_changing_any_output(full_export, tmp_path, sample):
+    model, out, report = full_export
+    raw = export(model, tmp_path / "raw", formats="tflite", quantize="float32,int8", strip_names=False,
+                 share_zero_points=False, **{**FAST, "latency_repeats": 0})
+    x = sample[2][:1]
+    for q in ("float32", "int8"):
+        small_path, raw_path = os.path.join(out, f"model_{q}.tflite"), str(tmp_path / "raw" / f"model_{q}.tflite")
+        small_it, _ = _run_tflite(small_path, x)
+        raw_it, _ = _run_tflite(raw_path, x)
+        # Input and output keep their names; internal tensors lose theirs.
+        assert small_it.get_input_details()[0]["name"] == "image"
+        assert small_it.get_output_details()[0]["name"] == raw_it.get_output_details()[0]["name"]
+        io = {d["index"] for d in small_it.get_input_details() + small_it.get_output_details()}
+        internal = [t["name"] for t in small_it.get_tensor_details() if t["index"] not in io]
+        assert len(internal) > 10 and all(name == "" for name in internal), internal
+        assert any("conv" in t["name"] for t in raw_it.get_tensor_details())
+        # Compacting the converter's file gives the same outputs bit for bit, with and without XNNPACK;
+        # the object-API round trip it rests on rewrites the converter's file byte for byte.
+        raw_bytes = open(raw_path, "rb").read()
+        assert _flatbuffer.write(_flatbuffer.read(raw_bytes), share_zero_points=False) == raw_bytes
+        compacted = compact(raw_bytes)
+        assert compacted == open(small_path, "rb").read()
+        for xnnpack in (True, False):
+            np.testing.assert_array_equal(_run_tflite(raw_path, x, xnnpack)[1], _run_tflite(compacted, x, xnnpack)[1])
+        small, big = report.artifact("tflite", q), raw.artifact("tflite", q)
+        assert small.bytes < big.bytes
+        assert small.audit["size_breakdown"]["tensor_names"] < 0.1 * big.audit["size_breakdown"]["tensor_names"]
+        assert small.audit["ops"] == big.audit["ops"] and small.audit["dilations"] == big.audit["dilations"]
+        assert small.details["tensor names"].startswith("stripped") and big.details["tensor names"] == "kept"
+        for a in (small, big):
+            parts = a.audit["size_breakdown"]
+            assert sum(v for k, v in parts.items() if k != "total") == parts["total"] == a.bytes
+            assert min(parts.values()) >= 0 and parts["constants"] > 0 and parts["graph"] > 0
+    # Per-channel int8 stores a zero point per output channel; shared, those vectors are stored once.
+    small, big = report.artifact("tflite", "int8"), raw.artifact("tflite", "int8")
+    assert small.details["zero points"] == "identical vectors shared"
+    assert small.audit["size_breakdown"]["quantization_params"] < 0.8 * big.audit["size_breakdown"]["quantization_params"]
+    assert big.audit["size_breakdown"]["constants"] == small.audit["size_breakdown"]["constants"]
+
+
+def test_logits_are_compared_as_softmax_probabilities_and_raw_diff_reported():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=12.0, size=(6, 5, 7, 4)).astype(np.float32)
+    # float16 rounding of large logits: raw differences over 1e-2, probabilities far closer.
+    rounded = logits.astype(np.float16).astype(np.float32)
+    parity = compare(logits, rounded)
+    assert parity["compared"] == "softmax of logits"
+    assert parity["logit_max_abs_diff"] == pytest.approx(np.abs(logits - rounded).max())
+    assert parity["logit_max_abs_diff"] > 1e-3
+    assert parity["max_abs_diff"] == pytest.approx(np.abs(softmax(logits) - softmax(rounded)).max(), rel=1e-6)
+    assert parity["max_abs_diff"] < parity["logit_max_abs_diff"]
+    criterion, ok, failure = judge("float16", parity, None, "segmentation", {"float16_max_abs_diff": 1e-2})
+    assert ok and "softmax probabilities" in criterion and failure is None
+    _, ok, failure = judge("float32", parity, None, "segmentation")
+    assert not ok and "max abs diff of softmax probabilities" in failure
+    # Probabilities are compared as they are.
+    probs = softmax(logits).astype(np.float32)
+    parity = compare(probs, probs + 1e-5)
+    assert parity["compared"] == "probabilities" and "logit_max_abs_diff" not in parity
+    assert parity["max_abs_diff"] == pytest.approx(1e-5, rel=1e-2)
 
 
 def test_savedmodel_signature_loads_and_serves_keras_outputs(full_export, sample):
@@ -189,6 +268,8 @@ def test_segmenter_gets_per_pixel_agreement_and_miou(tmp_path):
     assert report.task == "segmentation"
     a = report.artifact("onnx")
     assert a.metric["name"] == "mIoU" and a.parity["top1_agreement"] == 1.0 and a.audit["dilated_native"] == 1
+    assert a.parity["compared"] == "softmax of logits" and a.parity["logit_max_abs_diff"] <= 1e-4
+    assert "raw logits vs Keras" in report.to_markdown()
     assert report.artifact("tflite", "int8").audit["dilated_native"] == 1
 
 
@@ -309,12 +390,13 @@ def test_cli_exports_tflite_and_refuses_existing_path(tmp_path):
     mnist_dsdc(width=2).save(model_path)
     out = tmp_path / "cli"
     cmd = [sys.executable, "-m", "kerasdil.cli", "export", str(model_path), "--out", str(out), "--format", "tflite",
-           "--data", "sample", "--samples", "50", "--repeats", "2", "--batch-size", "8"]
+           "--data", "sample", "--samples", "50", "--repeats", "2", "--batch-size", "8", "--keep-names"]
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| model_float32.tflite | litert_xnnpack |" in done.stdout
     assert (out / "model_float32.tflite").exists() and (out / "export_report.json").exists()
+    assert "tensor names: kept" in done.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert again.returncode == 2
     assert "already exists; pass --force" in again.stderr

@@ -32,6 +32,12 @@ def add_arguments(parser):
         help="int8 weight scales per tensor instead of per channel (smaller file; check the metric drop)",
     )
     parser.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="keep the internal tensor names in the TFLite files (default: stripped, input and output names kept; "
+        "names are for debugging only and cost several percent of a small model's file)",
+    )
+    parser.add_argument(
         "--data",
         default=None,
         metavar="SOURCE",
@@ -120,6 +126,7 @@ def run(args):
         data=args.data,
         int8_io=args.int8_io,
         int8_per_channel=not args.int8_per_tensor,
+        strip_names=not args.keep_names,
         opset=args.opset,
         force=args.force,
         max_samples=args.samples,

@@ -10,6 +10,10 @@ Every export writes, next to the artifacts, ``export_report.json`` and
 ``export_report.md``: per artifact its size, op audit (forbidden ops flagged,
 dilated convs checked native), parity against the Keras model on real samples,
 the task metric and latency / throughput in its runtime. See :func:`export`.
+
+Parity compares class probabilities: a model that outputs logits (the zoo's
+segmenters) is compared after a softmax over the last axis, with the raw logit
+differences reported too; see :mod:`kerasdil.export.parity`.
 """
 
 import os
@@ -231,6 +235,8 @@ def export(
     metric=None,
     int8_io=False,
     int8_per_channel=True,
+    strip_names=True,
+    share_zero_points=True,
     opset=17,
     force=False,
     num_representative=256,
@@ -245,8 +251,11 @@ def export(
     Writes into ``out_dir``: ``saved_model/`` (signature ``serving_default``:
     ``{<input name>: (batch, H, W, C)}`` -> ``{"output": ...}``),
     ``model_<quantization>.tflite`` (static batch 1, builtin ops only, dilated
-    convs native) and ``model.onnx`` (dynamic batch), then ``export_report.json``
-    and ``export_report.md``. Artifacts are staged under a temporary name and
+    convs native, compacted losslessly: internal tensor names stripped, identical
+    zero-point vectors shared) and ``model.onnx`` (dynamic batch), then
+    ``export_report.json`` and ``export_report.md``. Parity is measured on class
+    probabilities (a softmax over the last axis of logits; raw logit differences
+    are reported beside them). Artifacts are staged under a temporary name and
     renamed into place only when every conversion succeeded.
 
     Args:
@@ -271,6 +280,13 @@ def export(
         int8_io: give the int8 TFLite int8 input and output.
         int8_per_channel: int8 weight scales per output channel (default) or,
             with False, per tensor (smaller file; check the metric drop).
+        strip_names: write every TFLite variant without its internal tensor
+            names (default; the input and output keep theirs), which no runtime
+            reads; False keeps them for debugging (CLI: --keep-names).
+        share_zero_points: store identical int8 zero-point vectors once in each
+            TFLite file (default; lossless, and per-channel int8 otherwise stores
+            8 bytes of zeros per output channel of every weight and bias); False
+            keeps the converter's layout. See :func:`kerasdil.export.tflite.compact`.
         opset: ONNX opset (default 17).
         force: overwrite artifacts that exist.
         num_representative: representative samples for int8 (default 256).
@@ -386,10 +402,15 @@ def export(
                     int8_io=int8_io and q == "int8",
                     layer_names=layer_names,
                     per_channel=int8_per_channel,
+                    strip_names=strip_names,
+                    share_zero_points=share_zero_points,
                 )
                 _files.write_bytes(os.path.join(stage, tflite_name(q)), flatbuffer)
                 io_type = "int8" if (int8_io and q == "int8") else "float32"
-                details = {"input": f"{input_name}: (1, {', '.join(map(str, shape))}) {io_type}", "output": io_type}
+                details = {"input": f"{input_name}: (1, {', '.join(map(str, shape))}) {io_type}", "output": io_type,
+                           "tensor names": "stripped (input and output kept)" if strip_names else "kept"}
+                if q in ("dynamic", "int8"):
+                    details["zero points"] = "identical vectors shared" if share_zero_points else "one vector per tensor"
                 if q == "int8":
                     details["weight scales"] = "per channel" if int8_per_channel else "per tensor"
                 made.append(("tflite", q, tflite_name(q), details))

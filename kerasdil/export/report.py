@@ -16,8 +16,10 @@ class ArtifactReport:
         runtime: what ran it for parity and latency ("tf_savedmodel",
             "litert_xnnpack", "onnxruntime").
         audit: op audit (see ``kerasdil.export.audit.audit_result``).
-        parity: max / mean abs diff and top-1 agreement vs Keras on real samples,
-            with the criterion and whether it passed.
+        parity: max / mean abs diff of class probabilities (softmax of logits
+            for a model that outputs logits, whose raw differences are in
+            ``logit_max_abs_diff`` / ``logit_mean_abs_diff``) and top-1 agreement
+            vs Keras on real samples, with the criterion and whether it passed.
         metric: task metric of this artifact and its drop vs Keras (points), or None.
         latency: batch-1 median latency (ms) and throughput (images/s), or None.
         failures: the checks that failed, in words (empty: passed).
@@ -120,7 +122,7 @@ def _num(v, fmt):
 def summary_table(rows):
     """Markdown table of artifacts (ArtifactReport or dicts with the same keys) plus Keras rows."""
     head = (
-        "| artifact | runtime | size | ops | forbidden | dilated native | max abs diff | top-1 agree "
+        "| artifact | runtime | size | ops | forbidden | dilated native | max abs diff (probabilities) | top-1 agree "
         "| metric (drop, points) | batch-1 ms | img/s @batch | pass |\n"
         "|---|---|---:|---:|---|---|---:|---:|---|---:|---:|---|\n"
     )
@@ -169,8 +171,15 @@ def format_markdown(report):
     rows = keras_rows(report.keras) + [artifact_row(a) for a in report.artifacts]
     lines.append(summary_table(rows))
     t = report.thresholds
+    compared = {a.parity.get("compared") for a in report.artifacts} - {None}
+    space = (
+        "Differences are of class probabilities: the model outputs logits, so a softmax over the last axis is "
+        "applied to Keras and artifact outputs alike (raw logit differences under each artifact below). "
+        if compared == {"softmax of logits"} else "Differences are of the model's outputs, which are probabilities. "
+    )
     lines.append(
-        f"Criteria: float32 max abs diff <= {t['float32_max_abs_diff']:g}; float16 <= {t['float16_max_abs_diff']:g}; "
+        space
+        + f"Criteria: float32 max abs diff <= {t['float32_max_abs_diff']:g}; float16 <= {t['float16_max_abs_diff']:g}; "
         f"dynamic / int8: top-1 agreement >= {t['quantized_top1_agreement']:g} and task metric drop <= "
         f"{t['classification_metric_drop']:g} points (classification) / {t['segmentation_metric_drop']:g} (segmentation). "
         "Every export: no forbidden op, every dilated conv of the Keras model native (TFLite, ONNX). "
@@ -195,6 +204,11 @@ def format_markdown(report):
             sizes = a.audit["size_breakdown"]
             lines.append(
                 "  - bytes: " + ", ".join(f"{k.replace('_', ' ')} {_size(v)}" for k, v in sizes.items() if k != "total")
+            )
+        if a.parity.get("logit_max_abs_diff") is not None:
+            lines.append(
+                f"  - raw logits vs Keras: max abs diff {a.parity['logit_max_abs_diff']:.2e}, "
+                f"mean {a.parity['logit_mean_abs_diff']:.2e} (the table compares softmax probabilities)"
             )
         for note in a.audit.get("notes", []) + ([a.latency["note"]] if a.latency and a.latency.get("note") else []):
             lines.append(f"  - note: {note}")

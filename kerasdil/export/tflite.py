@@ -7,6 +7,12 @@ dilated conv back into one native dilated CONV_2D / DEPTHWISE_CONV_2D;
 ``keras.Model.export(format="litert")`` and any dynamic-batch conversion leave the
 rewrite in (measured on TF 2.21). Only builtin ops are allowed (no Flex /
 SELECT_TF_OPS); int8 is full-integer (``TFLITE_BUILTINS_INT8``).
+
+By default every variant is then compacted, losslessly (see :func:`compact`):
+internal tensor names are dropped (debugging aids no runtime reads, several
+percent of a small model's file; the input and output keep theirs) and identical
+quantization zero-point vectors are stored once (per-channel int8 otherwise
+stores 8 bytes of zeros per output channel of every weight and bias).
 """
 
 import os
@@ -30,7 +36,14 @@ def _tf_ops_in_message(text):
 
 
 def convert(
-    concrete_function, quantization="float32", representative=None, int8_io=False, layer_names=(), per_channel=True
+    concrete_function,
+    quantization="float32",
+    representative=None,
+    int8_io=False,
+    layer_names=(),
+    per_channel=True,
+    strip_names=True,
+    share_zero_points=True,
 ):
     """Convert a static-shape serving function to a .tflite flatbuffer.
 
@@ -49,6 +62,12 @@ def convert(
             some risk to accuracy, through the converter's private
             ``_experimental_disable_per_channel`` switch.
         layer_names: Keras layer names, to name the culprit in an error.
+        strip_names: drop the internal tensor names from the flatbuffer (default;
+            see :func:`compact`). False keeps them, for debugging with
+            ``get_tensor_details()`` or a model viewer.
+        share_zero_points: store identical quantization zero-point vectors once
+            (default; lossless, see :func:`compact`). False writes the
+            converter's layout.
 
     Returns:
         The flatbuffer bytes.
@@ -83,7 +102,7 @@ def convert(
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
     try:
-        return converter.convert()
+        flatbuffer = converter.convert()
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as e:  # ConverterError and friends: say which layer, briefly
@@ -104,6 +123,68 @@ def convert(
             ) from None
         first = next((line.strip() for line in text.splitlines() if "error" in line.lower()), text.strip()[:300])
         raise ExportError(f"TFLite conversion ({quantization}) failed: {first}") from None
+    return compact(flatbuffer, strip_names=strip_names, share_zero_points=share_zero_points)
+
+
+def compact(flatbuffer, *, strip_names=True, share_zero_points=True):
+    """The same .tflite model in fewer bytes: lossless, it computes exactly what it did.
+
+    - ``strip_names``: clear what TensorFlow's ``flatbuffer_utils.strip_strings``
+      clears (the model description, subgraph names, tensor names), except that
+      the input and output tensors keep their names (``get_input_details()``
+      still says ``image``) and signature definitions are kept (their keys do not
+      depend on tensor names). Names are debugging aids no runtime reads.
+    - ``share_zero_points``: write each distinct quantization zero-point vector
+      once and point every tensor that holds it there. The schema fixes zero
+      points at int64 and the interpreter wants one per scale, so per-channel
+      int8 stores 8 bytes of zeros per output channel for every weight and bias
+      tensor; shared, each distinct vector is stored once. The flatbuffer format
+      allows shared offsets and the interpreter's verifier accepts them.
+
+    Operators, buffers, scales, zero point values and metadata
+    (``min_runtime_version``, the converter's ``CONVERSION_METADATA``) are
+    untouched. The file is written through the schema's object API, as the
+    converter itself writes its files (``flatbuffer_utils.convert_object_to_bytearray``).
+
+    Args:
+        flatbuffer: .tflite bytes.
+        strip_names: drop internal tensor names.
+        share_zero_points: store identical zero-point vectors once.
+
+    Returns:
+        The compacted .tflite bytes (the input unchanged when both are False, on
+        a big-endian machine, or for a model with its buffers outside the
+        flatbuffer, as models over 2 GB have).
+
+    Example:
+        >>> small = compact(open("model.tflite", "rb").read())
+    """
+    from kerasdil.export import _flatbuffer
+
+    if not (strip_names or share_zero_points) or not _flatbuffer.little_endian():
+        return bytes(flatbuffer)
+    model = _flatbuffer.read(flatbuffer)
+    if any(getattr(b, "offset", 0) > 1 for b in model.buffers or []):  # pragma: no cover - >2 GB models only
+        return bytes(flatbuffer)
+    if strip_names:
+        model.description = None
+        for graph in model.subgraphs or []:
+            graph.name = None
+            keep = set(np.asarray(graph.inputs if graph.inputs is not None else [], dtype=np.int64).tolist())
+            keep |= set(np.asarray(graph.outputs if graph.outputs is not None else [], dtype=np.int64).tolist())
+            for index, tensor in enumerate(graph.tensors or []):
+                if index not in keep:
+                    tensor.name = None
+    return _flatbuffer.write(model, share_zero_points=share_zero_points)
+
+
+def strip_tensor_names(flatbuffer):
+    """The same .tflite model without its internal tensor names; see :func:`compact`.
+
+    Example:
+        >>> small = strip_tensor_names(open("model.tflite", "rb").read())
+    """
+    return compact(flatbuffer, strip_names=True, share_zero_points=False)
 
 
 def _interpreter_module():
