@@ -1,7 +1,9 @@
 """Side-by-side MNIST benchmark: keras_io_convnet (peer), mnist_conv, mnist_dsdc.
 
 All models train in one process on the same tf.data pipeline, batch size and
-number of epochs, then are timed for inference on the same images. Writes
+number of epochs, round-robin (one epoch of each in turn), and are timed for
+inference in interleaved rounds, so that load changes on a shared machine hit
+every model alike. Writes
 ``bench_mnist.json`` and ``bench_mnist.md`` to ``--out`` and prints the table.
 
     python tools/bench_mnist.py --data ../shared/data/mnist.npz --epochs 3
@@ -25,18 +27,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 MODELS = ("keras_io_convnet", "mnist_conv", "mnist_dsdc")
-
-
-def time_inference(model, x, repeats):
-    """Median seconds of ``model(x, training=False)`` after warm-up."""
-    for _ in range(3):
-        model(x, training=False)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model(x, training=False)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv=None):
@@ -67,26 +57,43 @@ def main(argv=None):
     x256 = data.normalize(arrays.x_test[:256])
     x1 = x256[:1]
 
-    rows = []
-    for name in args.models.split(","):
+    # Build every model first, then train them round-robin, one epoch each in turn, and time
+    # inference in interleaved rounds: load changes on a shared machine hit all models alike.
+    import keras.callbacks
+
+    names = args.models.split(",")
+    models = {}
+    for name in names:
         keras.utils.set_random_seed(0)
-        model = create_model(name)
-        compile_model(model, task, learning_rate=recipe(name)["learning_rate"], decay_steps=steps * args.epochs)
-        epoch_times = []
-
-        class Timer(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                self.t0 = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                epoch_times.append(time.perf_counter() - self.t0)
-
-        model.fit(train_ds, epochs=args.epochs, callbacks=[Timer()], verbose=2)
+        models[name] = create_model(name)
+        compile_model(models[name], task, learning_rate=recipe(name)["learning_rate"], decay_steps=steps * args.epochs)
+    epoch_times = {name: [] for name in names}
+    for epoch in range(args.epochs):
+        for name in names:
+            t0 = time.perf_counter()
+            models[name].fit(train_ds, initial_epoch=epoch, epochs=epoch + 1, verbose=2)
+            epoch_times[name].append(time.perf_counter() - t0)
+    inference = {name: {"b256": [], "b1": []} for name in names}
+    for name in names:
+        for _ in range(3):
+            models[name](x256, training=False)
+            models[name](x1, training=False)
+    for _ in range(10):
+        for name in names:
+            for key, x, reps in (("b256", x256, 2), ("b1", x1, 10)):
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    models[name](x, training=False)
+                    inference[name][key].append(time.perf_counter() - t0)
+    rows = []
+    for name in names:
+        model = models[name]
         acc = task.evaluate(model, test_ds)["accuracy"]
         stats = model_stats(model)
-        s_epoch = statistics.median(epoch_times[1:] or epoch_times)
-        t256 = time_inference(model, x256, 20)
-        t1 = time_inference(model, x1, 100)
+        # The first epoch includes tracing; the median of the rest is the steady state.
+        s_epoch = statistics.median(epoch_times[name][1:] or epoch_times[name])
+        t256 = statistics.median(inference[name]["b256"])
+        t1 = statistics.median(inference[name]["b1"])
         images_per_epoch = steps * args.batch_size
         rows.append(dict(
             model=name, params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
@@ -97,11 +104,12 @@ def main(argv=None):
         print(f"{name}: {rows[-1]}", flush=True)
 
     pretrained = []
-    for name in args.models.split(","):
+    for name in names:
         if "mnist" in model_info(name).pretrained:
             model = create_model(name, weights="mnist")
             full_test = data.mnist("test", source=arrays, batch_size=512)
-            pretrained.append(dict(model=f"{name}:mnist", test_accuracy=task.evaluate(model, full_test)["accuracy"],
+            scores = task.evaluate(model, full_test)
+            pretrained.append(dict(model=f"{name}:mnist", test_accuracy=scores["accuracy"], samples=scores["samples"],
                                    params=model.count_params()))
 
     peer = next((r for r in rows if r["model"] == "keras_io_convnet"), rows[0])
@@ -132,8 +140,8 @@ def main(argv=None):
             f"| {r['latency_ms_b1']:.2f} ({r['ratio_latency_b1']:.2f}x) | {r['train_gflops']:.1f} | {r['infer_gflops_b256']:.1f} |"
         )
     if pretrained:
-        lines += ["", "| shipped weights | params | test accuracy (10,000 images) |", "|---|---:|---:|"]
-        lines += [f"| {r['model']} | {r['params']:,} | {r['test_accuracy']:.4f} |" for r in pretrained]
+        lines += ["", "| shipped weights | params | test accuracy | test images |", "|---|---:|---:|---:|"]
+        lines += [f"| {r['model']} | {r['params']:,} | {r['test_accuracy']:.4f} | {r['samples']:,} |" for r in pretrained]
     lines += ["", f"Command: `{result['command']}`"]
     table = "\n".join(lines)
     os.makedirs(args.out, exist_ok=True)
