@@ -27,8 +27,33 @@ from .mnist import (
     normalize,
     split_arrays,
 )
+from .scenes import (
+    CANVAS_SIZE,
+    SCENE_CLASS_NAMES,
+    SCENE_NUM_CLASSES,
+    SceneConfig,
+    ScenesArrays,
+    check_segmentation_arrays,
+    load_scenes_arrays,
+    make_scenes,
+    mnist_scenes,
+    segmentation_dataset,
+)
+from .digits import few_shot_split, load_digits_arrays
 
 __all__ = [
+    "CANVAS_SIZE",
+    "SCENE_CLASS_NAMES",
+    "SCENE_NUM_CLASSES",
+    "SceneConfig",
+    "ScenesArrays",
+    "check_segmentation_arrays",
+    "few_shot_split",
+    "load_digits_arrays",
+    "load_scenes_arrays",
+    "make_scenes",
+    "mnist_scenes",
+    "segmentation_dataset",
     "AUGMENTATION",
     "DATA_DIR_ENV",
     "IMAGE_SHAPE",

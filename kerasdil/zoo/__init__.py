@@ -18,16 +18,19 @@ from kerasdil.zoo.registry import (
 )
 from kerasdil.zoo.baselines import keras_io_convnet
 from kerasdil.zoo.mnist import mnist_conv, mnist_dsdc
+from kerasdil.zoo.segmentation import deeplab_aspp, unet_baseline
 
 __all__ = [
     "ModelInfo",
     "PretrainedWeights",
     "create_model",
+    "deeplab_aspp",
     "keras_io_convnet",
     "list_models",
     "mnist_conv",
     "mnist_dsdc",
     "model_info",
     "register_model",
+    "unet_baseline",
     "weights_dir",
 ]

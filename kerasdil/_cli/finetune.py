@@ -1,0 +1,52 @@
+"""`kerasdil finetune NAME --from SOURCE ...`"""
+
+
+def add_arguments(p):
+    p.add_argument("model", help="zoo model to fine-tune, e.g. deeplab_aspp")
+    p.add_argument("--from", dest="source", default="mnist_dsdc:mnist",
+                   help="pretrained source: zoo name with tag (default mnist_dsdc:mnist) or a .keras file")
+    p.add_argument("--out", default=None, help="run directory (default runs/<model>-finetune); rerun to resume")
+    p.add_argument("--head-epochs", type=int, default=None, help="epochs with the transferred backbone frozen")
+    p.add_argument("--epochs", type=int, default=None, help="total epochs (head phase included)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None, help="learning rate of the head phase")
+    p.add_argument("--finetune-lr", type=float, default=None, help="(lower) learning rate once every layer trains")
+    p.add_argument("--data", default=None, help="MNIST source: 'sample', an .npz file or a folder (default search order)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training and test examples")
+    p.add_argument("--no-augment", action="store_true",
+                   help="turn off the recipe's augmentation (segmentation: new scenes every epoch)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+
+
+def run(args):
+    import os
+
+    from kerasdil.finetune import finetune
+
+    out = args.out or os.path.join("runs", f"{args.model}-finetune")
+    result = finetune(
+        args.model,
+        args.source,
+        out_dir=out,
+        head_epochs=args.head_epochs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        finetune_learning_rate=args.finetune_lr,
+        augment=False if args.no_augment else None,
+        data=args.data,
+        limit=args.limit,
+        seed=args.seed,
+        verbose=2 if args.quiet else "auto",
+    )
+    m = result.metrics
+    if "miou" in m:
+        score = (f"mIoU {m['miou']:.4f} (without background {m['miou_no_background']:.4f}), "
+                 f"pixel accuracy {m['pixel_accuracy']:.4f}")
+    else:
+        score = f"accuracy {m['accuracy']:.4f}"
+    print(f"{args.model} fine-tuned from {args.source}: test {score} on {m.get('samples')} images; "
+          f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
+    print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png")
+    return 0

@@ -1,0 +1,172 @@
+"""Tests for kerasdil.zoo.segmentation: deeplab_aspp, unet_baseline and the segmentation task."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import keras
+
+from kerasdil.data import MnistArrays
+from kerasdil.data.scenes import mnist_scenes
+from kerasdil.receptive import receptive_field_of_model
+from kerasdil.tasks import get_task
+from kerasdil.zoo import create_model, deeplab_aspp, list_models, mnist_dsdc, model_info, unet_baseline
+from kerasdil.zoo.weights_io import save_weights
+
+SMALL = (32, 48, 1)  # divisible by 16
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """Tiny synthetic MNIST: bars whose position depends on the class."""
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        x = np.zeros((n, 28, 28), np.uint8)
+        y = (np.arange(n) % 10).astype(np.uint8)
+        for i, c in enumerate(y):
+            x[i, 4 + c : 8 + c, 4:24] = rng.integers(180, 256)
+            x[i, 4:24, 4 + 2 * (c % 5) : 7 + 2 * (c % 5)] = 255
+        return x, y
+
+    (xt, yt), (xs, ys) = make(200), make(50)
+    return MnistArrays(x_train=xt, y_train=yt, x_test=xs, y_test=ys, source="synthetic bars")
+
+
+@pytest.mark.parametrize("output_stride", [4, 8, 16])
+@pytest.mark.parametrize("decoder", [True, False])
+def test_output_is_per_pixel_logits_at_input_size(output_stride, decoder):
+    model = deeplab_aspp(input_shape=SMALL, num_classes=5, output_stride=output_stride, decoder=decoder)
+    out = model(np.zeros((2, *SMALL), "float32"))
+    assert out.shape == (2, 32, 48, 5)
+    aspp_input = model.get_layer("aspp").input.shape
+    assert aspp_input[1:3] == (32 // output_stride, 48 // output_stride)
+
+
+def test_output_stride_mismatch_is_clear_error():
+    with pytest.raises(ValueError, match=r"input size 64x84 is not divisible by the output stride 8"):
+        deeplab_aspp(input_shape=(64, 84, 1), output_stride=8)
+    with pytest.raises(ValueError, match="output_stride"):
+        deeplab_aspp(output_stride=32)
+    with pytest.raises(ValueError, match="backbone"):
+        deeplab_aspp(backbone="resnet50")
+    with pytest.raises(ValueError, match="not divisible by the output stride 16"):
+        unet_baseline(input_shape=(64, 84, 1))
+
+
+def test_m2nist_canvas_runs_at_output_stride_4():
+    model = deeplab_aspp(input_shape=(64, 84, 1), output_stride=4)
+    assert model.output_shape == (None, 64, 84, 11)
+
+
+def test_stride_is_traded_for_dilation():
+    rates = {}
+    for os_ in (4, 8, 16):
+        model = deeplab_aspp(input_shape=SMALL, output_stride=os_)
+        names = [layer.name for layer in model.layers]
+        assert sum(n.startswith("pool") for n in names) == {4: 2, 8: 3, 16: 4}[os_]
+        rates[os_] = model.get_layer("stage4").dilation_schedule
+        assert model.get_layer("aspp").rates == {4: (4, 8, 12), 8: (2, 4, 6), 16: (1, 2, 3)}[os_]
+    assert rates == {4: (4, 8, 12), 8: (2, 4, 6), 16: (1, 2, 3)}
+    # The ASPP features see the whole canvas at every output stride.
+    for os_ in (8, 16):
+        model = deeplab_aspp(input_shape=SMALL, output_stride=os_, decoder=False)
+        assert min(receptive_field_of_model(model).size) > 64
+
+
+def test_params_do_not_depend_on_output_stride_and_weights_move_between_them(tmp_path):
+    a = deeplab_aspp(input_shape=SMALL, output_stride=8)
+    b = deeplab_aspp(input_shape=SMALL, output_stride=16)
+    assert a.count_params() == b.count_params()
+    path = str(tmp_path / "seg.npz")
+    save_weights(a, path)
+    c = deeplab_aspp(input_shape=(64, 80, 1), output_stride=16, weights=path)
+    for va, vc in zip(a.weights, c.weights):
+        np.testing.assert_array_equal(va.numpy(), vc.numpy())
+
+
+def test_backbone_has_mnist_dsdc_names_and_shapes():
+    seg = deeplab_aspp()
+    cls = mnist_dsdc()
+    for name in ("stem", "stage1", "stage2"):
+        assert [(v.path, v.shape) for v in seg.get_layer(name).weights] == [
+            (v.path, v.shape) for v in cls.get_layer(name).weights
+        ]
+
+
+def test_fewer_params_than_unet_baseline():
+    assert deeplab_aspp().count_params() < unet_baseline().count_params() / 10
+
+
+def test_unet_baseline_is_keras_io_model():
+    # keras.io's "Image segmentation with a U-Net-like architecture": 2,058,979 params.
+    model = unet_baseline(input_shape=(160, 160, 3), num_classes=3)
+    assert model.count_params() == 2_058_979
+    assert unet_baseline(input_shape=SMALL, filters=(8, 16)).output_shape == (None, 32, 48, 11)
+
+
+def test_registered_as_segmentation_models():
+    assert list_models(task="segmentation") == ["deeplab_aspp", "unet_baseline"]
+    assert model_info("deeplab_aspp").task == "segmentation"
+    assert get_task("segmentation").name == "segmentation"
+    assert create_model("deeplab_aspp", input_shape=SMALL).name == "deeplab_aspp"
+
+
+def test_short_training_learns(digits):
+    keras.utils.set_random_seed(0)
+    task = get_task("segmentation")
+    ds = mnist_scenes("train", num_scenes=96, batch_size=8, source=digits, canvas_size=(32, 48),
+                      digits_per_image=(1, 1))
+    model = deeplab_aspp(input_shape=SMALL, width=8, aspp_filters=16, decoder_filters=16)
+    model.compile(keras.optimizers.Adam(1e-2), loss=task.loss(), metrics=task.metrics())
+    history = model.fit(ds, epochs=3, verbose=0).history
+    assert history["loss"][-1] < 0.6 * history["loss"][0]
+    assert history["mean_iou"][-1] > history["mean_iou"][0]
+    assert history["pixel_accuracy"][-1] > 0.9
+
+
+def test_evaluate_reports_miou_and_writes_overlays(digits, tmp_path):
+    task = get_task("segmentation")
+    ds = mnist_scenes("test", num_scenes=6, batch_size=4, source=digits, canvas_size=(32, 48))
+    model = deeplab_aspp(input_shape=SMALL, width=8, aspp_filters=16, decoder_filters=16)
+    result = task.evaluate(model, ds, out_dir=str(tmp_path))
+    assert result["samples"] == 6
+    for key in ("miou", "miou_no_background", "pixel_accuracy", "loss"):
+        assert 0 <= result[key] or np.isnan(result[key])
+    assert set(result["per_class_iou"]) >= {"background", "digit 0"}
+    assert os.path.getsize(result["overlays_png"]) > 1000
+    json.dumps(result)  # JSON-friendly
+
+
+def test_evaluate_refuses_masks_of_another_size(digits):
+    task = get_task("segmentation")
+    ds = mnist_scenes("test", num_scenes=2, batch_size=2, source=digits, canvas_size=(48, 48))
+    with pytest.raises(ValueError, match="images of 48x48 do not fit model 'deeplab_aspp', built for 32x48"):
+        task.evaluate(deeplab_aspp(input_shape=SMALL, width=8, aspp_filters=16, decoder_filters=16), ds)
+
+
+def test_train_and_evaluate_commands_work_for_segmenters(tmp_path, monkeypatch, digits):
+    from kerasdil.cli import main
+
+    mnist_file = tmp_path / "mnist.npz"
+    np.savez(mnist_file, x_train=digits.x_train, y_train=digits.y_train, x_test=digits.x_test, y_test=digits.y_test)
+    out = tmp_path / "run"
+    argv = ["train", "deeplab_aspp", "--out", str(out), "--epochs", "1", "--batch-size", "8", "--limit", "16",
+            "--data", str(mnist_file), "--quiet"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "segmentation" and "miou_no_background" in metrics
+    assert (out / "overlays.png").exists()
+    assert main(["evaluate", str(out / "model.keras"), "--data", str(mnist_file), "--limit", "4"]) == 0
+    assert json.loads((out / "eval_metrics.json").read_text())["samples"] == 4
+
+
+@pytest.mark.skipif(not model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp weights")
+def test_shipped_weights_load_and_carry_their_card():
+    info = model_info("deeplab_aspp")
+    for tag, entry in info.pretrained.items():
+        model = deeplab_aspp(weights=tag, **{k: v for k, v in entry.config.items() if k in ("decoder",)})
+        assert model.output_shape[-1] == entry.config["num_classes"]
+        assert entry.metrics["miou"] > 0.9 and entry.recipe

@@ -1,0 +1,229 @@
+"""Segmentation benchmark: unet_baseline vs deeplab_aspp (scratch) vs deeplab_aspp
+fine-tuned from mnist_dsdc, side by side on the same MNIST scenes and budget.
+
+    nice -n 5 python tools/bench_segmentation.py --data /path/to/mnist.npz \\
+        --train-scenes 4000 --epochs 8 --out zoo/deeplab_aspp/bench
+
+Every arm trains on the same scenes (same seed), with the same batch size, epochs,
+optimiser (AdamW, cosine decay with warm-up: ``kerasdil.train.compile_model``) and
+peak learning rate; the fine-tuned arm follows ``kerasdil.finetune.finetune``:
+backbone copied from ``--source`` (default the shipped ``mnist_dsdc:mnist``),
+``--head-epochs`` with it frozen, then every layer at ``--finetune-lr``.
+Each arm is resumable (rerun the same command after an interruption).
+
+Writes into ``--out``: ``bench.json`` (everything), ``bench.md`` (the table),
+``miou_per_epoch.png`` (validation mIoU per epoch of every arm), and per arm a
+run folder with history, curves, overlays and the final model.
+
+Columns: params, MACs per image, s/epoch (median training epoch), test mIoU
+(11 classes, background included), mIoU without background, pixel accuracy,
+inference images/s (batch 64, ``model.predict_on_batch``, after warm-up).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+ARMS = ("unet_baseline", "deeplab_aspp", "deeplab_aspp_finetuned")
+
+
+def _atomic_json(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    os.replace(tmp, path)
+
+
+def inference_speed(model, images, batch_size=64, repeats=3):
+    """Images per second of ``model.predict_on_batch`` on batches of ``images`` (best of ``repeats``)."""
+    import numpy as np
+
+    batches = [images[i : i + batch_size] for i in range(0, len(images) - batch_size + 1, batch_size)][:8]
+    model.predict_on_batch(batches[0])  # warm-up: tracing
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for b in batches:
+            np.asarray(model.predict_on_batch(b))
+        best = max(best, len(batches) * batch_size / (time.perf_counter() - start))
+    return best
+
+
+def train_from_scratch(name, arm_dir, datasets, args, log):
+    import keras
+
+    from kerasdil.tasks import get_task
+    from kerasdil.train import compile_model, fit
+    from kerasdil.zoo import create_model
+
+    task = get_task("segmentation")
+    train, val, _test, _ = datasets
+    keras.utils.set_random_seed(args.seed)
+    model = create_model(name)
+    weights_path = os.path.join(arm_dir, "final.weights.npz")
+    history_path = os.path.join(arm_dir, "history.json")
+    if os.path.exists(weights_path):
+        from kerasdil.zoo.weights_io import assign_weights, read_weights
+
+        assign_weights(model, read_weights(weights_path)[1], source=weights_path)
+        with open(history_path) as f:
+            return model, json.load(f)
+    steps = int(train.cardinality())
+    compile_model(model, task, learning_rate=args.lr, weight_decay=args.weight_decay, decay_steps=steps * args.epochs)
+    log(f"{name}: {args.epochs} epochs x {steps} steps from scratch, lr {args.lr}")
+    history = fit(model, train, epochs=args.epochs, out_dir=arm_dir, task=task, validation_data=val, verbose=2)
+    from kerasdil.zoo.weights_io import save_weights
+
+    save_weights(model, weights_path)
+    return model, history
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=None, help="MNIST source ('sample', mnist.npz or a folder; default search order)")
+    p.add_argument("--train-scenes", type=int, default=4000, help="training scenes per epoch")
+    p.add_argument("--fixed-scenes", action="store_true",
+                   help="train on one fixed set of scenes instead of new scenes every epoch")
+    p.add_argument("--val-scenes", type=int, default=500)
+    p.add_argument("--test-scenes", type=int, default=2000)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--head-epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of every arm (head phase when fine-tuning)")
+    p.add_argument("--finetune-lr", type=float, default=1e-3, help="learning rate once every layer trains")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--source", default="mnist_dsdc:mnist", help="pretrained classifier for the fine-tuned arm")
+    p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {', '.join(ARMS)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="zoo/deeplab_aspp/bench")
+    args = p.parse_args(argv)
+
+    import numpy as np
+
+    from kerasdil.finetune import finetune
+    from kerasdil.tasks import get_task
+    from kerasdil.zoo import model_info
+    from kerasdil.zoo.stats import model_stats
+
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        p.error(f"unknown arm(s) {', '.join(unknown)}; choose from {', '.join(ARMS)}")
+    os.makedirs(args.out, exist_ok=True)
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    task = get_task("segmentation")
+    info = model_info("deeplab_aspp")
+    dataset_kwargs = dict(num_train=args.train_scenes, num_test=args.test_scenes, validation_size=args.val_scenes)
+    datasets = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=not args.fixed_scenes,
+                             seed=args.seed, **dataset_kwargs)
+    data_text = datasets[3]
+    log(data_text)
+    test = datasets[2]
+    test_images = np.concatenate([x.numpy() for x, _ in test.take(8)])
+
+    results = {}
+    for arm in arms:
+        arm_dir = os.path.join(args.out, arm)
+        os.makedirs(arm_dir, exist_ok=True)
+        start = time.perf_counter()
+        if arm == "deeplab_aspp_finetuned":
+            run = finetune(
+                "deeplab_aspp", args.source, out_dir=arm_dir, head_epochs=args.head_epochs, epochs=args.epochs,
+                batch_size=args.batch_size, learning_rate=args.lr, finetune_learning_rate=args.finetune_lr,
+                augment=not args.fixed_scenes,
+                data=args.data, seed=args.seed, dataset_kwargs=dataset_kwargs, verbose=2, log=log,
+            )
+            model, history, metrics = run.model, run.history, run.metrics
+        else:
+            # A fresh pipeline per arm: every arm sees the same sequence of scenes.
+            arm_data = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=not args.fixed_scenes,
+                                     seed=args.seed, **dataset_kwargs)
+            model, history = train_from_scratch(arm, arm_dir, arm_data, args, log)
+            metrics = task.evaluate(model, test, out_dir=arm_dir)
+        stats = model_stats(model)
+        speed = inference_speed(model, test_images)
+        epoch_seconds = [h["seconds"] for h in history]
+        results[arm] = {
+            "params": stats["params"],
+            "macs": stats["macs"],
+            "seconds_per_epoch": float(np.median(epoch_seconds)),
+            "miou": metrics["miou"],
+            "miou_no_background": metrics["miou_no_background"],
+            "pixel_accuracy": metrics["pixel_accuracy"],
+            "inference_images_per_second": speed,
+            "val_miou_per_epoch": [h.get("val_mean_iou") for h in history],
+            "per_class_iou": metrics["per_class_iou"],
+            "run_dir": arm_dir,
+            "wall_seconds_this_session": round(time.perf_counter() - start, 1),
+        }
+        log(f"{arm}: test mIoU {metrics['miou']:.4f} (no bg {metrics['miou_no_background']:.4f}), pixel acc "
+            f"{metrics['pixel_accuracy']:.4f}, {stats['params']:,} params, {speed:.0f} img/s")
+
+    comparison = {}
+    if "deeplab_aspp" in results and "deeplab_aspp_finetuned" in results:
+        scratch = results["deeplab_aspp"]["val_miou_per_epoch"]
+        tuned = results["deeplab_aspp_finetuned"]["val_miou_per_epoch"]
+        reached = next((i + 1 for i, v in enumerate(tuned) if v is not None and v >= scratch[-1]), None)
+        comparison = {
+            "scratch_final_val_miou": scratch[-1],
+            "finetuned_epochs_to_reach_it": reached,
+            "epochs": args.epochs,
+            "target_at_most_half": reached is not None and reached <= args.epochs / 2,
+        }
+    targets = {}
+    if "deeplab_aspp" in results:
+        best = max(v["miou"] for k, v in results.items() if k.startswith("deeplab"))
+        targets["deeplab_miou_at_least_0.95"] = best >= 0.95
+    if "deeplab_aspp" in results and "unet_baseline" in results:
+        targets["deeplab_fewer_params_than_unet"] = results["deeplab_aspp"]["params"] < results["unet_baseline"]["params"]
+    command = "nice -n 5 python tools/bench_segmentation.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = {"command": command.strip(), "data": data_text, "settings": vars(args), "results": results,
+              "finetune_vs_scratch": comparison, "targets": targets}
+    _atomic_json(os.path.join(args.out, "bench.json"), report)
+
+    from kerasdil.plots import _figure, save_figure
+
+    fig = _figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    for arm, r in results.items():
+        curve = r["val_miou_per_epoch"]
+        ax.plot(range(1, len(curve) + 1), curve, marker="o", label=arm)
+    if comparison.get("scratch_final_val_miou") is not None:
+        ax.axhline(comparison["scratch_final_val_miou"], color="grey", ls=":", lw=1, label="scratch final")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation mIoU (11 classes)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("MNIST scenes: mIoU per epoch")
+    save_figure(fig, os.path.join(args.out, "miou_per_epoch.png"))
+
+    lines = [
+        f"Data: {data_text}. Batch {args.batch_size}, {args.epochs} epochs, peak lr {args.lr} "
+        f"(fine-tuned: {args.head_epochs} head epoch(s) at {args.lr}, then {args.finetune_lr}).",
+        "",
+        "| model | params | MACs/image | s/epoch | test mIoU | mIoU w/o background | pixel accuracy | inference img/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arm, r in results.items():
+        lines.append(
+            f"| {arm} | {r['params']:,} | {r['macs'] / 1e6:.1f} M | {r['seconds_per_epoch']:.1f} | {r['miou']:.4f} | "
+            f"{r['miou_no_background']:.4f} | {r['pixel_accuracy']:.4f} | {r['inference_images_per_second']:.0f} |"
+        )
+    if comparison:
+        lines += ["", f"Fine-tuned reaches the scratch model's final validation mIoU "
+                      f"({comparison['scratch_final_val_miou']:.4f}) after "
+                      f"{comparison['finetuned_epochs_to_reach_it']} of {args.epochs} epochs."]
+    lines += ["", f"Command: `{report['command']}`"]
+    with open(os.path.join(args.out, "bench.md.tmp"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(os.path.join(args.out, "bench.md.tmp"), os.path.join(args.out, "bench.md"))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
