@@ -411,7 +411,7 @@ def finetune(
     import keras
 
     from kerasdil.tasks import get_task
-    from kerasdil.train import TrainResult, compile_model, fit
+    from kerasdil.train import TrainResult, compile_model, fit, open_run_dir
     from kerasdil.zoo import create_model, model_info
     from kerasdil.zoo.stats import model_stats
 
@@ -438,25 +438,12 @@ def finetune(
     run = json.loads(json.dumps(run, default=str))
 
     os.makedirs(out_dir, exist_ok=True)
+    finished = open_run_dir(out_dir, run, log)
+    if finished is not None:
+        return finished
     run_path = os.path.join(out_dir, "run.json")
-    if os.path.exists(run_path):
-        with open(run_path) as f:
-            previous = json.load(f)
-        if previous != run:
-            changed = sorted(k for k in set(previous) | set(run) if previous.get(k) != run.get(k))
-            raise ValueError(
-                f"{out_dir!r} holds a run made with other settings ({', '.join(changed)} differ); rerun with the "
-                "same arguments to resume it, or choose another out_dir."
-            )
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-    if os.path.exists(metrics_path) and os.path.exists(model_path):
-        log(f"{out_dir} already holds a finished run; loading it (delete the folder to train again).")
-        with open(metrics_path) as f:
-            metrics = json.load(f)
-        with open(os.path.join(out_dir, "history.json")) as f:
-            history = json.load(f)
-        return TrainResult(keras.models.load_model(model_path, safe_mode=True), history, metrics, out_dir)
 
     # Resolve the source before anything is written, so a bad source leaves no run behind.
     if isinstance(source, str) and (source.endswith(".keras") or os.path.sep in source):

@@ -135,6 +135,41 @@ def _is_chief():
     return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {})
 
 
+def open_run_dir(out_dir, run, log=print):
+    """Check ``out_dir`` before a (re)run described by the JSON-able dict ``run``.
+
+    Returns:
+        A ``TrainResult`` loaded from ``out_dir`` if it holds a finished run with the
+        same settings; None if training should start or resume.
+
+    Raises:
+        ValueError: ``out_dir`` holds a run made with other settings.
+    """
+    import keras
+
+    run = json.loads(json.dumps(run, default=_json_default))
+    run_path = os.path.join(out_dir, "run.json")
+    if os.path.exists(run_path):
+        with open(run_path) as f:
+            previous = json.load(f)
+        if previous != run:
+            changed = sorted(k for k in set(previous) | set(run) if previous.get(k) != run.get(k))
+            raise ValueError(
+                f"{out_dir!r} holds a run made with other settings ({', '.join(changed)} differ); "
+                "rerun with the same arguments to resume it, or choose another --out."
+            )
+    metrics_path = os.path.join(out_dir, "metrics.json")
+    model_path = os.path.join(out_dir, "model.keras")
+    if os.path.exists(metrics_path) and os.path.exists(model_path):
+        log(f"{out_dir} already holds a finished run; loading it (delete the folder to train again).")
+        with open(metrics_path) as f:
+            metrics = json.load(f)
+        with open(os.path.join(out_dir, "history.json")) as f:
+            history = json.load(f)
+        return TrainResult(keras.models.load_model(model_path, compile=False, safe_mode=True), history, metrics, out_dir)
+    return None
+
+
 def train(
     name,
     *,
@@ -209,25 +244,12 @@ def train(
         # Non-chief workers of a multi-worker run write their checkpoints elsewhere.
         out_dir = os.path.join(out_dir, f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}")
     os.makedirs(out_dir, exist_ok=True)
+    finished = open_run_dir(out_dir, run, log)
+    if finished is not None:
+        return finished
     run_path = os.path.join(out_dir, "run.json")
-    if os.path.exists(run_path):
-        with open(run_path) as f:
-            previous = json.load(f)
-        if json.loads(json.dumps(run, default=_json_default)) != previous:
-            changed = sorted(k for k in set(previous) | set(run) if previous.get(k) != json.loads(json.dumps(run.get(k), default=_json_default)))
-            raise ValueError(
-                f"{out_dir!r} holds a run made with other settings ({', '.join(changed)} differ); "
-                "rerun with the same arguments to resume it, or choose another --out."
-            )
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-    if os.path.exists(metrics_path) and os.path.exists(model_path):
-        log(f"{out_dir} already holds a finished run; loading it (delete the folder to train again).")
-        with open(metrics_path) as f:
-            metrics = json.load(f)
-        with open(os.path.join(out_dir, "history.json")) as f:
-            history = json.load(f)
-        return TrainResult(keras.models.load_model(model_path, compile=False, safe_mode=True), history, metrics, out_dir)
     _atomic_json(run_path, run)
 
     keras.utils.set_random_seed(seed)
