@@ -170,3 +170,16 @@ def test_shipped_weights_load_and_carry_their_card():
         model = deeplab_aspp(weights=tag, **{k: v for k, v in entry.config.items() if k in ("decoder",)})
         assert model.output_shape[-1] == entry.config["num_classes"]
         assert entry.metrics["miou"] > 0.9 and entry.recipe
+
+
+@pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")
+def test_shipped_weights_segment_sample_scenes():
+    import warnings
+
+    from kerasdil.data import SampleDataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleDataWarning)
+        ds = mnist_scenes("test", num_scenes=48, batch_size=16, source="sample", canvas_size=(64, 80))
+    result = get_task("segmentation").evaluate(deeplab_aspp(weights="scenes"), ds)
+    assert result["miou"] > 0.9 and result["pixel_accuracy"] > 0.99

@@ -15,9 +15,14 @@ Writes into ``--out``: ``bench.json`` (everything), ``bench.md`` (the table),
 ``miou_per_epoch.png`` (validation mIoU per epoch of every arm), and per arm a
 run folder with history, curves, overlays and the final model.
 
-Columns: params, MACs per image, s/epoch (median training epoch), test mIoU
-(11 classes, background included), mIoU without background, pixel accuracy,
-inference images/s (batch 64, ``model.predict_on_batch``, after warm-up).
+Columns: params, MACs per image, s/epoch, test mIoU (11 classes, background
+included), mIoU without background, pixel accuracy, inference images/s. The
+machine is shared, so speed is measured after training, round-robin over the
+models (each round times every model once; the best round counts): inference
+on batches of 64 with ``model.predict_on_batch``, training with
+``train_on_batch`` at the benchmark's batch size; s/epoch = scenes per epoch /
+training images/s. The wall-clock median epoch of each run is in bench.json
+(``seconds_per_epoch_during_run``), at whatever load the machine had then.
 """
 
 import argparse
@@ -38,18 +43,44 @@ def _atomic_json(path, data):
     os.replace(tmp, path)
 
 
-def inference_speed(model, images, batch_size=64, repeats=3):
-    """Images per second of ``model.predict_on_batch`` on batches of ``images`` (best of ``repeats``)."""
+def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4):
+    """Inference images/s and training s/epoch of every model, measured round-robin.
+
+    The machine is shared, so each round times every model once, in turn, and the
+    best round of each model is kept: load hits every model alike.
+
+    Returns:
+        {name: {"inference_images_per_second", "train_images_per_second"}}.
+    """
+    import keras
     import numpy as np
 
-    batches = [images[i : i + batch_size] for i in range(0, len(images) - batch_size + 1, batch_size)][:8]
-    model.predict_on_batch(batches[0])  # warm-up: tracing
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for b in batches:
-            np.asarray(model.predict_on_batch(b))
-        best = max(best, len(batches) * batch_size / (time.perf_counter() - start))
+    from kerasdil.tasks import get_task
+
+    task = get_task("segmentation")
+    x, y = images[:batch_size], masks[:batch_size]
+    infer = [images[i : i + 64] for i in range(0, len(images) - 63, 64)][:4]
+    trainers = {}
+    for name, model in models.items():
+        clone = keras.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+        clone.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=task.loss())
+        clone.train_on_batch(x, y)  # tracing
+        model.predict_on_batch(infer[0])
+        trainers[name] = clone
+    best = {name: {"inference_images_per_second": 0.0, "train_images_per_second": 0.0} for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            for b in infer:
+                np.asarray(model.predict_on_batch(b))
+            rate = len(infer) * 64 / (time.perf_counter() - start)
+            best[name]["inference_images_per_second"] = max(best[name]["inference_images_per_second"], rate)
+            start = time.perf_counter()
+            for _ in range(steps):
+                trainers[name].train_on_batch(x, y)
+            rate = steps * len(x) / (time.perf_counter() - start)
+            best[name]["train_images_per_second"] = max(best[name]["train_images_per_second"], rate)
     return best
 
 
@@ -125,7 +156,7 @@ def main(argv=None):
     test = datasets[2]
     test_images = np.concatenate([x.numpy() for x, _ in test.take(8)])
 
-    results = {}
+    results, models = {}, {}
     for arm in arms:
         arm_dir = os.path.join(args.out, arm)
         os.makedirs(arm_dir, exist_ok=True)
@@ -145,23 +176,29 @@ def main(argv=None):
             model, history = train_from_scratch(arm, arm_dir, arm_data, args, log)
             metrics = task.evaluate(model, test, out_dir=arm_dir)
         stats = model_stats(model)
-        speed = inference_speed(model, test_images)
+        models[arm] = model
         epoch_seconds = [h["seconds"] for h in history]
         results[arm] = {
             "params": stats["params"],
             "macs": stats["macs"],
-            "seconds_per_epoch": float(np.median(epoch_seconds)),
+            "seconds_per_epoch_during_run": float(np.median(epoch_seconds)),
             "miou": metrics["miou"],
             "miou_no_background": metrics["miou_no_background"],
             "pixel_accuracy": metrics["pixel_accuracy"],
-            "inference_images_per_second": speed,
             "val_miou_per_epoch": [h.get("val_mean_iou") for h in history],
             "per_class_iou": metrics["per_class_iou"],
             "run_dir": arm_dir,
             "wall_seconds_this_session": round(time.perf_counter() - start, 1),
         }
         log(f"{arm}: test mIoU {metrics['miou']:.4f} (no bg {metrics['miou_no_background']:.4f}), pixel acc "
-            f"{metrics['pixel_accuracy']:.4f}, {stats['params']:,} params, {speed:.0f} img/s")
+            f"{metrics['pixel_accuracy']:.4f}, {stats['params']:,} params")
+
+    test_masks = np.concatenate([y.numpy() for _, y in test.take(8)])
+    timing = interleaved_timing(models, test_images, test_masks, batch_size=args.batch_size)
+    for arm, t in timing.items():
+        results[arm]["inference_images_per_second"] = t["inference_images_per_second"]
+        results[arm]["train_images_per_second"] = t["train_images_per_second"]
+        results[arm]["seconds_per_epoch"] = args.train_scenes / t["train_images_per_second"]
 
     comparison = {}
     if "deeplab_aspp" in results and "deeplab_aspp_finetuned" in results:
@@ -202,7 +239,7 @@ def main(argv=None):
     save_figure(fig, os.path.join(args.out, "miou_per_epoch.png"))
 
     lines = [
-        f"Data: {data_text}. Batch {args.batch_size}, {args.epochs} epochs, peak lr {args.lr} "
+        f"Data: {data_text.removeprefix('data: ')}. Batch {args.batch_size}, {args.epochs} epochs, peak lr {args.lr} "
         f"(fine-tuned: {args.head_epochs} head epoch(s) at {args.lr}, then {args.finetune_lr}).",
         "",
         "| model | params | MACs/image | s/epoch | test mIoU | mIoU w/o background | pixel accuracy | inference img/s |",
