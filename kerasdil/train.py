@@ -93,9 +93,10 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
 
     lr = learning_rate
     if decay_steps:
-        warmup = max(1, decay_steps // 50)
+        # At least one decay step remains after warm-up, even for a one-step run.
+        warmup = min(max(1, decay_steps // 50), max(decay_steps - 1, 0))
         lr = keras.optimizers.schedules.CosineDecay(
-            learning_rate / 10, decay_steps - warmup, alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup
+            learning_rate / 10, max(decay_steps - warmup, 1), alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup
         )
     model.compile(
         optimizer=keras.optimizers.AdamW(lr, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(lr),
