@@ -76,6 +76,29 @@ def _aspp_rates(aspp_rates, output_stride, name):
     return tuple(aspp_rates)
 
 
+def _backbone_schedule(dilation_schedule, name):
+    """The backbone's per-stage rates: BACKBONE_STAGES' or a validated override."""
+    if dilation_schedule is None:
+        return tuple(schedule for _, schedule, _ in BACKBONE_STAGES)
+    if (
+        isinstance(dilation_schedule, (str, bytes))
+        or not hasattr(dilation_schedule, "__len__")
+        or len(dilation_schedule) != len(BACKBONE_STAGES)
+        or any(isinstance(s, (int, str, bytes)) for s in dilation_schedule)
+    ):
+        raise ValueError(
+            f"{name}: `dilation_schedule` needs {len(BACKBONE_STAGES)} per-stage rate tuples such as "
+            f"{tuple(s for _, s, _ in BACKBONE_STAGES)}, got {dilation_schedule!r}."
+        )
+    out = []
+    for stage in dilation_schedule:
+        V.dilation_schedule(name, stage)  # the shape of the error message
+        for r in stage:
+            V.positive_int(name, "dilation_schedule", r)
+        out.append(tuple(int(r) for r in stage))
+    return tuple(out)
+
+
 def _set_background_prior(logits, prior, name):
     if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not 0 < prior < 1:
         raise ValueError(f"{name}: `background_prior` must be in (0, 1) or None, got {prior!r}.")
@@ -99,6 +122,7 @@ def deeplab_aspp(
     output_stride=8,
     aspp_rates=None,
     decoder=True,
+    dilation_schedule=None,
     width=BACKBONE_WIDTH,
     aspp_filters=64,
     decoder_filters=32,
@@ -144,6 +168,10 @@ def deeplab_aspp(
         aspp_rates: atrous rates of the ASPP branches; default (2, 4, 6) at
             output stride 8, scaled by 8 / output_stride.
         decoder: add the DeepLabV3+ decoder. Default True.
+        dilation_schedule: per-stage dilation rates of the four backbone stages
+            at their natural stride, e.g. ((1, 2, 5), (1, 2, 3), (1, 2, 3),
+            (1, 2, 3)) (the default); stages past the output stride multiply
+            them as above. Depth per stage may differ; weights then change shape.
         width: stem channels (stages use 2x, 3x, 4x, 4x). Default: mnist_dsdc's
             width (18), so its pretrained weights transfer.
         aspp_filters: channels of every ASPP branch. Default 64.
@@ -187,6 +215,7 @@ def deeplab_aspp(
     if backbone_classes is not None:
         V.positive_int(name, "backbone_classes", backbone_classes)
     rates = _aspp_rates(aspp_rates, output_stride, name)
+    schedules = _backbone_schedule(dilation_schedule, name)
     h, w, _ = input_shape
 
     inputs = keras.Input(shape=input_shape, name="image")
@@ -194,7 +223,7 @@ def deeplab_aspp(
     x = stem
     stride, dilation = 1, 1
     low_level = evidence = None
-    for i, (stage, schedule, multiple) in enumerate(BACKBONE_STAGES):
+    for i, ((stage, _, multiple), schedule) in enumerate(zip(BACKBONE_STAGES, schedules)):
         if stride < output_stride:
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
             stride *= 2
@@ -236,6 +265,8 @@ def deeplab_aspp(
         input_shape=list(input_shape), num_classes=num_classes, backbone=backbone, decoder=bool(decoder),
         width=width, aspp_filters=aspp_filters, decoder_filters=decoder_filters, backbone_classes=backbone_classes,
     )
+    if dilation_schedule is not None:
+        config["dilation_schedule"] = [list(s) for s in schedules]
     # Output stride and ASPP rates change no weight shape, so they are not part
     # of the compatibility config: weights trained at OS 8 load at OS 16.
     return load_weights(model, weights, model_name="deeplab_aspp", config=config)
