@@ -196,3 +196,55 @@ def test_fused_batchnorm_uses_fused_op():
     layer = FusedBatchNormalization()
     fn = tf.function(lambda x: layer(x, training=True)).get_concrete_function(tf.TensorSpec((2, 4, 4, 3)))
     assert any(n.op.startswith("FusedBatchNorm") for n in fn.graph.as_graph_def().node)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DilatedConvBN(16, dilation_rate=2),
+        lambda: SeparableDilatedConv(8, dilation_rate=3),
+        lambda: DilationStack((1, 2, 5), 8),
+    ],
+)
+def test_eager_inference_runs_compiled_and_equals_op_by_op(make, monkeypatch):
+    from kerasdil.layers import conv
+
+    layer = make()
+    x = np.random.RandomState(0).rand(2, 12, 12, 8).astype("float32")
+    layer(x, training=True)  # build; BN statistics move off their initial values
+    compiled = layer(x, training=False).numpy()
+    assert conv._EAGER_FUNCTIONS.get(layer) is not None  # the graph function was used
+    monkeypatch.setattr(conv, "EAGER_COMPILE", False)
+    plain = layer(x, training=False).numpy()
+    np.testing.assert_allclose(compiled, plain, atol=1e-5)
+    # Weights are read at call time: a change shows up in the compiled function.
+    for v in layer.trainable_variables:
+        v.assign(v * 0.5)
+    after_plain = layer(x, training=False).numpy()
+    monkeypatch.setattr(conv, "EAGER_COMPILE", True)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), after_plain, atol=1e-5)
+    assert not np.allclose(after_plain, plain)
+    # Other batch sizes and a symbolic call still work.
+    assert layer(x[:1], training=False).shape[0] == 1
+    assert keras.Model(inp := keras.Input((12, 12, 8)), layer(inp)).output_shape[-1] == layer.compute_output_shape((None, 12, 12, 8))[-1]
+
+
+def test_pointwise_matmul_training_path_equals_conv2d_with_gradients(monkeypatch):
+    from kerasdil.layers import conv
+
+    block = SeparableDilatedConv(16, dilation_rate=2)
+    x = tf.constant(np.random.RandomState(1).rand(4, 10, 10, 16).astype("float32"))
+    block(x)
+
+    def run():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = block(x, training=True)
+            loss = tf.reduce_sum(y * y)
+        return [y, *tape.gradient(loss, [x, *block.trainable_variables])]
+
+    matmul = run()
+    monkeypatch.setattr(conv, "POINTWISE_MATMUL", False)
+    conv2d = run()
+    for a, b in zip(matmul, conv2d):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)

@@ -133,3 +133,15 @@ def test_pretrained_mnist_dsdc_classifies_sample_digits():
     model = mnist_dsdc(weights="mnist")
     pred = np.asarray(model(data.normalize(arrays.x_test), training=False)).argmax(-1)
     assert (pred == arrays.y_test).mean() > 0.98
+
+
+def test_mnist_dsdc_stride_two_stem_replaces_first_pool():
+    from kerasdil.zoo import mnist_dsdc
+
+    model = mnist_dsdc(width=8, stem_strides=2, dilation_schedule=((1, 3), (1, 2, 3)))
+    names = [layer.name for layer in model.layers]
+    assert "pool1" not in names and "pool2" in names
+    assert model.get_layer("stem").output.shape[1:3] == (14, 14)
+    assert model.output_shape == (None, 10)
+    with pytest.raises(ValueError, match="stem_strides"):
+        mnist_dsdc(stem_strides=3)

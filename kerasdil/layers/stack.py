@@ -88,13 +88,23 @@ class DilationStack(layers.Layer):
             block.build(shape)
             shape = block.compute_output_shape(shape)
 
-    def call(self, inputs, training=None):
-        from kerasdil.layers.conv import _direct_ok
-
-        direct = _direct_ok(self, training)
+    def _direct_call(self, inputs):
         x = inputs
         for block in self.blocks:
-            x = block.call(x, training=False) if direct else block(x, training=training)
+            x = block._direct_call(x)
+        return x
+
+    def call(self, inputs, training=None):
+        from kerasdil.layers.conv import _direct_ok, _eager_compiled
+
+        compiled = _eager_compiled(self, training)
+        if compiled is not None:
+            return compiled(inputs)
+        if _direct_ok(self, training):
+            return self._direct_call(inputs)
+        x = inputs
+        for block in self.blocks:
+            x = block(x, training=training)
         return x
 
     def compute_output_shape(self, input_shape):

@@ -35,7 +35,7 @@ def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
 
 def _build(
     zoo_name, name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-    classifier_activation, weights,
+    classifier_activation, weights, stem_strides=1,
 ):
     """Stem, two pooled stages of ``block(rates, filters, name)``, head; then weights."""
     schedule = normalize_schedule(dilation_schedule, name)
@@ -43,10 +43,13 @@ def _build(
     V.positive_int(name, "num_classes", num_classes)
     if len(input_shape) != 3:
         raise ValueError(f"{name}: `input_shape` must be (height, width, channels), got {input_shape!r}.")
+    if stem_strides not in (1, 2):
+        raise ValueError(f"{name}: `stem_strides` must be 1 or 2, got {stem_strides!r}.")
     inputs = keras.Input(shape=input_shape, name="image")
-    x = DilatedConvBN(width, 3, name="stem")(inputs)
+    x = DilatedConvBN(width, 3, strides=stem_strides, name="stem")(inputs)
     for i, (rates, mult) in enumerate(zip(schedule, STAGE_MULTIPLIERS)):
-        x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+        if i or stem_strides == 1:  # a stride-2 stem takes the first pool's place
+            x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
         x = block(rates, width * mult, f"stage{i + 1}")(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="gap")(x)
@@ -57,6 +60,8 @@ def _build(
     # The builder config stored with weights, so a mismatch can be explained.
     config = dict(input_shape=list(input_shape), num_classes=num_classes,
                   dilation_schedule=[list(stage) for stage in schedule], width=width)
+    if stem_strides != 1:
+        config["stem_strides"] = stem_strides
     return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top)
 
 
@@ -77,6 +82,7 @@ def mnist_dsdc(
     dropout=0.1,
     classifier_activation="softmax",
     implementation="auto",
+    stem_strides=1,
     name="mnist_dsdc",
 ):
     """The DSDC MNIST classifier.
@@ -97,6 +103,8 @@ def mnist_dsdc(
         dropout: dropout before the dense head. Default 0.1.
         classifier_activation: activation of the head ("softmax" or None for logits).
         implementation: depthwise implementation, "auto", "native" or "keras".
+        stem_strides: 1 (stem conv at full size, then a 2x2 max-pool) or 2 (a
+            stride-2 stem conv in place of both: no full-size feature map).
         name: model name.
 
     Returns:
@@ -114,7 +122,7 @@ def mnist_dsdc(
 
     return _build(
         "mnist_dsdc", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights,
+        classifier_activation, weights, stem_strides,
     )
 
 
@@ -134,6 +142,7 @@ def mnist_conv(
     weights=None,
     dropout=0.1,
     classifier_activation="softmax",
+    stem_strides=1,
     name="mnist_conv",
 ):
     """``mnist_dsdc``'s topology with standard ``Conv2D(dilation_rate)`` blocks.
@@ -154,5 +163,5 @@ def mnist_conv(
 
     return _build(
         "mnist_conv", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights,
+        classifier_activation, weights, stem_strides,
     )
