@@ -26,6 +26,23 @@ the spacing of every tap above it; the effective stride is the product of all
 strides. Padding other than "same" shifts the offsets but changes neither the
 size of the field nor its holes.
 
+Upsampling is a fractional stride: a layer with stride ``1/u``
+(``fractions.Fraction(1, u)``) makes its output ``u`` times finer, so the taps
+of later layers are ``1/u`` as far apart in input pixels. Its kernel is the
+number of input pixels one output pixel interpolates from: 1 for nearest
+neighbour, 2 for bilinear, 4 for bicubic. Output pixel ``p`` samples input
+coordinate ``x = (p + 0.5) / u - 0.5`` (half-pixel centres, as Keras and
+``tf.image.resize``) and reads the ``k`` pixels around it: ``floor(x)`` and
+``floor(x) + 1`` for bilinear, the pixel containing ``x + 0.5`` for nearest; only
+``x`` itself when ``x`` falls exactly on a pixel (every interpolation kernel is
+1 there and 0 on the other pixels). Which pixels those are depends on ``p``
+modulo ``u``, so a chain that upsamples is not translation invariant: its
+output units differ in field by up to a few low-resolution pixels.
+:func:`receptive_field` then reports the output unit with the largest field
+(``output_position``, taken modulo the period of the pattern); offset 0 is
+the input pixel at that unit's position (its index times the effective
+stride). Chains without upsampling give every unit the same field.
+
 Path counts are exact: numpy int64 while the total number of paths fits, Python
 ints (object arrays) for very deep stacks beyond that.
 """
@@ -37,6 +54,7 @@ import math
 import numbers
 import os
 import tempfile
+from fractions import Fraction
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -88,6 +106,26 @@ def _pair(value, what: str) -> Tuple[int, int]:
     return (int(items[0]), int(items[1]))
 
 
+def _stride_pair(value, what: str) -> Tuple:
+    """Return ``value`` as an (h, w) pair of strides: ints >= 1, or 1/u for an upsampling by u."""
+
+    def one(v):
+        if _is_int(v) and v >= 1:
+            return int(v)
+        if isinstance(v, Fraction) and v > 0 and (v.numerator == 1 or v.denominator == 1):
+            return int(v) if v.denominator == 1 else v
+        raise ValueError
+
+    items = tuple(value) if isinstance(value, (tuple, list)) and len(value) == 2 else (value, value)
+    try:
+        return (one(items[0]), one(items[1]))
+    except ValueError:
+        raise ValueError(
+            f"{what} must be a positive int, 1/u (fractions.Fraction(1, u), an upsampling by u) "
+            f"or an (h, w) pair of them, got {value!r}."
+        ) from None
+
+
 def _schedule(dilation_schedule) -> Tuple[int, ...]:
     """Validate a dilation schedule: a non-empty sequence of positive ints."""
     if isinstance(dilation_schedule, (str, bytes)) or not isinstance(dilation_schedule, Sequence):
@@ -123,16 +161,22 @@ class LayerSpec:
     tuples, so ``LayerSpec(3) == LayerSpec((3, 3), (1, 1), (1, 1))``.
 
     Args:
-        kernel: kernel (or pool) size, >= 1.
-        stride: stride, >= 1.
-        dilation: dilation rate, >= 1.
+        kernel: kernel (or pool) size, >= 1; for an upsampling, the number of
+            input pixels one output pixel interpolates from (1 nearest,
+            2 bilinear, 4 bicubic).
+        stride: stride, >= 1, or ``fractions.Fraction(1, u)`` for an upsampling
+            by ``u`` (see the module docstring).
+        dilation: dilation rate, >= 1; 1 with a fractional stride.
 
     Raises:
-        ValueError: a field is not a positive int or a pair of positive ints.
+        ValueError: a field is not a positive int or a pair of positive ints
+            (strides: or 1/u), or an upsampling axis has a dilation.
 
     Example:
         >>> LayerSpec(3, dilation=2).dilation
         (2, 2)
+        >>> LayerSpec(2, stride=Fraction(1, 4))  # bilinear upsampling by 4
+        LayerSpec(kernel=(2, 2), stride=(Fraction(1, 4), Fraction(1, 4)), dilation=(1, 1))
     """
 
     kernel: IntOrPair
@@ -142,8 +186,13 @@ class LayerSpec:
     def __post_init__(self):
         # Frozen dataclass: normalise through object.__setattr__ once, at creation.
         object.__setattr__(self, "kernel", _pair(self.kernel, "LayerSpec kernel"))
-        object.__setattr__(self, "stride", _pair(self.stride, "LayerSpec stride"))
+        object.__setattr__(self, "stride", _stride_pair(self.stride, "LayerSpec stride"))
         object.__setattr__(self, "dilation", _pair(self.dilation, "LayerSpec dilation"))
+        for s, d in zip(self.stride, self.dilation):
+            if isinstance(s, Fraction) and d != 1:
+                raise ValueError(
+                    f"LayerSpec dilation must be 1 on an upsampling axis (stride {s}), got {self.dilation!r}."
+                )
 
 
 def _as_spec(layer) -> LayerSpec:
@@ -177,13 +226,100 @@ def _coverage_1d(kernels, strides, dilations, dtype):
     return coverage, origin, jump
 
 
+def _upsampling_taps(p: int, k: int, u: int) -> Tuple[int, int]:
+    """First and last input pixel that output pixel ``p`` of a ``k``-tap upsampling by ``u`` reads."""
+    # The sample point is x = (p + 0.5) / u - 0.5 = num / (2u), in input pixel units.
+    num = 2 * p + 1 - u
+    if k % 2 == 0 and num % (2 * u) == 0:
+        return num // (2 * u), num // (2 * u)  # on a pixel: the interpolation reads that pixel only
+    first = (num + u * (2 - k)) // (2 * u)  # floor(x + 1 - k / 2)
+    return first, first + k - 1
+
+
+def _period(strides) -> int:
+    """Output positions after which a chain's tap pattern repeats (1 without upsampling)."""
+    partial, period = Fraction(1), 1
+    for s in reversed(strides):
+        partial *= s
+        period = math.lcm(period, partial.denominator)
+    return period
+
+
+def _backward_1d(kernels, strides, dilations, position, dtype):
+    """Path counts over input pixels for the output unit at ``position`` (1-D), walking
+    from the output back to the input; returns (coverage, index of its first input pixel)."""
+    coverage = np.ones(1, dtype=dtype)
+    low = position  # map position of coverage[0]
+    for k, s, d in reversed(tuple(zip(kernels, strides, dilations))):
+        n = coverage.size
+        if isinstance(s, Fraction):
+            u = s.denominator
+            taps = [_upsampling_taps(p, k, u) for p in range(low, low + n)]
+            new_low = taps[0][0]
+            wider = np.zeros(taps[-1][1] - new_low + 1, dtype=dtype)
+            for count, (first, last) in zip(coverage, taps):
+                wider[first - new_low : last - new_low + 1] += count
+        else:
+            new_low = low * s - ((k - 1) * d) // 2
+            wider = np.zeros((n - 1) * s + (k - 1) * d + 1, dtype=dtype)
+            for j in range(k):
+                wider[j * d : j * d + (n - 1) * s + 1 : s] += coverage
+        coverage, low = wider, new_low
+    return coverage, low
+
+
+def _coverage_1d_upsampling(kernels, strides, dilations, dtype):
+    """Like :func:`_coverage_1d` for a chain with fractional strides: the output unit
+    (position modulo the period) with the widest field, then the most touched pixels.
+
+    Returns (coverage, origin index, effective stride, output position)."""
+    stride = Fraction(1)
+    for s in strides:
+        stride *= s
+    best = None
+    for position in range(_period(strides)):
+        coverage, low = _backward_1d(kernels, strides, dilations, position, dtype)
+        key = (coverage.size, int(np.count_nonzero(coverage)))
+        if best is None or key > best[0]:
+            origin = math.floor(position * stride) - low
+            best = (key, coverage, origin, position)
+    _, coverage, origin, position = best
+    return coverage, origin, int(stride) if stride.denominator == 1 else stride, position
+
+
+def _axis_extent(kernels, strides, dilations) -> int:
+    """Size of the field along one axis, without coverage (the widest output unit)."""
+    if not any(isinstance(s, Fraction) for s in strides):
+        size, jump = 1, 1
+        for k, s, d in zip(kernels, strides, dilations):
+            size += jump * (k - 1) * d
+            jump *= s
+        return size
+    widest = 0
+    for position in range(_period(strides)):
+        low = high = position
+        for k, s, d in reversed(tuple(zip(kernels, strides, dilations))):
+            if isinstance(s, Fraction):
+                low, high = _upsampling_taps(low, k, s.denominator)[0], _upsampling_taps(high, k, s.denominator)[1]
+            else:
+                low, high = low * s - ((k - 1) * d) // 2, high * s + (k - 1) * d - ((k - 1) * d) // 2
+        widest = max(widest, high - low + 1)
+    return widest
+
+
+def _json_number(value):
+    """An int as is; a fractional stride as the string "1/u"."""
+    return str(value) if isinstance(value, Fraction) else value
+
+
 @dataclasses.dataclass(frozen=True)
 class ReceptiveField:
     """Receptive field of one output unit of a chain of layers.
 
     Attributes:
         size: (h, w) extent of the field in input pixels.
-        stride: (h, w) effective stride (product of the layers' strides).
+        stride: (h, w) effective stride (product of the layers' strides; a
+            ``Fraction`` where the output is finer than the input).
         coverage: 2-D int array of shape ``size``; the number of paths from each
             input offset to the output unit (0 = hole).
         origin: (row, column) index in ``coverage`` of offset (0, 0), the input
@@ -195,6 +331,10 @@ class ReceptiveField:
         holes: offsets inside the field with no path (``total - touched``).
         gridding_free: True when there are no holes.
         layers: the LayerSpec chain analysed.
+        output_position: (row, column) of the output unit analysed, modulo
+            the period of the tap pattern; (0, 0) without upsampling, where
+            every unit has the same field. With upsampling, the unit with the
+            largest field (see the module docstring).
     """
 
     size: Tuple[int, int]
@@ -207,6 +347,7 @@ class ReceptiveField:
     holes: int
     gridding_free: bool
     layers: Tuple[LayerSpec, ...]
+    output_position: Tuple[int, int] = (0, 0)
 
     def offsets(self, axis: int) -> np.ndarray:
         """Input offsets along ``axis`` (0 rows, 1 columns), aligned with the coverage."""
@@ -232,8 +373,9 @@ class ReceptiveField:
         """JSON-ready summary (1-D coverages per axis; the 2-D map is their outer product)."""
         return {
             "receptive_field": list(self.size),
-            "effective_stride": list(self.stride),
+            "effective_stride": [_json_number(v) for v in self.stride],
             "origin": list(self.origin),
+            "output_position": list(self.output_position),
             "touched": self.touched,
             "total": self.total,
             "holes": self.holes,
@@ -241,7 +383,8 @@ class ReceptiveField:
             "hole_offsets": {AXES[a]: list(self.axis_hole_offsets(a)) for a in (0, 1)},
             "coverage": {AXES[a]: [int(v) for v in self.axis_coverage[a]] for a in (0, 1)},
             "layers": [
-                {"kernel": list(s.kernel), "stride": list(s.stride), "dilation": list(s.dilation)}
+                {"kernel": list(s.kernel), "stride": [_json_number(v) for v in s.stride],
+                 "dilation": list(s.dilation)}
                 for s in self.layers
             ],
         }
@@ -253,7 +396,9 @@ def receptive_field(layers) -> ReceptiveField:
     Args:
         layers: the chain from input to output, as LayerSpec objects or
             ``(kernel, stride, dilation)`` tuples. An empty chain is the
-            identity (a 1x1 field).
+            identity (a 1x1 field). Upsampling layers have a fractional
+            stride ``Fraction(1, u)``; the field is then that of the output
+            unit with the largest field (``output_position``).
 
     Returns:
         ReceptiveField with ``size``, ``stride``, ``coverage`` (path counts),
@@ -275,15 +420,12 @@ def receptive_field(layers) -> ReceptiveField:
     dtype = np.int64 if paths[0] * paths[1] < 2**63 else object
     axis = []
     for a in (0, 1):
-        axis.append(
-            _coverage_1d(
-                [s.kernel[a] for s in specs],
-                [s.stride[a] for s in specs],
-                [s.dilation[a] for s in specs],
-                dtype,
-            )
-        )
-    (cov_h, origin_h, stride_h), (cov_w, origin_w, stride_w) = axis
+        chain = ([s.kernel[a] for s in specs], [s.stride[a] for s in specs], [s.dilation[a] for s in specs])
+        if any(isinstance(v, Fraction) for v in chain[1]):
+            axis.append(_coverage_1d_upsampling(*chain, dtype))
+        else:
+            axis.append(_coverage_1d(*chain, dtype) + (0,))
+    (cov_h, origin_h, stride_h, position_h), (cov_w, origin_w, stride_w, position_w) = axis
     coverage = np.outer(cov_h, cov_w)
     touched = int(np.count_nonzero(cov_h)) * int(np.count_nonzero(cov_w))
     total = cov_h.size * cov_w.size
@@ -298,6 +440,7 @@ def receptive_field(layers) -> ReceptiveField:
         holes=total - touched,
         gridding_free=touched == total,
         layers=specs,
+        output_position=(position_h, position_w),
     )
 
 
@@ -551,8 +694,9 @@ def analyze_schedule(dilation_schedule, kernel=3, strides=None) -> ScheduleRepor
 
 # Layers after which the output no longer has a spatial position of its own.
 _GLOBAL_LAYERS = ("Flatten", "Dense", "EinsumDense")
-# Layers that enlarge the spatial map; the analysis stops before them.
-_UPSAMPLING_MARKERS = ("Transpose", "UpSampling", "Resizing")
+# Input pixels one output pixel of an upsampling reads, per Keras interpolation
+# ("area" upsampling by an integer factor copies one pixel, like nearest).
+_INTERPOLATION_TAPS = {"nearest": 1, "area": 1, "bilinear": 2, "bicubic": 4, "lanczos3": 6, "lanczos5": 10}
 
 
 def _spatial(value, layer) -> Tuple[int, int]:
@@ -570,11 +714,56 @@ def _spatial(value, layer) -> Tuple[int, int]:
     )
 
 
+def _upsampling(factors, taps):
+    """LayerSpec of an upsampling by integer ``factors`` (h, w) reading ``taps`` pixels."""
+    stride = tuple(Fraction(1, f) for f in factors)
+    kernel = tuple(taps if f > 1 else 1 for f in factors)  # an axis with factor 1 is a plain copy
+    return LayerSpec(kernel, stride)
+
+
+def _resize_factors(layer):
+    """Integer upsampling factors (h, w) of a Resizing layer, or None when not an integer upsampling."""
+    try:
+        shape = tuple(layer.input.shape)
+    except (AttributeError, ValueError):
+        return None
+    if len(shape) != 4:
+        return None
+    h, w = (shape[2], shape[3]) if getattr(layer, "data_format", None) == "channels_first" else shape[1:3]
+    if not (_is_int(h) and _is_int(w) and h > 0 and w > 0):
+        return None
+    out_h, out_w = layer.height, layer.width
+    if out_h % h or out_w % w:
+        return None
+    return (out_h // h, out_w // w)
+
+
 def _layer_specs(layer):
     """Specs of one leaf layer: (list of LayerSpec, stops_chain)."""
     name = type(layer).__name__
-    if name.startswith("Global") or name in _GLOBAL_LAYERS or any(m in name for m in _UPSAMPLING_MARKERS):
+    if name.startswith("Global") or name in _GLOBAL_LAYERS:
         return [], True
+    if name.startswith("UpSampling") and hasattr(layer, "size"):
+        taps = _INTERPOLATION_TAPS.get(str(getattr(layer, "interpolation", "nearest")).lower())
+        if taps is None:
+            return [], True  # an interpolation this analysis does not know
+        return [_upsampling(_spatial(layer.size, layer), taps)], False
+    if name == "Resizing":
+        taps = _INTERPOLATION_TAPS.get(str(getattr(layer, "interpolation", "")).lower())
+        factors = _resize_factors(layer)
+        if taps is None or factors is None:
+            return [], True  # a non-integer or shrinking resize is not modelled
+        return [_upsampling(factors, taps)], False
+    if "Transpose" in name and hasattr(layer, "kernel_size") and hasattr(layer, "strides"):
+        kernel = _spatial(layer.kernel_size, layer)
+        strides = _spatial(layer.strides, layer)
+        dilation = _spatial(getattr(layer, "dilation_rate", 1), layer)
+        conv = LayerSpec(kernel, 1, dilation)
+        if strides == (1, 1):
+            return [conv], False  # a stride-1 transposed conv reads like a conv
+        # Zero insertion, then a conv: modelled as nearest upsampling then the conv,
+        # an upper bound (the inserted zeros read nothing).
+        return [_upsampling(strides, 1), conv], False
     if hasattr(layer, "kernel_size") and hasattr(layer, "strides") and hasattr(layer, "dilation_rate"):
         return [
             LayerSpec(
@@ -593,11 +782,8 @@ def _chain_extent(specs) -> int:
     """Area of the receptive field of a chain, cheaply (no coverage needed)."""
     area = 1
     for a in (0, 1):
-        size, jump = 1, 1
-        for s in specs:
-            size += jump * (s.kernel[a] - 1) * s.dilation[a]
-            jump *= s.stride[a]
-        area *= size
+        area *= _axis_extent([s.kernel[a] for s in specs], [s.stride[a] for s in specs],
+                             [s.dilation[a] for s in specs])
     return area
 
 
@@ -643,9 +829,14 @@ def _walk_graph(model, depth):
     At a merge (Add, Concatenate, Multiply...) the chain continues from the
     input with the largest receptive field, preferring inputs that still have
     spatial positions (so a squeeze-and-excitation side branch, which ends in
-    global pooling, does not end the main chain). Uses Keras 3's functional
-    graph (``_nodes_by_depth``, ``Node.parent_nodes``); if that is missing the
-    caller falls back to walking ``model.layers`` in order.
+    global pooling, does not end the main chain). The layers after a merge
+    see every input at the same resolution, so they widen every input's field
+    alike, and the widest input gives the widest field at the output: the
+    result is the maximum over all paths from the input to the output. (With
+    upsampling inside a merged branch this holds up to the phase effects of
+    interpolation, a few input pixels.) Uses Keras 3's functional graph
+    (``_nodes_by_depth``, ``Node.parent_nodes``); if that is missing the caller
+    falls back to walking ``model.layers`` in order.
     """
     by_depth = getattr(model, "_nodes_by_depth", None)
     outputs = getattr(model, "outputs", None)
@@ -689,16 +880,23 @@ def layers_from_model(model) -> list:
       (Conv1D/2D, DepthwiseConv2D, SeparableConv2D) contributes one LayerSpec;
     * a pooling layer with ``pool_size`` and ``strides`` contributes one
       LayerSpec (pool size as kernel);
-    * global pooling, Flatten and Dense end the spatial chain, and so do
-      layers that upsample (Conv2DTranspose, UpSampling2D, Resizing), whose
-      fractional stride this analysis does not model: the result is the field
-      of the last spatial feature map before them;
+    * global pooling, Flatten and Dense end the spatial chain: the result is
+      the field of the last spatial feature map before them;
+    * upsampling is a fractional stride (see the module docstring):
+      ``UpSampling1D/2D`` by ``u`` is ``LayerSpec(taps, Fraction(1, u))`` with
+      2 taps for bilinear, 1 for nearest, 4 for bicubic (the input pixels one
+      output pixel interpolates from); a ``Resizing`` to an integer multiple
+      of its (static) input size likewise; a stride-1 ``Conv2DTranspose`` is a
+      conv; a strided one is nearest upsampling then the conv, an upper
+      bound. Other resizes end the chain;
     * every other layer (BatchNormalization, Activation, Add, Concatenate,
       Dropout, padding...) is spatially neutral;
     * nested models and layers are walked recursively. For a functional
-      model with branches, the chain follows, at each merge, the input with
-      the largest receptive field (a longest chain, not the union of all
-      branches). Sequential and subclassed models are walked in layer order.
+      model with branches (skips, Add, Concatenate), the chain follows, at
+      each merge, the input with the largest receptive field: the path with
+      the largest field, which is the field of the model (a longest chain,
+      not the union of all branches). Sequential and subclassed models are
+      walked in layer order.
 
     1-D layers are mapped onto the rows axis (``(k, 1)``).
 

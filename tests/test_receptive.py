@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from fractions import Fraction
 import os
 import subprocess
 import sys
@@ -435,4 +436,124 @@ def test_layers_from_model_follows_the_longest_branch_and_custom_layers():
         LayerSpec(3, 1, 5),
         LayerSpec(3, 1, 6),
         LayerSpec(3, 2, 1),
+        LayerSpec(1, Fraction(1, 2)),  # nearest upsampling: one tap, stride 1/2
+        LayerSpec(3, 1, 1),
     ]
+
+
+# --- upsampling, merges and the zoo's segmenters -------------------------------------------
+
+
+def _measured_rows(model, input_shape, rows):
+    """Extent (in input rows) of the gradient of each output unit in ``rows`` (middle column):
+    the receptive field as the model computes it. Layers are linear, so no path is cut."""
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.uniform(0.5, 1.0, w.shape).astype("float32") for w in model.get_weights()])
+    x = tf.constant(rng.random((1, *input_shape)).astype("float32"))
+    sizes = []
+    for r in rows:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = model(x, training=False)
+            unit = tf.reduce_sum(y[0, r, input_shape[1] // 2, :])
+        g = np.abs(tape.gradient(unit, x).numpy()[0]).sum(axis=(1, 2))
+        touched = np.flatnonzero(g > 0)
+        sizes.append(int(touched.max() - touched.min() + 1))
+    return sizes
+
+
+def test_upsampling_is_a_fractional_stride_with_interpolation_taps():
+    # Bilinear x2 after a stride-2 layer, then a 3x3 conv at full resolution.
+    rf = receptive_field([LayerSpec(3, 2), LayerSpec(2, Fraction(1, 2)), LayerSpec(3)])
+    assert rf.stride == (1, 1)
+    # The 3x3 reads 3 full-resolution pixels, one low-resolution step; bilinear reads one
+    # more: 3 low-resolution pixels, whose stride-2 3x3 spans 2 * (3 - 1) + 3 = 7 inputs.
+    assert rf.size == (7, 7)
+    # Bilinear x4 after stride 4: the 3x3's three pixels lead to 2 or 3 low-resolution
+    # pixels depending on the output unit's phase; the widest unit is reported.
+    wide = receptive_field([LayerSpec(3, 4), LayerSpec(2, Fraction(1, 4)), LayerSpec(3)])
+    assert wide.size == (4 * 2 + 3, 4 * 2 + 3) and wide.output_position != (0, 0)
+    narrow = receptive_field([LayerSpec(3, 4), LayerSpec(2, Fraction(1, 4))] + [LayerSpec(3)] * 2)
+    assert narrow.size == wide.size  # 5 pixels span one low-resolution step at every phase
+    assert receptive_field([LayerSpec(3, 2), LayerSpec(1, Fraction(1, 2))]).size == (3, 3)  # nearest: 1 tap
+    assert receptive_field([LayerSpec(1, Fraction(1, 4))]).stride == (Fraction(1, 4), Fraction(1, 4))
+    # A bilinear x3 sample on a pixel reads that pixel only (the phase with 1 tap is not the widest).
+    assert receptive_field([LayerSpec(2, Fraction(1, 3))]).size == (2, 2)
+    json.dumps(rf.to_dict())
+
+
+def test_backward_walk_agrees_with_the_forward_coverage_without_upsampling():
+    from kerasdil.receptive import _backward_1d, _coverage_1d
+
+    for stack in ([(3, 1, 2), (3, 2, 1), (3, 1, 3)], [(2, 2, 1), (3, 1, 2), (4, 1, 1)], [(5, 1, 1), (1, 3, 1), (3, 1, 2)]):
+        kernels, strides, dilations = zip(*stack)
+        forward, origin, _ = _coverage_1d(kernels, strides, dilations, np.int64)
+        backward, low = _backward_1d(kernels, strides, dilations, 0, np.int64)
+        np.testing.assert_array_equal(forward, backward)
+        assert origin == -low
+
+
+def test_layerspec_refuses_strides_that_are_not_int_or_one_over_u():
+    for bad in (Fraction(2, 3), 0.5, Fraction(-1, 2)):
+        with pytest.raises(ValueError, match="stride"):
+            LayerSpec(2, bad)
+    with pytest.raises(ValueError, match="dilation must be 1 on an upsampling axis"):
+        LayerSpec(3, Fraction(1, 2), 2)
+    assert LayerSpec(2, Fraction(2, 1)).stride == (2, 2)
+
+
+def test_field_through_upsampling_and_merges_matches_the_gradient_of_the_model():
+    keras = pytest.importorskip("keras")
+    layers = keras.layers
+    inputs = keras.Input((96, 8, 1))
+    stem = layers.Conv2D(2, 3, padding="same")(inputs)
+    x = layers.Conv2D(2, 3, strides=2, padding="same")(stem)
+    x = layers.Conv2D(2, 3, dilation_rate=3, padding="same")(x)
+    x = layers.AveragePooling2D(2)(x)  # max pooling would pass gradient to one pixel only
+    x = layers.Conv2D(2, 3, dilation_rate=2, padding="same")(x)
+    x = layers.UpSampling2D(4, interpolation="bilinear")(x)  # back to full resolution
+    x = layers.Concatenate()([x, stem, inputs])  # the short paths must not win
+    x = layers.Conv2DTranspose(2, 3, padding="same")(x)
+    x = layers.Conv2D(2, 3, padding="same")(x)
+    model = keras.Model(inputs, x)
+    rf = receptive_field_of_model(model)
+    measured = _measured_rows(model, (96, 8, 1), range(44, 48))  # one output row per phase
+    assert rf.size[0] == max(measured)
+    # stride-2 conv, dilated 3x3 at 2, 2x2 pool, dilated 3x3 at 4, bilinear taps at 4
+    assert rf.size[0] > 40 and rf.stride == (1, 1)
+
+
+def test_nearest_upsampling_and_add_match_the_gradient_of_the_model():
+    keras = pytest.importorskip("keras")
+    layers = keras.layers
+    inputs = keras.Input((64, 8, 1))
+    x = layers.Conv2D(2, 3, strides=2, padding="same")(inputs)
+    skip = x
+    x = layers.AveragePooling2D(3, strides=2, padding="same")(x)
+    x = layers.Conv2D(2, 3, padding="same")(x)
+    x = layers.UpSampling2D(2)(x)
+    x = layers.Add()([x, layers.Conv2D(2, 1)(skip)])
+    x = layers.UpSampling2D(2)(x)
+    x = layers.Conv2D(2, 3, padding="same")(x)
+    model = keras.Model(inputs, x)
+    rf = receptive_field_of_model(model)
+    assert rf.size[0] == max(_measured_rows(model, (64, 8, 1), range(28, 32)))
+
+
+def test_segmenters_report_their_largest_field_not_the_skip_path():
+    pytest.importorskip("keras")
+    import keras
+
+    from kerasdil.zoo import deeplab_aspp, mnist_dsdc, unet_baseline
+
+    model = deeplab_aspp()
+    # The ASPP features: stem 3, pools and stages at strides 2, 4, 8 (stage4's rates x2),
+    # then ASPP's widest branch (rate 6 at stride 8): 1 + 2 + 1 + 32 + 2 + 48 + 4 + 96 + 192 + 96.
+    aspp = keras.Model(model.input, model.get_layer("aspp").output)
+    assert receptive_field_of_model(aspp).size == (474, 474)
+    # Then bilinear x4, two 3x3 at stride 2, bilinear x2, the refinement 3x3: the widest
+    # output unit sees 498 pixels (a unit at another phase 490), as its gradient shows.
+    assert receptive_field_of_model(model).size == (498, 498)
+    assert receptive_field_of_model(unet_baseline()).size == (215, 215)
+    assert receptive_field_of_model(mnist_dsdc()).size == (86, 86)
