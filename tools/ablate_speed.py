@@ -3,17 +3,23 @@
     python tools/ablate_speed.py --data ../shared/data/mnist.npz
 
 Every variant is built in one process and timed in interleaved rounds (so machine
-noise hits all of them alike): training ms/step at batch 128 (compiled ``fit``),
-Keras inference at batch 256 (``predict_on_batch``) and batch 1 (``predict_on_batch``
-and eager ``model(x)``). Variants:
+noise hits all of them alike): training ms/step at batch 128 (the compiled Keras
+train step called on prefetched batches, so ``fit``'s per-call setup does not
+blur the ratios), Keras inference at batch 256 and batch 1, both through
+``predict_on_batch`` (one compiled graph) and eager ``model(x)``. Variants:
 
 - ``peer``: keras_io_convnet.
-- ``dsdc``: mnist_dsdc as shipped (native dilated depthwise, fused BN).
-- ``dsdc_keras_depthwise``: Keras's SpaceToBatch depthwise path (implementation="keras").
-- ``dsdc_keras_bn``: Keras's unfused BatchNormalization.
-- ``dsdc_naive``: both of the above (what a plain Keras DSDC net does).
+- ``dsdc``: mnist_dsdc with its current defaults (the shipped architecture).
+- ``dsdc_conv_pointwise``: the same, training the 1x1 conv as Conv2D instead of MatMul.
+- ``dsdc_eager_ops``: the same, eager inference op by op (no cached graph function).
 - ``dsdc_folded``: inference copy with BN folded into the convs (``fold_batchnorm``).
-- ``dsdc_width16``: channel counts 16/32/48 instead of 18/36/54 (AVX-512 lanes of 16).
+- ``v1``: the first shipped architecture (width 18, stem at full size + pool,
+  schedule (1,2,5),(1,2,3)).
+- ``v1_keras_depthwise``: v1 with Keras's SpaceToBatch depthwise path.
+- ``v1_keras_bn``: v1 with Keras's unfused BatchNormalization.
+- ``v1_naive``: both of the above (what a plain Keras DSDC net does).
+- ``v1_width16``: v1 with channels 16/32/48 instead of 18/36/54 (AVX-512 lanes of 16).
+- ``v1_width16_stem2``: that, with a stride-2 stem in place of the first pool.
 
 Writes ``ablation.json`` / ``ablation.md`` in ``--out``.
 """
@@ -37,7 +43,6 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import kerasdil.layers.conv as conv
@@ -51,6 +56,7 @@ def main(argv=None):
     x = data.normalize(arrays.x_train[:128 * 40])
     y = arrays.y_train[:128 * 40].astype("int32")
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(128).repeat().prefetch(4)
+    batches = [b for b in ds.take(args.steps)]
     x256, x1 = x[:256], x[:1]
     task = get_task("classification")
 
@@ -62,57 +68,89 @@ def main(argv=None):
         if keras_bn_layers:
             conv._bn = keras_bn
         try:
+            keras.utils.set_random_seed(0)
             return create_model(name, **kw)
         finally:
             conv._bn = original
 
+    v1 = dict(width=18, stem_strides=1, dilation_schedule=((1, 2, 5), (1, 2, 3)))
     variants = {
         "peer": build("keras_io_convnet"),
         "dsdc": build("mnist_dsdc"),
-        "dsdc_keras_depthwise": build("mnist_dsdc", implementation="keras"),
-        "dsdc_keras_bn": build("mnist_dsdc", keras_bn_layers=True),
-        "dsdc_naive": build("mnist_dsdc", keras_bn_layers=True, implementation="keras"),
-        "dsdc_width16": build("mnist_dsdc", width=16),
+        "dsdc_conv_pointwise": build("mnist_dsdc"),
+        "dsdc_eager_ops": None,  # the dsdc model itself, timed with EAGER_COMPILE off
+        "v1": build("mnist_dsdc", **v1),
+        "v1_keras_depthwise": build("mnist_dsdc", implementation="keras", **v1),
+        "v1_keras_bn": build("mnist_dsdc", keras_bn_layers=True, **v1),
+        "v1_naive": build("mnist_dsdc", keras_bn_layers=True, implementation="keras", **v1),
+        "v1_width16": build("mnist_dsdc", **{**v1, "width": 16}),
+        "v1_width16_stem2": build("mnist_dsdc", **{**v1, "width": 16, "stem_strides": 2}),
     }
+    variants["dsdc_eager_ops"] = variants["dsdc"]
     variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])
-    trainable = {k: m for k, m in variants.items() if k != "dsdc_folded"}
-    for m in trainable.values():
-        compile_model(m, task, learning_rate=1e-3)
-        m.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)
-    for m in variants.values():
-        m.predict_on_batch(x256)
-        m.predict_on_batch(x1)
-        m(x1, training=False)
+    flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False)}
+    trainable = {k for k in variants if k not in ("dsdc_folded", "dsdc_eager_ops")}
 
-    times = {k: {"train": [], "b256": [], "b1": [], "eager_b1": []} for k in variants}
+    def with_flag(k, fn):
+        name, value = flags.get(k, (None, None))
+        if name is None:
+            return fn()
+        old = getattr(conv, name)
+        setattr(conv, name, value)
+        try:
+            return fn()
+        finally:
+            setattr(conv, name, old)
+
+    for k, m in variants.items():
+        if k in trainable:
+            compile_model(m, task, learning_rate=1e-3)
+            with_flag(k, lambda: m.fit(ds, steps_per_epoch=3, epochs=1, verbose=0))
+    for k, m in variants.items():
+        with_flag(k, lambda: (m.predict_on_batch(x256), m.predict_on_batch(x1), m(x1, training=False), m(x256, training=False)))
+
+    def train_steps(m):
+        for b in batches:
+            m.train_function(iter([b]))
+
+    times = {k: {"train": [], "b256": [], "eager_b256": [], "b1": [], "eager_b1": []} for k in variants}
     for _ in range(args.rounds):
         for k, m in variants.items():
             if k in trainable:
                 t0 = time.perf_counter()
-                m.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0)
-                times[k]["train"].append((time.perf_counter() - t0) / args.steps)
-            for key, fn, reps in (("b256", lambda: m.predict_on_batch(x256), 5), ("b1", lambda: m.predict_on_batch(x1), 30),
+                with_flag(k, lambda: train_steps(m))
+                times[k]["train"].append((time.perf_counter() - t0) / len(batches))
+            for key, fn, reps in (("b256", lambda: m.predict_on_batch(x256), 5),
+                                  ("eager_b256", lambda: m(x256, training=False), 5),
+                                  ("b1", lambda: m.predict_on_batch(x1), 30),
                                   ("eager_b1", lambda: m(x1, training=False), 30)):
                 for _ in range(reps):
                     t0 = time.perf_counter()
-                    fn()
+                    with_flag(k, fn)
                     times[k][key].append(time.perf_counter() - t0)
 
     rows = []
-    for k in variants:
+    for k, m in variants.items():
         t = {key: statistics.median(v) if v else None for key, v in times[k].items()}
-        rows.append(dict(variant=k, train_ms_per_step=t["train"] and t["train"] * 1e3,
-                         images_per_s_b256=256 / t["b256"], latency_ms_b1=t["b1"] * 1e3, eager_latency_ms_b1=t["eager_b1"] * 1e3))
+        rows.append(dict(variant=k, params=int(m.count_params()), train_ms_per_step=t["train"] and t["train"] * 1e3,
+                         images_per_s_b256=256 / t["b256"], eager_images_per_s_b256=256 / t["eager_b256"],
+                         latency_ms_b1=t["b1"] * 1e3, eager_latency_ms_b1=t["eager_b1"] * 1e3))
     peer = rows[0]
-    lines = ["| variant | train ms/step b128 (x peer) | predict img/s b256 (x peer) | predict b1 ms (x peer) | eager model(x) b1 ms (x peer) |",
-             "|---|---:|---:|---:|---:|"]
+
+    def ratio(r, key, lower_is_better):
+        v = r[key]
+        if v is None:
+            return "-"
+        x = v / peer[key]
+        return f"{v:,.1f} ({x:.2f}x)" if lower_is_better else f"{v:,.0f} ({x:.2f}x)"
+
+    lines = ["| variant | params | train ms/step b128 | predict img/s b256 | eager img/s b256 | predict b1 ms | eager model(x) b1 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        train = f"{r['train_ms_per_step']:.1f} ({r['train_ms_per_step'] / peer['train_ms_per_step']:.2f}x)" if r["train_ms_per_step"] else "-"
-        lines.append(f"| {r['variant']} | {train} | {r['images_per_s_b256']:,.0f} ({r['images_per_s_b256'] / peer['images_per_s_b256']:.2f}x) "
-                     f"| {r['latency_ms_b1']:.2f} ({r['latency_ms_b1'] / peer['latency_ms_b1']:.2f}x) "
-                     f"| {r['eager_latency_ms_b1']:.2f} ({r['eager_latency_ms_b1'] / peer['eager_latency_ms_b1']:.2f}x) |")
+        lines.append(f"| {r['variant']} | {r['params']:,} | {ratio(r, 'train_ms_per_step', True)} | {ratio(r, 'images_per_s_b256', False)} "
+                     f"| {ratio(r, 'eager_images_per_s_b256', False)} | {ratio(r, 'latency_ms_b1', True)} | {ratio(r, 'eager_latency_ms_b1', True)} |")
     command = "python tools/ablate_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines += ["", f"{args.rounds} interleaved rounds, medians; {os.cpu_count()} CPUs, TF {tf.__version__}. Command: `{command}`"]
+    lines += ["", f"(x: ratio to the peer) {args.rounds} interleaved rounds, medians; {os.cpu_count()} CPUs, TF {tf.__version__}. Command: `{command}`"]
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "ablation.json"), "w") as f:
         json.dump({"command": command, "rows": rows}, f, indent=2)
