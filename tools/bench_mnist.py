@@ -11,8 +11,9 @@ every model alike. Writes
 Columns: params, MACs per image, training seconds per epoch (median over epochs
 after the first, which includes tracing), test accuracy after the budget, Keras
 inference images/s at batch 256 (``model(x, training=False)``) and batch-1
-latency, achieved GFLOP/s (2 FLOPs per MAC; training counted as 3x forward),
-each as a ratio to the peer. The shipped pretrained weights are scored on the
+latency, the same through ``predict_on_batch``, achieved GFLOP/s (2 FLOPs per MAC;
+training counted as 3x forward) against the machine's practical peak (a large
+MatMul timed in the same run), each as a ratio to the peer. The shipped pretrained weights are scored on the
 full test set in a separate row, since the budget here is far shorter than the
 recipe.
 """
@@ -29,6 +30,19 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = ("keras_io_convnet", "mnist_conv", "mnist_dsdc")
 
 
+def _matmul_peak_gflops(n=2048, reps=5):
+    """The machine's practical float32 peak: GFLOP/s of a large MatMul, best of ``reps``."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    best = float("inf")
+    for _ in range(reps + 1):
+        t0 = time.perf_counter()
+        tf.linalg.matmul(a, a).numpy()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=None, help="MNIST source (file, folder or 'sample')")
@@ -40,7 +54,6 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import keras
-    import numpy as np
 
     from kerasdil import data
     from kerasdil.tasks import get_task
@@ -73,18 +86,23 @@ def main(argv=None):
             t0 = time.perf_counter()
             models[name].fit(train_ds, initial_epoch=epoch, epochs=epoch + 1, verbose=2)
             epoch_times[name].append(time.perf_counter() - t0)
-    inference = {name: {"b256": [], "b1": []} for name in names}
+    inference = {name: {"b256": [], "b1": [], "predict_b256": [], "predict_b1": []} for name in names}
     for name in names:
         for _ in range(3):
-            models[name](x256, training=False)
-            models[name](x1, training=False)
+            for x in (x256, x1):
+                models[name](x, training=False)
+                models[name].predict_on_batch(x)
     for _ in range(10):
         for name in names:
-            for key, x, reps in (("b256", x256, 2), ("b1", x1, 10)):
+            m = models[name]
+            for key, fn, reps in (("b256", lambda: m(x256, training=False), 2), ("b1", lambda: m(x1, training=False), 10),
+                                  ("predict_b256", lambda: m.predict_on_batch(x256), 2),
+                                  ("predict_b1", lambda: m.predict_on_batch(x1), 10)):
                 for _ in range(reps):
                     t0 = time.perf_counter()
-                    models[name](x, training=False)
+                    fn()
                     inference[name][key].append(time.perf_counter() - t0)
+    peak = _matmul_peak_gflops()
     rows = []
     for name in names:
         model = models[name]
@@ -94,12 +112,15 @@ def main(argv=None):
         s_epoch = statistics.median(epoch_times[name][1:] or epoch_times[name])
         t256 = statistics.median(inference[name]["b256"])
         t1 = statistics.median(inference[name]["b1"])
+        p256 = statistics.median(inference[name]["predict_b256"])
+        p1 = statistics.median(inference[name]["predict_b1"])
         images_per_epoch = steps * args.batch_size
         rows.append(dict(
             model=name, params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
             test_accuracy=acc, epochs=args.epochs, images_per_s_b256=256 / t256, latency_ms_b1=t1 * 1e3,
             train_gflops=3 * 2 * stats["macs"] * images_per_epoch / s_epoch / 1e9,
             infer_gflops_b256=2 * stats["macs"] * 256 / t256 / 1e9,
+            predict_images_per_s_b256=256 / p256, predict_latency_ms_b1=p1 * 1e3,
         ))
         print(f"{name}: {rows[-1]}", flush=True)
 
@@ -117,6 +138,8 @@ def main(argv=None):
         r["ratio_seconds_per_epoch"] = r["seconds_per_epoch"] / peer["seconds_per_epoch"]
         r["ratio_images_per_s_b256"] = r["images_per_s_b256"] / peer["images_per_s_b256"]
         r["ratio_latency_b1"] = r["latency_ms_b1"] / peer["latency_ms_b1"]
+        r["ratio_predict_images_per_s_b256"] = r["predict_images_per_s_b256"] / peer["predict_images_per_s_b256"]
+        r["ratio_predict_latency_b1"] = r["predict_latency_ms_b1"] / peer["predict_latency_ms_b1"]
 
     import platform
 
@@ -124,21 +147,27 @@ def main(argv=None):
         command="python tools/bench_mnist.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         data=arrays.describe(), epochs=args.epochs, batch_size=args.batch_size, machine=platform.processor() or platform.machine(),
         cpus=os.cpu_count(), tensorflow=__import__("tensorflow").__version__, keras=keras.__version__,
-        rows=rows, pretrained=pretrained,
+        rows=rows, pretrained=pretrained, matmul_peak_gflops=peak,
     )
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch_size}, same pipeline for every model; {arrays.describe()}; "
         f"{os.cpu_count()} CPUs, TF {result['tensorflow']}.",
         "",
-        "| model | params | MACs | s/epoch (x peer) | test acc | img/s b256 (x peer) | b1 latency ms (x peer) | train GFLOP/s | infer GFLOP/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | params | MACs | s/epoch (x peer) | test acc | img/s b256 (x peer) | b1 latency ms (x peer) "
+        "| predict img/s b256 (x peer) | predict b1 ms (x peer) | train GFLOP/s | infer GFLOP/s (% of peak) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['params']:,} | {r['macs']:,} | {r['seconds_per_epoch']:.1f} ({r['ratio_seconds_per_epoch']:.2f}x) "
             f"| {r['test_accuracy']:.4f} | {r['images_per_s_b256']:,.0f} ({r['ratio_images_per_s_b256']:.2f}x) "
-            f"| {r['latency_ms_b1']:.2f} ({r['ratio_latency_b1']:.2f}x) | {r['train_gflops']:.1f} | {r['infer_gflops_b256']:.1f} |"
+            f"| {r['latency_ms_b1']:.2f} ({r['ratio_latency_b1']:.2f}x) "
+            f"| {r['predict_images_per_s_b256']:,.0f} ({r['ratio_predict_images_per_s_b256']:.2f}x) "
+            f"| {r['predict_latency_ms_b1']:.2f} ({r['ratio_predict_latency_b1']:.2f}x) "
+            f"| {r['train_gflops']:.1f} | {r['infer_gflops_b256']:.1f} ({100 * r['infer_gflops_b256'] / peak:.0f}%) |"
         )
+    lines += ["", f"img/s and b1 latency: eager `model(x, training=False)`; predict: `predict_on_batch`. "
+              f"Peak: {peak:.0f} GFLOP/s, a 2048x2048 float32 MatMul measured in this run (the machine's practical peak)."]
     if pretrained:
         lines += ["", "| shipped weights | params | test accuracy | test images |", "|---|---:|---:|---:|"]
         lines += [f"| {r['model']} | {r['params']:,} | {r['test_accuracy']:.4f} | {r['samples']:,} |" for r in pretrained]
