@@ -204,6 +204,7 @@ def test_fused_batchnorm_uses_fused_op():
         lambda: DilatedConvBN(16, dilation_rate=2),
         lambda: SeparableDilatedConv(8, dilation_rate=3),
         lambda: DilationStack((1, 2, 5), 8),
+        lambda: ASPP(filters=8, rates=(1, 2), dropout=0.5),
     ],
 )
 def test_eager_inference_runs_compiled_and_equals_op_by_op(make, monkeypatch):

@@ -85,17 +85,30 @@ class ASPP(layers.Layer):
         b, h, w, _ = input_shape
         self.projection.build((b, h, w, self.filters * self._num_branches()))
 
-    def call(self, inputs, training=None):
-        outputs = [self.branch_1x1(inputs, training=training)]
-        outputs += [branch(inputs, training=training) for branch in self.branches]
+    def _branches(self, inputs, run):
+        outputs = [run(self.branch_1x1, inputs)]
+        outputs += [run(branch, inputs) for branch in self.branches]
         if self.image_pooling:
             pooled = ops.mean(inputs, axis=(1, 2), keepdims=True)
-            pooled = self.pool_conv(pooled, training=training)
+            pooled = run(self.pool_conv, pooled)
             # Bilinear upsampling of a 1x1 map is a broadcast; adding a zero map of
             # the input's size keeps every spatial size dynamic.
             outputs.append(pooled + ops.zeros_like(outputs[0]))
-        x = ops.concatenate(outputs, axis=-1)
-        x = self.projection(x, training=training)
+        return run(self.projection, ops.concatenate(outputs, axis=-1))
+
+    def _direct_call(self, inputs):
+        # Inference: sub-layers' call without Keras bookkeeping; dropout is the identity.
+        return self._branches(inputs, lambda layer, x: layer._direct_call(x))
+
+    def call(self, inputs, training=None):
+        from kerasdil.layers.conv import _direct_ok, _eager_compiled
+
+        compiled = _eager_compiled(self, training)
+        if compiled is not None:
+            return compiled(inputs)
+        if _direct_ok(self, training):
+            return self._direct_call(inputs)
+        x = self._branches(inputs, lambda layer, x: layer(x, training=training))
         return self.drop(x, training=training)
 
     def compute_output_shape(self, input_shape):
