@@ -14,6 +14,13 @@ The search and the reports (keras-tuner, TensorFlow) are loaded on first use::
     ...        constraints=Constraints(gridding_free=True, min_receptive_field=28))   # doctest: +SKIP
     >>> make_report("runs/tune")                                                      # doctest: +SKIP
 
+deeplab_aspp's space adds the ASPP rates and the output stride (:class:`SegmenterSpace`)
+and is scored by ``val_mean_iou`` on MNIST scenes::
+
+    >>> search("deeplab_aspp", directory="runs/tune_seg", tuner="random", max_trials=8, epochs=2,
+    ...        space=SegmenterSpace(output_strides=(8, 16)), constraints=Constraints(max_params=110_000),
+    ...        data="mnist.npz")                                                      # doctest: +SKIP
+
 Modules: ``constraints`` (spaces, measurements, pruning, Pareto front),
 ``hypermodels`` (keras-tuner HyperModels), ``search`` (tuners, resume, the
 ``search`` function), ``distributed`` (chief oracle and workers), ``report``
@@ -23,6 +30,7 @@ Modules: ``constraints`` (spaces, measurements, pruning, Pareto front),
 import importlib
 
 from kerasdil.tune.constraints import (
+    DEEPLAB_ASPP,
     FAMILIES,
     MNIST_DSDC,
     ORDERS,
@@ -31,7 +39,9 @@ from kerasdil.tune.constraints import (
     PruneResult,
     ScheduleSpace,
     SearchFamily,
+    SegmenterSpace,
     decode_candidate,
+    decode_options,
     encode_candidate,
     pareto_front,
     prune,
@@ -55,8 +65,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "FAMILIES", "MNIST_DSDC", "ORDERS", "Candidate", "Constraints", "PruneResult", "ScheduleSpace",
-    "SearchFamily", "decode_candidate", "encode_candidate", "pareto_front", "prune", "register_family",
+    "DEEPLAB_ASPP", "FAMILIES", "MNIST_DSDC", "ORDERS", "Candidate", "Constraints", "PruneResult", "ScheduleSpace",
+    "SearchFamily", "SegmenterSpace", "decode_candidate", "decode_options", "encode_candidate", "pareto_front",
+    "prune", "register_family",
     "stage_schedules", *_LAZY,
 ]
 

@@ -14,6 +14,12 @@ the survivors are offered to the tuner as one categorical hyperparameter
 candidate, and budgets that depend on the width are checked too, because the
 width is part of the candidate.
 
+Two families: :data:`MNIST_DSDC` (two stages, :class:`ScheduleSpace`) and
+:data:`DEEPLAB_ASPP` (four backbone stages plus the ASPP rates and the output
+stride, :class:`SegmenterSpace`; its parameters and MACs are computed for the
+whole segmenter, decoder included, and its gridding verdicts are taken on the
+rates each stage runs with after the output-stride multiplication).
+
 Example:
     >>> from kerasdil.tune.constraints import ScheduleSpace, Constraints, MNIST_DSDC, prune
     >>> result = prune(MNIST_DSDC, ScheduleSpace(), Constraints(gridding_free=True, max_params=30_000))
@@ -29,6 +35,8 @@ import math
 import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from kerasdil.receptive import LayerSpec, analyze_schedule, receptive_field
 
 __all__ = [
@@ -39,9 +47,13 @@ __all__ = [
     "PruneResult",
     "SearchFamily",
     "MNIST_DSDC",
+    "DEEPLAB_ASPP",
+    "SegmenterSpace",
+    "OPTION_CODES",
     "stage_schedules",
     "encode_candidate",
     "decode_candidate",
+    "decode_options",
     "prune",
     "pareto_front",
 ]
@@ -102,6 +114,14 @@ class ScheduleSpace:
         """Every schedule one stage may take, shortest first."""
         return stage_schedules(self.depths, self.rates, self.order)
 
+    def per_stage_schedules(self, stages: int) -> List[List[Tuple[int, ...]]]:
+        """The schedules each of ``stages`` stages may take (here: the same list for every stage)."""
+        return [self.stage_schedules()] * stages
+
+    def option_sets(self) -> List[tuple]:
+        """The combinations of a family's other hyperparameters (none here)."""
+        return [()]
+
     def size(self, stages: int) -> int:
         """Number of raw candidates for a model with ``stages`` stages."""
         return len(self.stage_schedules()) ** stages * len(self.widths)
@@ -113,6 +133,124 @@ class ScheduleSpace:
     @classmethod
     def from_dict(cls, data: dict) -> "ScheduleSpace":
         return cls(tuple(data["depths"]), tuple(data["rates"]), data["order"], tuple(data["widths"]))
+
+
+#: Output strides deeplab_aspp accepts (kerasdil.zoo.segmentation.OUTPUT_STRIDES).
+OUTPUT_STRIDES = (4, 8, 16)
+
+
+def _rate_menu(name, values) -> Tuple[Tuple[int, ...], ...]:
+    """A non-empty list of non-empty positive-int tuples, duplicates dropped, order kept."""
+    example = "((1, 2, 3), (2, 4, 6))"
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise ValueError(f"{name} must be a non-empty list of rate tuples such as {example}, got {values!r}.")
+    out = []
+    for item in values:
+        if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or not item:
+            raise ValueError(f"{name} must hold non-empty rate tuples such as {example}, got {item!r}.")
+        for v in item:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must hold positive ints, got {v!r} in {tuple(item)!r}.")
+        rates = tuple(int(v) for v in item)
+        if rates not in out:
+            out.append(rates)
+    return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmenterSpace(ScheduleSpace):
+    """The raw space of a deeplab_aspp search.
+
+    A candidate is a rate schedule for each of the four backbone stages, a
+    width, the ASPP rates and an output stride. The first ``searched_stages``
+    stages draw every schedule of ``depths`` x ``rates`` (as
+    :class:`ScheduleSpace`); the later ones, which run at 1/8 and 1/16 of the
+    input where there is little left to search, each pick from the short
+    ``later_stage_schedules`` menu. Rates are given at each stage's natural
+    stride, as ``deeplab_aspp(dilation_schedule=...)`` takes them; stages past
+    the output stride multiply them (x2, x4).
+
+    Attributes:
+        depths, rates, order, widths: as :class:`ScheduleSpace`, for the
+            searched stages; widths are the stem channels (stages use 2x, 3x,
+            4x, 4x). Defaults (2, 3), (1, 2, 3, 5), "increasing", (12, 18).
+        searched_stages: how many leading stages draw from depths x rates
+            (0 to 4). Default 2.
+        later_stage_schedules: the menu of the other stages. Default
+            ((1, 2, 3), (1, 2)).
+        aspp_rates: the menu of ASPP rate tuples, used as given (not scaled
+            with the output stride). Default ((1, 2, 3), (2, 4, 6), (3, 6, 9), (2, 4, 8)).
+        output_strides: from (4, 8, 16). Default all three; the input height
+            and width must be multiples of each.
+
+    Raises:
+        ValueError: bad lists, an output stride not in (4, 8, 16), or
+            searched_stages outside 0..4.
+
+    Example:
+        >>> SegmenterSpace().size(stages=4)
+        9600
+    """
+
+    depths: Tuple[int, ...] = (2, 3)
+    rates: Tuple[int, ...] = (1, 2, 3, 5)
+    order: str = "increasing"
+    widths: Tuple[int, ...] = (12, 18)
+    searched_stages: int = 2
+    later_stage_schedules: Tuple[Tuple[int, ...], ...] = ((1, 2, 3), (1, 2))
+    aspp_rates: Tuple[Tuple[int, ...], ...] = ((1, 2, 3), (2, 4, 6), (3, 6, 9), (2, 4, 8))
+    output_strides: Tuple[int, ...] = OUTPUT_STRIDES
+
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.searched_stages, bool) or not isinstance(self.searched_stages, int) \
+                or not 0 <= self.searched_stages <= 4:
+            raise ValueError(f"searched_stages must be an int from 0 to 4, got {self.searched_stages!r}.")
+        object.__setattr__(self, "later_stage_schedules",
+                           _rate_menu("later_stage_schedules", self.later_stage_schedules))
+        object.__setattr__(self, "aspp_rates", _rate_menu("aspp_rates", self.aspp_rates))
+        strides = _positive_ints("output_strides", self.output_strides)
+        bad = [s for s in strides if s not in OUTPUT_STRIDES]
+        if bad:
+            raise ValueError(f"output_strides must come from {OUTPUT_STRIDES}, got {bad[0]!r}.")
+        object.__setattr__(self, "output_strides", strides)
+
+    def per_stage_schedules(self, stages: int) -> List[List[Tuple[int, ...]]]:
+        """The schedules each of ``stages`` stages may take."""
+        searched = self.stage_schedules()
+        later = list(self.later_stage_schedules)
+        return [searched if i < self.searched_stages else later for i in range(stages)]
+
+    def option_sets(self) -> List[tuple]:
+        """Every (ASPP rates, output stride) pair, output stride outermost."""
+        return [(("aspp_rates", rates), ("output_stride", stride))
+                for stride in self.output_strides for rates in self.aspp_rates]
+
+    def size(self, stages: int) -> int:
+        return (math.prod(len(s) for s in self.per_stage_schedules(stages)) * len(self.widths)
+                * len(self.aspp_rates) * len(self.output_strides))
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "searched_stages": self.searched_stages,
+                "later_stage_schedules": [list(s) for s in self.later_stage_schedules],
+                "aspp_rates": [list(r) for r in self.aspp_rates], "output_strides": list(self.output_strides)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SegmenterSpace":
+        return cls(tuple(data["depths"]), tuple(data["rates"]), data["order"], tuple(data["widths"]),
+                   data["searched_stages"], tuple(tuple(s) for s in data["later_stage_schedules"]),
+                   tuple(tuple(r) for r in data["aspp_rates"]), tuple(data["output_strides"]))
+
+    @classmethod
+    def from_schedule_space(cls, space: ScheduleSpace, **overrides) -> "SegmenterSpace":
+        """A SegmenterSpace with the depths, rates, order and widths of ``space`` and default menus."""
+        if isinstance(space, cls) and not overrides:
+            return space
+        base = {"depths": space.depths, "rates": space.rates, "order": space.order, "widths": space.widths}
+        if isinstance(space, cls):
+            base.update(searched_stages=space.searched_stages, later_stage_schedules=space.later_stage_schedules,
+                        aspp_rates=space.aspp_rates, output_strides=space.output_strides)
+        return cls(**{**base, **overrides})
 
 
 def stage_schedules(depths, rates, order="increasing") -> List[Tuple[int, ...]]:
@@ -143,28 +281,86 @@ def stage_schedules(depths, rates, order="increasing") -> List[Tuple[int, ...]]:
 # candidates
 
 
-def encode_candidate(schedule: Schedule, width: int) -> str:
-    """The string keras-tuner sees for one candidate: ``"s1=1,2,5;s2=1,2,3;w=16"``."""
-    stages = ";".join(f"s{i + 1}=" + ",".join(map(str, rates)) for i, rates in enumerate(schedule))
-    return f"{stages};w={int(width)}"
+#: Options a candidate may carry besides its schedule and width: name -> (code in the key, type).
+#: A family with other discrete hyperparameters adds its own here.
+OPTION_CODES: Dict[str, Tuple[str, type]] = {"aspp_rates": ("aspp", tuple), "output_stride": ("os", int)}
+
+Options = Tuple[Tuple[str, object], ...]
 
 
-_KEY = re.compile(r"^(s\d+=\d+(?:,\d+)*;)+w=\d+$")
+def _normalize_options(options) -> Options:
+    """``{"aspp_rates": [2, 4, 6], "output_stride": 8}`` -> ``(("aspp_rates", (2, 4, 6)), ("output_stride", 8))``."""
+    if not options:
+        return ()
+    items = options.items() if isinstance(options, dict) else options
+    out = []
+    for name, value in items:
+        if name not in OPTION_CODES:
+            raise ValueError(f"unknown candidate option {name!r}; known: {', '.join(OPTION_CODES)}.")
+        kind = OPTION_CODES[name][1]
+        out.append((name, tuple(int(v) for v in value) if kind is tuple else int(value)))
+    return tuple(out)
 
 
-def decode_candidate(key: str) -> Tuple[Schedule, int]:
-    """Inverse of :func:`encode_candidate`.
+def encode_candidate(schedule: Schedule, width: int, options=()) -> str:
+    """The string keras-tuner sees for one candidate.
 
-    Raises:
-        ValueError: ``key`` is not of the form ``"s1=1,2,5;s2=1,2,3;w=16"``.
+    ``"s1=1,2,5;s2=1,2,3;w=16"``; options follow the width in the order given,
+    e.g. ``"...;w=18;aspp=2,4,6;os=8"`` (codes in :data:`OPTION_CODES`).
     """
+    stages = ";".join(f"s{i + 1}=" + ",".join(map(str, rates)) for i, rates in enumerate(schedule))
+    extra = ""
+    for name, value in _normalize_options(options):
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        extra += f";{OPTION_CODES[name][0]}={text}"
+    return f"{stages};w={int(width)}{extra}"
+
+
+_KEY = re.compile(r"^(s\d+=\d+(?:,\d+)*;)+w=\d+(?:;[a-z]+=\d+(?:,\d+)*)*$")
+
+
+def _split_key(key: str):
     if not isinstance(key, str) or not _KEY.match(key):
         raise ValueError(f"not a schedule candidate key such as 's1=1,2,5;s2=1,2,3;w=16': {key!r}.")
     parts = key.split(";")
-    schedule = tuple(tuple(int(r) for r in p.split("=", 1)[1].split(",")) for p in parts[:-1])
+    w = next(i for i, p in enumerate(parts) if p.startswith("w="))
+    return parts[:w], parts[w], parts[w + 1:]
+
+
+def decode_candidate(key: str) -> Tuple[Schedule, int]:
+    """Inverse of :func:`encode_candidate`: ``(schedule, width)``; options: :func:`decode_options`.
+
+    Raises:
+        ValueError: ``key`` is not of the form ``"s1=1,2,5;s2=1,2,3;w=16"``
+            (optionally followed by ``";aspp=2,4,6;os=8"``).
+    """
+    stages, width, extra = _split_key(key)
+    schedule = tuple(tuple(int(r) for r in p.split("=", 1)[1].split(",")) for p in stages)
     if any(r < 1 for rates in schedule for r in rates):
         raise ValueError(f"dilation rates must be positive in {key!r}.")
-    return schedule, int(parts[-1].split("=", 1)[1])
+    decode_options(key)
+    return schedule, int(width.split("=", 1)[1])
+
+
+def decode_options(key: str) -> Dict[str, object]:
+    """The options of a candidate key: ``{"aspp_rates": (2, 4, 6), "output_stride": 8}``, or ``{}``.
+
+    Raises:
+        ValueError: a malformed key or an unknown option code.
+    """
+    _, _, extra = _split_key(key)
+    codes = {code: name for name, (code, _) in OPTION_CODES.items()}
+    out = {}
+    for part in extra:
+        code, text = part.split("=", 1)
+        if code not in codes:
+            raise ValueError(f"unknown option {code!r} in candidate key {key!r}; known: {', '.join(codes)}.")
+        name = codes[code]
+        values = tuple(int(v) for v in text.split(","))
+        if OPTION_CODES[name][1] is not tuple and len(values) != 1:
+            raise ValueError(f"option {code!r} takes one number in candidate key {key!r}.")
+        out[name] = values if OPTION_CODES[name][1] is tuple else values[0]
+    return out
 
 
 def format_schedule(schedule: Schedule) -> str:
@@ -181,14 +377,22 @@ class Candidate:
         schedule: rates per stage.
         width: model width.
         receptive_field: (h, w) receptive field of one output unit of the
-            whole feature extractor, in input pixels.
-        stage_gridding_free: per stage, the coverage-map verdict.
-        stage_hdc_gridding_free: per stage, the HDC-rule verdict.
+            whole feature extractor, in input pixels (deeplab_aspp: backbone
+            plus the widest ASPP branch).
+        stage_gridding_free: per stage, the coverage-map verdict on the rates
+            the stage actually uses (``stage_rates``).
+        stage_hdc_gridding_free: per stage, the HDC-rule verdict on them.
         model_gridding_free: coverage verdict of the whole chain (stem,
             pools and stages together).
         params: parameters of the built model (what ``model.count_params()``
             reports, BN statistics included).
-        macs: multiply-accumulates of the conv and dense layers per image.
+        macs: multiply-accumulates of the conv and dense layers per image
+            (what ``kerasdil.zoo.stats.count_macs`` reports).
+        options: the family's other hyperparameters, e.g.
+            ``(("aspp_rates", (2, 4, 6)), ("output_stride", 8))``; empty for mnist_dsdc.
+        stage_rates: the rates each stage runs with in the built model; equal
+            to ``schedule`` unless the family rescales them (deeplab_aspp
+            multiplies the stages past the output stride).
     """
 
     key: str
@@ -200,6 +404,17 @@ class Candidate:
     model_gridding_free: bool
     params: int
     macs: int
+    options: Options = ()
+    stage_rates: Optional[Schedule] = None
+
+    def __post_init__(self):
+        if self.stage_rates is None:
+            object.__setattr__(self, "stage_rates", self.schedule)
+
+    @property
+    def option_values(self) -> dict:
+        """``options`` as a dict."""
+        return dict(self.options)
 
     @property
     def gridding_free(self) -> bool:
@@ -228,6 +443,8 @@ class Candidate:
             "gridding_free": self.gridding_free,
             "params": self.params,
             "macs": self.macs,
+            **({"stage_rates": [list(s) for s in self.stage_rates]} if self.stage_rates != self.schedule else {}),
+            **{name: list(v) if isinstance(v, tuple) else v for name, v in self.options},
         }
 
 
@@ -242,12 +459,26 @@ class SearchFamily:
     Attributes:
         name: zoo model name.
         stages: number of stages with a dilation schedule.
-        layer_specs: ``(schedule, input_shape) -> [LayerSpec]``, the chain from
-            the input to the last spatial feature map.
-        cost: ``(schedule, width, input_shape, num_classes) -> (params, macs)``.
-        builder_kwargs: ``(schedule, width) -> dict`` of builder arguments.
+        layer_specs: ``(schedule, input_shape, **options) -> [LayerSpec]``,
+            the chain from the input to the feature map the receptive field
+            is measured on.
+        cost: ``(schedule, width, input_shape, num_classes, **options) -> (params, macs)``.
+        builder_kwargs: ``(schedule, width, **options) -> dict`` of builder arguments.
         default_schedule: the hand-designed schedule of the zoo entry.
         default_width: its default width.
+        default_options: its other hyperparameters, e.g.
+            ``(("aspp_rates", (2, 4, 6)), ("output_stride", 8))``; these
+            names (see :data:`OPTION_CODES`) are the family's options, in key order.
+        stage_rates: optional ``(schedule, **options) -> schedule``: the rates
+            each stage runs with, when the family rescales them; the gridding
+            verdicts are taken on these.
+        space_type: :class:`ScheduleSpace` or :class:`SegmenterSpace`.
+        input_shape, num_classes: the zoo entry's defaults.
+        task: the :mod:`kerasdil.tasks` task whose loss, metrics and data the
+            search uses ("classification" or "segmentation").
+        objective: the metric the search maximises (a Keras log name).
+        check: optional ``(space, input_shape) -> None`` that raises
+            ValueError for a space the model cannot take at that input size.
     """
 
     name: str
@@ -257,18 +488,81 @@ class SearchFamily:
     builder_kwargs: Callable
     default_schedule: Schedule
     default_width: int
+    default_options: Options = ()
+    stage_rates: Optional[Callable] = None
+    space_type: type = ScheduleSpace
+    input_shape: Tuple[int, int, int] = (28, 28, 1)
+    num_classes: int = 10
+    task: str = "classification"
+    objective: str = "val_accuracy"
+    check: Optional[Callable] = None
 
-    def measure(self, schedule: Schedule, width: int, input_shape=(28, 28, 1), num_classes=10) -> Candidate:
-        """Measure one candidate (cached)."""
-        return _measure(self, tuple(tuple(s) for s in schedule), int(width), tuple(input_shape), int(num_classes))
+    def options_of(self, options=None) -> Options:
+        """``options`` over the family's defaults, in the family's order.
 
-    def candidates(self, space: ScheduleSpace, input_shape=(28, 28, 1), num_classes=10) -> List[Candidate]:
+        Raises:
+            ValueError: an option this family does not have.
+        """
+        given = dict(_normalize_options(options))
+        known = [name for name, _ in self.default_options]
+        unknown = [name for name in given if name not in known]
+        if unknown:
+            raise ValueError(f"{self.name} has no option {unknown[0]!r}"
+                             + (f"; its options: {', '.join(known)}." if known else "."))
+        return tuple((name, given.get(name, default)) for name, default in self.default_options)
+
+    def default_space(self) -> ScheduleSpace:
+        """The raw space searched when none is given."""
+        return self.space_type()
+
+    def check_space(self, space: Optional[ScheduleSpace], input_shape=None) -> ScheduleSpace:
+        """``space`` in the family's space type, checked against the input size.
+
+        A plain :class:`ScheduleSpace` given for a segmenter takes the default
+        segmenter menus; a :class:`SegmenterSpace` given for a classifier is an
+        error (its ASPP rates and output strides would be ignored).
+
+        Raises:
+            ValueError: as above, or the family's ``check`` (e.g. an output
+                stride that does not divide the input size).
+        """
+        space = self.default_space() if space is None else space
+        if not isinstance(space, ScheduleSpace):
+            raise ValueError(f"space must be a ScheduleSpace, got {type(space).__name__}.")
+        if issubclass(self.space_type, SegmenterSpace):
+            space = SegmenterSpace.from_schedule_space(space)
+        elif isinstance(space, SegmenterSpace):
+            raise ValueError(f"{self.name} has no ASPP rates or output stride to search; "
+                             "give it a ScheduleSpace, not a SegmenterSpace.")
+        if self.check is not None:
+            self.check(space, tuple(input_shape or self.input_shape))
+        return space
+
+    def measure(self, schedule: Schedule, width: int, input_shape=None, num_classes=None, options=None) -> Candidate:
+        """Measure one candidate (cached); ``options`` default to the family's."""
+        return _measure(self, tuple(tuple(s) for s in schedule), int(width), tuple(input_shape or self.input_shape),
+                        int(num_classes or self.num_classes), self.options_of(options))
+
+    def measure_key(self, key: str, input_shape=None, num_classes=None) -> Candidate:
+        """Measure the candidate of an encoded key."""
+        schedule, width = decode_candidate(key)
+        return self.measure(schedule, width, input_shape, num_classes, decode_options(key))
+
+    @property
+    def default_key(self) -> str:
+        """The key of the hand-designed default."""
+        return encode_candidate(self.default_schedule, self.default_width, self.default_options)
+
+    def candidates(self, space: Optional[ScheduleSpace] = None, input_shape=None, num_classes=None) -> List[Candidate]:
         """Every raw candidate of ``space``, measured, in a stable order."""
-        per_stage = space.stage_schedules()
+        space = self.check_space(space, input_shape)
+        per_stage = space.per_stage_schedules(self.stages)
+        option_sets = space.option_sets() if self.default_options else [()]
         return [
-            self.measure(schedule, width, input_shape, num_classes)
+            self.measure(schedule, width, input_shape, num_classes, options)
             for width in space.widths
-            for schedule in itertools.product(per_stage, repeat=self.stages)
+            for options in option_sets
+            for schedule in itertools.product(*per_stage)
         ]
 
 
@@ -278,9 +572,34 @@ def _stage_verdicts(rates: Tuple[int, ...]) -> Tuple[bool, Optional[bool]]:
     return report.coverage_gridding_free, report.hdc_gridding_free
 
 
+def _square_chain(specs) -> Tuple[int, bool]:
+    """Side and hole verdict of a chain of square layers, one axis, reachability only.
+
+    The same answer as ``receptive_field(specs)`` (whose 2-D map is the outer
+    product of two equal axes here) without path counts, which for the deep
+    segmenter chains overflow int64 and make that exact count slow.
+    """
+    reach = np.ones(1, dtype=bool)
+    jump = 1
+    for s in specs:
+        k, d = s.kernel[0], s.dilation[0]
+        if k > 1:
+            step = jump * d
+            wider = np.zeros(reach.size + (k - 1) * step, dtype=bool)
+            for j in range(k):
+                wider[j * step : j * step + reach.size] |= reach
+            reach = wider
+        jump *= s.stride[0]
+    return reach.size, bool(reach.all())
+
+
 @functools.lru_cache(maxsize=65536)
-def _chain(family_name: str, schedule: Schedule, input_shape) -> Tuple[Tuple[int, int], bool]:
-    specs = _FAMILY_SPECS[family_name](schedule, input_shape)
+def _chain(family_name: str, schedule: Schedule, input_shape, options: Options = ()) -> Tuple[Tuple[int, int], bool]:
+    specs = _FAMILY_SPECS[family_name](schedule, input_shape, **dict(options))
+    if all(s.kernel[0] == s.kernel[1] and s.stride[0] == s.stride[1] and s.dilation[0] == s.dilation[1]
+           for s in specs):
+        side, free = _square_chain(specs)
+        return (side, side), free
     rf = receptive_field(specs)
     return rf.size, rf.gridding_free
 
@@ -289,14 +608,16 @@ _FAMILY_SPECS: Dict[str, Callable] = {}
 
 
 @functools.lru_cache(maxsize=65536)
-def _measure(family: SearchFamily, schedule, width, input_shape, num_classes) -> Candidate:
+def _measure(family: SearchFamily, schedule, width, input_shape, num_classes, options=()) -> Candidate:
     if len(schedule) != family.stages:
         raise ValueError(f"{family.name} takes {family.stages} stage schedules, got {len(schedule)}: {schedule!r}.")
-    verdicts = [_stage_verdicts(rates) for rates in schedule]
-    size, model_free = _chain(family.name, schedule, input_shape)
-    params, macs = family.cost(schedule, width, input_shape, num_classes)
+    opts = dict(options)
+    used = tuple(tuple(r) for r in family.stage_rates(schedule, **opts)) if family.stage_rates else schedule
+    verdicts = [_stage_verdicts(rates) for rates in used]
+    size, model_free = _chain(family.name, schedule, input_shape, options)
+    params, macs = family.cost(schedule, width, input_shape, num_classes, **opts)
     return Candidate(
-        key=encode_candidate(schedule, width),
+        key=encode_candidate(schedule, width, options),
         schedule=schedule,
         width=width,
         receptive_field=tuple(size),
@@ -305,6 +626,8 @@ def _measure(family: SearchFamily, schedule, width, input_shape, num_classes) ->
         model_gridding_free=model_free,
         params=int(params),
         macs=int(macs),
+        options=options,
+        stage_rates=used,
     )
 
 
@@ -323,6 +646,16 @@ def _mnist_specs(schedule, input_shape):
     return specs
 
 
+def _dsdc_stack_cost(rates, channels, filters, h, w):
+    """Params, MACs of a DilationStack: per block depthwise 3x3 + pointwise 1x1 (no biases) + BN."""
+    params = macs = 0
+    for _ in rates:
+        params += 9 * channels + channels * filters + 4 * filters
+        macs += h * w * (9 * channels + channels * filters)
+        channels = filters
+    return params, macs
+
+
 def _mnist_cost(schedule, width, input_shape, num_classes):
     h, w, c = input_shape
     params = 9 * c * width + 4 * width  # stem conv (no bias) + BN (gamma, beta, mean, variance)
@@ -330,11 +663,8 @@ def _mnist_cost(schedule, width, input_shape, num_classes):
     channels = width
     for rates, mult in zip(schedule, _MNIST_MULTIPLIERS):
         h, w = h // 2, w // 2  # MaxPooling2D(2), "valid"
-        filters = width * mult
-        for _ in rates:
-            params += 9 * channels + channels * filters + 4 * filters
-            macs += h * w * (9 * channels + channels * filters)
-            channels = filters
+        p, m = _dsdc_stack_cost(rates, channels, width * mult, h, w)
+        params, macs, channels = params + p, macs + m, width * mult
     params += channels * num_classes + num_classes
     macs += channels * num_classes
     return params, macs
@@ -349,15 +679,131 @@ MNIST_DSDC = SearchFamily(
     default_schedule=((1, 2, 5), (1, 2, 3)),
     default_width=16,
 )
-_FAMILY_SPECS[MNIST_DSDC.name] = _mnist_specs
+
+
+# deeplab_aspp (kerasdil/zoo/segmentation.py), with the builder's defaults for what the
+# search leaves fixed (decoder on, 64 ASPP filters, 32 decoder filters, 10 backbone classes):
+#   stem DilatedConvBN(width, 3) at full size;
+#   stage i (channels width x 2, 3, 4, 4): a 2x2 max-pool while the stride is below the
+#     output stride, else no pool and the stage's rates multiplied by the stride given up
+#     (x2, x4); then a DilationStack of DSDC blocks;
+#   after stage2 (always at 1/4): "classifier", Conv2D(10, 1) with bias (backbone evidence);
+#   ASPP(64, rates, separable): 1x1 branch, a DSDC branch per rate, image pooling (1x1 conv on
+#     the 1x1 pooled map), projection 1x1 of the (rates + 2) x 64 concatenation (all with BN);
+#   decoder at 1/2: DilatedConvBN(16, 1) on stage1; DSDC(32) on [ASPP up, reduce, evidence up];
+#     DSDC(32); at full size DSDC(16) on [decoder up, stem, image]; logits Conv2D(classes, 1).
+# tests/test_tune_deeplab.py pins params and MACs against the built model.
+_DEEPLAB_MULTIPLIERS = (2, 3, 4, 4)
+_DEEPLAB_ASPP_FILTERS = 64
+_DEEPLAB_DECODER_FILTERS = 32
+_DEEPLAB_BACKBONE_CLASSES = 10
+
+
+def _deeplab_stage_rates(schedule, aspp_rates=None, output_stride=8):
+    stride, dilation, out = 1, 1, []
+    for rates in schedule:
+        if stride < output_stride:
+            stride *= 2
+        else:
+            dilation *= 2
+        out.append(tuple(r * dilation for r in rates))
+    return tuple(out)
+
+
+def _deeplab_specs(schedule, input_shape, aspp_rates, output_stride):
+    # The ASPP branches are parallel; the widest one bounds the field (image pooling is
+    # global and not counted), as ASPP.receptive_field_layers() says.
+    specs, stride = [LayerSpec(3)], 1
+    for rates in _deeplab_stage_rates(schedule, output_stride=output_stride):
+        if stride < output_stride:
+            specs.append(LayerSpec(2, 2))
+            stride *= 2
+        specs.extend(LayerSpec(3, 1, r) for r in rates)
+    specs.append(LayerSpec(3, 1, max(aspp_rates)))
+    return specs
+
+
+def _deeplab_cost(schedule, width, input_shape, num_classes, aspp_rates, output_stride):
+    height, wide, c = input_shape
+    params = 9 * c * width + 4 * width  # stem
+    macs = height * wide * 9 * c * width
+    h, w, stride, channels = height, wide, 1, width
+    classes = _DEEPLAB_BACKBONE_CLASSES
+    for i, (rates, mult) in enumerate(zip(schedule, _DEEPLAB_MULTIPLIERS)):
+        if stride < output_stride:
+            h, w, stride = h // 2, w // 2, stride * 2
+        p, m = _dsdc_stack_cost(rates, channels, width * mult, h, w)
+        params, macs, channels = params + p, macs + m, width * mult
+        if i == 0:
+            low = (h, w, channels)
+        if i == 1 and classes:  # "classifier": 1x1 conv with bias on stage2
+            params += channels * classes + classes
+            macs += h * w * channels * classes
+    f, n = _DEEPLAB_ASPP_FILTERS, len(aspp_rates)
+    params += channels * f + 4 * f  # 1x1 branch
+    macs += h * w * channels * f
+    params += n * (9 * channels + channels * f + 4 * f)  # DSDC branches
+    macs += n * h * w * (9 * channels + channels * f)
+    params += channels * f + 4 * f  # image pooling: 1x1 conv on the 1x1 pooled map
+    macs += channels * f
+    params += (n + 2) * f * f + 4 * f  # projection
+    macs += h * w * (n + 2) * f * f
+    d = _DEEPLAB_DECODER_FILTERS
+    r = max(8, d // 2)
+    lh, lw, lc = low
+    params += lc * r + 4 * r  # decoder_reduce
+    macs += lh * lw * lc * r
+    cin = f + r + classes
+    p, m = _dsdc_stack_cost((1, 1), cin, d, lh, lw)  # decoder_conv1, decoder_conv2
+    params, macs = params + p, macs + m
+    cin = d + width + c  # refine_concat: decoder, stem, image
+    p, m = _dsdc_stack_cost((1,), cin, r, height, wide)  # refine_conv
+    params, macs = params + p, macs + m
+    params += r * num_classes + num_classes  # logits
+    macs += height * wide * r * num_classes
+    return params, macs
+
+
+def _deeplab_check(space, input_shape):
+    h, w = input_shape[0], input_shape[1]
+    for stride in space.output_strides:
+        if h % stride or w % stride:
+            fits = [str(s) for s in OUTPUT_STRIDES if not h % s and not w % s]
+            hint = (f"search output stride{'s' if len(fits) > 1 else ''} {','.join(fits)} only" if fits
+                    else "pick another input size")
+            raise ValueError(
+                f"deeplab_aspp: output stride {stride} does not divide the input size {h}x{w}; "
+                f"{hint}, or use an input size whose sides are multiples of {stride}."
+            )
+
+
+DEEPLAB_ASPP = SearchFamily(
+    name="deeplab_aspp",
+    stages=4,
+    layer_specs=_deeplab_specs,
+    cost=_deeplab_cost,
+    builder_kwargs=lambda schedule, width, aspp_rates, output_stride: {
+        "dilation_schedule": schedule, "width": width, "aspp_rates": aspp_rates, "output_stride": output_stride},
+    default_schedule=((1, 2, 5), (1, 2, 3), (1, 2, 3), (1, 2, 3)),
+    default_width=18,
+    default_options=(("aspp_rates", (2, 4, 6)), ("output_stride", 8)),
+    stage_rates=_deeplab_stage_rates,
+    space_type=SegmenterSpace,
+    input_shape=(64, 80, 1),
+    num_classes=11,
+    task="segmentation",
+    objective="val_mean_iou",
+    check=_deeplab_check,
+)
 
 
 def register_family(family: SearchFamily) -> SearchFamily:
     """Make a :class:`SearchFamily` known to :func:`kerasdil.tune.get_family`.
 
-    This is the hook for new zoo models (the DeepLab/ASPP segmenter among them):
-    describe how a candidate maps onto layer specs, parameters and MACs, and
-    which builder arguments it sets.
+    This is the hook for new zoo models: describe how a candidate maps onto
+    layer specs, parameters and MACs, and which builder arguments it sets
+    (:data:`DEEPLAB_ASPP` shows a family with options, its own space type and
+    a segmentation objective).
     """
     _FAMILY_SPECS[family.name] = family.layer_specs
     FAMILIES[family.name] = family
@@ -365,7 +811,9 @@ def register_family(family: SearchFamily) -> SearchFamily:
 
 
 #: Families the schedule search knows, by zoo model name.
-FAMILIES: Dict[str, SearchFamily] = {MNIST_DSDC.name: MNIST_DSDC}
+FAMILIES: Dict[str, SearchFamily] = {}
+register_family(MNIST_DSDC)
+register_family(DEEPLAB_ASPP)
 
 
 # ---------------------------------------------------------------------------
@@ -378,12 +826,22 @@ class Constraints:
 
     Attributes:
         gridding_free: every stage schedule must pass the HDC rule and the
-            coverage map of :mod:`kerasdil.receptive` (no holes).
+            coverage map of :mod:`kerasdil.receptive` (no holes). For
+            deeplab_aspp the check is on the rates a backbone stage runs with,
+            after the output-stride multiplication: a stage past the output
+            stride runs (1, 2, 3) as (2, 4, 6), whose taps all sit on even
+            offsets of its input, so it grids; in practice only output stride
+            16 (no multiplied stage) passes. ``Candidate.model_gridding_free``
+            (the whole chain, where earlier stages fill those holes) is reported
+            alongside but not constrained.
         min_receptive_field: the receptive field of the feature extractor must
             be at least this many pixels on each side (28 = the whole MNIST
-            image).
-        max_params: at most this many parameters.
-        max_macs: at most this many multiply-accumulates per image.
+            image). For deeplab_aspp: the backbone plus the widest ASPP branch
+            (the branches are parallel; image pooling, global, is not counted;
+            the decoder's few full-resolution 3x3 convs are not counted either).
+        max_params: at most this many parameters (exactly ``model.count_params()``).
+        max_macs: at most this many multiply-accumulates per image (exactly
+            ``kerasdil.zoo.stats.count_macs(model)``).
 
     Example:
         >>> Constraints(gridding_free=True, min_receptive_field=28).active()
@@ -437,12 +895,35 @@ class PruneResult:
             order (each counts only what the earlier ones left).
         removed_individual: constraint -> candidates it would remove from the
             raw space on its own.
+        extremes: over the raw space, the fewest params, fewest MACs and the
+            largest receptive field (side), to say how far a budget is off.
     """
 
     raw: int
     survivors: List[Candidate]
     removed_sequential: Dict[str, int]
     removed_individual: Dict[str, int]
+    extremes: Dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def empty_message(self, constraints: Optional["Constraints"] = None) -> str:
+        """One sentence for a search with nothing left: which constraints emptied the space, what to relax."""
+        removed = ", ".join(f"{name} removed {n:,}" for name, n in self.removed_sequential.items() if n)
+        text = f"no candidate is left to search: of {self.raw:,} candidates, {removed or 'nothing was removed'}"
+        hints = []
+        if constraints is not None and self.extremes:
+            limits = (("max_params", "params", "the smallest candidate has {:,} parameters"),
+                      ("max_macs", "macs", "the cheapest has {:,} MACs"),
+                      ("min_receptive_field", "receptive_field", "the largest receptive field is {:,} pixels"))
+            for name, extreme, words in limits:
+                value = getattr(constraints, name)
+                best = self.extremes.get(extreme)
+                if value is None or best is None:
+                    continue
+                if (name == "min_receptive_field" and best < value) or (name != "min_receptive_field" and best > value):
+                    hints.append(f"{words.format(best)} (--{name.replace('_', '-')} {value:,})")
+        if hints:
+            text += "; " + "; ".join(hints)
+        return text + "; relax the constraints or widen the space."
 
     def summary(self) -> str:
         """Human-readable lines for the log and reports."""
@@ -471,8 +952,8 @@ def _share(n, total) -> str:
     return f"{100.0 * n / total:.1f}%" if total else "0%"
 
 
-def prune(family: SearchFamily, space: ScheduleSpace, constraints: Constraints, *, input_shape=(28, 28, 1),
-          num_classes=10) -> PruneResult:
+def prune(family: SearchFamily, space: Optional[ScheduleSpace], constraints: Constraints, *, input_shape=None,
+          num_classes=None) -> PruneResult:
     """Enumerate ``space`` for ``family`` and drop what ``constraints`` reject.
 
     Counts are reported two ways: sequentially (in the order of
@@ -480,13 +961,18 @@ def prune(family: SearchFamily, space: ScheduleSpace, constraints: Constraints, 
     the raw space).
 
     Args:
-        family: e.g. :data:`MNIST_DSDC`.
-        space: the raw space.
+        family: e.g. :data:`MNIST_DSDC` or :data:`DEEPLAB_ASPP`.
+        space: the raw space (None: the family's default space).
         constraints: the rules.
-        input_shape, num_classes: the model's, for parameters, MACs and the field.
+        input_shape, num_classes: the model's, for parameters, MACs and the
+            field (default: the zoo entry's).
 
     Returns:
         PruneResult.
+
+    Raises:
+        ValueError: a space the family cannot take at this input size (e.g.
+            an output stride that does not divide it).
 
     Example:
         >>> r = prune(MNIST_DSDC, ScheduleSpace(widths=(16,)), Constraints(gridding_free=True))
@@ -502,7 +988,11 @@ def prune(family: SearchFamily, space: ScheduleSpace, constraints: Constraints, 
         kept = [c for c in left if keep(c)]
         sequential[name] = len(left) - len(kept)
         left = kept
-    return PruneResult(len(candidates), left, sequential, individual)
+    extremes = {}
+    if candidates:
+        extremes = {"params": min(c.params for c in candidates), "macs": min(c.macs for c in candidates),
+                    "receptive_field": max(min(c.receptive_field) for c in candidates)}
+    return PruneResult(len(candidates), left, sequential, individual, extremes)
 
 
 def pareto_front(points: Sequence[Tuple[float, float]]) -> List[int]:
