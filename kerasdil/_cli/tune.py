@@ -7,6 +7,9 @@ Examples::
     # the same search, distributed: one chief and any number of workers
     kerasdil tune mnist_dsdc ... --dir /shared/tune --chief 10.0.0.1:8000
     kerasdil tune mnist_dsdc ... --dir /shared/tune --worker 10.0.0.1:8000 --worker-id 0
+    # the segmenter: backbone schedules, ASPP rates and output stride, scored by val_mean_iou
+    kerasdil tune deeplab_aspp --tuner random --max-trials 12 --epochs 2 --dir runs/tune_seg \
+        --aspp-rates 1,2,3/2,4,6/3,6,9 --output-strides 8,16 --max-params 110k --data mnist.npz
 
 Kill it at any point and rerun the same command: the search continues.
 """
@@ -25,6 +28,22 @@ def _int_list(text, flag):
     return values
 
 
+def _menu(text, flag):
+    """``"1,2,3/2,4,6"`` (or ``;`` between entries) -> ((1, 2, 3), (2, 4, 6))."""
+    entries = [e for e in re.split(r"[/;]", str(text)) if e.strip()]
+    if not entries:
+        raise ValueError(f"{flag} takes rate lists separated by '/' such as 1,2,3/2,4,6; got {text!r}.")
+    return tuple(_int_list(e, flag) for e in entries)
+
+
+def _input_size(text):
+    """``"64x80"`` -> (64, 80)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", str(text))
+    if not m or not int(m.group(1)) or not int(m.group(2)):
+        raise ValueError(f"--input-size takes HEIGHTxWIDTH such as 64x80, got {text!r}.")
+    return int(m.group(1)), int(m.group(2))
+
+
 def _count(text):
     """``"12234"``, ``"12k"``, ``"1.5M"`` -> int."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgG]?)\s*", str(text))
@@ -36,7 +55,7 @@ def _count(text):
 
 def add_arguments(parser):
     """Add the ``tune`` arguments to an argparse (sub)parser."""
-    parser.add_argument("model", help="zoo model to search (mnist_dsdc)")
+    parser.add_argument("model", help="zoo model to search (mnist_dsdc, deeplab_aspp)")
     parser.add_argument("--tuner", default="hyperband", choices=("random", "bayesian", "hyperband"),
                         help="search algorithm (default hyperband)")
     parser.add_argument("--max-trials", type=int, default=10, help="total trials, also across resumes (default 10)")
@@ -46,30 +65,48 @@ def add_arguments(parser):
     parser.add_argument("--project-name", default=None, help="sub-folder of the search (default: the model name)")
     parser.add_argument("--overwrite", action="store_true", help="delete an earlier search in --dir and start afresh")
     g = parser.add_argument_group("search space")
-    g.add_argument("--depths", default="2,3,4", help="blocks per stage to consider (default 2,3,4)")
-    g.add_argument("--rates", default="1,2,3,4,5", help="dilation rates a block may use (default 1,2,3,4,5)")
+    g.add_argument("--depths", default=None,
+                   help="blocks per searched stage (default 2,3,4; deeplab_aspp 2,3)")
+    g.add_argument("--rates", default=None,
+                   help="dilation rates a block may use (default 1,2,3,4,5; deeplab_aspp 1,2,3,5)")
     g.add_argument("--order", default="increasing", choices=("increasing", "nondecreasing", "any"),
                    help="order of the rates inside a stage (default increasing)")
-    g.add_argument("--widths", default="8,12,16", help="model widths to consider (default 8,12,16)")
+    g.add_argument("--widths", default=None, help="model widths to consider (default 8,12,16; deeplab_aspp 12,18)")
     g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
     g.add_argument("--search-learning-rate", default=None, metavar="LOW,HIGH",
                    help="also search the learning rate, log-uniform in [LOW, HIGH]")
+    s = parser.add_argument_group("segmenter space (deeplab_aspp only)")
+    s.add_argument("--aspp-rates", default=None, metavar="R,R,R/...",
+                   help="ASPP rate tuples to choose from, '/' between tuples "
+                        "(default 1,2,3/2,4,6/3,6,9/2,4,8; used as given at every output stride)")
+    s.add_argument("--output-strides", default=None, help="output strides to consider, from 4,8,16 (default 4,8,16)")
+    s.add_argument("--searched-stages", type=int, default=None,
+                   help="backbone stages whose schedule draws from --depths x --rates (default 2)")
+    s.add_argument("--later-stage-schedules", default=None, metavar="R,R/...",
+                   help="schedules each later stage picks from, at its natural stride (default 1,2,3/1,2)")
+    s.add_argument("--input-size", default=None, metavar="HxW",
+                   help="input and scene size; every output stride must divide it (default 64x80)")
     c = parser.add_argument_group("constraints (applied before any training)")
     c.add_argument("--gridding-free", action="store_true",
-                   help="every stage schedule passes the HDC rule and the coverage map")
+                   help="every stage schedule passes the HDC rule and the coverage map (deeplab_aspp: the rates "
+                        "a stage runs with, after the output-stride multiplication)")
     c.add_argument("--min-receptive-field", type=int, default=None, metavar="PIXELS",
-                   help="receptive field of at least this many pixels per side (28 = whole MNIST image)")
+                   help="receptive field of at least this many pixels per side (28 = whole MNIST image; "
+                        "deeplab_aspp: backbone plus the widest ASPP branch)")
     c.add_argument("--max-params", type=_count, default=None, metavar="P", help="at most P parameters (12k, 1.5M)")
     c.add_argument("--max-macs", type=_count, default=None, metavar="M", help="at most M multiply-accumulates/image")
     d = parser.add_argument_group("data and training")
     d.add_argument("--data", default=None,
                    help='MNIST source as kerasdil.data takes it: "sample", a .npz file or a folder '
                         "(default: kerasdil.data's search order)")
-    d.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    d.add_argument("--limit", type=int, default=None,
+                   help="use only the first N training images (deeplab_aspp: at most N train and validation scenes)")
     d.add_argument("--validation-size", type=int, default=None,
-                   help="training images held out for the objective (default 5000, or a fifth of a small set)")
+                   help="training images held out for the objective (default 5000, or a fifth of a small set; "
+                        "deeplab_aspp: validation scenes, default 1000)")
     d.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
-    d.add_argument("--augment", action="store_true", help="random affine augmentation while training")
+    d.add_argument("--augment", action="store_true",
+                   help="random affine augmentation while training (deeplab_aspp: new scenes every epoch)")
     d.add_argument("--seed", type=int, default=0, help="sampling and data seed (default 0)")
     d.add_argument("--hyperband-factor", type=int, default=3, help="Hyperband reduction factor (default 3)")
     d.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras fit verbosity (default 2)")
@@ -102,14 +139,35 @@ def run(args):
         if len(lr_range) != 2:
             raise ValueError(f"--search-learning-rate takes LOW,HIGH such as 1e-4,1e-2; got {args.search_learning_rate!r}.")
 
-    from kerasdil.tune.constraints import Constraints, ScheduleSpace
+    from kerasdil.tune.constraints import Constraints, SegmenterSpace
+    from kerasdil.tune.hypermodels import get_family
 
-    space = ScheduleSpace(
-        depths=_int_list(args.depths, "--depths"),
-        rates=_int_list(args.rates, "--rates"),
-        order=args.order,
-        widths=_int_list(args.widths, "--widths"),
-    )
+    family = get_family(args.model)  # a clear error before TensorFlow loads
+    segmenter_flags = {"--aspp-rates": args.aspp_rates, "--output-strides": args.output_strides,
+                       "--searched-stages": args.searched_stages,
+                       "--later-stage-schedules": args.later_stage_schedules, "--input-size": args.input_size}
+    fields = {"order": args.order}
+    for flag, name in (("--depths", "depths"), ("--rates", "rates"), ("--widths", "widths")):
+        value = getattr(args, name)
+        if value is not None:
+            fields[name] = _int_list(value, flag)
+    input_shape = None
+    if issubclass(family.space_type, SegmenterSpace):
+        if args.aspp_rates is not None:
+            fields["aspp_rates"] = _menu(args.aspp_rates, "--aspp-rates")
+        if args.output_strides is not None:
+            fields["output_strides"] = _int_list(args.output_strides, "--output-strides")
+        if args.searched_stages is not None:
+            fields["searched_stages"] = args.searched_stages
+        if args.later_stage_schedules is not None:
+            fields["later_stage_schedules"] = _menu(args.later_stage_schedules, "--later-stage-schedules")
+        if args.input_size is not None:
+            input_shape = _input_size(args.input_size)
+    else:
+        given = [flag for flag, value in segmenter_flags.items() if value is not None]
+        if given:
+            raise ValueError(f"{given[0]} applies to segmenters (deeplab_aspp) only, not {args.model}.")
+    space = family.space_type(**fields)
     constraints = Constraints(
         gridding_free=args.gridding_free,
         min_receptive_field=args.min_receptive_field,
@@ -119,9 +177,8 @@ def run(args):
     role = "chief" if args.chief else "worker" if args.worker else "local"
 
     from kerasdil.tune.distributed import tuner_environment
-    from kerasdil.tune.hypermodels import get_family
 
-    get_family(args.model)  # a clear error before TensorFlow loads
+    family.check_space(space, input_shape and input_shape + family.input_shape[2:])  # before TensorFlow loads
     with tuner_environment(role, args.chief or args.worker, args.worker_id, rpc_timeout=args.rpc_timeout):
         from kerasdil.tune.search import search
 
@@ -144,6 +201,7 @@ def run(args):
             seed=args.seed,
             overwrite=args.overwrite,
             hyperband_factor=args.hyperband_factor,
+            input_shape=input_shape,
             role=role,
             lease_seconds=args.lease,
             heartbeat_seconds=args.heartbeat,
@@ -154,7 +212,7 @@ def run(args):
         print(f"{done} of {args.max_trials} trials completed in {result.project_dir}")
         if result.best:
             print(f"best: trial {result.best['trial_id']} {result.best['candidate']} "
-                  f"val_accuracy {result.best['score']:.4f}")
+                  f"{result.best['objective']} {result.best['score']:.4f}")
         print(f"report: kerasdil tune-report {args.dir}")
     else:
         print(f"worker {args.worker_id}: no more trials; done")

@@ -1,10 +1,15 @@
 """keras-tuner HyperModels whose hyperparameters are dilation schedules.
 
-The searchable candidates (one schedule per stage plus a width, already pruned
-by :mod:`kerasdil.tune.constraints`) are one categorical hyperparameter,
-``candidate``; the learning rate is a second, optional one. Because the width
-sits inside the candidate, every budget (parameters, MACs) was checked before
-the search, and ``build`` never meets a model it has to reject.
+The searchable candidates (one schedule per stage plus a width, and for the
+segmenter the ASPP rates and output stride, already pruned by
+:mod:`kerasdil.tune.constraints`) are one categorical hyperparameter,
+``candidate``; the learning rate is a second, optional one. Because everything
+that changes the model sits inside the candidate, every budget (parameters,
+MACs) was checked before the search, and ``build`` never meets a model it has
+to reject. The model is compiled with the loss and metrics of its zoo task
+(:mod:`kerasdil.tasks`): sparse cross-entropy and accuracy for mnist_dsdc,
+per-pixel cross-entropy from logits with mIoU and pixel accuracy for
+deeplab_aspp.
 
 Example:
     >>> import keras_tuner as kt
@@ -21,7 +26,7 @@ from typing import Optional, Sequence, Tuple
 import keras
 import keras_tuner as kt
 
-from kerasdil.tune.constraints import FAMILIES, SearchFamily, decode_candidate
+from kerasdil.tune.constraints import FAMILIES, SearchFamily, decode_candidate, decode_options
 
 __all__ = ["ScheduleHyperModel", "get_family", "CANDIDATE_HP", "LEARNING_RATE_HP"]
 
@@ -35,25 +40,10 @@ def get_family(model: str) -> SearchFamily:
     """The search family of a zoo model name.
 
     Raises:
-        ValueError: the model has no schedule search space. For the DeepLab /
-            ASPP segmenter the message says what is missing.
+        ValueError: the model has no schedule search space.
     """
     if model in FAMILIES:
         return FAMILIES[model]
-    if model.startswith("deeplab"):
-        from kerasdil.zoo import list_models
-
-        registered = list_models("deeplab*")
-        if not registered:
-            raise ValueError(
-                f"{model!r} is not in the zoo yet (kerasdil.zoo.list_models('deeplab*') is empty); "
-                "the segmenter search space (ASPP rates, output stride) plugs in through "
-                "kerasdil.tune.constraints.register_family once it is."
-            )
-        raise ValueError(
-            f"{model!r} is in the zoo but has no schedule search space yet; describe it with a SearchFamily "
-            "and kerasdil.tune.constraints.register_family (ASPP rates and output stride as the stages)."
-        )
     raise ValueError(f"no schedule search space for {model!r}; searchable models: {', '.join(sorted(FAMILIES))}.")
 
 
@@ -62,15 +52,16 @@ class ScheduleHyperModel(kt.HyperModel):
 
     Hyperparameters:
         ``candidate``: ``hp.Choice`` over the encoded candidates
-            (``"s1=1,2,5;s2=1,2,3;w=16"``), in the order given.
+            (``"s1=1,2,5;s2=1,2,3;w=16"``; deeplab_aspp's end in
+            ``";aspp=2,4,6;os=8"``), in the order given.
         ``learning_rate``: ``hp.Float`` on a log scale when
             ``learning_rate_range`` is set, otherwise fixed.
 
     Args:
-        family: the model family (e.g. ``MNIST_DSDC``).
+        family: the model family (e.g. ``MNIST_DSDC`` or ``DEEPLAB_ASPP``).
         candidates: encoded candidate keys to choose from (non-empty).
-        input_shape: model input shape.
-        num_classes: classes.
+        input_shape: model input shape (default: the family's).
+        num_classes: classes (default: the family's).
         learning_rate: Adam learning rate when it is not searched.
         learning_rate_range: optional ``(low, high)`` to search it.
         dropout: dropout before the head (builder argument), or None for the
@@ -85,8 +76,8 @@ class ScheduleHyperModel(kt.HyperModel):
         family: SearchFamily,
         candidates: Sequence[str],
         *,
-        input_shape=(28, 28, 1),
-        num_classes: int = 10,
+        input_shape=None,
+        num_classes: Optional[int] = None,
         learning_rate: float = 3e-3,
         learning_rate_range: Optional[Tuple[float, float]] = None,
         dropout: Optional[float] = None,
@@ -101,6 +92,7 @@ class ScheduleHyperModel(kt.HyperModel):
             )
         for key in candidates:
             decode_candidate(key)
+            family.options_of(decode_options(key))
         if len(set(candidates)) != len(candidates):
             raise ValueError("candidates must not repeat.")
         if not learning_rate > 0:
@@ -111,8 +103,8 @@ class ScheduleHyperModel(kt.HyperModel):
                 raise ValueError(f"learning_rate_range must be (low, high) with 0 < low < high, got {learning_rate_range!r}.")
         self.family = family
         self.candidates = candidates
-        self.input_shape = tuple(input_shape)
-        self.num_classes = int(num_classes)
+        self.input_shape = tuple(input_shape or family.input_shape)
+        self.num_classes = int(num_classes or family.num_classes)
         self.learning_rate = float(learning_rate)
         self.learning_rate_range = None if learning_rate_range is None else tuple(map(float, learning_rate_range))
         self.dropout = dropout
@@ -127,7 +119,8 @@ class ScheduleHyperModel(kt.HyperModel):
         from kerasdil.zoo import create_model
 
         schedule, width = decode_candidate(key)
-        kwargs = self.family.builder_kwargs(schedule, width)
+        options = dict(self.family.options_of(decode_options(key)))
+        kwargs = self.family.builder_kwargs(schedule, width, **options)
         if self.dropout is not None:
             kwargs["dropout"] = self.dropout
         return create_model(self.family.name, input_shape=self.input_shape, num_classes=self.num_classes, **kwargs)
@@ -137,9 +130,8 @@ class ScheduleHyperModel(kt.HyperModel):
         key = hp.get(CANDIDATE_HP)
         lr = hp.get(LEARNING_RATE_HP) if self.learning_rate_range is not None else self.learning_rate
         model = self.build_model(key)
-        model.compile(
-            optimizer=keras.optimizers.Adam(lr),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=["accuracy"],
-        )
+        from kerasdil.tasks import get_task
+
+        task = get_task(self.family.task)
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=task.loss(), metrics=task.metrics())
         return model

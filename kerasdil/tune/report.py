@@ -9,9 +9,11 @@ Outputs (in ``out_dir``, default the project folder; each written to a
 temporary name and renamed):
 
 - ``leaderboard.md`` and ``leaderboard.csv``: one row per completed trial, best
-  first: schedule per stage, width, receptive field, gridding verdict,
-  parameters, MACs, score (the objective, ``val_accuracy`` on the validation
-  split carved from the training set) and epochs;
+  first: schedule per stage, width (for deeplab_aspp also the ASPP rates and
+  the output stride), receptive field, gridding verdict, parameters, MACs,
+  score (the objective: ``val_accuracy`` on the validation split carved from
+  the training set for mnist_dsdc, ``val_mean_iou`` on validation scenes for
+  deeplab_aspp) and epochs;
 - ``pareto.png``: score against parameters, the Pareto front (no other trial
   has as few parameters and a higher score) drawn and labelled, and the
   hand-designed default's parameter count marked;
@@ -29,7 +31,7 @@ import json
 import os
 from typing import Optional
 
-from kerasdil.tune.constraints import FAMILIES, decode_candidate, format_schedule, pareto_front
+from kerasdil.tune.constraints import FAMILIES, decode_candidate, decode_options, format_schedule, pareto_front
 from kerasdil.tune.search import RUNS_FILE, find_project, load_search_file
 
 __all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto"]
@@ -71,6 +73,17 @@ def load_trials(project_dir: str) -> list:
     return out
 
 
+def _gridding_text(c) -> str:
+    """"free", or "grids in s3,s4" (the stages whose rates fail the HDC rule or the coverage map)."""
+    if not c:
+        return "?"
+    if c["gridding_free"]:
+        return "free"
+    bad = [f"s{i + 1}" for i, (cov, hdc) in enumerate(zip(c["stage_gridding_free"], c["stage_hdc_gridding_free"]))
+           if not cov or hdc is False]
+    return "grids in " + ",".join(bad) if bad else "grids"
+
+
 def leaderboard(project_dir: str) -> list:
     """Completed trials, best score first, each with the candidate's measurements."""
     info = load_search_file(project_dir)
@@ -82,16 +95,17 @@ def leaderboard(project_dir: str) -> list:
             continue
         c = measured.get(trial["candidate"])
         if c is None and family is not None:
-            schedule, width = decode_candidate(trial["candidate"])
-            c = family.measure(schedule, width, tuple(info["settings"]["input_shape"]),
-                               info["settings"]["num_classes"]).to_dict()
+            c = family.measure_key(trial["candidate"], tuple(info["settings"]["input_shape"]),
+                                   info["settings"]["num_classes"]).to_dict()
         schedule, width = decode_candidate(trial["candidate"])
+        options = decode_options(trial["candidate"])
         rows.append({
             **trial,
             "schedule": format_schedule(schedule),
             "width": width,
+            **{name: ",".join(map(str, v)) if isinstance(v, tuple) else v for name, v in options.items()},
             "receptive_field": c["receptive_field"][0] if c else None,
-            "gridding": ("free" if c["gridding_free"] else "grids") if c else "?",
+            "gridding": _gridding_text(c),
             "model_gridding_free": c["model_gridding_free"] if c else None,
             "params": c["params"] if c else None,
             "macs": c["macs"] if c else None,
@@ -102,33 +116,56 @@ def leaderboard(project_dir: str) -> list:
 
 _COLUMNS = ("rank", "trial_id", "schedule", "width", "receptive_field", "gridding", "params", "macs", "score",
             "epochs", "learning_rate")
+#: Extra columns, after the width, for families with options: (row key, markdown header).
+_OPTION_COLUMNS = (("aspp_rates", "ASPP rates"), ("output_stride", "output stride"))
+
+
+def _option_columns(info):
+    family = FAMILIES.get(info["settings"]["model"])
+    names = [name for name, _ in family.default_options] if family is not None else []
+    return [(key, header) for key, header in _OPTION_COLUMNS if key in names]
 
 
 def _markdown(rows, info, pareto_ids) -> str:
     s = info["settings"]
+    extra = _option_columns(info)
+    segmenter = bool(extra)
+    what = ("validation scenes composed from digits held out of the training set" if segmenter
+            else "validation images held out from the training set")
+    stages = " / ".join(f"stage {i + 1}" for i in range(len((info.get("default") or {}).get("schedule") or [0, 0])))
+    schedule_text = f"Schedule = dilation rates per stage ({stages})"
+    if segmenter:
+        schedule_text += (" at each stage's natural stride; stages past the output stride run them multiplied "
+                          "(x2, x4), and the gridding verdict is taken on those rates. Receptive field = backbone "
+                          "plus the widest ASPP branch")
     lines = [
         f"# Schedule search: {s['model']} ({s['tuner']}, objective {s['objective']})",
         "",
         f"{len(rows)} completed trials; score = {s['objective']} on {s['validation_size'] or 'the default'} "
-        "validation images held out from the training set (never the test set). "
-        "Schedule = dilation rates per stage (stage 1 / stage 2). Gridding: HDC rule and coverage map per stage. "
+        f"{what} (never the test set). "
+        f"{schedule_text}. Gridding: HDC rule and coverage map per stage. "
         "MACs per image (conv and dense layers). * = on the Pareto front (params vs score).",
         "",
-        "| rank | trial | schedule | width | receptive field | gridding | params | MACs | score | epochs | lr |",
-        "|---:|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| rank | trial | schedule | width | " + "".join(f"{h} | " for _, h in extra)
+        + "receptive field | gridding | params | MACs | score | epochs | lr |",
+        "|---:|---|---|---:|" + "---:|" * len(extra) + "---:|---|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(rows, 1):
         star = "*" if r["trial_id"] in pareto_ids else ""
         lr = s["learning_rate"] if r["learning_rate"] is None else r["learning_rate"]
         epochs = r["epochs"] if r["epochs"] is not None else s["epochs"]
         lines.append(
-            f"| {i}{star} | {r['trial_id']} | {r['schedule']} | {r['width']} | {r['receptive_field']} | "
+            f"| {i}{star} | {r['trial_id']} | {r['schedule']} | {r['width']} | "
+            + "".join(f"{r.get(key, '')} | " for key, _ in extra)
+            + f"{r['receptive_field']} | "
             f"{r['gridding']} | {r['params']:,} | {r['macs']:,} | {r['score']:.4f} | {epochs} | {lr:.3g} |"
         )
     d = info.get("default")
     if d:
-        lines += ["", f"Hand-designed default: {format_schedule(d['schedule'])}, width {d['width']}: "
-                      f"{d['params']:,} params, {d['macs']:,} MACs, receptive field {d['receptive_field'][0]}."]
+        options = "".join(f", {header} {_text(d.get(key))}" for key, header in extra)
+        lines += ["", f"Hand-designed default: {format_schedule(d['schedule'])}, width {d['width']}{options}: "
+                      f"{d['params']:,} params, {d['macs']:,} MACs, receptive field {d['receptive_field'][0]}, "
+                      f"{'gridding-free' if d['gridding_free'] else 'not gridding-free'}."]
     p = info["pruning"]
     lines += ["", f"Constraints: {p['raw']:,} raw candidates, {p['survivors']:,} searchable."]
     for name, n in p["removed_sequential"].items():
@@ -136,19 +173,26 @@ def _markdown(rows, info, pareto_ids) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _text(value):
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
 def _csv(rows, info) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(_COLUMNS)
+    extra = [key for key, _ in _option_columns(info)]
+    writer.writerow(_COLUMNS[:4] + tuple(extra) + _COLUMNS[4:])
     for i, r in enumerate(rows, 1):
-        writer.writerow([i, r["trial_id"], r["schedule"], r["width"], r["receptive_field"], r["gridding"],
+        writer.writerow([i, r["trial_id"], r["schedule"], r["width"], *[r.get(key) for key in extra],
+                         r["receptive_field"], r["gridding"],
                          r["params"], r["macs"], f"{r['score']:.6f}",
                          r["epochs"] if r["epochs"] is not None else info["settings"]["epochs"],
                          r["learning_rate"] if r["learning_rate"] is not None else info["settings"]["learning_rate"]])
     return buf.getvalue()
 
 
-def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title: Optional[str] = None) -> str:
+def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title: Optional[str] = None,
+                objective: str = "val_accuracy") -> str:
     """Scatter of score against parameters with the Pareto front; written atomically (Agg, no display)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -164,12 +208,15 @@ def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title:
         fy = [points[i][1] for i in front]
         ax.plot(fx, fy, "-o", color="#d62728", markersize=6, label="Pareto front", zorder=3, drawstyle="steps-post")
         for i in front:
-            ax.annotate(rows[i]["schedule"] + f" w{rows[i]['width']}", points[i], fontsize=7,
+            label = rows[i]["schedule"] + f" w{rows[i]['width']}"
+            if rows[i].get("output_stride") is not None:
+                label += f" aspp {rows[i]['aspp_rates']} os{rows[i]['output_stride']}"
+            ax.annotate(label, points[i], fontsize=7,
                         xytext=(4, -10), textcoords="offset points")
     if default_params:
         ax.axvline(default_params, color="#1f77b4", linestyle="--", linewidth=1, label="default's params")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("score (val_accuracy)")
+    ax.set_ylabel(f"score ({objective})")
     ax.set_title(title or "schedule search: score against parameters")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
@@ -254,7 +301,8 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
     _atomic_write(paths["leaderboard_csv"], _csv(rows, info))
     default = info.get("default") or {}
     plot_pareto(rows, paths["pareto_png"], default_params=default.get("params"),
-                title=f"{info['settings']['model']}: {len(rows)} trials, {info['settings']['tuner']}")
+                title=f"{info['settings']['model']}: {len(rows)} trials, {info['settings']['tuner']}",
+                objective=info["settings"].get("objective", "val_accuracy"))
     if export:
         paths["best_keras"] = os.path.join(out_dir, "best.keras")
         export_best_model(project_dir, paths["best_keras"], rows)

@@ -12,6 +12,12 @@ the data, run trials, and leave everything in ``directory/project_name``:
 - ``trial_*/kerasdil_runs.jsonl``: one line per time a trial was started
   (which tuner, which process), so repeats are visible.
 
+Data and objective come from the model's family: mnist_dsdc trains on MNIST
+images and maximises ``val_accuracy`` on images held out from the training
+set; deeplab_aspp trains on MNIST scenes (:class:`kerasdil.zoo.segmentation.SegmentationTask`,
+at the search's input size) and maximises ``val_mean_iou`` on scenes composed
+from held-out training digits. The test split is never used.
+
 Resume
 ------
 Rerunning with the same settings continues the search (keras-tuner's
@@ -63,7 +69,8 @@ __all__ = [
 
 #: Tuner names accepted by :func:`search` and ``kerasdil tune --tuner``.
 TUNERS = ("random", "bayesian", "hyperband")
-#: The objective: accuracy on the validation split carved from the training set.
+#: The default objective (mnist_dsdc's): accuracy on the validation split carved from the training set.
+#: A family sets its own (deeplab_aspp: "val_mean_iou"); see ``SearchFamily.objective``.
 OBJECTIVE = "val_accuracy"
 #: kerasdil's description of a search, inside the keras-tuner project folder.
 SEARCH_FILE = "kerasdil_search.json"
@@ -224,7 +231,8 @@ _ORACLES = _oracle_classes()
 
 
 def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hyperband_factor: int = 3,
-                lease_seconds: Optional[float] = None, space_size: Optional[int] = None):
+                lease_seconds: Optional[float] = None, space_size: Optional[int] = None,
+                objective: str = OBJECTIVE):
     """A keras-tuner oracle of the named kind, with :class:`ResumableOracleMixin`.
 
     Args:
@@ -238,13 +246,14 @@ def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hype
             its trial.
         space_size: number of candidates; raises keras-tuner's collision limit
             so random sampling finds the last untried ones.
+        objective: the Keras log name to maximise (default "val_accuracy").
 
     Raises:
         ValueError: unknown tuner, or the Bayesian tuner without scikit-learn.
     """
     if tuner not in TUNERS:
         raise ValueError(f"unknown tuner {tuner!r}; use one of {', '.join(TUNERS)}.")
-    objective = kt.Objective(OBJECTIVE, direction="max")
+    objective = kt.Objective(objective, direction="max")
     # keras-tuner reads seed 0 as "no seed" (a random one); shift by one so every seed is reproducible.
     common = dict(objective=objective, seed=int(seed) + 1, max_retries_per_trial=0, max_consecutive_failed_trials=3)
     if tuner == "bayesian":
@@ -368,11 +377,12 @@ class SearchResult:
 
 
 def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs, batch_size, learning_rate,
-              learning_rate_range, data, limit, validation_size, seed, augment, hyperband_factor):
+              learning_rate_range, data, limit, validation_size, seed, augment, hyperband_factor,
+              objective=OBJECTIVE):
     return {
         "model": model,
         "tuner": tuner,
-        "objective": OBJECTIVE,
+        "objective": objective,
         "space": space.to_dict(),
         "constraints": constraints.to_dict(),
         "input_shape": list(input_shape),
@@ -452,9 +462,42 @@ def _load_data(data, limit, validation_size, batch_size, seed, augment, log):
     return train, val, validation_size
 
 
+def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log):
+    """Train and validation MNIST-scenes pipelines at the search's input size, from the segmentation task."""
+    from kerasdil.tasks import get_task
+
+    task = get_task(info.task)
+    kwargs = {} if validation_size is None else {"validation_size": validation_size}
+    # num_test=1: the task also builds a test split, which the search never reads.
+    train, val, _, text = task.datasets(info, batch_size=batch_size, source=data, augment=augment, limit=limit,
+                                        seed=seed, num_test=1, canvas_size=tuple(input_shape[:2]), **kwargs)
+    log(text.replace(" / 1 test scenes", " scenes") + " (the test split is not used)")
+    if val is None:
+        raise ValueError("the search needs validation scenes for its objective; give --validation-size of 1 or more.")
+    return train, val
+
+
 def _check_positive(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
+
+
+def _input_shape(model, info, family, input_shape):
+    """The search's input shape: the zoo entry's, or another one a segmenter takes."""
+    default = tuple(info.input_shape)
+    if input_shape is None:
+        return default
+    shape = tuple(input_shape)
+    if len(shape) == 2:
+        shape = shape + default[2:]
+    if len(shape) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape):
+        raise ValueError(f"input_shape must be (height, width[, channels]) of positive ints, got {input_shape!r}.")
+    if shape != default and family.task != "segmentation":
+        raise ValueError(f"{model} is searched at its own input size {default[0]}x{default[1]} (MNIST images); "
+                         "only segmenters take another input size.")
+    if shape[2] != default[2]:
+        raise ValueError(f"{model} takes {default[2]} input channel(s) (MNIST scenes), got {shape[2]}.")
+    return shape
 
 
 def search(
@@ -477,6 +520,7 @@ def search(
     seed: int = 0,
     overwrite: bool = False,
     hyperband_factor: int = 3,
+    input_shape=None,
     role: str = "local",
     lease_seconds: float = 60.0,
     heartbeat_seconds: float = 5.0,
@@ -487,22 +531,28 @@ def search(
     """Search dilation schedules of a zoo model; resumable; see the module docstring.
 
     Args:
-        model: zoo model name with a search family ("mnist_dsdc").
+        model: zoo model name with a search family ("mnist_dsdc", "deeplab_aspp").
         directory: folder of the search (created).
         project_name: sub-folder of the search; default the model name.
         tuner: "random", "bayesian" or "hyperband".
         max_trials: total trials; a resumed search stops at this total.
         epochs: epochs per trial (Hyperband: the most epochs of a trial).
-        space: the raw space (default ``ScheduleSpace()``).
+        space: the raw space (default: the family's, ``ScheduleSpace()`` or
+            ``SegmenterSpace()``).
         constraints: the rules (default none).
         data, limit, validation_size: the MNIST source (``kerasdil.data``), a
-            cap on training images, and how many training images are held out
-            for the objective (default 5,000, or a fifth of a small set). The
-            test set is never used.
+            cap on training images (scenes for deeplab_aspp: on train and
+            validation scenes), and how many training images are held out
+            for the objective (default 5,000, or a fifth of a small set;
+            deeplab_aspp: validation scenes, default 1,000). The test set is
+            never used.
         batch_size, learning_rate, learning_rate_range, augment: training.
         seed: sampling and data seed.
         overwrite: start afresh instead of resuming.
         hyperband_factor: Hyperband's reduction factor.
+        input_shape: the model's input shape; default the zoo entry's. Only
+            segmenters take another (the scenes are composed at that size;
+            every searched output stride must divide it).
         role: "local", "chief" (serve the oracle; set KERASTUNER_* first, see
             :mod:`kerasdil.tune.distributed`) or "worker".
         lease_seconds: chief: how long a silent worker keeps its trial.
@@ -515,8 +565,9 @@ def search(
         SearchResult.
 
     Raises:
-        ValueError: bad arguments, an empty space after the constraints, or a
-            folder holding a search made with other settings.
+        ValueError: bad arguments, an empty space after the constraints, an
+            output stride that does not divide the input size, or a folder
+            holding a search made with other settings.
 
     Example:
         >>> result = search("mnist_dsdc", directory="runs/tune", tuner="random", max_trials=4, epochs=1,
@@ -533,12 +584,15 @@ def search(
     from kerasdil.zoo import model_info
 
     info = model_info(model)
-    input_shape, num_classes = tuple(info.input_shape), int(info.num_classes)
-    space = space or ScheduleSpace()
+    num_classes = int(info.num_classes)
+    input_shape = _input_shape(model, info, family, input_shape)
+    space = family.check_space(space, input_shape)
     constraints = constraints or Constraints()
     pruning = prune(family, space, constraints, input_shape=input_shape, num_classes=num_classes)
     log(pruning.summary())
     keys = [c.key for c in pruning.survivors]
+    if not keys:
+        raise ValueError(pruning.empty_message(constraints))
     hypermodel = ScheduleHyperModel(family, keys, input_shape=input_shape, num_classes=num_classes,
                                     learning_rate=learning_rate, learning_rate_range=learning_rate_range)
     if max_trials > len(keys) and tuner != "hyperband":
@@ -548,7 +602,7 @@ def search(
     project_dir = os.path.join(directory, project_name)
     settings = _settings(model, tuner, space, constraints, input_shape, num_classes, epochs, batch_size,
                          learning_rate, learning_rate_range, data, limit, validation_size, seed, augment,
-                         hyperband_factor)
+                         hyperband_factor, family.objective)
     search_path = os.path.join(project_dir, SEARCH_FILE)
     if role != "worker":
         if overwrite and os.path.isdir(project_dir):
@@ -576,12 +630,13 @@ def search(
             "settings": settings,
             "pruning": pruning.to_dict(),
             "default": family.measure(family.default_schedule, family.default_width, input_shape,
-                                      num_classes).to_dict(),
+                                      num_classes, family.default_options).to_dict(),
             "candidates": [c.to_dict() for c in pruning.survivors],
         })
 
     oracle = make_oracle(tuner, max_trials=max_trials, epochs=epochs, seed=seed, hyperband_factor=hyperband_factor,
-                         lease_seconds=lease_seconds if role == "chief" else None, space_size=len(keys))
+                         lease_seconds=lease_seconds if role == "chief" else None, space_size=len(keys),
+                         objective=family.objective)
     kt_tuner = make_tuner(hypermodel, oracle, tuner, directory=directory, project_name=project_name)
     kt_tuner.heartbeat_seconds = heartbeat_seconds
 
@@ -591,7 +646,10 @@ def search(
         kt_tuner.save()
         serve_oracle(kt_tuner.oracle, log=log)
     else:
-        if train_data is None:
+        if train_data is None and family.task == "segmentation":
+            train_ds, val_ds = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed,
+                                            augment, log)
+        elif train_data is None:
             train_ds, val_ds, _ = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
         else:
             train_ds, val_ds = train_data
@@ -607,5 +665,6 @@ def search(
         done = [t for t in kt_tuner.oracle.trials.values() if t.status == COMPLETED and t.score is not None]
         if done:
             top = max(done, key=lambda t: t.score)
-            best = {"trial_id": top.trial_id, "candidate": top.hyperparameters.get("candidate"), "score": top.score}
+            best = {"trial_id": top.trial_id, "candidate": top.hyperparameters.get("candidate"), "score": top.score,
+                    "objective": family.objective}
     return SearchResult(project_dir, pruning, role, trials, best)
