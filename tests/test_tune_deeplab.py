@@ -1,0 +1,244 @@
+"""kerasdil.tune for deeplab_aspp: the segmenter space, its constraints, exact costs, a tiny search, errors.
+
+Bounded: 32x32 scenes from the embedded MNIST sample, width 4, 32 training
+scenes, 1 epoch per trial, 2 trials.
+"""
+
+import json
+import os
+import warnings
+
+import pytest
+
+from kerasdil.tune.constraints import (
+    DEEPLAB_ASPP,
+    MNIST_DSDC,
+    Constraints,
+    ScheduleSpace,
+    SegmenterSpace,
+    decode_candidate,
+    decode_options,
+    encode_candidate,
+    prune,
+)
+
+DEFAULT_SCHEDULE = ((1, 2, 5), (1, 2, 3), (1, 2, 3), (1, 2, 3))
+TINY_INPUT = (32, 32, 1)
+# 3 stage-1/2 schedules each, 1 later-stage schedule, 2 ASPP tuples (3 and 2 branches), 2 output strides.
+TINY_SPACE = SegmenterSpace(depths=(2,), rates=(1, 2, 3), widths=(4,), later_stage_schedules=((1, 2),),
+                            aspp_rates=((1, 2, 3), (2, 4)), output_strides=(8, 16))
+
+
+def _tiny_budget():
+    """The parameters of the tiny space's candidates with two ASPP branches (those with three have more)."""
+    return DEEPLAB_ASPP.measure(((1, 2), (1, 2), (1, 2), (1, 2)), 4, TINY_INPUT, 11,
+                                {"aspp_rates": (2, 4), "output_stride": 16}).params
+
+
+# ---------------------------------------------------------------- pure Python
+
+
+def test_segmenter_space_enumerates_its_size_and_holds_the_default():
+    space = SegmenterSpace()
+    candidates = DEEPLAB_ASPP.candidates(space)
+    assert len(candidates) == space.size(stages=4) == 10 * 10 * 2 * 2 * 2 * 4 * 3
+    assert DEEPLAB_ASPP.default_key in {c.key for c in candidates}
+    assert len({c.key for c in candidates}) == len(candidates)
+    assert SegmenterSpace.from_dict(space.to_dict()) == space
+    # A plain ScheduleSpace given for the segmenter takes the default menus.
+    assert DEEPLAB_ASPP.check_space(ScheduleSpace(depths=(2,), widths=(8,))).aspp_rates == space.aspp_rates
+    with pytest.raises(ValueError, match="SegmenterSpace"):
+        MNIST_DSDC.check_space(SegmenterSpace())
+
+
+def test_candidate_key_carries_aspp_rates_and_output_stride():
+    options = {"aspp_rates": (2, 4, 6), "output_stride": 8}
+    key = encode_candidate(DEFAULT_SCHEDULE, 18, options)
+    assert key == "s1=1,2,5;s2=1,2,3;s3=1,2,3;s4=1,2,3;w=18;aspp=2,4,6;os=8" == DEEPLAB_ASPP.default_key
+    assert decode_candidate(key) == (DEFAULT_SCHEDULE, 18)
+    assert decode_options(key) == options
+    assert decode_options("s1=1,2;s2=1,3;w=8") == {}
+    with pytest.raises(ValueError, match="unknown option"):
+        decode_options("s1=1,2;w=8;zz=3")
+    with pytest.raises(ValueError, match="has no option"):
+        MNIST_DSDC.measure(((1, 2), (1, 2)), 8, options={"output_stride": 8})
+
+
+def test_gridding_verdict_is_taken_on_the_rates_after_the_output_stride():
+    at = {os_: DEEPLAB_ASPP.measure(DEFAULT_SCHEDULE, 18, options={"output_stride": os_}) for os_ in (4, 8, 16)}
+    assert at[16].stage_rates == DEFAULT_SCHEDULE and at[16].gridding_free
+    assert at[8].stage_rates[3] == (2, 4, 6) and at[8].gridding_verdict == "grids in s4"
+    assert at[4].stage_rates[2:] == ((2, 4, 6), (4, 8, 12)) and at[4].gridding_verdict == "grids in s3,s4"
+    # Earlier stages fill the holes of a multiplied stage: the whole chain stays hole-free.
+    assert all(c.model_gridding_free for c in at.values())
+
+
+def test_receptive_field_is_the_backbone_plus_the_widest_aspp_branch():
+    def rf(aspp, os_):
+        return DEEPLAB_ASPP.measure(DEFAULT_SCHEDULE, 18, options={"aspp_rates": aspp, "output_stride": os_}) \
+            .receptive_field[0]
+
+    # A 3x3 branch at rate r on a map of stride s adds 2 * r * s input pixels.
+    assert rf((2, 4, 8), 8) - rf((1, 2, 3), 8) == 2 * (8 - 3) * 8
+    assert rf((3, 1), 16) == rf((1, 2, 3), 16)  # only the widest branch counts, in any order
+    # Trading stride for dilation keeps the backbone's field less the pool it drops (8 pixels at
+    # 1/8); the ASPP rates are used as given, so at 1/8 a branch reaches half as far.
+    assert rf((1,), 16) - rf((1,), 8) == 8 + 2 * 1 * (16 - 8)
+
+
+def test_prune_reports_what_each_constraint_removed():
+    budget = 100_000  # the default has 104,672 params, the largest candidate of the space
+    constraints = Constraints(gridding_free=True, min_receptive_field=300, max_params=budget)
+    result = prune(DEEPLAB_ASPP, None, constraints)
+    assert result.raw == 9600
+    assert list(result.removed_sequential) == ["gridding_free", "min_receptive_field", "max_params"]
+    assert all(result.removed_individual[name] > 0 for name in result.removed_individual)
+    assert result.raw - sum(result.removed_sequential.values()) == len(result.survivors) > 0
+    for c in result.survivors:
+        assert c.gridding_free and min(c.receptive_field) >= 300 and c.params <= budget
+        # Gridding-free per stage leaves no stage multiplied: output stride 16 only.
+        assert c.option_values["output_stride"] == 16
+    text = result.summary()
+    assert "gridding_free" in text and "max_params" in text and "searchable" in text
+
+
+def test_output_stride_that_does_not_divide_the_input_is_refused():
+    with pytest.raises(ValueError, match="output stride 8 does not divide the input size 64x84"):
+        prune(DEEPLAB_ASPP, SegmenterSpace(output_strides=(4, 8)), Constraints(), input_shape=(64, 84, 1))
+    assert prune(DEEPLAB_ASPP, SegmenterSpace(output_strides=(4,)), Constraints(), input_shape=(64, 84, 1)).raw
+    with pytest.raises(ValueError, match="output_strides must come from"):
+        SegmenterSpace(output_strides=(2,))
+    with pytest.raises(ValueError, match="aspp_rates"):
+        SegmenterSpace(aspp_rates=((0, 2),))
+
+
+def test_budget_that_removes_everything_says_how_far_off_it_is():
+    result = prune(DEEPLAB_ASPP, TINY_SPACE, Constraints(max_params=1000), input_shape=TINY_INPUT)
+    assert not result.survivors
+    message = result.empty_message(Constraints(max_params=1000))
+    assert "max_params removed 36" in message
+    assert f"the smallest candidate has {result.extremes['params']:,} parameters" in message
+
+
+# ---------------------------------------------------------------- against the built model
+
+
+@pytest.mark.parametrize("input_shape, schedule, width, aspp, os_", [
+    ((64, 80, 1), DEFAULT_SCHEDULE, 18, (2, 4, 6), 8),
+    ((32, 32, 1), ((1, 3), (1, 2, 5), (1, 2), (1, 2, 3)), 4, (2, 4), 16),
+    ((32, 48, 1), ((2, 3), (1, 2), (1, 2, 3), (1, 2)), 6, (1, 2, 3, 5), 4),
+])
+def test_params_macs_and_field_match_the_built_model(input_shape, schedule, width, aspp, os_):
+    import keras
+
+    from kerasdil.receptive import layers_from_model
+    from kerasdil.zoo import deeplab_aspp
+    from kerasdil.zoo.stats import count_macs
+
+    model = deeplab_aspp(input_shape=input_shape, **DEEPLAB_ASPP.builder_kwargs(schedule, width, aspp, os_))
+    measured = DEEPLAB_ASPP.measure(schedule, width, input_shape, 11, {"aspp_rates": aspp, "output_stride": os_})
+    assert measured.params == model.count_params()
+    assert measured.macs == count_macs(model)
+    # The field is measured on the chain up to the ASPP output, as the model itself reads it.
+    features = keras.Model(model.input, model.get_layer("aspp").output)
+    assert DEEPLAB_ASPP.layer_specs(schedule, input_shape, aspp, os_) == layers_from_model(features)
+
+
+def test_family_mirrors_the_zoo_builder():
+    from kerasdil.zoo import segmentation
+
+    assert tuple(m for _, _, m in segmentation.BACKBONE_STAGES) == (2, 3, 4, 4)
+    assert tuple(s for _, s, _ in segmentation.BACKBONE_STAGES) == DEEPLAB_ASPP.default_schedule
+    assert segmentation.OUTPUT_STRIDES == SegmenterSpace().output_strides
+    assert segmentation.BACKBONE_WIDTH == DEEPLAB_ASPP.default_width
+    assert tuple(segmentation.SEGMENTATION_INPUT_SHAPE) == DEEPLAB_ASPP.input_shape
+
+
+# ---------------------------------------------------------------- CLI errors
+
+
+def test_cli_refuses_bad_segmenter_arguments_in_one_sentence(tmp_path, capsys):
+    from kerasdil.cli import main
+
+    d = str(tmp_path / "s")
+    assert main(["tune", "deeplab_aspp", "--dir", d, "--input-size", "64x84", "--output-strides", "4,8"]) == 2
+    err = capsys.readouterr().err
+    assert "output stride 8 does not divide the input size 64x84" in err and "Traceback" not in err
+    assert main(["tune", "deeplab_aspp", "--dir", d, "--input-size", "32x32", "--widths", "4", "--depths", "2",
+                 "--max-params", "1k", "--data", "sample"]) == 2
+    err = capsys.readouterr().err
+    assert "no candidate is left" in err and "smallest candidate has" in err and "Traceback" not in err
+    assert main(["tune", "mnist_dsdc", "--dir", d, "--aspp-rates", "1,2,3"]) == 2
+    assert "segmenters (deeplab_aspp) only" in capsys.readouterr().err
+    assert main(["tune", "deeplab_aspp", "--dir", d, "--aspp-rates", "1,x"]) == 2
+    assert "--aspp-rates" in capsys.readouterr().err
+    assert not os.path.exists(d)
+
+
+# ---------------------------------------------------------------- a real tiny search
+
+
+@pytest.fixture(scope="module")
+def tiny_search(tmp_path_factory):
+    pytest.importorskip("keras_tuner")
+    pytest.importorskip("tensorboard")
+    from kerasdil.cli import main
+
+    directory = str(tmp_path_factory.mktemp("tune_deeplab"))
+    budget = _tiny_budget()
+    argv = ["tune", "deeplab_aspp", "--tuner", "random", "--max-trials", "2", "--epochs", "1", "--dir", directory,
+            "--input-size", "32x32", "--depths", "2", "--rates", "1,2,3", "--widths", "4",
+            "--later-stage-schedules", "1,2", "--aspp-rates", "1,2,3/2,4", "--output-strides", "8,16",
+            "--gridding-free", "--min-receptive-field", "32", "--max-params", str(budget),
+            "--data", "sample", "--limit", "32", "--validation-size", "16", "--batch-size", "16", "--seed", "1",
+            "--verbose", "0"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(argv)
+    assert code == 0
+    return directory, os.path.join(directory, "deeplab_aspp"), Constraints(gridding_free=True,
+                                                                           min_receptive_field=32, max_params=budget)
+
+
+def test_tiny_search_finishes_and_its_best_candidate_satisfies_the_constraints(tiny_search, capsys):
+    directory, project, constraints = tiny_search
+    with open(os.path.join(project, "kerasdil_search.json")) as f:
+        info = json.load(f)
+    assert info["settings"]["objective"] == "val_mean_iou"
+    assert info["settings"]["input_shape"] == [32, 32, 1]
+    pruning = info["pruning"]
+    assert pruning["raw"] == 36 and pruning["survivors"] == 4
+    assert pruning["removed_sequential"] == {"gridding_free": 28, "min_receptive_field": 0, "max_params": 4}
+    trials = []
+    for d in sorted(os.listdir(project)):
+        if d.startswith("trial_"):
+            with open(os.path.join(project, d, "trial.json")) as f:
+                trials.append(json.load(f))
+    assert [t["status"] for t in trials] == ["COMPLETED", "COMPLETED"]
+    assert all("val_mean_iou" in t["metrics"]["metrics"] for t in trials)
+    best = max(trials, key=lambda t: t["score"])
+    key = best["hyperparameters"]["values"]["candidate"]
+    c = DEEPLAB_ASPP.measure_key(key, TINY_INPUT)
+    assert c.gridding_free and min(c.receptive_field) >= constraints.min_receptive_field
+    assert c.params <= constraints.max_params
+    assert c.option_values == {"aspp_rates": (2, 4), "output_stride": 16}
+    assert 0.0 <= best["score"] <= 1.0
+
+
+def test_tune_report_lists_aspp_rates_and_output_stride_and_exports_the_best(tiny_search, capsys):
+    import keras
+    import numpy as np
+
+    from kerasdil.cli import main
+
+    directory, project, _ = tiny_search
+    assert main(["tune-report", directory]) == 0
+    out = capsys.readouterr().out
+    assert "| rank | trial | schedule | width | ASPP rates | output stride | receptive field |" in out
+    assert "val_mean_iou" in out and "| 2,4 | 16 |" in out
+    with open(os.path.join(project, "leaderboard.csv")) as f:
+        header = f.readline().strip().split(",")
+    assert header[3:6] == ["width", "aspp_rates", "output_stride"]
+    model = keras.models.load_model(os.path.join(project, "best.keras"), safe_mode=True)
+    assert model.predict(np.zeros((1, 32, 32, 1), "float32"), verbose=0).shape == (1, 32, 32, 11)
+    assert os.path.getsize(os.path.join(project, "pareto.png")) > 0
