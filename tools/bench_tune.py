@@ -3,8 +3,8 @@
 What it measures, at a fixed budget stated in its output:
 
 1. the share of the raw schedule space each constraint removes (alone and in
-   sequence): gridding_free, min_receptive_field=28, max_params = the
-   hand-designed default's parameters;
+   sequence): gridding_free, min_receptive_field (default: the input's longer
+   side, 28 for MNIST), max_params = the hand-designed default's parameters;
 2. a constrained search (gridding-free, at most the default's parameters)
    run with 1 worker, then the same search with a chief and 2 workers, with
    the wall time of each;
@@ -13,10 +13,24 @@ What it measures, at a fixed budget stated in its output:
    seeds, on the test set (the search itself only ever saw the validation
    split carved from the training set).
 
+``--model deeplab_aspp`` runs the same three steps for the segmenter on MNIST
+scenes: its space adds the ASPP rates and the output stride
+(``SegmenterSpace``), the search maximises ``val_mean_iou``, and the final
+comparison reports test mIoU (``SegmentationTask.evaluate``) against the
+default (schedule 1,2,5 / 1,2,3 / 1,2,3 / 1,2,3, width 18, ASPP 2,4,6, output
+stride 8). ``--limit`` then counts scenes. Note: gridding-free per stage keeps
+only output stride 16 (see ``kerasdil.tune.Constraints``).
+
 Example (the budget used for the numbers in the report)::
 
     nice -n 5 python tools/bench_tune.py --data /work/shared/data/mnist.npz --limit 12000 \\
         --max-trials 6 --epochs 1 --final-epochs 2 --out runs/bench_tune
+
+Smoke run of the segmenter path (tiny; checks the plumbing, measures nothing)::
+
+    nice -n 10 python tools/bench_tune.py --model deeplab_aspp --input-size 32x32 --widths 4 \\
+        --aspp-rates 1,2,3/2,4 --limit 32 --validation-size 16 --batch-size 16 --max-trials 2 --epochs 1 \\
+        --final-epochs 1 --final-limit 32 --workers 1 --out runs/bench_tune_smoke
 """
 
 import argparse
@@ -30,7 +44,15 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from kerasdil.tune.constraints import MNIST_DSDC, Constraints, ScheduleSpace, format_schedule, prune  # noqa: E402
+from kerasdil.tune.constraints import (  # noqa: E402
+    FAMILIES,
+    Constraints,
+    SegmenterSpace,
+    decode_candidate,
+    decode_options,
+    format_schedule,
+    prune,
+)
 
 
 def _env():
@@ -41,11 +63,16 @@ def _env():
 
 
 def tune_args(a, directory, default_params):
-    return [sys.executable, "-m", "kerasdil.cli", "tune", "mnist_dsdc", "--tuner", a.tuner, "--dir", directory,
+    args = [sys.executable, "-m", "kerasdil.cli", "tune", a.model, "--tuner", a.tuner, "--dir", directory,
             "--max-trials", str(a.max_trials), "--epochs", str(a.epochs), "--widths", a.widths,
             "--gridding-free", "--max-params", str(default_params), "--data", a.data, "--limit", str(a.limit),
             "--validation-size", str(a.validation_size), "--batch-size", str(a.batch_size), "--seed", str(a.seed),
             "--verbose", "0"]
+    for flag, value in (("--input-size", a.input_size), ("--aspp-rates", a.aspp_rates),
+                        ("--output-strides", a.output_strides)):
+        if value:
+            args += [flag, value]
+    return args
 
 
 def run_search(a, directory, default_params, workers):
@@ -74,10 +101,16 @@ def run_search(a, directory, default_params, workers):
     return time.monotonic() - start
 
 
-def final_accuracy(a, schedule, width, seed):
-    """Retrain a schedule with the benchmark recipe; test accuracy (the only use of the test set)."""
+def final_accuracy(a, schedule, width, seed, options=None):
+    """Retrain a candidate with the benchmark recipe; its test score (the only use of the test set).
+
+    mnist_dsdc: test accuracy on the 10,000 test images; deeplab_aspp: test mIoU
+    on scenes composed from MNIST test digits (at most ``--final-limit``).
+    """
     import keras
 
+    if a.model != "mnist_dsdc":
+        return _final_segmentation(a, schedule, width, seed, options)
     from kerasdil.data import load_mnist_arrays, mnist
     from kerasdil.zoo import mnist_dsdc
 
@@ -93,15 +126,43 @@ def final_accuracy(a, schedule, width, seed):
     return float(model.evaluate(test, verbose=0)[1]), model.count_params(), seconds
 
 
+def _final_segmentation(a, schedule, width, seed, options):
+    import keras
+
+    from kerasdil.tasks import get_task
+    from kerasdil.zoo import create_model, model_info
+
+    family = FAMILIES[a.model]
+    info = model_info(a.model)
+    task = get_task(info.task)
+    keras.utils.set_random_seed(seed)
+    train, _, test, _ = task.datasets(info, batch_size=a.batch_size, source=a.data, augment=False,
+                                      limit=a.final_limit, seed=seed, canvas_size=a.input_shape[:2])
+    kwargs = family.builder_kwargs(schedule, width, **dict(family.options_of(options)))
+    model = create_model(a.model, input_shape=a.input_shape, **kwargs)
+    model.compile(keras.optimizers.Adam(3e-3), task.loss(), metrics=task.metrics())
+    start = time.monotonic()
+    model.fit(train, epochs=a.final_epochs, verbose=0)
+    seconds = time.monotonic() - start
+    return float(task.evaluate(model, test)["miou"]), model.count_params(), seconds
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="mnist_dsdc", choices=("mnist_dsdc", "deeplab_aspp"))
     p.add_argument("--data", default="/work/shared/data/mnist.npz")
-    p.add_argument("--limit", type=int, default=12000, help="training images seen by each trial")
-    p.add_argument("--validation-size", type=int, default=5000)
+    p.add_argument("--limit", type=int, default=None,
+                   help="training images seen by each trial (default 12000; deeplab_aspp: scenes, default 2000)")
+    p.add_argument("--validation-size", type=int, default=None, help="default 5000 (deeplab_aspp: 500 scenes)")
     p.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"))
     p.add_argument("--max-trials", type=int, default=6)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--widths", default="12,16")
+    p.add_argument("--widths", default=None, help="default 12,16 (deeplab_aspp: 12,18)")
+    p.add_argument("--input-size", default=None, help="deeplab_aspp: HxW of the scenes (default 64x80)")
+    p.add_argument("--aspp-rates", default=None, help="deeplab_aspp: ASPP rate menu, e.g. 1,2,3/2,4,6")
+    p.add_argument("--output-strides", default=None, help="deeplab_aspp: output strides, e.g. 8,16")
+    p.add_argument("--min-receptive-field", type=int, default=None,
+                   help="for the constraint shares (default: the input's longer side)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--final-epochs", type=int, default=2)
     p.add_argument("--final-limit", type=int, default=None, help="training images for the final comparison (all)")
@@ -112,22 +173,42 @@ def main(argv=None):
     p.add_argument("--out", default="runs/bench_tune")
     a = p.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
+    segmenter = a.model != "mnist_dsdc"
+    family = FAMILIES[a.model]
+    a.limit = a.limit or (2000 if segmenter else 12000)
+    a.validation_size = a.validation_size or (500 if segmenter else 5000)
+    a.widths = a.widths or ("12,18" if segmenter else "12,16")
+    a.input_shape = family.input_shape
+    if a.input_size:
+        h, w = (int(v) for v in a.input_size.lower().split("x"))
+        a.input_shape = (h, w, family.input_shape[2])
 
-    default = MNIST_DSDC.measure(MNIST_DSDC.default_schedule, MNIST_DSDC.default_width)
-    lines = [f"# bench_tune: mnist_dsdc schedule search", "",
+    default = family.measure(family.default_schedule, family.default_width, a.input_shape)
+    items, score = ("scenes", "mIoU") if segmenter else ("images", "accuracy")
+    test_set = ("scenes of MNIST test digits" + ("" if a.final_limit is None else f" (at most {a.final_limit:,})")
+                if segmenter else "the 10,000 test images")
+    lines = [f"# bench_tune: {a.model} schedule search", "",
              f"command: {' '.join(sys.argv)}", "",
              f"budget: {a.tuner}, {a.max_trials} trials x {a.epochs} epoch(s) on the first {a.limit:,} training "
-             f"images of {a.data} (objective: val_accuracy on {a.validation_size:,} held-out training images); "
+             f"{items} of {a.data} (objective: {family.objective} on {a.validation_size:,} held-out {items}); "
              f"final comparison: {a.final_epochs} epoch(s) on "
-             f"{'all' if a.final_limit is None else f'{a.final_limit:,}'} training images, seeds {a.seeds}, "
-             "test accuracy on the 10,000 test images.", ""]
+             f"{'all' if a.final_limit is None else f'{a.final_limit:,}'} training {items}, seeds {a.seeds}, "
+             f"test {score} on {test_set}.", ""]
 
     # 1. constraint shares of the raw space
-    space = ScheduleSpace(widths=tuple(int(w) for w in a.widths.split(",")))
-    constraints = Constraints(gridding_free=True, min_receptive_field=28, max_params=default.params)
-    pruning = prune(MNIST_DSDC, space, constraints)
+    fields = {"widths": tuple(int(w) for w in a.widths.split(","))}
+    if segmenter and a.aspp_rates:
+        fields["aspp_rates"] = tuple(tuple(int(r) for r in t.split(",")) for t in a.aspp_rates.split("/"))
+    if segmenter and a.output_strides:
+        fields["output_strides"] = tuple(int(s) for s in a.output_strides.split(","))
+    space = family.space_type(**fields)
+    min_field = a.min_receptive_field or max(a.input_shape[:2])
+    constraints = Constraints(gridding_free=True, min_receptive_field=min_field, max_params=default.params)
+    pruning = prune(family, space, constraints, input_shape=a.input_shape)
+    extra = (f", ASPP rates {space.aspp_rates}, output strides {space.output_strides}, later stages from "
+             f"{space.later_stage_schedules}" if isinstance(space, SegmenterSpace) else "")
     lines += [f"## Constraints on the raw space ({pruning.raw:,} candidates: depths {space.depths}, "
-              f"rates {space.rates}, {space.order}, widths {space.widths})", "",
+              f"rates {space.rates}, {space.order}, widths {space.widths}{extra})", "",
               "| constraint | removed alone | share | removed in sequence | left |", "|---|---:|---:|---:|---:|"]
     left = pruning.raw
     for name, n in pruning.removed_sequential.items():
@@ -156,29 +237,32 @@ def main(argv=None):
 
     report = make_report(dirs[min(dirs)], export=False)
     best = report["rows"][0]
-    from kerasdil.tune.constraints import decode_candidate
-
     schedule, width = decode_candidate(best["candidate"])
+    options = decode_options(best["candidate"])
     seeds = [int(s) for s in a.seeds.split(",")]
     results = {"default": [], "searched": []}
     for seed in seeds:
-        results["default"].append(final_accuracy(a, default.schedule, default.width, seed))
-        results["searched"].append(final_accuracy(a, schedule, width, seed))
+        results["default"].append(final_accuracy(a, default.schedule, default.width, seed, default.options))
+        results["searched"].append(final_accuracy(a, schedule, width, seed, options))
 
     def mean(xs):
         return sum(xs) / len(xs)
 
     d_acc = mean([r[0] for r in results["default"]])
     s_acc = mean([r[0] for r in results["searched"]])
+    def opts(values):
+        return (" (ASPP " + ",".join(map(str, values["aspp_rates"])) + f", OS {values['output_stride']})"
+                if values else "")
+
     lines += ["## Searched schedule against the hand-designed default", "",
-              "| model | schedule | width | params | MACs | search val_accuracy | test accuracy |",
+              f"| model | schedule | width | params | MACs | search {family.objective} | test {score} |",
               "|---|---|---:|---:|---:|---:|---:|",
-              f"| default | {format_schedule(default.schedule)} | {default.width} | {default.params:,} | "
-              f"{default.macs:,} | - | {d_acc:.4f} |",
-              f"| searched (trial {best['trial_id']}) | {best['schedule']} | {width} | {best['params']:,} | "
-              f"{best['macs']:,} | {best['score']:.4f} | {s_acc:.4f} |", ""]
+              f"| default | {format_schedule(default.schedule)}{opts(default.option_values)} | {default.width} | "
+              f"{default.params:,} | {default.macs:,} | - | {d_acc:.4f} |",
+              f"| searched (trial {best['trial_id']}) | {best['schedule']}{opts(options)} | {width} | "
+              f"{best['params']:,} | {best['macs']:,} | {best['score']:.4f} | {s_acc:.4f} |", ""]
     verdict = "matches or beats" if s_acc >= d_acc and best["params"] <= default.params else "does not beat"
-    lines.append(f"The searched schedule {verdict} the default's test accuracy "
+    lines.append(f"The searched schedule {verdict} the default's test {score} "
                  f"({s_acc:.4f} vs {d_acc:.4f}) with {best['params']:,} vs {default.params:,} params.")
     text = "\n".join(lines) + "\n"
     print(text)
