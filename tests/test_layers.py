@@ -249,3 +249,24 @@ def test_pointwise_matmul_training_path_equals_conv2d_with_gradients(monkeypatch
     conv2d = run()
     for a, b in zip(matmul, conv2d):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_space_to_depth_is_a_lossless_permutation_with_clear_errors(tmp_path):
+    from kerasdil.layers import SpaceToDepth
+
+    x = np.arange(2 * 4 * 6 * 3, dtype="float32").reshape(2, 4, 6, 3)
+    layer = SpaceToDepth(2)
+    y = layer(x).numpy()
+    assert y.shape == (2, 2, 3, 12) == layer.compute_output_shape(x.shape)
+    np.testing.assert_array_equal(y, tf.nn.space_to_depth(x, 2).numpy())
+    np.testing.assert_array_equal(np.sort(y.ravel()), np.sort(x.ravel()))  # nothing lost or repeated
+    # The backend-neutral path (reshape + transpose) gives the same layout.
+    n, h, w, c = x.shape
+    ref = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h // 2, w // 2, 4 * c)
+    np.testing.assert_array_equal(y, ref)
+    clone = SpaceToDepth.from_config(layer.get_config())
+    assert clone.block_size == 2
+    with pytest.raises(ValueError, match="not divisible by block_size 2"):
+        layer(np.zeros((1, 5, 6, 1), "float32"))
+    with pytest.raises(ValueError, match="block_size"):
+        SpaceToDepth(1)

@@ -135,13 +135,15 @@ def test_pretrained_mnist_dsdc_classifies_sample_digits():
     assert (pred == arrays.y_test).mean() > 0.98
 
 
-def test_mnist_dsdc_stride_two_stem_replaces_first_pool():
+def test_mnist_dsdc_half_size_stems_replace_the_first_pool():
     from kerasdil.zoo import mnist_dsdc
 
-    model = mnist_dsdc(width=8, stem_strides=2, dilation_schedule=((1, 3), (1, 2, 3)))
-    names = [layer.name for layer in model.layers]
-    assert "pool1" not in names and "pool2" in names
-    assert model.get_layer("stem").output.shape[1:3] == (14, 14)
-    assert model.output_shape == (None, 10)
-    with pytest.raises(ValueError, match="stem_strides"):
-        mnist_dsdc(stem_strides=3)
+    for stem in ("strided", "space_to_depth"):
+        model = mnist_dsdc(width=8, stem=stem, dilation_schedule=((1, 3), (1, 2, 3)))
+        names = [layer.name for layer in model.layers]
+        assert "pool1" not in names and "pool2" in names
+        assert model.get_layer("stem").output.shape[1:3] == (14, 14)
+        assert model.output_shape == (None, 10)
+    assert model.get_layer("stem").conv.kernel.shape == (3, 3, 4, 8)  # the 2x2 patches became channels
+    with pytest.raises(ValueError, match="stem"):
+        mnist_dsdc(stem="big")

@@ -19,7 +19,7 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
 - ``v1_keras_bn``: v1 with Keras's unfused BatchNormalization.
 - ``v1_naive``: both of the above (what a plain Keras DSDC net does).
 - ``v1_width16``: v1 with channels 16/32/48 instead of 18/36/54 (AVX-512 lanes of 16).
-- ``v1_width16_stem2``: that, with a stride-2 stem in place of the first pool.
+- ``v1_width16_strided_stem``: that, with a stride-2 stem conv in place of the first pool.
 
 Writes ``ablation.json`` / ``ablation.md`` in ``--out``.
 """
@@ -73,7 +73,7 @@ def main(argv=None):
         finally:
             conv._bn = original
 
-    v1 = dict(width=18, stem_strides=1, dilation_schedule=((1, 2, 5), (1, 2, 3)))
+    v1 = dict(width=18, stem="pool", dilation_schedule=((1, 2, 5), (1, 2, 3)))
     variants = {
         "peer": build("keras_io_convnet"),
         "dsdc": build("mnist_dsdc"),
@@ -84,7 +84,7 @@ def main(argv=None):
         "v1_keras_bn": build("mnist_dsdc", keras_bn_layers=True, **v1),
         "v1_naive": build("mnist_dsdc", keras_bn_layers=True, implementation="keras", **v1),
         "v1_width16": build("mnist_dsdc", **{**v1, "width": 16}),
-        "v1_width16_stem2": build("mnist_dsdc", **{**v1, "width": 16, "stem_strides": 2}),
+        "v1_width16_strided_stem": build("mnist_dsdc", **{**v1, "width": 16, "stem": "strided"}),
     }
     variants["dsdc_eager_ops"] = variants["dsdc"]
     variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])

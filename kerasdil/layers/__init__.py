@@ -5,6 +5,7 @@
   residual when shapes allow).
 - ``DilationStack``: DSDC blocks following a ``dilation_schedule``.
 - ``ASPP``: atrous spatial pyramid pooling.
+- ``SpaceToDepth``: lossless pixels-to-channels rearrangement (a cheap stride-2 stem).
 - ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
 - ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
@@ -14,7 +15,8 @@ All are registered with ``keras.saving.register_keras_serializable(package="kera
 
 from kerasdil.layers.aspp import ASPP
 from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, FusedBatchNormalization, SeparableDilatedConv
+from kerasdil.layers.space import SpaceToDepth
 from kerasdil.layers.stack import DilationStack
 from kerasdil.layers.fuse import fold_batchnorm
 
-__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "FusedBatchNormalization", "SeparableDilatedConv", "fold_batchnorm"]
+__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "FusedBatchNormalization", "SeparableDilatedConv", "SpaceToDepth", "fold_batchnorm"]

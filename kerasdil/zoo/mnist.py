@@ -4,7 +4,7 @@ import keras
 from keras import layers
 
 from kerasdil.layers import _validate as V
-from kerasdil.layers import DilatedConvBN, DilationStack
+from kerasdil.layers import DilatedConvBN, DilationStack, SpaceToDepth
 from kerasdil.zoo.registry import register_model
 from kerasdil.zoo.weights_io import load_weights
 
@@ -12,6 +12,7 @@ from kerasdil.zoo.weights_io import load_weights
 # gridding-free for 3x3 kernels (HDC rule; `kerasdil rf 1,2,5` shows it).
 DEFAULT_SCHEDULE = ((1, 2, 5), (1, 2, 3))
 STAGE_MULTIPLIERS = (2, 3)
+STEMS = ("pool", "strided", "space_to_depth")
 
 
 def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
@@ -35,7 +36,7 @@ def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
 
 def _build(
     zoo_name, name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-    classifier_activation, weights, stem_strides=1,
+    classifier_activation, weights, stem="pool",
 ):
     """Stem, two pooled stages of ``block(rates, filters, name)``, head; then weights."""
     schedule = normalize_schedule(dilation_schedule, name)
@@ -43,12 +44,15 @@ def _build(
     V.positive_int(name, "num_classes", num_classes)
     if len(input_shape) != 3:
         raise ValueError(f"{name}: `input_shape` must be (height, width, channels), got {input_shape!r}.")
-    if stem_strides not in (1, 2):
-        raise ValueError(f"{name}: `stem_strides` must be 1 or 2, got {stem_strides!r}.")
+    if stem not in STEMS:
+        raise ValueError(f"{name}: `stem` must be one of {STEMS}, got {stem!r}.")
     inputs = keras.Input(shape=input_shape, name="image")
-    x = DilatedConvBN(width, 3, strides=stem_strides, name="stem")(inputs)
+    if stem == "space_to_depth":
+        x = DilatedConvBN(width, 3, name="stem")(SpaceToDepth(2, name="space_to_depth")(inputs))
+    else:
+        x = DilatedConvBN(width, 3, strides=2 if stem == "strided" else 1, name="stem")(inputs)
     for i, (rates, mult) in enumerate(zip(schedule, STAGE_MULTIPLIERS)):
-        if i or stem_strides == 1:  # a stride-2 stem takes the first pool's place
+        if i or stem == "pool":  # the other stems halve the size themselves
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
         x = block(rates, width * mult, f"stage{i + 1}")(x)
     if include_top:
@@ -60,8 +64,8 @@ def _build(
     # The builder config stored with weights, so a mismatch can be explained.
     config = dict(input_shape=list(input_shape), num_classes=num_classes,
                   dilation_schedule=[list(stage) for stage in schedule], width=width)
-    if stem_strides != 1:
-        config["stem_strides"] = stem_strides
+    if stem != "pool":
+        config["stem"] = stem
     return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top)
 
 
@@ -82,7 +86,7 @@ def mnist_dsdc(
     dropout=0.1,
     classifier_activation="softmax",
     implementation="auto",
-    stem_strides=1,
+    stem="pool",
     name="mnist_dsdc",
 ):
     """The DSDC MNIST classifier.
@@ -103,8 +107,10 @@ def mnist_dsdc(
         dropout: dropout before the dense head. Default 0.1.
         classifier_activation: activation of the head ("softmax" or None for logits).
         implementation: depthwise implementation, "auto", "native" or "keras".
-        stem_strides: 1 (stem conv at full size, then a 2x2 max-pool) or 2 (a
-            stride-2 stem conv in place of both: no full-size feature map).
+        stem: how the input is brought to 14x14: "pool" (3x3 stem conv at full
+            size, then a 2x2 max-pool), "strided" (a stride-2 3x3 stem conv: no
+            full-size feature map) or "space_to_depth" (``SpaceToDepth(2)``, then
+            the 3x3 stem conv at half size: lossless, and it spans 6x6 pixels).
         name: model name.
 
     Returns:
@@ -122,7 +128,7 @@ def mnist_dsdc(
 
     return _build(
         "mnist_dsdc", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights, stem_strides,
+        classifier_activation, weights, stem,
     )
 
 
@@ -142,7 +148,7 @@ def mnist_conv(
     weights=None,
     dropout=0.1,
     classifier_activation="softmax",
-    stem_strides=1,
+    stem="pool",
     name="mnist_conv",
 ):
     """``mnist_dsdc``'s topology with standard ``Conv2D(dilation_rate)`` blocks.
@@ -163,5 +169,5 @@ def mnist_conv(
 
     return _build(
         "mnist_conv", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights, stem_strides,
+        classifier_activation, weights, stem,
     )
