@@ -156,6 +156,12 @@ def model_info(name):
 def create_model(name, **kwargs):
     """Build a registered model: ``create_model("mnist_dsdc", weights="mnist")``.
 
+    A shipped weights tag is also a preset: the builder arguments recorded in its
+    card (``model_info(name).pretrained[tag].config``) are used for every argument
+    not given here, so ``create_model("mnist_dsdc:mnist_v1")`` builds the
+    architecture those weights were trained with even where the builder's
+    defaults have moved on.
+
     Args:
         name: a registered model name (see ``list_models()``); ``"name:tag"`` is
             short for ``create_model(name, weights=tag)``.
@@ -170,4 +176,11 @@ def create_model(name, **kwargs):
     if ":" in name and "weights" not in kwargs:
         name, kwargs["weights"] = name.split(":", 1)
     info = model_info(name)
+    weights = kwargs.get("weights")
+    if isinstance(weights, str) and weights in info.pretrained:
+        import inspect
+
+        accepted = inspect.signature(info.builder).parameters
+        preset = {k: v for k, v in info.pretrained[weights].config.items() if k in accepted}
+        kwargs = {**preset, **kwargs}
     return info.builder(**kwargs)
