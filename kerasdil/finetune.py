@@ -395,7 +395,8 @@ def finetune(
             override :func:`finetune_recipe`; ``epochs`` counts both phases;
             ``augment`` is the task's (for segmentation: new scenes every epoch).
         data, limit, seed: as ``kerasdil.train.train``.
-        model_kwargs: extra builder arguments for ``name``.
+        model_kwargs: extra builder arguments for ``name``; an ``input_shape``
+            also sets the size the data is made at (the scenes canvas).
         dataset_kwargs: extra arguments for the task's ``datasets``.
 
     Returns:
@@ -411,7 +412,7 @@ def finetune(
     import keras
 
     from kerasdil.tasks import get_task
-    from kerasdil.train import TrainResult, compile_model, fit, open_run_dir
+    from kerasdil.train import TrainResult, check_data_fits_model, compile_model, data_info_for, fit, open_run_dir
     from kerasdil.zoo import create_model, model_info
     from kerasdil.zoo.stats import model_stats
 
@@ -432,6 +433,7 @@ def finetune(
         if not isinstance(settings[key], (int, float)) or not settings[key] > 0:
             raise ValueError(f"finetune: `{key}` must be > 0, got {settings[key]!r}.")
     model_kwargs = dict(model_kwargs or {})
+    data_info = data_info_for(info, model_kwargs)
     source_text = source if isinstance(source, str) else getattr(source, "name", str(source))
     run = {"model": name, "source": source_text, "model_kwargs": model_kwargs, "data": None if data is None else str(data),
            "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings}
@@ -458,14 +460,14 @@ def finetune(
     model = create_model(name, **model_kwargs)
     report = transfer_backbone(source_model, model)  # raises before any file is written
     del source_model
+    train_ds, val_ds, test_ds, data_text = task.datasets(
+        data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]), limit=limit,
+        seed=seed, **dict(dataset_kwargs or {}),
+    )
+    check_data_fits_model(train_ds, model)  # also before any file is written
     _atomic_json(run_path, run)
     _atomic_json(os.path.join(out_dir, "transfer.json"), report.as_dict())
     log(report.summary())
-
-    train_ds, val_ds, test_ds, data_text = task.datasets(
-        info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]), limit=limit, seed=seed,
-        **dict(dataset_kwargs or {}),
-    )
     log(data_text)
     steps = int(train_ds.cardinality())
     head_epochs, total = settings["head_epochs"], settings["epochs"]
@@ -499,8 +501,9 @@ def finetune(
                       weight_decay=settings["weight_decay"],
                       decay_steps=steps * (total - head_epochs) if steps > 0 else None)
         log(f"phase 2: {total - head_epochs} epochs, all layers trainable, lr {settings['finetune_learning_rate']}")
+        # Phase 2's first epoch is epoch head_epochs of the run (new scenes continue, not restart).
         history2 = fit(model, train_ds, epochs=total - head_epochs, out_dir=phase2_dir, task=task,
-                       validation_data=val_ds, verbose=verbose)
+                       validation_data=val_ds, verbose=verbose, first_epoch=head_epochs)
     train_seconds = time.perf_counter() - start
     history = [dict(h, phase="head") for h in history1]
     history += [dict(h, epoch=h["epoch"] + len(history1), phase="all") for h in history2]

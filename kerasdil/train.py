@@ -28,6 +28,14 @@ RECIPES = {
     "mnist_conv": dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=5000),
     # keras.io's "Simple MNIST convnet" recipe: Adam 1e-3, batch 128, 15 epochs, no augmentation.
     "keras_io_convnet": dict(epochs=15, batch_size=128, learning_rate=1e-3, weight_decay=0.0, augment=False, validation_size=6000),
+    # deeplab_aspp from scratch: the epochs, batch, peak lr and weight decay of the segmentation
+    # benchmark's scratch arm (tools/bench_segmentation.py), on the task's default 10,000 new
+    # MNIST scenes every epoch (augment) and 1,000 validation scenes.
+    "deeplab_aspp": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=1000),
+    # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
+    # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
+    # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.
+    "unet_baseline": dict(epochs=50, batch_size=32, learning_rate=1e-4, weight_decay=0.0, augment=False, validation_size=1000),
 }
 DEFAULT_RECIPE = dict(epochs=20, batch_size=64, learning_rate=1e-3, weight_decay=1e-4, augment=True, validation_size=5000)
 
@@ -106,19 +114,33 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
     return model
 
 
-def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbose="auto", callbacks=()):
+def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbose="auto", callbacks=(),
+        first_epoch=0):
     """Fit a compiled ``model`` with checkpoint/resume and per-epoch history in ``out_dir``.
+
+    Training data that composes new MNIST scenes every epoch
+    (``mnist_scenes(new_scenes_every_epoch=True)``) is tied to the epoch index
+    (``kerasdil.data.scenes.scene_epoch_callback``): a resumed run sees, at
+    every epoch, the scenes an uninterrupted run would have seen.
+
+    Args:
+        first_epoch: index of this fit's first epoch in a longer run (for the
+            scene sequence; e.g. the all-layers phase of fine-tuning).
 
     Returns:
         The list of per-epoch history entries (all epochs, across restarts).
     """
     import keras
 
+    from kerasdil.data.scenes import scene_epoch_callback
+
     os.makedirs(out_dir, exist_ok=True)
     history_path = os.path.join(out_dir, "history.json")
+    scenes = scene_epoch_callback(train_data, first_epoch)
     cbs = [
         keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"), save_freq="epoch", delete_checkpoint=True),
         _history_callback(history_path),
+        *([scenes] if scenes is not None else []),
         *callbacks,
     ]
     model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=cbs, verbose=verbose)
@@ -171,6 +193,37 @@ def open_run_dir(out_dir, run, log=print):
     return None
 
 
+def data_info_for(info, model_kwargs):
+    """``info`` (a zoo ``ModelInfo``) with the ``input_shape`` that ``model_kwargs`` ask for.
+
+    The task's data sets are made at ``info.input_shape`` (for segmentation,
+    the scene canvas), so a model built for another size gets data of its size.
+    """
+    shape = (model_kwargs or {}).get("input_shape")
+    if shape is None:
+        return info
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != len(info.input_shape):
+        raise ValueError(
+            f"{info.name}: `input_shape` must be {len(info.input_shape)} sizes like {tuple(info.input_shape)}, "
+            f"got {shape!r}."
+        )
+    return dataclasses.replace(info, input_shape=tuple(shape))
+
+
+def check_data_fits_model(dataset, model):
+    """Raise a clear ValueError when ``dataset``'s images and ``model``'s input differ in size."""
+    data_shape = tuple(dataset.element_spec[0].shape)[1:]
+    model_shape = tuple(model.input_shape)[1:]
+    if len(data_shape) != len(model_shape):
+        return
+    for d, m in zip(data_shape, model_shape):
+        if d is not None and m is not None and d != m:
+            raise ValueError(
+                f"the data set's images are {'x'.join(map(str, data_shape))} but model {model.name!r} takes "
+                f"{'x'.join(map(str, model_shape))}; build the model for the size of its data (input_shape)."
+            )
+
+
 def train(
     name,
     *,
@@ -198,7 +251,9 @@ def train(
         limit: use only the first ``limit`` training and test images.
         seed: shuffling / augmentation seed.
         strategy: None, "mirrored" or "multiworker" (``kerasdil.distribute``).
-        model_kwargs: extra builder arguments (e.g. ``dilation_schedule``).
+        model_kwargs: extra builder arguments (e.g. ``dilation_schedule``). An
+            ``input_shape`` also sets the size the data is made at (for a
+            segmenter, the MNIST scenes canvas).
         verbose: Keras ``fit`` verbosity ("auto" shows the progress bar).
         log: function for one-line progress messages.
 
@@ -238,6 +293,7 @@ def train(
     if not settings["learning_rate"] > 0:
         raise ValueError(f"`learning_rate` must be > 0, got {settings['learning_rate']!r}.")
     model_kwargs = dict(model_kwargs or {})
+    data_info = data_info_for(info, model_kwargs)
     run = {"model": name, "model_kwargs": model_kwargs, "data": str(data) if data is not None else None, "limit": limit,
            "seed": seed, "strategy": strategy, **settings}
 
@@ -251,11 +307,10 @@ def train(
     run_path = os.path.join(out_dir, "run.json")
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-    _atomic_json(run_path, run)
 
     keras.utils.set_random_seed(seed)
     train_ds, val_ds, test_ds, source_text = task.datasets(
-        info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit, seed=seed,
+        data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit, seed=seed,
         validation_size=settings.get("validation_size", 5000),
     )
     log(source_text)
@@ -263,6 +318,8 @@ def train(
     scope = dist.scope() if dist is not None else contextlib.nullcontext()
     with scope:
         model = create_model(name, **model_kwargs)
+        check_data_fits_model(train_ds, model)
+        _atomic_json(run_path, run)  # only once the run can start: a refused one leaves no run behind
         compile_model(
             model, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
             decay_steps=steps * settings["epochs"] if steps > 0 else None,

@@ -166,8 +166,19 @@ def test_finetune_recipe_runs_two_phases_and_resumes(tmp_path, mnist_file, sourc
     assert not os.path.exists(os.path.join(out, "model.keras"))
     monkeypatch.setattr(kerasdil.train, "fit", real_fit)
     logs.clear()
+    import kerasdil.data.scenes as scenes
+
+    real_make, epochs_drawn = scenes.make_scenes, []
+
+    def spy(*args, **kw):
+        if "epoch" in kw:
+            epochs_drawn.append(kw["epoch"])
+        return real_make(*args, **kw)
+
+    monkeypatch.setattr(scenes, "make_scenes", spy)
     result = finetune("deeplab_aspp", source_file, **kwargs)
     assert any("phase 1" in line and "already done" in line for line in logs)  # not trained again
+    assert epochs_drawn == [1]  # the resumed phase 2 is epoch 1 of the run: its scenes, not epoch 0's again
     assert [h["phase"] for h in result.history] == ["head", "all"]
     assert [h["epoch"] for h in result.history] == [1, 2]
     assert result.metrics["transferred_layers"] == ["stem", "stage1", "stage2", "classifier"]
@@ -195,3 +206,13 @@ def test_finetune_command_is_wired():
         ["finetune", "deeplab_aspp", "--from", "mnist_dsdc:mnist", "--head-epochs", "1", "--epochs", "3"]
     )
     assert (args.model, args.source, args.head_epochs, args.epochs) == ("deeplab_aspp", "mnist_dsdc:mnist", 1, 3)
+
+
+def test_finetune_makes_data_at_the_input_size_of_its_model_kwargs(tmp_path, mnist_file, source_file):
+    out = str(tmp_path / "ft")
+    result = finetune("deeplab_aspp", source_file, out_dir=out, head_epochs=1, epochs=1, batch_size=8, data=mnist_file,
+                      limit=8, verbose=0, log=lambda *_: None,
+                      dataset_kwargs={"num_train": 8, "num_test": 8, "validation_size": 8},
+                      model_kwargs={"input_shape": [32, 44, 1], "output_stride": 4, "aspp_filters": 16,
+                                    "decoder_filters": 16, "implementation": "keras"})
+    assert "32x44" in result.metrics["data"]

@@ -183,3 +183,33 @@ def test_shipped_weights_segment_sample_scenes():
         ds = mnist_scenes("test", num_scenes=48, batch_size=16, source="sample", canvas_size=(64, 80))
     result = get_task("segmentation").evaluate(deeplab_aspp(weights="scenes"), ds)
     assert result["miou"] > 0.9 and result["pixel_accuracy"] > 0.99
+
+
+
+def test_new_scenes_follow_the_keras_epoch_index(digits, monkeypatch):
+    import kerasdil.data.scenes as scenes
+
+    common = dict(num_scenes=8, batch_size=8, source=digits, canvas_size=(28, 32), validation_digits=20)
+    ds = mnist_scenes("train", new_scenes_every_epoch=True, **common)
+    assert scenes.scene_epoch_callback(mnist_scenes("test", **common)) is None  # fixed scenes: nothing to tie
+    real, seen = scenes.make_scenes, []
+
+    def spy(*args, **kw):
+        seen.append(kw.get("epoch"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(scenes, "make_scenes", spy)
+    model = keras.Sequential([keras.Input((28, 32, 1)), keras.layers.Conv2D(11, 1)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    # Each pass composes the scenes of the epoch Keras is at: a fit resumed at epoch 2
+    # (BackupAndRestore sets the initial epoch) composes epoch 2's scenes, not epoch 0's;
+    # a later fit placed at epoch 5 of a run (fine-tuning's second phase) epoch 5's.
+    model.fit(ds, epochs=4, initial_epoch=2, verbose=0, callbacks=[scenes.scene_epoch_callback(ds)])
+    model.fit(ds, epochs=2, verbose=0, callbacks=[scenes.scene_epoch_callback(ds, first_epoch=5)])
+    assert seen == [2, 3, 5, 6]
+    # Without the callback, passes are counted from `first_epoch`.
+    by_hand = mnist_scenes("train", new_scenes_every_epoch=True, first_epoch=3, **common)
+    _, masks = next(iter(by_hand))
+    expected = real(digits.x_train[:180], digits.y_train[:180], 8, canvas_size=(28, 32), epoch=3)[1]
+    np.testing.assert_array_equal(np.asarray(masks), expected)
+

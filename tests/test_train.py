@@ -111,3 +111,115 @@ def test_cli_zoo_list_and_info():
     r = cli("zoo", "info", "mnist_dsdc")
     assert r.returncode == 0
     assert "params          14,986" in r.stdout and "gridding-free" in r.stdout
+
+
+# --- segmentation: recipes, input size, resume ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scenes_mnist_file(tmp_path_factory):
+    """A tiny MNIST file whose digits are bars (enough to compose scenes)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((80, 28, 28), np.uint8)
+    y = (np.arange(80) % 10).astype(np.uint8)
+    for i, c in enumerate(y):
+        x[i, 4 + c : 8 + c, 4:24] = rng.integers(180, 256)
+    path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(path, x_train=x[:60], y_train=y[:60], x_test=x[60:], y_test=y[60:])
+    return str(path)
+
+
+TINY_SEGMENTER = {"input_shape": [32, 32, 1], "width": 4, "aspp_filters": 8, "decoder_filters": 8,
+                  "implementation": "keras"}
+
+
+def test_segmenters_have_recipes_that_kerasdil_train_uses(tmp_path, monkeypatch, scenes_mnist_file):
+    import kerasdil.train
+    from kerasdil.cli import main
+    from kerasdil.train import RECIPES, recipe
+
+    assert recipe("deeplab_aspp") == RECIPES["deeplab_aspp"]
+    assert {k: recipe("deeplab_aspp")[k] for k in ("epochs", "batch_size", "learning_rate", "augment")} == {
+        "epochs": 12, "batch_size": 16, "learning_rate": 3e-3, "augment": True}
+    # keras.io's U-Net example: Adam 1e-4, batch 32, 50 epochs, no augmentation.
+    assert {k: recipe("unet_baseline")[k] for k in ("epochs", "batch_size", "learning_rate", "augment")} == {
+        "epochs": 50, "batch_size": 32, "learning_rate": 1e-4, "augment": False}
+
+    seen = {}
+
+    def stop_before_fitting(model, train_data, **kw):
+        seen.update(kw, batch=int(next(iter(train_data))[0].shape[0]), lr=float(model.optimizer.learning_rate))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kerasdil.train, "fit", stop_before_fitting)
+    out = tmp_path / "run"
+    assert main(["train", "deeplab_aspp", "--data", scenes_mnist_file, "--limit", "32", "--out", str(out)]) == 130
+    run = json.loads((out / "run.json").read_text())
+    assert (run["epochs"], run["batch_size"], run["learning_rate"], run["augment"]) == (12, 16, 3e-3, True)
+    assert seen["epochs"] == 12 and seen["batch"] == 16
+    assert seen["lr"] == pytest.approx(3e-3 / 10)  # the warm-up starts at a tenth of the peak
+
+
+def test_train_makes_segmentation_data_at_the_model_input_size(tmp_path, scenes_mnist_file):
+    from kerasdil.cli import main
+
+    out = tmp_path / "run"
+    kwargs = {**TINY_SEGMENTER, "input_shape": [32, 44, 1], "output_stride": 4}  # 44: divisible by 4 only
+    argv = ["train", "deeplab_aspp", "--model-kwargs", json.dumps(kwargs), "--epochs", "1", "--batch-size", "8",
+            "--limit", "8", "--data", scenes_mnist_file, "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "32x44" in metrics["data"] and metrics["samples"] == 8
+
+
+def test_data_of_another_size_than_the_model_is_refused_before_anything_is_written(tmp_path):
+    from kerasdil.train import train
+
+    out = tmp_path / "run"
+    # A classifier's data come at MNIST's size whatever the model asks for.
+    with pytest.raises(ValueError, match="images are 28x28x1 but model 'mnist_dsdc' takes 32x32x1"):
+        train("mnist_dsdc", out_dir=str(out), epochs=1, data="sample", limit=64,
+              model_kwargs={"input_shape": (32, 32, 1), "width": 4}, verbose=0, log=lambda *_: None)
+    assert not (out / "run.json").exists()
+
+
+def test_resumed_segmentation_run_sees_the_scenes_of_its_epochs(tmp_path, monkeypatch, scenes_mnist_file):
+    import hashlib
+
+    import kerasdil.data.scenes as scenes
+    from kerasdil.train import train
+
+    real = scenes.make_scenes
+    drawn = []  # (epoch, digest of the scenes) per training pass
+    fail_at = {"pass": None}
+
+    def spy(*args, **kw):
+        images, masks, used = real(*args, **kw)
+        if "epoch" in kw:  # the training pipeline, new scenes every epoch
+            if fail_at["pass"] is not None and len(drawn) == fail_at["pass"]:
+                raise RuntimeError("killed")
+            drawn.append((kw["epoch"], hashlib.sha256(images.tobytes() + masks.tobytes()).hexdigest()))
+        return images, masks, used
+
+    monkeypatch.setattr(scenes, "make_scenes", spy)
+    # The smallest segmenter (one U-Net block) keeps three runs quick; the data path is the same for every one.
+    args = dict(epochs=3, batch_size=8, data=scenes_mnist_file, limit=8, augment=True, verbose=0, log=lambda *_: None,
+                model_kwargs={"input_shape": [28, 32, 1], "filters": [4]})
+    train("unet_baseline", out_dir=str(tmp_path / "continuous"), **args)
+    continuous = list(drawn)
+    assert [e for e, _ in continuous] == [0, 1, 2] and len({d for _, d in continuous}) == 3
+
+    drawn.clear()
+    fail_at["pass"] = 2  # dies when epoch 3 starts composing its scenes
+    with pytest.raises(Exception, match="killed"):
+        train("unet_baseline", out_dir=str(tmp_path / "resumed"), **args)
+    assert drawn == continuous[:2]
+    history = json.loads((tmp_path / "resumed" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    drawn.clear()
+    fail_at["pass"] = None
+    result = train("unet_baseline", out_dir=str(tmp_path / "resumed"), **args)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert drawn == continuous[2:]  # epoch 3 of the resumed run: the continuous run's epoch-3 scenes

@@ -1,5 +1,7 @@
 """`kerasdil finetune NAME --from SOURCE ...`"""
 
+from kerasdil._cli.train import model_kwargs_arg
+
 
 def add_arguments(p):
     p.add_argument("model", help="zoo model to fine-tune, e.g. deeplab_aspp")
@@ -16,6 +18,9 @@ def add_arguments(p):
     p.add_argument("--no-augment", action="store_true",
                    help="turn off the recipe's augmentation (segmentation: new scenes every epoch)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
+                   help="builder arguments of the fine-tuned model as a JSON object, e.g. "
+                        "'{\"input_shape\": [64, 84, 1], \"output_stride\": 4}' (an input_shape also sets the data size)")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
 
 
@@ -38,6 +43,7 @@ def run(args):
         data=args.data,
         limit=args.limit,
         seed=args.seed,
+        model_kwargs=args.model_kwargs,
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics

@@ -1,5 +1,22 @@
 """`kerasdil train NAME ...`"""
 
+import argparse
+
+
+def model_kwargs_arg(text):
+    """argparse type of ``--model-kwargs``: a JSON object of builder arguments."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object such as '{{\"input_shape\": [64, 84, 1], \"output_stride\": 4}}', got {text!r}"
+        )
+    return value
+
 
 def add_arguments(p):
     p.add_argument("model", help="zoo model name (see `kerasdil zoo list`)")
@@ -11,6 +28,9 @@ def add_arguments(p):
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
     p.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
+                   help="builder arguments as a JSON object, e.g. '{\"input_shape\": [64, 84, 1], "
+                        "\"output_stride\": 4}' (an input_shape also sets the size of the data)")
     p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
                    help="tf.distribute strategy; multiworker reads TF_CONFIG")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
@@ -33,6 +53,7 @@ def run(args):
         limit=args.limit,
         seed=args.seed,
         strategy=args.strategy,
+        model_kwargs=args.model_kwargs,
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics

@@ -449,6 +449,7 @@ def mnist_scenes(
     validation_digits=None,
     cache=True,
     new_scenes_every_epoch=False,
+    first_epoch=0,
     config=None,
     **config_kwargs,
 ):
@@ -466,11 +467,16 @@ def mnist_scenes(
         cache: keep batches in memory.
         new_scenes_every_epoch: compose ``num_scenes`` new scenes from the
             split's digits at every pass over the data set (epoch ``e`` uses the
-            stream of ``make_scenes(epoch=e)``; the first pass is the fixed data
-            set), the segmentation counterpart of augmentation: the model sees
-            every digit of the split in ever new places and company. Counts
-            passes per ``tf.data.Dataset`` object, so a resumed run starts again
-            at epoch 0's scenes. Default False.
+            stream of ``make_scenes(epoch=e)``; epoch 0 is the fixed data set),
+            the segmentation counterpart of augmentation: the model sees every
+            digit of the split in ever new places and company. The scenes are a
+            function of the epoch index: under ``model.fit`` pass the callback
+            of :func:`scene_epoch_callback` (``kerasdil.train.fit`` does), and
+            epoch ``e`` of a run resumed by ``BackupAndRestore`` sees the same
+            scenes as epoch ``e`` of an uninterrupted run. Without it, passes
+            are counted from ``first_epoch``. Default False.
+        first_epoch: with ``new_scenes_every_epoch``, the epoch index of the
+            first pass (default 0), e.g. to continue a run by hand.
         config / canvas_size, digits_per_image, scale_range, overlap, threshold:
             how scenes look (:class:`SceneConfig`).
 
@@ -493,7 +499,8 @@ def mnist_scenes(
     if new_scenes_every_epoch:
         return _fresh_scenes_dataset(
             split, num_scenes=num_scenes, batch_size=batch_size, source=source, data_dir=data_dir,
-            download=download, seed=seed, validation_digits=validation_digits, config=config, **config_kwargs,
+            download=download, seed=seed, validation_digits=validation_digits, first_epoch=first_epoch,
+            config=config, **config_kwargs,
         )
     arrays = load_scenes_arrays(
         split, num_scenes=num_scenes, source=source, data_dir=data_dir, download=download, seed=seed,
@@ -505,11 +512,69 @@ def mnist_scenes(
     )
 
 
+class SceneEpochs:
+    """The epoch whose scenes the next pass of a new-scenes-every-epoch pipeline composes.
+
+    Each pass takes ``next_epoch`` and advances it by one; the callback of
+    :meth:`callback` sets it from Keras's epoch index at the start of every
+    epoch, so the scenes follow the epoch index, not the number of passes
+    this Python object has seen (which restarts at 0 in a resumed run).
+
+    Attributes:
+        next_epoch: epoch index of the next pass.
+    """
+
+    def __init__(self, first_epoch=0):
+        if isinstance(first_epoch, bool) or not isinstance(first_epoch, (int, np.integer)) or first_epoch < 0:
+            raise ValueError(f"mnist scenes: `first_epoch` must be an int >= 0, got {first_epoch!r}.")
+        self.next_epoch = int(first_epoch)
+
+    def take(self):
+        """The epoch index for the pass that starts now (and advance)."""
+        epoch = self.next_epoch
+        self.next_epoch = epoch + 1
+        return epoch
+
+    def callback(self, first_epoch=0):
+        """A Keras callback: Keras epoch ``e`` composes the scenes of epoch ``first_epoch + e``.
+
+        ``first_epoch`` places this ``fit`` in a longer run (the second phase
+        of a fine-tuning recipe starts at the epoch after the first phase).
+        """
+        import keras
+
+        epochs = self
+
+        class SceneEpochCallback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                # The pipeline starts composing a pass at the epoch's first batch,
+                # after this hook: tf.data starts its prefetch threads lazily.
+                epochs.next_epoch = int(first_epoch) + int(epoch)
+
+        return SceneEpochCallback()
+
+
+def scene_epoch_callback(dataset, first_epoch=0):
+    """The Keras callback that ties ``dataset``'s scenes to the epoch index, or None.
+
+    None unless ``dataset`` is a pipeline of ``mnist_scenes(new_scenes_every_epoch=True)``
+    (the object it returned). See :class:`SceneEpochs`.
+
+    Example:
+        >>> train = mnist_scenes("train", new_scenes_every_epoch=True)
+        >>> callbacks = [keras.callbacks.BackupAndRestore("backup"), scene_epoch_callback(train)]
+        >>> model.fit(train, epochs=12, callbacks=callbacks)
+    """
+    epochs = getattr(dataset, "_kerasdil_scene_epochs", None)
+    return epochs.callback(first_epoch) if isinstance(epochs, SceneEpochs) else None
+
+
 def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, download, seed, validation_digits,
-                          config, **config_kwargs):
+                          config, first_epoch=0, **config_kwargs):
     """A pipeline that composes new scenes at every pass (see ``mnist_scenes``)."""
     from kerasdil.data.mnist import MnistArrays, load_mnist_arrays
 
+    epochs = SceneEpochs(first_epoch)
     if split not in SCENE_SPLITS:
         raise ValueError(f"mnist scenes: split must be one of {', '.join(SCENE_SPLITS)}; got {split!r}.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -518,12 +583,10 @@ def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, do
         config = SceneConfig(**config_kwargs)
     arrays = source if isinstance(source, MnistArrays) else load_mnist_arrays(source, data_dir=data_dir, download=download)
     x, y, _ = _split_pool(arrays, split, validation_digits)
-    passes = {"count": 0}
     h, w = config.canvas_size
 
     def batches():
-        epoch = passes["count"]
-        passes["count"] += 1
+        epoch = epochs.take()
         images, masks, _ = make_scenes(x, y, num_scenes, config=config, seed=seed,
                                        split_index=_SPLIT_INDEX[split], epoch=epoch)
         for i in range(0, num_scenes, batch_size):
@@ -542,4 +605,6 @@ def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, do
     # learning-rate schedules count steps.
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-num_scenes // batch_size)))
     dataset = dataset.map(lambda a, b: (tf.cast(a, tf.float32) * (1.0 / 255.0), b), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    dataset._kerasdil_scene_epochs = epochs  # read by scene_epoch_callback
+    return dataset

@@ -438,8 +438,9 @@ class SegmentationTask(Task):
                  num_train=None, num_test=None, canvas_size=None, **scene_kwargs):
         """(train, validation, test, description) MNIST-scenes pipelines sized for ``info``.
 
-        The canvas is ``canvas_size`` or else the model's default input size
-        (``info.input_shape``); other ``scene_kwargs`` (``digits_per_image``,
+        The canvas is ``canvas_size`` or else ``info.input_shape`` (``kerasdil.train``
+        and ``kerasdil.finetune`` pass the size the model is built for, see
+        ``kerasdil.train.data_info_for``); other ``scene_kwargs`` (``digits_per_image``,
         ``overlap``, ...) go to :func:`kerasdil.data.mnist_scenes`.
         With ``augment`` the training split composes new scenes at every epoch
         (``mnist_scenes(new_scenes_every_epoch=True)``), the scene counterpart
