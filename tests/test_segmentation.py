@@ -213,3 +213,44 @@ def test_new_scenes_follow_the_keras_epoch_index(digits, monkeypatch):
     expected = real(digits.x_train[:180], digits.y_train[:180], 8, canvas_size=(28, 32), epoch=3)[1]
     np.testing.assert_array_equal(np.asarray(masks), expected)
 
+
+def _bench_tool():
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "bench_segmentation.py")
+    spec = importlib.util.spec_from_file_location("bench_segmentation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_segmentation_benchmark_defaults_are_the_recipes():
+    from kerasdil.finetune import finetune_recipe
+    from kerasdil.train import recipe
+
+    args = _bench_tool().build_parser().parse_args([])
+    tuned = finetune_recipe("deeplab_aspp")
+    assert args.finetune_lr == tuned["finetune_learning_rate"] == 2e-3
+    assert (args.lr, args.head_epochs, args.batch_size, args.weight_decay) == (
+        tuned["learning_rate"], tuned["head_epochs"], tuned["batch_size"], tuned["weight_decay"])
+    assert args.epochs == recipe("deeplab_aspp")["epochs"]
+
+
+def test_segmentation_benchmark_times_batch_1_latency_and_compares_with_the_peer():
+    bench = _bench_tool()
+    images = np.random.default_rng(0).random((64, 16, 16, 1)).astype("float32")
+    masks = np.zeros((64, 16, 16), "int32")
+    models = {
+        "unet_baseline": unet_baseline(input_shape=(16, 16, 1), filters=(8,)),
+        "deeplab_aspp": deeplab_aspp(input_shape=(16, 16, 1), width=4, aspp_filters=8, decoder_filters=8),
+    }
+    timing = bench.interleaved_timing(models, images, masks, batch_size=8, rounds=1, steps=1, latency_calls=3)
+    for t in timing.values():
+        assert t["latency_batch1_ms"] > 0 and t["inference_images_per_second"] > 0 and t["train_images_per_second"] > 0
+    results = {arm: {**t, "seconds_per_epoch": 64 / t["train_images_per_second"]} for arm, t in timing.items()}
+    ratios = bench.ratios_over_peer(results)
+    assert ratios["unet_baseline"] == {"seconds_per_epoch": 1.0, "inference_images_per_second": 1.0,
+                                       "latency_batch1_ms": 1.0}
+    assert ratios["deeplab_aspp"]["latency_batch1_ms"] == pytest.approx(
+        timing["deeplab_aspp"]["latency_batch1_ms"] / timing["unet_baseline"]["latency_batch1_ms"])
+    assert bench.ratios_over_peer({"deeplab_aspp": results["deeplab_aspp"]}) == {}  # no peer, no ratios

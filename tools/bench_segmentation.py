@@ -2,13 +2,16 @@
 fine-tuned from mnist_dsdc, side by side on the same MNIST scenes and budget.
 
     nice -n 5 python tools/bench_segmentation.py --data /path/to/mnist.npz \\
-        --train-scenes 4000 --epochs 8 --out zoo/deeplab_aspp/bench
+        --train-scenes 4000 --out zoo/deeplab_aspp/bench
 
 Every arm trains on the same scenes (same seed), with the same batch size, epochs,
 optimiser (AdamW, cosine decay with warm-up: ``kerasdil.train.compile_model``) and
 peak learning rate; the fine-tuned arm follows ``kerasdil.finetune.finetune``:
 backbone copied from ``--source`` (default the shipped ``mnist_dsdc:mnist``),
 ``--head-epochs`` with it frozen, then every layer at ``--finetune-lr``.
+The defaults are the recipes' values: epochs from ``kerasdil.train.RECIPES
+["deeplab_aspp"]`` (the scratch recipe), head epochs, batch size, learning
+rates and weight decay from ``kerasdil.finetune.FINETUNE_RECIPES["deeplab_aspp"]``.
 Each arm is resumable (rerun the same command after an interruption).
 
 Writes into ``--out``: ``bench.json`` (everything), ``bench.md`` (the table),
@@ -16,12 +19,15 @@ Writes into ``--out``: ``bench.json`` (everything), ``bench.md`` (the table),
 run folder with history, curves, overlays and the final model.
 
 Columns: params, MACs per image, s/epoch, test mIoU (11 classes, background
-included), mIoU without background, pixel accuracy, inference images/s. The
-machine is shared, so speed is measured after training, round-robin over the
-models (each round times every model once; the best round counts): inference
-on batches of 64 with ``model.predict_on_batch``, training with
-``train_on_batch`` at the benchmark's batch size; s/epoch = scenes per epoch /
-training images/s. The wall-clock median epoch of each run is in bench.json
+included), mIoU without background, pixel accuracy, inference images/s, batch-1
+latency. The machine is shared, so speed is measured after training,
+round-robin over the models (each round times every model once; the best round
+counts): inference on batches of 64 with ``model.predict_on_batch``, batch-1
+latency as the median of single-image calls ``model(x, training=False)``,
+training with ``train_on_batch`` at the benchmark's batch size; s/epoch =
+scenes per epoch / training images/s. s/epoch, images/s and latency are also
+given as ratios over unet_baseline, the peer (when it is among the arms). The
+wall-clock median epoch of each run is in bench.json
 (``seconds_per_epoch_during_run``), at whatever load the machine had then.
 """
 
@@ -34,6 +40,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ARMS = ("unet_baseline", "deeplab_aspp", "deeplab_aspp_finetuned")
+#: The arm every speed is compared with.
+PEER = "unet_baseline"
 
 
 def _atomic_json(path, data):
@@ -43,14 +51,16 @@ def _atomic_json(path, data):
     os.replace(tmp, path)
 
 
-def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4):
-    """Inference images/s and training s/epoch of every model, measured round-robin.
+def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4, latency_calls=10):
+    """Inference images/s, batch-1 latency and training speed of every model, round-robin.
 
     The machine is shared, so each round times every model once, in turn, and the
-    best round of each model is kept: load hits every model alike.
+    best round of each model is kept: load hits every model alike. A round's
+    batch-1 latency is the median of ``latency_calls`` calls ``model(x, training=False)``
+    on one image (the Keras call a user makes, not ``predict``).
 
     Returns:
-        {name: {"inference_images_per_second", "train_images_per_second"}}.
+        {name: {"inference_images_per_second", "latency_batch1_ms", "train_images_per_second"}}.
     """
     import keras
     import numpy as np
@@ -59,7 +69,8 @@ def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4):
 
     task = get_task("segmentation")
     x, y = images[:batch_size], masks[:batch_size]
-    infer = [images[i : i + 64] for i in range(0, len(images) - 63, 64)][:4]
+    infer = [images[i : i + 64] for i in range(0, len(images) - 63, 64)][:4] or [images[:64]]
+    single = images[:1]
     trainers = {}
     for name, model in models.items():
         clone = keras.models.clone_model(model)
@@ -67,21 +78,44 @@ def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4):
         clone.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=task.loss())
         clone.train_on_batch(x, y)  # tracing
         model.predict_on_batch(infer[0])
+        np.asarray(model(single, training=False))
         trainers[name] = clone
-    best = {name: {"inference_images_per_second": 0.0, "train_images_per_second": 0.0} for name in models}
+    best = {name: {"inference_images_per_second": 0.0, "latency_batch1_ms": float("inf"),
+                   "train_images_per_second": 0.0} for name in models}
     for _ in range(rounds):
         for name, model in models.items():
             start = time.perf_counter()
             for b in infer:
                 np.asarray(model.predict_on_batch(b))
-            rate = len(infer) * 64 / (time.perf_counter() - start)
+            rate = sum(len(b) for b in infer) / (time.perf_counter() - start)
             best[name]["inference_images_per_second"] = max(best[name]["inference_images_per_second"], rate)
+            calls = []
+            for _ in range(latency_calls):
+                start = time.perf_counter()
+                np.asarray(model(single, training=False))
+                calls.append(time.perf_counter() - start)
+            latency = 1000 * float(np.median(calls))
+            best[name]["latency_batch1_ms"] = min(best[name]["latency_batch1_ms"], latency)
             start = time.perf_counter()
             for _ in range(steps):
                 trainers[name].train_on_batch(x, y)
             rate = steps * len(x) / (time.perf_counter() - start)
             best[name]["train_images_per_second"] = max(best[name]["train_images_per_second"], rate)
     return best
+
+
+def ratios_over_peer(results, peer=PEER):
+    """Each arm's s/epoch, inference images/s and batch-1 latency divided by the peer's.
+
+    Returns:
+        {arm: {"seconds_per_epoch", "inference_images_per_second", "latency_batch1_ms"}}
+        (ratios; > 1 means more seconds, more images/s, more milliseconds), or {}
+        when the peer is not among the arms.
+    """
+    if peer not in results:
+        return {}
+    keys = ("seconds_per_epoch", "inference_images_per_second", "latency_batch1_ms")
+    return {arm: {k: r[k] / results[peer][k] for k in keys} for arm, r in results.items()}
 
 
 def train_from_scratch(name, arm_dir, datasets, args, log):
@@ -113,7 +147,12 @@ def train_from_scratch(name, arm_dir, datasets, args, log):
     return model, history
 
 
-def main(argv=None):
+def build_parser():
+    """The command line; its defaults are deeplab_aspp's training and fine-tuning recipes."""
+    from kerasdil.finetune import finetune_recipe
+    from kerasdil.train import recipe
+
+    scratch_recipe, finetune_defaults = recipe("deeplab_aspp"), finetune_recipe("deeplab_aspp")
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=None, help="MNIST source ('sample', mnist.npz or a folder; default search order)")
     p.add_argument("--train-scenes", type=int, default=4000, help="training scenes per epoch")
@@ -121,16 +160,26 @@ def main(argv=None):
                    help="train on one fixed set of scenes instead of new scenes every epoch")
     p.add_argument("--val-scenes", type=int, default=500)
     p.add_argument("--test-scenes", type=int, default=2000)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--head-epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of every arm (head phase when fine-tuning)")
-    p.add_argument("--finetune-lr", type=float, default=1e-3, help="learning rate once every layer trains")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--epochs", type=int, default=scratch_recipe["epochs"],
+                   help="epochs of every arm (default: deeplab_aspp's training recipe)")
+    p.add_argument("--head-epochs", type=int, default=finetune_defaults["head_epochs"],
+                   help="fine-tuned arm: epochs with the transferred backbone frozen (default: the fine-tuning recipe)")
+    p.add_argument("--batch-size", type=int, default=finetune_defaults["batch_size"])
+    p.add_argument("--lr", type=float, default=finetune_defaults["learning_rate"],
+                   help="peak learning rate of every arm (head phase when fine-tuning; default: the fine-tuning recipe)")
+    p.add_argument("--finetune-lr", type=float, default=finetune_defaults["finetune_learning_rate"],
+                   help="learning rate once every layer trains (default: the fine-tuning recipe)")
+    p.add_argument("--weight-decay", type=float, default=finetune_defaults["weight_decay"])
+    p.add_argument("--timing-rounds", type=int, default=7, help="round-robin speed rounds (the best counts)")
     p.add_argument("--source", default="mnist_dsdc:mnist", help="pretrained classifier for the fine-tuned arm")
     p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {', '.join(ARMS)}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="zoo/deeplab_aspp/bench")
+    return p
+
+
+def main(argv=None):
+    p = build_parser()
     args = p.parse_args(argv)
 
     import numpy as np
@@ -194,11 +243,16 @@ def main(argv=None):
             f"{metrics['pixel_accuracy']:.4f}, {stats['params']:,} params")
 
     test_masks = np.concatenate([y.numpy() for _, y in test.take(8)])
-    timing = interleaved_timing(models, test_images, test_masks, batch_size=args.batch_size)
+    timing = interleaved_timing(models, test_images, test_masks, batch_size=args.batch_size,
+                                rounds=args.timing_rounds)
     for arm, t in timing.items():
         results[arm]["inference_images_per_second"] = t["inference_images_per_second"]
+        results[arm]["latency_batch1_ms"] = t["latency_batch1_ms"]
         results[arm]["train_images_per_second"] = t["train_images_per_second"]
         results[arm]["seconds_per_epoch"] = args.train_scenes / t["train_images_per_second"]
+    ratios = ratios_over_peer(results)
+    for arm, r in ratios.items():
+        results[arm]["ratios_over_" + PEER] = r
 
     comparison = {}
     if "deeplab_aspp" in results and "deeplab_aspp_finetuned" in results:
@@ -238,18 +292,28 @@ def main(argv=None):
     ax.set_title("MNIST scenes: mIoU per epoch")
     save_figure(fig, os.path.join(args.out, "miou_per_epoch.png"))
 
+    def with_ratio(arm, key, text):
+        ratio = ratios.get(arm, {}).get(key)
+        return text if ratio is None else f"{text} ({ratio:.2f}x)"
+
     lines = [
         f"Data: {data_text.removeprefix('data: ')}. Batch {args.batch_size}, {args.epochs} epochs, peak lr {args.lr} "
         f"(fine-tuned: {args.head_epochs} head epoch(s) at {args.lr}, then {args.finetune_lr}).",
         "",
-        "| model | params | MACs/image | s/epoch | test mIoU | mIoU w/o background | pixel accuracy | inference img/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | params | MACs/image | s/epoch | test mIoU | mIoU w/o background | pixel accuracy | inference img/s "
+        "| batch-1 latency (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for arm, r in results.items():
         lines.append(
-            f"| {arm} | {r['params']:,} | {r['macs'] / 1e6:.1f} M | {r['seconds_per_epoch']:.1f} | {r['miou']:.4f} | "
-            f"{r['miou_no_background']:.4f} | {r['pixel_accuracy']:.4f} | {r['inference_images_per_second']:.0f} |"
+            f"| {arm} | {r['params']:,} | {r['macs'] / 1e6:.1f} M | "
+            f"{with_ratio(arm, 'seconds_per_epoch', format(r['seconds_per_epoch'], '.1f'))} | {r['miou']:.4f} | "
+            f"{r['miou_no_background']:.4f} | {r['pixel_accuracy']:.4f} | "
+            f"{with_ratio(arm, 'inference_images_per_second', format(r['inference_images_per_second'], '.0f'))} | "
+            f"{with_ratio(arm, 'latency_batch1_ms', format(r['latency_batch1_ms'], '.1f'))} |"
         )
+    lines += ["", f"In parentheses: the ratio over {PEER} (the peer), measured round-robin in the same rounds."
+              if ratios else f"No ratios: {PEER} (the peer) was not among the arms."]
     if comparison:
         lines += ["", f"Fine-tuned reaches the scratch model's final validation mIoU "
                       f"({comparison['scratch_final_val_miou']:.4f}) after "
