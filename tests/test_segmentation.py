@@ -161,6 +161,12 @@ def test_train_and_evaluate_commands_work_for_segmenters(tmp_path, monkeypatch, 
     assert (out / "overlays.png").exists()
     assert main(["evaluate", str(out / "model.keras"), "--data", str(mnist_file), "--limit", "4"]) == 0
     assert json.loads((out / "eval_metrics.json").read_text())["samples"] == 4
+    # A segmenter built at another size is scored on scenes of its own size.
+    other = tmp_path / "small"
+    other.mkdir()
+    deeplab_aspp(input_shape=(32, 48, 1)).save(other / "model.keras")
+    assert main(["evaluate", str(other / "model.keras"), "--data", str(mnist_file), "--limit", "4"]) == 0
+    assert json.loads((other / "eval_metrics.json").read_text())["samples"] == 4
 
 
 @pytest.mark.skipif(not model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp weights")

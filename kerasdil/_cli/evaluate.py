@@ -47,7 +47,12 @@ def run(args):
             info = None
     if info is None:
         raise ValueError(f"cannot tell which data set {args.model!r} was trained on; its name {model.name!r} is not a zoo model.")
-    _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False, limit=args.limit)
+    extra = {}
+    size = tuple(model.input_shape[1:3])
+    if info.task == "segmentation" and None not in size:
+        extra["canvas_size"] = size  # scenes at the size the model was built for
+    _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
+                                            limit=args.limit, **extra)
     print(source_text)
     out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{info.name}"))
     os.makedirs(out, exist_ok=True)
