@@ -20,6 +20,9 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
 - ``v1_naive``: both of the above (what a plain Keras DSDC net does).
 - ``v1_width16``: v1 with channels 16/32/48 instead of 18/36/54 (AVX-512 lanes of 16).
 - ``v1_width16_strided_stem``: that, with a stride-2 stem conv in place of the first pool.
+- ``w16_pool_13``, ``w16_strided_13``, ``w16_space_to_depth_13``: width 16, schedule
+  (1, 3), (1, 2, 3), with each of the three stems (the fast end of the
+  speed/accuracy trade; their full-recipe accuracies are in zoo/mnist_dsdc/README.md).
 
 Writes ``ablation.json`` / ``ablation.md`` in ``--out``.
 """
@@ -85,6 +88,10 @@ def main(argv=None):
         "v1_naive": build("mnist_dsdc", keras_bn_layers=True, implementation="keras", **v1),
         "v1_width16": build("mnist_dsdc", **{**v1, "width": 16}),
         "v1_width16_strided_stem": build("mnist_dsdc", **{**v1, "width": 16, "stem": "strided"}),
+        "w16_pool_13": build("mnist_dsdc", width=16, stem="pool", dilation_schedule=((1, 3), (1, 2, 3))),
+        "w16_strided_13": build("mnist_dsdc", width=16, stem="strided", dilation_schedule=((1, 3), (1, 2, 3))),
+        "w16_space_to_depth_13": build("mnist_dsdc", width=16, stem="space_to_depth",
+                                       dilation_schedule=((1, 3), (1, 2, 3))),
     }
     variants["dsdc_eager_ops"] = variants["dsdc"]
     variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])
