@@ -747,7 +747,8 @@ def _layer_specs(layer):
         taps = _INTERPOLATION_TAPS.get(str(getattr(layer, "interpolation", "nearest")).lower())
         if taps is None:
             return [], True  # an interpolation this analysis does not know
-        return [_upsampling(_spatial(layer.size, layer), taps)], False
+        size = (layer.size,) if name == "UpSampling1D" and _is_int(layer.size) else layer.size  # 1-D: rows only
+        return [_upsampling(_spatial(size, layer), taps)], False
     if name == "Resizing":
         taps = _INTERPOLATION_TAPS.get(str(getattr(layer, "interpolation", "")).lower())
         factors = _resize_factors(layer)

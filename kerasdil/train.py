@@ -202,10 +202,15 @@ def data_info_for(info, model_kwargs):
     shape = (model_kwargs or {}).get("input_shape")
     if shape is None:
         return info
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != len(info.input_shape):
+    if (
+        isinstance(shape, (str, bytes))
+        or not hasattr(shape, "__len__")
+        or len(shape) != len(info.input_shape)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+    ):
         raise ValueError(
-            f"{info.name}: `input_shape` must be {len(info.input_shape)} sizes like {tuple(info.input_shape)}, "
-            f"got {shape!r}."
+            f"{info.name}: `input_shape` must be {len(info.input_shape)} known positive sizes like "
+            f"{tuple(info.input_shape)} (the data are made at that size), got {shape!r}."
         )
     return dataclasses.replace(info, input_shape=tuple(shape))
 

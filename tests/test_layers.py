@@ -218,6 +218,11 @@ def test_eager_inference_runs_compiled_and_equals_op_by_op(make, monkeypatch):
     monkeypatch.setattr(conv, "EAGER_COMPILE", False)
     plain = layer(x, training=False).numpy()
     np.testing.assert_allclose(compiled, plain, atol=1e-5)
+    # ... and both equal the ordinary path through every sub-layer's Keras __call__.
+    monkeypatch.setattr(conv, "_direct_ok", lambda layer, training: False)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), plain, atol=1e-5)
+    monkeypatch.undo()
+    monkeypatch.setattr(conv, "EAGER_COMPILE", False)
     # Weights are read at call time: a change shows up in the compiled function.
     for v in layer.trainable_variables:
         v.assign(v * 0.5)
@@ -225,6 +230,11 @@ def test_eager_inference_runs_compiled_and_equals_op_by_op(make, monkeypatch):
     monkeypatch.setattr(conv, "EAGER_COMPILE", True)
     np.testing.assert_allclose(layer(x, training=False).numpy(), after_plain, atol=1e-5)
     assert not np.allclose(after_plain, plain)
+    # stateless_call's values are used, not the variables a traced function would read.
+    zeros = [keras.ops.zeros_like(v) for v in layer.trainable_variables]
+    out, _ = layer.stateless_call(zeros, [v.value for v in layer.non_trainable_variables], x, training=False)
+    assert not np.allclose(out.numpy(), after_plain)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), after_plain, atol=1e-5)  # nothing baked in
     # Other batch sizes and a symbolic call still work.
     assert layer(x[:1], training=False).shape[0] == 1
     assert keras.Model(inp := keras.Input((12, 12, 8)), layer(inp)).output_shape[-1] == layer.compute_output_shape((None, 12, 12, 8))[-1]
@@ -260,10 +270,20 @@ def test_space_to_depth_is_a_lossless_permutation_with_clear_errors(tmp_path):
     assert y.shape == (2, 2, 3, 12) == layer.compute_output_shape(x.shape)
     np.testing.assert_array_equal(y, tf.nn.space_to_depth(x, 2).numpy())
     np.testing.assert_array_equal(np.sort(y.ravel()), np.sort(x.ravel()))  # nothing lost or repeated
-    # The backend-neutral path (reshape + transpose) gives the same layout.
-    n, h, w, c = x.shape
-    ref = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h // 2, w // 2, 4 * c)
-    np.testing.assert_array_equal(y, ref)
+    # The backend-neutral path (reshape + transpose, taken on other backends) gives the same layout.
+    import kerasdil.layers.space as space
+
+    class OtherBackend:
+        @staticmethod
+        def backend():
+            return "jax"
+
+    original = space.keras.backend
+    space.keras.backend = OtherBackend
+    try:
+        np.testing.assert_array_equal(np.asarray(layer.call(tf.constant(x))), y)
+    finally:
+        space.keras.backend = original
     clone = SpaceToDepth.from_config(layer.get_config())
     assert clone.block_size == 2
     with pytest.raises(ValueError, match="not divisible by block_size 2"):

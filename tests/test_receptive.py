@@ -557,3 +557,14 @@ def test_segmenters_report_their_largest_field_not_the_skip_path():
     assert receptive_field_of_model(model).size == (498, 498)
     assert receptive_field_of_model(unet_baseline()).size == (215, 215)
     assert receptive_field_of_model(mnist_dsdc()).size == (86, 86)
+
+
+def test_upsampling_1d_stretches_the_rows_axis_only():
+    import keras
+
+    from kerasdil.receptive import layers_from_model
+
+    inp = keras.Input((16, 3))
+    model = keras.Model(inp, keras.layers.Conv1D(4, 3, padding="same")(keras.layers.UpSampling1D(2)(inp)))
+    up = [s for s in layers_from_model(model) if s.stride != (1, 1)]
+    assert len(up) == 1 and up[0].stride[1] == 1 and up[0].stride[0] < 1

@@ -223,3 +223,11 @@ def test_resumed_segmentation_run_sees_the_scenes_of_its_epochs(tmp_path, monkey
     result = train("unet_baseline", out_dir=str(tmp_path / "resumed"), **args)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     assert drawn == continuous[2:]  # epoch 3 of the resumed run: the continuous run's epoch-3 scenes
+
+
+def test_a_dynamic_segmenter_input_shape_is_refused_before_any_data_is_made():
+    from kerasdil.train import data_info_for
+    from kerasdil.zoo import model_info
+
+    with pytest.raises(ValueError, match="known positive sizes"):
+        data_info_for(model_info("deeplab_aspp"), {"input_shape": [None, None, 1]})

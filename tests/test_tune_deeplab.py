@@ -73,6 +73,10 @@ def test_gridding_verdict_judges_stages_at_their_natural_stride_and_the_whole_ch
     # holes: every stage passes at its natural stride and the whole chain is hole-free.
     assert all(c.gridding_free and c.model_gridding_free and c.gridding_verdict == "free" for c in at.values())
     # A stage that grids at its own stride is caught at every output stride.
+    # A chain whose stages pass but whose whole coverage has holes is caught too.
+    wide = DEEPLAB_ASPP.measure(DEFAULT_SCHEDULE, 18, options={"aspp_rates": (40,), "output_stride": 16})
+    assert all(wide.stage_gridding_free) and not wide.model_gridding_free
+    assert not wide.gridding_free and wide.gridding_verdict == "grids (whole chain)"
     gridded = ((2, 4),) + DEFAULT_SCHEDULE[1:]
     for os_ in (8, 16):
         c = DEEPLAB_ASPP.measure(gridded, 18, options={"output_stride": os_})

@@ -1,3 +1,4 @@
+import warnings
 import json
 import os
 
@@ -147,3 +148,15 @@ def test_mnist_dsdc_half_size_stems_replace_the_first_pool():
     assert model.get_layer("stem").conv.kernel.shape == (3, 3, 4, 8)  # the 2x2 patches became channels
     with pytest.raises(ValueError, match="stem"):
         mnist_dsdc(stem="big")
+
+
+def test_weights_for_another_stem_load_with_a_warning_naming_the_difference():
+    from kerasdil.zoo import create_model, model_info
+
+    if "mnist" not in model_info("mnist_dsdc").pretrained:
+        pytest.skip("no shipped mnist_dsdc:mnist")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped architecture loads silently
+        create_model("mnist_dsdc:mnist")
+    with pytest.warns(UserWarning, match="stem='pool' in the file but 'strided' in the model"):
+        create_model("mnist_dsdc:mnist", stem="strided")

@@ -88,8 +88,9 @@ def add_arguments(parser):
                    help="input and scene size; every output stride must divide it (default 64x80)")
     c = parser.add_argument_group("constraints (applied before any training)")
     c.add_argument("--gridding-free", action="store_true",
-                   help="every stage schedule passes the HDC rule and the coverage map (deeplab_aspp: the rates "
-                        "a stage runs with, after the output-stride multiplication)")
+                   help="every stage schedule passes the HDC rule and the coverage map at its natural stride, "
+                        "and the whole chain has no holes (deeplab_aspp: stages past the output stride run "
+                        "their rates multiplied on a map the earlier stages already cover)")
     c.add_argument("--min-receptive-field", type=int, default=None, metavar="PIXELS",
                    help="receptive field of at least this many pixels per side (28 = whole MNIST image; "
                         "deeplab_aspp: backbone plus the widest ASPP branch)")

@@ -145,9 +145,12 @@ def _direct_ok(layer, training):
 
 
 #: Set to False (or the environment variable KERASDIL_EAGER_COMPILE=0) to run eager
-#: inference op by op instead of through the cached graph function.
+#: inference op by op instead of through the cached graph function. Read at each
+#: eager call.
 EAGER_COMPILE = os.environ.get("KERASDIL_EAGER_COMPILE", "1") != "0"
-#: Set to False to train the DSDC pointwise conv as Conv2D instead of a MatMul.
+#: Set to False to train the DSDC pointwise conv as Conv2D instead of a MatMul. Read
+#: when the training step is traced: set it before ``fit`` (the speed-up was measured
+#: on CPU; the result is the same either way).
 POINTWISE_MATMUL = True
 _EAGER_FUNCTIONS = weakref.WeakKeyDictionary()
 
@@ -166,8 +169,11 @@ def _eager_compiled(layer, training):
     if not (EAGER_COMPILE and _direct_ok(layer, training) and keras.backend.backend() == "tensorflow"):
         return None
     import tensorflow as tf
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
 
-    if not tf.executing_eagerly():
+    # Inside a StatelessScope (``layer.stateless_call``) the variables' values come
+    # from the scope, which a traced function would not see (or would bake in).
+    if not tf.executing_eagerly() or in_stateless_scope():
         return None
     fn = _EAGER_FUNCTIONS.get(layer)
     if fn is None:

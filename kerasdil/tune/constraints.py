@@ -17,8 +17,8 @@ width is part of the candidate.
 Two families: :data:`MNIST_DSDC` (two stages, :class:`ScheduleSpace`) and
 :data:`DEEPLAB_ASPP` (four backbone stages plus the ASPP rates and the output
 stride, :class:`SegmenterSpace`; its parameters and MACs are computed for the
-whole segmenter, decoder included, and its gridding verdicts are taken on the
-rates each stage runs with after the output-stride multiplication).
+whole segmenter, decoder included; each stage's gridding verdict is taken on its
+schedule at its natural stride, and the whole chain must be hole-free too).
 
 Example:
     >>> from kerasdil.tune.constraints import ScheduleSpace, Constraints, MNIST_DSDC, prune
@@ -379,8 +379,10 @@ class Candidate:
         receptive_field: (h, w) receptive field of one output unit of the
             whole feature extractor, in input pixels (deeplab_aspp: backbone
             plus the widest ASPP branch).
-        stage_gridding_free: per stage, the coverage-map verdict on the rates
-            the stage actually uses (``stage_rates``).
+        stage_gridding_free: per stage, the coverage-map verdict on the stage's
+            schedule at its natural stride (``schedule``; a deeplab stage past the
+            output stride runs it multiplied, see ``stage_rates``, on a map the
+            earlier stages already cover, which ``model_gridding_free`` checks).
         stage_hdc_gridding_free: per stage, the HDC-rule verdict on them.
         model_gridding_free: coverage verdict of the whole chain (stem,
             pools and stages together).
@@ -476,8 +478,9 @@ class SearchFamily:
             ``(("aspp_rates", (2, 4, 6)), ("output_stride", 8))``; these
             names (see :data:`OPTION_CODES`) are the family's options, in key order.
         stage_rates: optional ``(schedule, **options) -> schedule``: the rates
-            each stage runs with, when the family rescales them; the gridding
-            verdicts are taken on these.
+            each stage runs with, when the family rescales them (reported; the
+            per-stage gridding verdicts are taken on the natural schedule and
+            the whole chain is checked with these).
         space_type: :class:`ScheduleSpace` or :class:`SegmenterSpace`.
         input_shape, num_classes: the zoo entry's defaults.
         task: the :mod:`kerasdil.tasks` task whose loss, metrics and data the

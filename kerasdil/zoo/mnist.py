@@ -64,9 +64,10 @@ def _build(
     # The builder config stored with weights, so a mismatch can be explained.
     config = dict(input_shape=list(input_shape), num_classes=num_classes,
                   dilation_schedule=[list(stage) for stage in schedule], width=width)
-    if stem != "pool":
-        config["stem"] = stem
-    return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top)
+    config["stem"] = stem
+    # Files written before `stem` existed were all made with the "pool" stem.
+    return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top,
+                        config_defaults={"stem": "pool"})
 
 
 @register_model(

@@ -73,7 +73,8 @@ def read_weights(path):
     return header, arrays
 
 
-def _config_diff(saved, current):
+def _config_diff(saved, current, defaults=None):
+    saved = {**(defaults or {}), **saved}  # a key the file predates had its default then
     keys = sorted(set(saved) | set(current))
     diffs = []
     for k in keys:
@@ -83,7 +84,8 @@ def _config_diff(saved, current):
     return diffs
 
 
-def assign_weights(model, arrays, *, source, saved_config=None, config=None, allow_missing=False, allow_extra=False):
+def assign_weights(model, arrays, *, source, saved_config=None, config=None, allow_missing=False, allow_extra=False,
+                   config_defaults=None):
     """Set ``model``'s variables from ``{path: array}``, all or nothing.
 
     Every model variable must be found with the same shape unless ``allow_missing``;
@@ -99,7 +101,7 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
     """
     hint = ""
     if saved_config is not None and config is not None:
-        diffs = _config_diff(saved_config, config)
+        diffs = _config_diff(saved_config, config, config_defaults)
         if diffs:
             hint = " They were made for another architecture: " + "; ".join(diffs) + "."
     plan, missing = [], []
@@ -128,10 +130,23 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
         )
     for v, value in plan:
         v.assign(value.astype(v.dtype))
+    if saved_config is not None and config is not None:
+        # Every shape fits, yet the builder arguments differ in something other than the
+        # input size (a conv net's weights are size-independent): say so, once.
+        ignored = {"input_shape"}
+        diffs = [d for d in _config_diff(saved_config, config, config_defaults) if d.split("=", 1)[0] not in ignored]
+        if diffs:
+            import warnings
+
+            warnings.warn(
+                f"weights {source!r} were made for another architecture ({'; '.join(diffs)}); they were "
+                "loaded because every variable has the same shape, so treat this as a transfer.",
+                stacklevel=3,
+            )
     return [v.path for v, _ in plan], missing, extra
 
 
-def load_weights(model, weights, *, model_name, config, allow_extra=False):
+def load_weights(model, weights, *, model_name, config, allow_extra=False, config_defaults=None):
     """Resolve ``weights`` (None, a registered tag or a path) and load it into ``model``.
 
     Accepts a registered tag of ``model_name`` (sha256-checked), a kerasdil ``.npz``,
@@ -168,7 +183,8 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False):
             )
     if path.endswith(".npz"):
         header, arrays = read_weights(path)
-        assign_weights(model, arrays, source=path, saved_config=header.get("config"), config=config, allow_extra=allow_extra)
+        assign_weights(model, arrays, source=path, saved_config=header.get("config"), config=config, allow_extra=allow_extra,
+                       config_defaults=config_defaults)
     elif path.endswith(".keras"):
         import keras
 
