@@ -101,13 +101,11 @@ class ASPP(layers.Layer):
         return self._branches(inputs, lambda layer, x: layer._direct_call(x))
 
     def call(self, inputs, training=None):
-        from kerasdil.layers.conv import _direct_ok, _eager_compiled
+        from kerasdil.layers.conv import _fast_inference
 
-        compiled = _eager_compiled(self, training)
-        if compiled is not None:
-            return compiled(inputs)
-        if _direct_ok(self, training):
-            return self._direct_call(inputs)
+        fast = _fast_inference(self, inputs, training)
+        if fast is not None:
+            return fast
         x = self._branches(inputs, lambda layer, x: layer(x, training=training))
         return self.drop(x, training=training)
 

@@ -183,6 +183,17 @@ def _eager_compiled(layer, training):
     return fn
 
 
+def _fast_inference(layer, inputs, training):
+    """``layer``'s inference output through the cached graph function (eager) or
+    ``_direct_call`` (in a graph), or None when the ordinary Keras path must run."""
+    compiled = _eager_compiled(layer, training)
+    if compiled is not None:
+        return compiled(inputs)
+    if _direct_ok(layer, training):
+        return layer._direct_call(inputs)
+    return None
+
+
 def _pointwise_matmul(conv, inputs):
     """A 1x1 stride-1 Conv2D as one matrix product over the flattened positions.
 
@@ -326,11 +337,9 @@ class DilatedConvBN(_ConvBlock):
         return self.activation(x) if self.activation is not None else x
 
     def call(self, inputs, training=None):
-        compiled = _eager_compiled(self, training)
-        if compiled is not None:
-            return compiled(inputs)
-        if _direct_ok(self, training):
-            return self._direct_call(inputs)
+        fast = _fast_inference(self, inputs, training)
+        if fast is not None:
+            return fast
         x = self.conv(inputs)
         if self.bn is not None:
             x = self.bn(x, training=training)
@@ -443,11 +452,9 @@ class SeparableDilatedConv(_ConvBlock):
         return self.activation(x) if self.activation is not None else x
 
     def call(self, inputs, training=None):
-        compiled = _eager_compiled(self, training)
-        if compiled is not None:
-            return compiled(inputs)
-        if _direct_ok(self, training):
-            return self._direct_call(inputs)
+        fast = _fast_inference(self, inputs, training)
+        if fast is not None:
+            return fast
         x = self.depthwise(inputs)
         if training and POINTWISE_MATMUL and keras.backend.backend() == "tensorflow" and self.pointwise.built:
             # Training: the 1x1 conv as a MatMul (same kernel; faster gradients on CPU).

@@ -95,13 +95,11 @@ class DilationStack(layers.Layer):
         return x
 
     def call(self, inputs, training=None):
-        from kerasdil.layers.conv import _direct_ok, _eager_compiled
+        from kerasdil.layers.conv import _fast_inference
 
-        compiled = _eager_compiled(self, training)
-        if compiled is not None:
-            return compiled(inputs)
-        if _direct_ok(self, training):
-            return self._direct_call(inputs)
+        fast = _fast_inference(self, inputs, training)
+        if fast is not None:
+            return fast
         x = inputs
         for block in self.blocks:
             x = block(x, training=training)
