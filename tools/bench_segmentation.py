@@ -271,7 +271,7 @@ def main(argv=None):
         targets["deeplab_miou_at_least_0.95"] = best >= 0.95
     if "deeplab_aspp" in results and "unet_baseline" in results:
         targets["deeplab_fewer_params_than_unet"] = results["deeplab_aspp"]["params"] < results["unet_baseline"]["params"]
-    command = "nice -n 5 python tools/bench_segmentation.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python tools/bench_segmentation.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report = {"command": command.strip(), "data": data_text, "settings": vars(args), "results": results,
               "finetune_vs_scratch": comparison, "targets": targets}
     _atomic_json(os.path.join(args.out, "bench.json"), report)
