@@ -52,7 +52,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
@@ -386,17 +386,9 @@ def check_segmentation_arrays(images, masks, num_classes, *, what="masks"):
             f"segmentation data: images {images.shape[:3]} and {what} {masks.shape} differ in "
             "count or size; every image needs a mask of the same height and width."
         )
-    if not np.issubdtype(masks.dtype, np.integer) or masks.dtype == np.bool_:
-        raise ValueError(f"segmentation data: {what} must hold integer class ids, got dtype {masks.dtype}.")
-    if masks.size:
-        lo, hi = int(masks.min()), int(masks.max())
-        if lo < 0 or hi >= num_classes:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"segmentation data: {what} hold label {bad}, outside [0, {num_classes}) "
-                f"for num_classes={num_classes}."
-            )
-    return images, masks
+    from kerasdil.metrics import _check_labels
+
+    return images, _check_labels(masks, num_classes, f"segmentation data: {what}")
 
 
 def segmentation_dataset(images, masks, *, num_classes, batch_size=32, shuffle=False, seed=0, cache=True):
