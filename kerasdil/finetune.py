@@ -291,6 +291,8 @@ def replace_head(model, num_classes, *, head=None):
     """
     import keras
 
+    from kerasdil.zoo.model import ZooModel
+
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ValueError(f"replace_head: `num_classes` must be a positive int, got {num_classes!r}.")
     names = [layer.name for layer in model.layers]
@@ -326,7 +328,9 @@ def replace_head(model, num_classes, *, head=None):
         previous = layer
     if previous.output is not model.outputs[0]:
         raise ValueError(f"replace_head: the head {head!r} does not lead to the model's output.")
-    return keras.Model(model.inputs, x, name=model.name)
+    # A zoo model stays a ZooModel (eager inference as one graph function).
+    cls = ZooModel if isinstance(model, ZooModel) else keras.Model
+    return cls(model.inputs, x, name=model.name)
 
 
 # ---------------------------------------------------------------------- recipe

@@ -160,3 +160,23 @@ def test_weights_for_another_stem_load_with_a_warning_naming_the_difference():
         create_model("mnist_dsdc:mnist")
     with pytest.warns(UserWarning, match="stem='pool' in the file but 'strided' in the model"):
         create_model("mnist_dsdc:mnist", stem="strided")
+
+
+def test_stage_filters_set_each_stage_width_and_are_checked():
+    model = mnist_dsdc(width=8, stage_filters=(16, 32), dilation_schedule=((1, 2), (1, 2)))
+    assert model.get_layer("stage1").output.shape[-1] == 16
+    assert model.get_layer("stage2").output.shape[-1] == 32
+    default = mnist_dsdc(width=8, dilation_schedule=((1, 2), (1, 2)))
+    assert default.get_layer("stage2").output.shape[-1] == 24  # 3 x width
+    for bad in ((16,), (16, 0), "16,32", 16):
+        with pytest.raises(ValueError, match="stage_filters"):
+            mnist_dsdc(width=8, stage_filters=bad)
+
+
+def test_weights_refused_for_other_stage_filters(tmp_path):
+    path = str(tmp_path / "w.weights.npz")
+    model = mnist_dsdc(width=8, stage_filters=(16, 32), dilation_schedule=((1, 2), (1, 2)))
+    save_weights(model, path, config={"width": 8, "stage_filters": [16, 32]})
+    with pytest.raises(ValueError):
+        mnist_dsdc(width=8, stage_filters=(16, 48), dilation_schedule=((1, 2), (1, 2)), weights=path)
+    mnist_dsdc(width=8, stage_filters=(16, 32), dilation_schedule=((1, 2), (1, 2)), weights=path)

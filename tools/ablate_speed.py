@@ -43,6 +43,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--steps", type=int, default=20, help="training steps per round")
     p.add_argument("--out", default="runs/ablate_speed")
+    p.add_argument("--variants", default=None, help="comma-separated variants to time (the peer is always timed); default all")
     args = p.parse_args(argv)
 
     import keras
@@ -77,24 +78,46 @@ def main(argv=None):
             conv._bn = original
 
     v1 = dict(width=18, stem="pool", dilation_schedule=((1, 2, 5), (1, 2, 3)))
-    variants = {
-        "peer": build("keras_io_convnet"),
-        "dsdc": build("mnist_dsdc"),
-        "dsdc_conv_pointwise": build("mnist_dsdc"),
+    w16_32_64 = dict(width=16, stage_filters=(32, 64))
+    recipes = {
+        "peer": lambda: build("keras_io_convnet"),
+        "dsdc": lambda: build("mnist_dsdc"),
+        "dsdc_conv_pointwise": lambda: build("mnist_dsdc"),
         "dsdc_eager_ops": None,  # the dsdc model itself, timed with EAGER_COMPILE off
-        "v1": build("mnist_dsdc", **v1),
-        "v1_keras_depthwise": build("mnist_dsdc", implementation="keras", **v1),
-        "v1_keras_bn": build("mnist_dsdc", keras_bn_layers=True, **v1),
-        "v1_naive": build("mnist_dsdc", keras_bn_layers=True, implementation="keras", **v1),
-        "v1_width16": build("mnist_dsdc", **{**v1, "width": 16}),
-        "v1_width16_strided_stem": build("mnist_dsdc", **{**v1, "width": 16, "stem": "strided"}),
-        "w16_pool_13": build("mnist_dsdc", width=16, stem="pool", dilation_schedule=((1, 3), (1, 2, 3))),
-        "w16_strided_13": build("mnist_dsdc", width=16, stem="strided", dilation_schedule=((1, 3), (1, 2, 3))),
-        "w16_space_to_depth_13": build("mnist_dsdc", width=16, stem="space_to_depth",
-                                       dilation_schedule=((1, 3), (1, 2, 3))),
+        "v1": lambda: build("mnist_dsdc", **v1),
+        "v1_keras_depthwise": lambda: build("mnist_dsdc", implementation="keras", **v1),
+        "v1_keras_bn": lambda: build("mnist_dsdc", keras_bn_layers=True, **v1),
+        "v1_naive": lambda: build("mnist_dsdc", keras_bn_layers=True, implementation="keras", **v1),
+        "v1_width16": lambda: build("mnist_dsdc", **{**v1, "width": 16}),
+        "v1_width16_strided_stem": lambda: build("mnist_dsdc", **{**v1, "width": 16, "stem": "strided"}),
+        "w16_pool_13": lambda: build("mnist_dsdc", width=16, stem="pool", dilation_schedule=((1, 3), (1, 2, 3))),
+        "w16_strided_13": lambda: build("mnist_dsdc", width=16, stem="strided", dilation_schedule=((1, 3), (1, 2, 3))),
+        "w16_space_to_depth_13": lambda: build("mnist_dsdc", width=16, stem="space_to_depth",
+                                               dilation_schedule=((1, 3), (1, 2, 3))),
+        # channels 16 / 32 / 64: more capacity at 7x7, where it is cheap
+        "w16_32_64_pool": lambda: build("mnist_dsdc", stem="pool", **w16_32_64),
+        "w16_32_64_strided": lambda: build("mnist_dsdc", stem="strided", **w16_32_64),
+        "w16_32_64_space_to_depth": lambda: build("mnist_dsdc", stem="space_to_depth", **w16_32_64),
+        "w16_32_64_strided_13": lambda: build("mnist_dsdc", stem="strided", dilation_schedule=((1, 3), (1, 2, 3)),
+                                              **w16_32_64),
+        "w16_32_64_strided_13_1231": lambda: build("mnist_dsdc", stem="strided",
+                                                   dilation_schedule=((1, 3), (1, 2, 3, 1)), **w16_32_64),
+        "w16_32_48_strided_13_1231": lambda: build("mnist_dsdc", width=16, stem="strided",
+                                                   dilation_schedule=((1, 3), (1, 2, 3, 1))),
+        "w32_32_64_strided": lambda: build("mnist_dsdc", width=32, stem="strided", stage_filters=(32, 64)),
+        "dsdc_folded": None,  # the dsdc model with BN folded into the convs (inference only)
     }
-    variants["dsdc_eager_ops"] = variants["dsdc"]
-    variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])
+    chosen = list(recipes) if not args.variants else ["peer"] + [v for v in args.variants.split(",") if v != "peer"]
+    unknown = [v for v in chosen if v not in recipes]
+    if unknown:
+        p.error(f"unknown variant(s) {unknown}; choose from {sorted(recipes)}")
+    if {"dsdc_eager_ops", "dsdc_folded", "dsdc_conv_pointwise"} & set(chosen) and "dsdc" not in chosen:
+        chosen.insert(1, "dsdc")
+    variants = {k: recipes[k]() for k in chosen if recipes[k] is not None}
+    if "dsdc_eager_ops" in chosen:
+        variants["dsdc_eager_ops"] = variants["dsdc"]
+    if "dsdc_folded" in chosen:
+        variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])
     flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False)}
     trainable = {k for k in variants if k not in ("dsdc_folded", "dsdc_eager_ops")}
 

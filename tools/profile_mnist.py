@@ -32,7 +32,7 @@ def _op_stats(logdir):
     return cols, rows
 
 
-def profile(model_name, steps, batch_size, x, y, train):
+def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None):
     import keras
     import tensorflow as tf
 
@@ -41,7 +41,7 @@ def profile(model_name, steps, batch_size, x, y, train):
     from kerasdil.zoo import create_model
 
     keras.utils.set_random_seed(0)
-    model = create_model(model_name)
+    model = create_model(model_name, **(model_kwargs or {}))
     compile_model(model, get_task("classification"), learning_rate=1e-3)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
     if train:
@@ -71,7 +71,7 @@ def profile(model_name, steps, batch_size, x, y, train):
         by_type[r[type_col]] = by_type.get(r[type_col], 0.0) + float(r[self_col])
     total = sum(by_type.values()) or 1.0
     ranked = sorted(by_type.items(), key=lambda kv: -kv[1])
-    return {"model": model_name, "mode": "train" if train else "inference", "steps": steps,
+    return {"model": model_name, "kwargs": model_kwargs or {}, "mode": "train" if train else "inference", "steps": steps,
             "ms_per_step": total / steps / 1e3,
             "ops": [{"op": k, "ms_per_step": v / steps / 1e3, "share": v / total} for k, v in ranked]}
 
@@ -84,7 +84,18 @@ def main(argv=None):
     p.add_argument("--data", default=None)
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--out", default="runs/profile_mnist")
+    p.add_argument("--model-kwargs", action="append", default=[], metavar="NAME=JSON",
+                   help="builder kwargs for one of --models, e.g. mnist_dsdc='{\"width\": 16}' (repeatable)")
     args = p.parse_args(argv)
+    kwargs = {}
+    for spec in args.model_kwargs:
+        name, sep, text = spec.partition("=")
+        try:
+            kwargs[name] = json.loads(text)
+        except json.JSONDecodeError as e:
+            p.error(f"--model-kwargs {spec!r}: not NAME=JSON ({e})")
+        if not sep or not isinstance(kwargs[name], dict):
+            p.error(f"--model-kwargs {spec!r}: expected NAME={{...}}")
 
     from kerasdil import data
 
@@ -94,10 +105,11 @@ def main(argv=None):
     results = []
     for name in args.models.split(","):
         for train in (True, False):
-            results.append(profile(name, args.steps, args.batch_size if train else 256, x, y, train))
+            results.append(profile(name, args.steps, args.batch_size if train else 256, x, y, train, kwargs.get(name)))
     lines = []
     for r in results:
-        lines += [f"### {r['model']} ({r['mode']}, batch {args.batch_size if r['mode'] == 'train' else 256}): "
+        label = r["model"] + (f" {json.dumps(r['kwargs'])}" if r["kwargs"] else "")
+        lines += [f"### {label} ({r['mode']}, batch {args.batch_size if r['mode'] == 'train' else 256}): "
                   f"{r['ms_per_step']:.1f} ms of op self-time per step", "",
                   "| op type | ms/step | share |", "|---|---:|---:|"]
         lines += [f"| {o['op']} | {o['ms_per_step']:.2f} | {o['share']:.1%} |" for o in r["ops"][: args.top]]

@@ -18,6 +18,7 @@ from kerasdil.zoo.registry import (
 )
 from kerasdil.zoo.baselines import keras_io_convnet
 from kerasdil.zoo.mnist import mnist_conv, mnist_dsdc
+from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.segmentation import deeplab_aspp, unet_baseline
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "register_model",
     "unet_baseline",
     "weights_dir",
+    "ZooModel",
 ]

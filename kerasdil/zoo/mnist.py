@@ -5,6 +5,7 @@ from keras import layers
 
 from kerasdil.layers import _validate as V
 from kerasdil.layers import DilatedConvBN, DilationStack, SpaceToDepth
+from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.registry import register_model
 from kerasdil.zoo.weights_io import load_weights
 
@@ -36,11 +37,21 @@ def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
 
 def _build(
     zoo_name, name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-    classifier_activation, weights, stem="pool",
+    classifier_activation, weights, stem="pool", stage_filters=None,
 ):
     """Stem, two pooled stages of ``block(rates, filters, name)``, head; then weights."""
     schedule = normalize_schedule(dilation_schedule, name)
     V.positive_int(name, "width", width)
+    default_filters = [width * m for m in STAGE_MULTIPLIERS]
+    if stage_filters is None:
+        stage_filters = default_filters
+    if isinstance(stage_filters, (str, bytes)) or not hasattr(stage_filters, "__len__") \
+            or len(stage_filters) != len(STAGE_MULTIPLIERS):
+        raise ValueError(
+            f"{name}: `stage_filters` must be {len(STAGE_MULTIPLIERS)} channel counts, one per stage, "
+            f"such as (32, 64), got {stage_filters!r}."
+        )
+    stage_filters = [V.positive_int(name, "stage_filters", f) for f in stage_filters]
     V.positive_int(name, "num_classes", num_classes)
     if len(input_shape) != 3:
         raise ValueError(f"{name}: `input_shape` must be (height, width, channels), got {input_shape!r}.")
@@ -51,23 +62,25 @@ def _build(
         x = DilatedConvBN(width, 3, name="stem")(SpaceToDepth(2, name="space_to_depth")(inputs))
     else:
         x = DilatedConvBN(width, 3, strides=2 if stem == "strided" else 1, name="stem")(inputs)
-    for i, (rates, mult) in enumerate(zip(schedule, STAGE_MULTIPLIERS)):
+    for i, (rates, filters) in enumerate(zip(schedule, stage_filters)):
         if i or stem == "pool":  # the other stems halve the size themselves
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-        x = block(rates, width * mult, f"stage{i + 1}")(x)
+        x = block(rates, filters, f"stage{i + 1}")(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="gap")(x)
         if dropout:
             x = layers.Dropout(dropout, name="dropout")(x)
         x = layers.Dense(num_classes, activation=classifier_activation, name="classifier")(x)
-    model = keras.Model(inputs, x, name=name)
+    model = ZooModel(inputs, x, name=name)
     # The builder config stored with weights, so a mismatch can be explained.
     config = dict(input_shape=list(input_shape), num_classes=num_classes,
                   dilation_schedule=[list(stage) for stage in schedule], width=width)
     config["stem"] = stem
-    # Files written before `stem` existed were all made with the "pool" stem.
+    config["stage_filters"] = stage_filters
+    # Files written before `stem` and `stage_filters` existed were made with the
+    # "pool" stem and 2x / 3x width stages.
     return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top,
-                        config_defaults={"stem": "pool"})
+                        config_defaults={"stem": "pool", "stage_filters": default_filters})
 
 
 @register_model(
@@ -88,6 +101,7 @@ def mnist_dsdc(
     classifier_activation="softmax",
     implementation="auto",
     stem="pool",
+    stage_filters=None,
     name="mnist_dsdc",
 ):
     """The DSDC MNIST classifier.
@@ -112,6 +126,9 @@ def mnist_dsdc(
             size, then a 2x2 max-pool), "strided" (a stride-2 3x3 stem conv: no
             full-size feature map) or "space_to_depth" (``SpaceToDepth(2)``, then
             the 3x3 stem conv at half size: lossless, and it spans 6x6 pixels).
+        stage_filters: channels of (stage 1, stage 2); default
+            ``(2 * width, 3 * width)``. On x86 CPUs, multiples of 16 keep oneDNN
+            on its fast blocked path (tools/ablate_speed.py measures it).
         name: model name.
 
     Returns:
@@ -129,7 +146,7 @@ def mnist_dsdc(
 
     return _build(
         "mnist_dsdc", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights, stem,
+        classifier_activation, weights, stem, stage_filters,
     )
 
 
@@ -150,6 +167,7 @@ def mnist_conv(
     dropout=0.1,
     classifier_activation="softmax",
     stem="pool",
+    stage_filters=None,
     name="mnist_conv",
 ):
     """``mnist_dsdc``'s topology with standard ``Conv2D(dilation_rate)`` blocks.
@@ -170,5 +188,5 @@ def mnist_conv(
 
     return _build(
         "mnist_conv", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights, stem,
+        classifier_activation, weights, stem, stage_filters,
     )

@@ -16,6 +16,7 @@ from kerasdil.layers import ASPP, DilatedConvBN, DilationStack, SeparableDilated
 from kerasdil.layers import _validate as V
 from kerasdil.tasks import Task, register_task
 from kerasdil.zoo.mnist import mnist_dsdc
+from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.registry import register_model
 from kerasdil.zoo.weights_io import load_weights
 
@@ -258,7 +259,7 @@ def deeplab_aspp(
     else:
         x = layers.Conv2D(num_classes, 1, name="logits")(x)
         outputs = layers.UpSampling2D(output_stride, interpolation="bilinear", name="upsample")(x)
-    model = keras.Model(inputs, outputs, name=name)
+    model = ZooModel(inputs, outputs, name=name)
     if background_prior is not None and num_classes > 1:
         _set_background_prior(model.get_layer("logits"), background_prior, name)
     config = dict(
