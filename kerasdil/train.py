@@ -229,6 +229,23 @@ def check_data_fits_model(dataset, model):
             )
 
 
+def _distiller(student, settings):
+    """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
+    import keras
+
+    from kerasdil.distill import Distiller
+    from kerasdil.zoo import create_model
+
+    source = settings["teacher"]
+    if source.endswith(".keras"):
+        if not os.path.exists(source):
+            raise ValueError(f"teacher file {source!r} does not exist.")
+        teacher = keras.models.load_model(source, safe_mode=True, compile=False)
+    else:
+        teacher = create_model(source)
+    return Distiller(student, teacher, alpha=settings["alpha"], temperature=settings["temperature"])
+
+
 def train(
     name,
     *,
@@ -242,6 +259,9 @@ def train(
     seed=0,
     strategy=None,
     model_kwargs=None,
+    teacher=None,
+    distill_alpha=None,
+    distill_temperature=None,
     verbose="auto",
     log=print,
 ):
@@ -259,6 +279,11 @@ def train(
         model_kwargs: extra builder arguments (e.g. ``dilation_schedule``). An
             ``input_shape`` also sets the size the data is made at (for a
             segmenter, the MNIST scenes canvas).
+        teacher: distil from this trained classifier (a zoo name with tag such as
+            ``"mnist_dsdc:mnist"``, or a ``.keras`` file): ``kerasdil.distill``.
+            Only the student is saved. Classification only.
+        distill_alpha, distill_temperature: the distillation loss's hard-label
+            weight and temperature (default ``kerasdil.distill``'s 0.1 and 10).
         verbose: Keras ``fit`` verbosity ("auto" shows the progress bar).
         log: function for one-line progress messages.
 
@@ -301,6 +326,18 @@ def train(
     data_info = data_info_for(info, model_kwargs)
     run = {"model": name, "model_kwargs": model_kwargs, "data": str(data) if data is not None else None, "limit": limit,
            "seed": seed, "strategy": strategy, **settings}
+    if teacher is not None or distill_alpha is not None or distill_temperature is not None:
+        from kerasdil import distill
+
+        if teacher is None:
+            raise ValueError("`distill_alpha` and `distill_temperature` need a `teacher`.")
+        if info.task != "classification":
+            raise ValueError(f"distillation is for classifiers; {name!r} is a {info.task} model.")
+        run["distill"] = {
+            "teacher": str(teacher),
+            "alpha": distill.DEFAULT_ALPHA if distill_alpha is None else float(distill_alpha),
+            "temperature": distill.DEFAULT_TEMPERATURE if distill_temperature is None else float(distill_temperature),
+        }
 
     if not _is_chief():
         # Non-chief workers of a multi-worker run write their checkpoints elsewhere.
@@ -324,9 +361,12 @@ def train(
     with scope:
         model = create_model(name, **model_kwargs)
         check_data_fits_model(train_ds, model)
+        trainee = model
+        if "distill" in run:
+            trainee = _distiller(model, run["distill"])
         _atomic_json(run_path, run)  # only once the run can start: a refused one leaves no run behind
         compile_model(
-            model, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
+            trainee, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
             decay_steps=steps * settings["epochs"] if steps > 0 else None,
         )
     stats = model_stats(model)
@@ -334,7 +374,7 @@ def train(
         f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}")
 
     start = time.perf_counter()
-    history = fit(model, train_ds, epochs=settings["epochs"], out_dir=out_dir, task=task,
+    history = fit(trainee, train_ds, epochs=settings["epochs"], out_dir=out_dir, task=task,
                   validation_data=val_ds, verbose=verbose)
     train_seconds = time.perf_counter() - start
 

@@ -33,6 +33,10 @@ def add_arguments(p):
                         "\"output_stride\": 4}' (an input_shape also sets the size of the data)")
     p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
                    help="tf.distribute strategy; multiworker reads TF_CONFIG")
+    p.add_argument("--teacher", default=None,
+                   help="distil from this trained classifier: a zoo name with tag (mnist_dsdc:mnist) or a .keras file")
+    p.add_argument("--distill-alpha", type=float, default=None, help="hard-label weight of the distillation loss (default 0.1)")
+    p.add_argument("--distill-temperature", type=float, default=None, help="distillation temperature (default 10)")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
 
 
@@ -54,6 +58,9 @@ def run(args):
         seed=args.seed,
         strategy=args.strategy,
         model_kwargs=args.model_kwargs,
+        teacher=args.teacher,
+        distill_alpha=args.distill_alpha,
+        distill_temperature=args.distill_temperature,
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics

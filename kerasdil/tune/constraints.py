@@ -687,7 +687,9 @@ MNIST_DSDC = SearchFamily(
     stages=2,
     layer_specs=_mnist_specs,
     cost=_mnist_cost,
-    builder_kwargs=lambda schedule, width: {"dilation_schedule": schedule, "width": width},
+    # The family pins the stem and stage widths it mirrors, whatever the builder's defaults.
+    builder_kwargs=lambda schedule, width: {"dilation_schedule": schedule, "width": width, "stem": "pool",
+                                            "stage_filters": [width * m for m in _MNIST_MULTIPLIERS]},
     default_schedule=((1, 2, 5), (1, 2, 3)),
     default_width=16,
 )
