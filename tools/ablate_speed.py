@@ -13,6 +13,8 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
 - ``dsdc_conv_pointwise``: the same, training the 1x1 conv as Conv2D instead of MatMul.
 - ``dsdc_eager_ops``: the same, eager inference op by op (no cached graph function).
 - ``dsdc_folded``: inference copy with BN folded into the convs (``fold_batchnorm``).
+- ``dsdc_plain_model``: the same layers in a plain ``keras.Model`` instead of a
+  ``ZooModel``: eager inference runs one graph function per block, not one for the model.
 - ``v1``: the first shipped architecture (width 18, stem at full size + pool,
   schedule (1,2,5),(1,2,3)).
 - ``v1_keras_depthwise``: v1 with Keras's SpaceToBatch depthwise path.
@@ -23,6 +25,10 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
 - ``w16_pool_13``, ``w16_strided_13``, ``w16_space_to_depth_13``: width 16, schedule
   (1, 3), (1, 2, 3), with each of the three stems (the fast end of the
   speed/accuracy trade; their full-recipe accuracies are in zoo/mnist_dsdc/README.md).
+- ``w16_32_64_*``, ``w32_32_64_strided``: stage channels 32 / 64 (more width at 7x7,
+  where it is cheap) with each stem, fewer or more blocks.
+
+``--variants a,b,...`` times only those (and the peer).
 
 Writes ``ablation.json`` / ``ablation.md`` in ``--out``.
 """
@@ -106,20 +112,25 @@ def main(argv=None):
                                                    dilation_schedule=((1, 3), (1, 2, 3, 1))),
         "w32_32_64_strided": lambda: build("mnist_dsdc", width=32, stem="strided", stage_filters=(32, 64)),
         "dsdc_folded": None,  # the dsdc model with BN folded into the convs (inference only)
+        "dsdc_plain_model": None,  # the dsdc model's layers in a plain keras.Model: block functions only
     }
     chosen = list(recipes) if not args.variants else ["peer"] + [v for v in args.variants.split(",") if v != "peer"]
     unknown = [v for v in chosen if v not in recipes]
     if unknown:
         p.error(f"unknown variant(s) {unknown}; choose from {sorted(recipes)}")
-    if {"dsdc_eager_ops", "dsdc_folded", "dsdc_conv_pointwise"} & set(chosen) and "dsdc" not in chosen:
+    if {"dsdc_eager_ops", "dsdc_folded", "dsdc_conv_pointwise", "dsdc_plain_model"} & set(chosen) and "dsdc" not in chosen:
         chosen.insert(1, "dsdc")
     variants = {k: recipes[k]() for k in chosen if recipes[k] is not None}
     if "dsdc_eager_ops" in chosen:
         variants["dsdc_eager_ops"] = variants["dsdc"]
     if "dsdc_folded" in chosen:
         variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])
+    if "dsdc_plain_model" in chosen:
+        # Same layers and weights; eager inference runs one graph function per block
+        # instead of one for the whole ZooModel.
+        variants["dsdc_plain_model"] = keras.Model(variants["dsdc"].inputs, variants["dsdc"].outputs)
     flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False)}
-    trainable = {k for k in variants if k not in ("dsdc_folded", "dsdc_eager_ops")}
+    trainable = {k for k in variants if k not in ("dsdc_folded", "dsdc_eager_ops", "dsdc_plain_model")}
 
     def with_flag(k, fn):
         name, value = flags.get(k, (None, None))

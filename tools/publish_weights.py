@@ -42,7 +42,8 @@ def main(argv=None):
 
     info = model_info(run["model"])
     config = {k: v for k, v in {**info.default_config, **run["model_kwargs"]}.items()
-              if k in ("input_shape", "num_classes", "dilation_schedule", "width", "output_stride", "aspp_rates", "decoder", "backbone")}
+              if k in ("input_shape", "num_classes", "dilation_schedule", "width", "stem", "stage_filters", "output_stride",
+                       "aspp_rates", "decoder", "backbone")}
     config = json.loads(json.dumps(config, default=list))
     folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kerasdil", "zoo", "weights")
     base = f"{run['model']}-{args.tag}"
@@ -55,6 +56,8 @@ def main(argv=None):
         "metrics": {k: metrics[k] for k in ("accuracy", "loss", "miou", "pixel_accuracy", "samples", "epochs", "params",
                                              "macs", "seconds_per_epoch_median", "train_seconds_total", "data") if k in metrics},
     }
+    if "distill" in run:
+        card["distill"] = run["distill"]  # teacher, alpha, temperature
     tmp = os.path.join(folder, base + ".json.tmp")
     with open(tmp, "w") as f:
         json.dump(card, f, indent=2)
