@@ -174,8 +174,50 @@ def build_parser():
     p.add_argument("--source", default="mnist_dsdc:mnist", help="pretrained classifier for the fine-tuned arm")
     p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {', '.join(ARMS)}")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--speed-only", action="store_true",
+                   help="no training: time unet_baseline, deeplab_aspp (a ZooModel) and the same deeplab_aspp layers "
+                        "in a plain keras.Model, round-robin, and write speed.md / speed.json")
     p.add_argument("--out", default="zoo/deeplab_aspp/bench")
     return p
+
+
+def speed_only(args, task, info, log):
+    """Inference and training speed of the segmenters without training them (speed does
+    not depend on the weights): unet_baseline, deeplab_aspp, and deeplab_aspp's layers in a
+    plain ``keras.Model`` (eager inference one graph function per block instead of one for
+    the whole model)."""
+    import keras
+    import numpy as np
+
+    from kerasdil.zoo import create_model
+
+    test = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False, seed=args.seed,
+                         num_train=args.batch_size, num_test=512, validation_size=args.batch_size)[2]
+    images = np.concatenate([x.numpy() for x, _ in test.take(8)])
+    masks = np.concatenate([y.numpy() for _, y in test.take(8)])
+    keras.utils.set_random_seed(args.seed)
+    deeplab = create_model("deeplab_aspp")
+    models = {"unet_baseline": create_model("unet_baseline"), "deeplab_aspp": deeplab,
+              "deeplab_aspp, plain keras.Model": keras.Model(deeplab.inputs, deeplab.outputs)}
+    timing = interleaved_timing(models, images, masks, batch_size=args.batch_size, rounds=args.timing_rounds)
+    peer = timing["unet_baseline"]
+    command = "python tools/bench_segmentation.py " + " ".join(sys.argv[1:])
+    lines = ["| model | train img/s (x unet) | predict img/s b64 (x unet) | eager model(x) b1 ms (x unet) |",
+             "|---|---:|---:|---:|"]
+    for name, t in timing.items():
+        lines.append(
+            f"| {name} | {t['train_images_per_second']:,.0f} "
+            f"({t['train_images_per_second'] / peer['train_images_per_second']:.2f}x) "
+            f"| {t['inference_images_per_second']:,.0f} "
+            f"({t['inference_images_per_second'] / peer['inference_images_per_second']:.2f}x) "
+            f"| {t['latency_batch1_ms']:.1f} ({t['latency_batch1_ms'] / peer['latency_batch1_ms']:.2f}x) |")
+    lines += ["", f"Best of {args.timing_rounds} round-robin rounds, batch {args.batch_size} for training; "
+                  f"{os.cpu_count()} CPUs. Command: `{command}`"]
+    _atomic_json(os.path.join(args.out, "speed.json"), {"command": command, "timing": timing})
+    with open(os.path.join(args.out, "speed.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log("\n".join(lines))
+    return 0
 
 
 def main(argv=None):
@@ -197,6 +239,8 @@ def main(argv=None):
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     task = get_task("segmentation")
     info = model_info("deeplab_aspp")
+    if args.speed_only:
+        return speed_only(args, task, info, log)
     dataset_kwargs = dict(num_train=args.train_scenes, num_test=args.test_scenes, validation_size=args.val_scenes)
     datasets = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=not args.fixed_scenes,
                              seed=args.seed, **dataset_kwargs)
