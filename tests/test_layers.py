@@ -169,10 +169,11 @@ def test_fold_batchnorm_handles_aspp_and_saves_as_keras_file(tmp_path):
     np.testing.assert_allclose(loaded(x), model(x, training=False), atol=1e-5)
 
 
-def test_fused_batchnorm_matches_keras_batchnorm_in_training_and_inference():
+@pytest.mark.parametrize("channels", [6, 8])  # 6: the MatMul-moments path; 8: the fused kernel
+def test_fused_batchnorm_matches_keras_batchnorm_in_training_and_inference(channels):
     from kerasdil.layers import FusedBatchNormalization
 
-    x = tf.constant(_x((16, 7, 9, 6)) * 3 + 1)
+    x = tf.constant(_x((16, 7, 9, channels)) * 3 + 1)
     fused = FusedBatchNormalization(momentum=0.9)
     plain = keras.layers.BatchNormalization(momentum=0.9)
     fused.build(x.shape)
@@ -190,12 +191,19 @@ def test_fused_batchnorm_matches_keras_batchnorm_in_training_and_inference():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-def test_fused_batchnorm_uses_fused_op():
+def test_fused_batchnorm_uses_fused_op_where_it_is_fast():
     from kerasdil.layers import FusedBatchNormalization
 
-    layer = FusedBatchNormalization()
-    fn = tf.function(lambda x: layer(x, training=True)).get_concrete_function(tf.TensorSpec((2, 4, 4, 3)))
-    assert any(n.op.startswith("FusedBatchNorm") for n in fn.graph.as_graph_def().node)
+    def ops_of(channels, training):
+        layer = FusedBatchNormalization()
+        fn = tf.function(lambda x: layer(x, training=training)).get_concrete_function(
+            tf.TensorSpec((2, 4, 4, channels)))
+        return {n.op for n in fn.graph.as_graph_def().node}
+
+    assert any(op.startswith("FusedBatchNorm") for op in ops_of(16, True))
+    assert any(op.startswith("FusedBatchNorm") for op in ops_of(18, False))  # inference: always fused
+    training_18 = ops_of(18, True)  # off oneDNN's vector path: sums as MatMuls
+    assert "MatMul" in training_18 and not any(op.startswith("FusedBatchNorm") for op in training_18)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
 - ``peer``: keras_io_convnet.
 - ``dsdc``: mnist_dsdc with its current defaults (the shipped architecture).
 - ``dsdc_conv_pointwise``: the same, training the 1x1 conv as Conv2D instead of MatMul.
+- ``dsdc_fused_bn_only``: the same, training BN with the fused kernel at every channel
+  count (no MatMul moments for the 18 and 54 channels that are not multiples of 4).
 - ``dsdc_eager_ops``: the same, eager inference op by op (no cached graph function).
 - ``dsdc_folded``: inference copy with BN folded into the convs (``fold_batchnorm``).
 - ``dsdc_plain_model``: the same layers in a plain ``keras.Model`` instead of a
@@ -89,6 +91,7 @@ def main(argv=None):
         "peer": lambda: build("keras_io_convnet"),
         "dsdc": lambda: build("mnist_dsdc"),
         "dsdc_conv_pointwise": lambda: build("mnist_dsdc"),
+        "dsdc_fused_bn_only": lambda: build("mnist_dsdc"),
         "dsdc_eager_ops": None,  # the dsdc model itself, timed with EAGER_COMPILE off
         "v1": lambda: build("mnist_dsdc", **v1),
         "v1_keras_depthwise": lambda: build("mnist_dsdc", implementation="keras", **v1),
@@ -129,7 +132,8 @@ def main(argv=None):
         # Same layers and weights; eager inference runs one graph function per block
         # instead of one for the whole ZooModel.
         variants["dsdc_plain_model"] = keras.Model(variants["dsdc"].inputs, variants["dsdc"].outputs)
-    flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False)}
+    flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False),
+             "dsdc_fused_bn_only": ("MATMUL_MOMENTS", False)}
     trainable = {k for k in variants if k not in ("dsdc_folded", "dsdc_eager_ops", "dsdc_plain_model")}
 
     def with_flag(k, fn):
