@@ -121,8 +121,10 @@ class FusedBatchNormalization(layers.BatchNormalization):
     ops forward, more backward); on TensorFlow, for 4-D channels-last inputs without
     mask or renorm, this layer calls ``FusedBatchNormV3`` instead: one op each way,
     about 4x faster on CPU for DSDC-sized tensors, same variables, same results
-    (moving variance updated with the biased batch variance, as Keras does). Other
-    backends and cases use the Keras implementation.
+    (moving variance updated with the biased batch variance, as Keras does). In
+    training over a channel count that is not a multiple of 4, where the fused kernel
+    is slow on x86, the moments are MatMuls instead (``_matmul_moments_batch_norm``).
+    Other backends and cases use the Keras implementation.
 
     Example:
         >>> bn = FusedBatchNormalization(momentum=0.9)
