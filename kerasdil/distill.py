@@ -67,9 +67,9 @@ class Distiller(keras.Model):
         teacher_logits = _logits(self.teacher(x, training=False), self._teacher_logits)
         student_logits = _logits(y_pred, self._student_logits)
         hard = keras.losses.sparse_categorical_crossentropy(y, student_logits, from_logits=True)
-        soft_teacher = ops.softmax(teacher_logits / t, axis=-1)
+        log_soft_teacher = ops.log_softmax(teacher_logits / t, axis=-1)
         log_soft_student = ops.log_softmax(student_logits / t, axis=-1)
-        kl = ops.sum(soft_teacher * (ops.log(ops.maximum(soft_teacher, 1e-30)) - log_soft_student), axis=-1)
+        kl = ops.sum(ops.exp(log_soft_teacher) * (log_soft_teacher - log_soft_student), axis=-1)
         loss = self.alpha * hard + (1.0 - self.alpha) * (t * t) * kl
         if sample_weight is not None:
             loss = loss * ops.cast(sample_weight, loss.dtype)
