@@ -51,10 +51,12 @@ def test_bad_training_arguments_are_clear_errors(tmp_path):
         train("mnist_nope", out_dir=str(tmp_path), data="sample")
 
 
-def test_killed_training_resumes_from_last_completed_epoch(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--teacher", "mnist_dsdc:mnist", "--model-kwargs", '{"width": 8}']],
+                         ids=["plain", "distilled"])
+def test_killed_training_resumes_from_last_completed_epoch(tmp_path, extra):
     out = str(tmp_path / "run")
     args = ["train", "mnist_dsdc", "--data", "sample", "--epochs", "3", "--batch-size", "8", "--limit", "1000",
-            "--out", out, "--quiet"]
+            "--out", out, "--quiet", *extra]
     proc = subprocess.Popen([sys.executable, "-m", "kerasdil.cli", *args], env=ENV, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     history = os.path.join(out, "history.json")
