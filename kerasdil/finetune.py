@@ -76,16 +76,6 @@ def _top_names(paths):
     return seen
 
 
-def _resolve_model(model, what):
-    if isinstance(model, str):
-        from kerasdil.zoo import create_model
-
-        return create_model(model)
-    if not hasattr(model, "layers") or not hasattr(model, "weights"):
-        raise ValueError(f"{what} must be a Keras model or a zoo name such as 'mnist_dsdc:mnist', got {model!r}.")
-    return model
-
-
 def _layer_variables(layer):
     """{path relative to the layer: variable}, so a Sequential model's name prefix
     (``keras_io_convnet/classifier/kernel``) does not hide a match."""
@@ -129,8 +119,10 @@ def transfer_backbone(source_model, target_model, *, layers=None):
         >>> report.layers
         ['stem', 'stage1', 'stage2', 'classifier']
     """
-    source = _resolve_model(source_model, "source_model")
-    target = _resolve_model(target_model, "target_model")
+    from kerasdil.zoo.registry import resolve_model
+
+    source = resolve_model(source_model, "source_model")
+    target = resolve_model(target_model, "target_model")
     source_layers = {layer.name: layer for layer in source.layers if layer.weights}
     target_layers = {layer.name: layer for layer in target.layers if layer.weights}
     if layers is None:
@@ -421,6 +413,7 @@ def finetune(
     from kerasdil.tasks import get_task
     from kerasdil.train import TrainResult, check_data_fits_model, compile_model, data_info_for, fit, open_run_dir
     from kerasdil.zoo import create_model, model_info
+    from kerasdil.zoo.registry import resolve_model
     from kerasdil.zoo.stats import model_stats
 
     info = model_info(name)
@@ -455,14 +448,7 @@ def finetune(
     model_path = os.path.join(out_dir, "model.keras")
 
     # Resolve the source before anything is written, so a bad source leaves no run behind.
-    if isinstance(source, str) and (source.endswith(".keras") or os.path.sep in source):
-        if not os.path.isfile(source):
-            raise FileNotFoundError(f"finetune: source model file {source!r} does not exist.")
-        import kerasdil.layers  # noqa: F401  (registers kerasdil layers)
-
-        source_model = keras.models.load_model(source, compile=False, safe_mode=True)
-    else:
-        source_model = _resolve_model(source, "source")
+    source_model = resolve_model(source, "finetune: source")
     keras.utils.set_random_seed(seed)
     model = create_model(name, **model_kwargs)
     report = transfer_backbone(source_model, model)  # raises before any file is written

@@ -231,18 +231,10 @@ def check_data_fits_model(dataset, model):
 
 def _distiller(student, settings):
     """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
-    import keras
-
     from kerasdil.distill import Distiller
-    from kerasdil.zoo import create_model
+    from kerasdil.zoo.registry import resolve_model
 
-    source = settings["teacher"]
-    if source.endswith(".keras"):
-        if not os.path.exists(source):
-            raise ValueError(f"teacher file {source!r} does not exist.")
-        teacher = keras.models.load_model(source, safe_mode=True, compile=False)
-    else:
-        teacher = create_model(source)
+    teacher = resolve_model(settings["teacher"], "teacher")
     return Distiller(student, teacher, alpha=settings["alpha"], temperature=settings["temperature"])
 
 

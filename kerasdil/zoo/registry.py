@@ -184,3 +184,32 @@ def create_model(name, **kwargs):
         preset = {k: v for k, v in info.pretrained[weights].config.items() if k in accepted}
         kwargs = {**preset, **kwargs}
     return info.builder(**kwargs)
+
+
+def resolve_model(model, what="model"):
+    """A Keras model from a model, a zoo name (with tag: ``"mnist_dsdc:mnist"``) or a
+    ``.keras`` file (loaded in safe mode, uncompiled).
+
+    Args:
+        model: the model, name or path.
+        what: how error messages name the argument.
+
+    Returns:
+        A ``keras.Model``.
+
+    Raises:
+        ValueError: a missing file, an unknown name, or something that is not a model.
+    """
+    if isinstance(model, str):
+        if model.endswith(".keras") or os.path.sep in model:
+            if not os.path.isfile(model):
+                raise ValueError(f"{what} model file {model!r} does not exist.")
+            import keras
+
+            # kerasdil's layers and ZooModel are registered: importing this module
+            # imported kerasdil.zoo.
+            return keras.models.load_model(model, compile=False, safe_mode=True)
+        return create_model(model)
+    if not hasattr(model, "layers") or not hasattr(model, "weights"):
+        raise ValueError(f"{what} must be a Keras model or a zoo name such as 'mnist_dsdc:mnist', got {model!r}.")
+    return model
