@@ -92,7 +92,6 @@ def main(argv=None):
         "dsdc": lambda: build("mnist_dsdc"),
         "dsdc_conv_pointwise": lambda: build("mnist_dsdc"),
         "dsdc_fused_bn_only": lambda: build("mnist_dsdc"),
-        "dsdc_eager_ops": None,  # the dsdc model itself, timed with EAGER_COMPILE off
         "v1": lambda: build("mnist_dsdc", **v1),
         "v1_keras_depthwise": lambda: build("mnist_dsdc", implementation="keras", **v1),
         "v1_keras_bn": lambda: build("mnist_dsdc", keras_bn_layers=True, **v1),
@@ -114,27 +113,26 @@ def main(argv=None):
         "w16_32_48_strided_13_1231": lambda: build("mnist_dsdc", width=16, stem="strided",
                                                    dilation_schedule=((1, 3), (1, 2, 3, 1))),
         "w32_32_64_strided": lambda: build("mnist_dsdc", width=32, stem="strided", stage_filters=(32, 64)),
-        "dsdc_folded": None,  # the dsdc model with BN folded into the convs (inference only)
-        "dsdc_plain_model": None,  # the dsdc model's layers in a plain keras.Model: block functions only
     }
-    chosen = list(recipes) if not args.variants else ["peer"] + [v for v in args.variants.split(",") if v != "peer"]
-    unknown = [v for v in chosen if v not in recipes]
+    # Inference-only variants made from the dsdc model itself (same weights).
+    from_dsdc = {
+        "dsdc_eager_ops": lambda m: m,  # timed with EAGER_COMPILE off
+        "dsdc_folded": fold_batchnorm,  # BN folded into the convs
+        # The same layers in a plain keras.Model: one graph function per block, not one for the model.
+        "dsdc_plain_model": lambda m: keras.Model(m.inputs, m.outputs),
+    }
+    known = [*recipes, *from_dsdc]
+    chosen = known if not args.variants else ["peer"] + [v for v in args.variants.split(",") if v != "peer"]
+    unknown = [v for v in chosen if v not in known]
     if unknown:
-        p.error(f"unknown variant(s) {unknown}; choose from {sorted(recipes)}")
-    if {"dsdc_eager_ops", "dsdc_folded", "dsdc_conv_pointwise", "dsdc_plain_model"} & set(chosen) and "dsdc" not in chosen:
+        p.error(f"unknown variant(s) {unknown}; choose from {sorted(known)}")
+    if set(from_dsdc) & set(chosen) and "dsdc" not in chosen:
         chosen.insert(1, "dsdc")
-    variants = {k: recipes[k]() for k in chosen if recipes[k] is not None}
-    if "dsdc_eager_ops" in chosen:
-        variants["dsdc_eager_ops"] = variants["dsdc"]
-    if "dsdc_folded" in chosen:
-        variants["dsdc_folded"] = fold_batchnorm(variants["dsdc"])
-    if "dsdc_plain_model" in chosen:
-        # Same layers and weights; eager inference runs one graph function per block
-        # instead of one for the whole ZooModel.
-        variants["dsdc_plain_model"] = keras.Model(variants["dsdc"].inputs, variants["dsdc"].outputs)
+    variants = {k: recipes[k]() for k in chosen if k in recipes}
+    variants.update({k: from_dsdc[k](variants["dsdc"]) for k in chosen if k in from_dsdc})
     flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False),
              "dsdc_fused_bn_only": ("MATMUL_MOMENTS", False)}
-    trainable = {k for k in variants if k not in ("dsdc_folded", "dsdc_eager_ops", "dsdc_plain_model")}
+    trainable = set(variants) - set(from_dsdc)
 
     def with_flag(k, fn):
         name, value = flags.get(k, (None, None))
