@@ -23,6 +23,7 @@ from kerasdil.data import (
     load_mnist_arrays,
     mnist,
     normalize,
+    repeat_epochs,
     split_arrays,
 )
 
@@ -444,6 +445,39 @@ def test_augmentation_is_deterministic_for_a_seed_and_varies_by_epoch(sample):
     np.testing.assert_array_equal(epoch1, rebuilt)
     assert not np.array_equal(epoch1, epoch2)
     assert not np.array_equal(epoch1, other)
+
+
+def test_repeat_epochs_gives_one_full_reshuffled_pass_per_epoch(tmp_path):
+    dataset = mnist("train", source=write_mnist(tmp_path / "m.npz", n_train=40), batch_size=16, seed=2)
+    repeated, steps = repeat_epochs(dataset)
+    assert steps == 3 and int(repeated.cardinality()) == -1  # infinite: Keras keeps one iterator
+    ids = image_ids(repeated.take(3 * steps))
+    # batches 16, 16, 8: each run of `steps` batches is one pass over all 40 images
+    passes = [ids[0:40], ids[40:80], ids[80:120]]
+    assert all(sorted(p) == list(range(40)) for p in passes)
+    assert passes[0] != passes[1] and passes[1] != passes[2]
+
+
+def test_repeat_epochs_draws_new_augmentation_each_pass(sample):
+    dataset = mnist("train", source=sample, limit=128, batch_size=64, augment=True, shuffle=False)
+    repeated, steps = repeat_epochs(dataset)
+    batches = [(x.numpy(), y.numpy()) for x, y in repeated.take(2 * steps)]
+    first = np.concatenate([x for x, _ in batches[:steps]])
+    second = np.concatenate([x for x, _ in batches[steps:]])
+    np.testing.assert_array_equal(np.concatenate([y for _, y in batches[:steps]]),
+                                  np.concatenate([y for _, y in batches[steps:]]))
+    assert not np.array_equal(first, second)
+
+
+def test_repeat_epochs_leaves_other_inputs_alone(sample):
+    import tensorflow as tf
+
+    infinite = tf.data.Dataset.range(5).repeat()
+    unknown = tf.data.Dataset.range(5).filter(lambda i: i > 1)
+    empty = tf.data.Dataset.range(0)
+    x = np.zeros((4, 28, 28, 1), np.float32)
+    for data in (infinite, unknown, empty, x):
+        assert repeat_epochs(data) == (data, None)
 
 
 def test_augment_batch_with_zero_ranges_is_identity():

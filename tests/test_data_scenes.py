@@ -234,3 +234,7 @@ def test_new_scenes_every_epoch(arrays):
     assert not np.array_equal(first, second)
     again = make_scenes(arrays.x_train[:110], arrays.y_train[:110], 6, canvas_size=(32, 48), epoch=1)[1]
     np.testing.assert_array_equal(second, again)  # and epoch e is make_scenes(epoch=e)
+    # Scenes are tied to the epoch index at each epoch's start: not repeated onto one iterator.
+    from kerasdil.data import repeat_epochs
+
+    assert repeat_epochs(ds) == (ds, None)

@@ -9,7 +9,8 @@ every model alike. Writes
     python tools/bench_mnist.py --data ../shared/data/mnist.npz --epochs 3
 
 Columns: params, MACs per image, training seconds per epoch (median over epochs
-after the first, which includes tracing), test accuracy after the budget, Keras
+after the first, which includes tracing; each epoch timed from the end of its
+first step, see ``_epoch_clock``), test accuracy after the budget, Keras
 inference images/s at batch 256 (``model(x, training=False)``) and batch-1
 latency, the same through ``predict_on_batch``, achieved GFLOP/s (2 FLOPs per MAC;
 training counted as 3x forward) against the machine's practical peak (a large
@@ -43,6 +44,30 @@ def _matmul_peak_gflops(n=2048, reps=5):
     return 2 * n ** 3 / best / 1e9
 
 
+def _epoch_clock(steps):
+    """A Keras callback whose ``seconds`` is the steady-state time of the last epoch of ``steps`` steps.
+
+    Timed from the end of the epoch's first step to the end of its last, scaled
+    by ``steps / (steps - 1)``. The first step of each ``fit`` call is left out:
+    it holds the iterator start-up, and the round-robin's one-epoch ``fit`` calls
+    would otherwise charge every epoch the start-up that a real multi-epoch run
+    pays once.
+    """
+    import keras
+
+    class EpochClock(keras.callbacks.Callback):
+        seconds = None
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = (time.perf_counter() - self.start) * steps / max(steps - 1, 1)
+
+    return EpochClock()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=None, help="MNIST source (file, folder or 'sample')")
@@ -50,8 +75,21 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--limit", type=int, default=None, help="train/test on the first N images only")
     p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--variant", action="append", default=[], metavar="MODEL/LABEL=JSON",
+                   help="an extra row: MODEL built with the JSON builder arguments, e.g. "
+                        "mnist_dsdc/w16='{\"width\": 16}' (repeatable)")
     p.add_argument("--out", default="runs/bench_mnist")
     args = p.parse_args(argv)
+    variants = {}
+    for spec in args.variant:
+        label, _, kwargs = spec.partition("=")
+        try:
+            kwargs = json.loads(kwargs)
+        except ValueError as e:
+            p.error(f"--variant {spec!r}: not MODEL/LABEL=JSON ({e})")
+        if "/" not in label or not isinstance(kwargs, dict):
+            p.error(f"--variant {spec!r}: expected MODEL/LABEL={{...}}")
+        variants[label] = kwargs
 
     import keras
 
@@ -74,18 +112,21 @@ def main(argv=None):
     # inference in interleaved rounds: load changes on a shared machine hit all models alike.
     import keras.callbacks
 
-    names = args.models.split(",")
+    names = args.models.split(",") + list(variants)
     models = {}
     for name in names:
+        base = name.split("/")[0]
         keras.utils.set_random_seed(0)
-        models[name] = create_model(name)
-        compile_model(models[name], task, learning_rate=recipe(name)["learning_rate"], decay_steps=steps * args.epochs)
+        models[name] = create_model(base, **variants.get(name, {}))
+        compile_model(models[name], task, learning_rate=recipe(base)["learning_rate"], decay_steps=steps * args.epochs)
     epoch_times = {name: [] for name in names}
+    clock = _epoch_clock(steps)
+    train_repeated, _ = data.repeat_epochs(train_ds)
     for epoch in range(args.epochs):
         for name in names:
-            t0 = time.perf_counter()
-            models[name].fit(train_ds, initial_epoch=epoch, epochs=epoch + 1, verbose=2)
-            epoch_times[name].append(time.perf_counter() - t0)
+            models[name].fit(train_repeated, steps_per_epoch=steps, initial_epoch=epoch, epochs=epoch + 1, verbose=2,
+                             callbacks=[clock])
+            epoch_times[name].append(clock.seconds)
     inference = {name: {"b256": [], "b1": [], "predict_b256": [], "predict_b1": []} for name in names}
     for name in names:
         for _ in range(3):
@@ -116,7 +157,7 @@ def main(argv=None):
         p1 = statistics.median(inference[name]["predict_b1"])
         images_per_epoch = steps * args.batch_size
         rows.append(dict(
-            model=name, params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
+            model=name, kwargs=variants.get(name, {}), params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
             test_accuracy=acc, epochs=args.epochs, images_per_s_b256=256 / t256, latency_ms_b1=t1 * 1e3,
             train_gflops=3 * 2 * stats["macs"] * images_per_epoch / s_epoch / 1e9,
             infer_gflops_b256=2 * stats["macs"] * 256 / t256 / 1e9,
@@ -125,7 +166,7 @@ def main(argv=None):
         print(f"{name}: {rows[-1]}", flush=True)
 
     pretrained = []
-    for name in names:
+    for name in args.models.split(","):
         if "mnist" in model_info(name).pretrained:
             model = create_model(name, weights="mnist")
             full_test = data.mnist("test", source=arrays, batch_size=512)

@@ -10,7 +10,7 @@ Example:
     >>> val = mnist("validation", validation_size=5000)
 """
 
-from ._common import DATA_DIR_ENV, SampleDataWarning, benchmark_pipeline
+from ._common import DATA_DIR_ENV, SampleDataWarning, benchmark_pipeline, repeat_epochs
 from .mnist import (
     AUGMENTATION,
     IMAGE_SHAPE,
@@ -70,5 +70,6 @@ __all__ = [
     "load_mnist_arrays",
     "mnist",
     "normalize",
+    "repeat_epochs",
     "split_arrays",
 ]

@@ -185,3 +185,34 @@ def benchmark_pipeline(dataset, *, max_batches: int | None = None, warmup_batche
         "images_per_second": images / seconds if seconds > 0 else float("inf"),
         "batches": batches,
     }
+
+
+def repeat_epochs(dataset):
+    """``(dataset.repeat(), steps)`` for ``fit(..., steps_per_epoch=steps)``: every epoch on one iterator.
+
+    Given a finite dataset, Keras makes a new iterator each epoch. With a shuffled
+    pipeline TF then sits idle for about 2 s before the first batch of an epoch
+    (measured here: 2.0-2.4 s wall, 0.06 s CPU, on MNIST at 20,000 images, where
+    an epoch takes 3 s). One repeated iterator avoids that, and prefetching runs
+    on across epoch boundaries. Each pass still reshuffles and draws new
+    augmentation, and ``steps`` batches are exactly one pass, so epoch ``k`` sees
+    every example once.
+
+    Datasets this does not apply to come back unchanged with ``steps=None``:
+    anything that is not a ``tf.data.Dataset``, datasets of unknown or infinite
+    length, and scene pipelines that compose new scenes at each epoch's start
+    (:func:`kerasdil.data.scenes.scene_epoch_callback` ties them to the epoch index,
+    which prefetching across the boundary would break).
+
+    Example:
+        >>> train, steps = repeat_epochs(mnist("train", augment=True))
+        >>> model.fit(train, steps_per_epoch=steps, epochs=10)
+    """
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset) or getattr(dataset, "_kerasdil_scene_epochs", None) is not None:
+        return dataset, None
+    steps = int(dataset.cardinality())
+    if steps <= 0:  # empty, infinite (-1) or unknown (-2)
+        return dataset, None
+    return dataset.repeat(), steps

@@ -657,7 +657,10 @@ def search(
         if remaining is not None:
             log(f"{max_trials - remaining} of {max_trials} trials exist; searching {len(keys)} candidates "
                 f"with {tuner}")
-        kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose)
+        from kerasdil.data import repeat_epochs
+
+        train_ds, steps = repeat_epochs(train_ds)  # one iterator per trial, not one per epoch
+        kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, verbose=verbose)
 
     trials = {tid: t.status for tid, t in getattr(kt_tuner.oracle, "trials", {}).items()}
     best = None
