@@ -96,10 +96,47 @@ def test_native_dilated_depthwise_equals_keras_path_with_gradients(dilation, pad
 
 
 def test_native_path_avoids_space_to_batch_in_graph():
+    from kerasdil.layers._native import native_dilation_supported
+
     layer = SeparableDilatedConv(8, dilation_rate=2)
     fn = tf.function(lambda x: layer(x, training=False)).get_concrete_function(tf.TensorSpec((1, 14, 14, 8)))
     ops = {n.op for n in fn.graph.as_graph_def().node}
-    assert "SpaceToBatchND" not in ops and "DepthwiseConv2dNative" in ops
+    if native_dilation_supported():
+        assert "SpaceToBatchND" not in ops and "DepthwiseConv2dNative" in ops
+    else:  # this TensorFlow's kernel takes no dilations: Keras's SpaceToBatch path
+        assert "SpaceToBatchND" in ops
+
+
+def test_without_onednn_dilated_layers_fall_back_to_the_keras_path(tmp_path):
+    # TensorFlow's own DepthwiseConv2dNative kernel raises on dilations; oneDNN's (the
+    # default on x86) takes them. The probe must see that, and the layers still work.
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_onednn.py"
+    script.write_text("""
+import numpy as np, pytest
+from kerasdil.layers import DilatedDepthwiseConv2D, SeparableDilatedConv
+from kerasdil.layers._native import native_dilation_supported
+from kerasdil.zoo import mnist_dsdc
+assert native_dilation_supported() is False
+x = np.random.default_rng(0).normal(size=(2, 14, 14, 8)).astype("float32")
+auto = DilatedDepthwiseConv2D(3, dilation_rate=2)
+keras_path = DilatedDepthwiseConv2D(3, dilation_rate=2, implementation="keras")
+keras_path(x); auto(x); keras_path.set_weights(auto.get_weights())
+np.testing.assert_allclose(auto(x), keras_path(x), atol=1e-5)
+with pytest.raises(ValueError, match="TF_ENABLE_ONEDNN_OPTS=0"):
+    DilatedDepthwiseConv2D(3, dilation_rate=2, implementation="native")(x)
+model = mnist_dsdc()
+model.compile("adam", "sparse_categorical_crossentropy")
+images = np.random.default_rng(1).random((8, 28, 28, 1)).astype("float32")
+model.fit(images, np.arange(8) % 10, epochs=1, verbose=0)
+assert model(images[:1]).shape == (1, 10)
+print("fallback ok")
+""")
+    env = {**__import__("os").environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "fallback ok" in done.stdout, done.stderr[-3000:]
 
 
 def test_native_implementation_refuses_when_fast_path_impossible():

@@ -10,8 +10,38 @@ gradient of a stride-1 correlation is the correlation of the output gradient wit
 the flipped kernel), and only the filter gradient goes through TensorFlow's
 SpaceToBatch path, whose unused forward output grappler prunes.
 
-TensorFlow-only; callers fall back to ``keras.ops.depthwise_conv`` elsewhere.
+TensorFlow-only; callers fall back to ``keras.ops.depthwise_conv`` elsewhere, and
+where this TensorFlow's kernel does not take dilations (``native_dilation_supported``).
 """
+
+_SUPPORTED = None
+
+
+def native_dilation_supported():
+    """Whether this TensorFlow runs ``DepthwiseConv2dNative`` with dilations, correctly.
+
+    oneDNN's CPU kernel does; TensorFlow's own (Eigen) kernel, used when
+    ``TF_ENABLE_ONEDNN_OPTS=0`` or on builds without oneDNN, raises "Current kernel
+    implementation does not support dilations". Probed once per process, eagerly
+    (also when first asked while a function is being traced), on a 7x7 input
+    against ``tf.nn.depthwise_conv2d``.
+    """
+    global _SUPPORTED
+    if _SUPPORTED is None:
+        import numpy as np
+        import tensorflow as tf
+
+        with tf.init_scope():
+            x = tf.constant(np.arange(2 * 7 * 7 * 3, dtype=np.float32).reshape(2, 7, 7, 3) % 11)
+            k = tf.constant(np.arange(3 * 3 * 3, dtype=np.float32).reshape(3, 3, 3, 1) % 5 - 2)
+            try:
+                y = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=k, strides=[1, 1, 1, 1], padding="SAME",
+                                                     dilations=[1, 2, 2, 1])
+                ref = tf.nn.depthwise_conv2d(x, k, [1, 1, 1, 1], "SAME", dilations=[2, 2])
+                _SUPPORTED = bool(np.allclose(y.numpy(), ref.numpy(), atol=1e-4))
+            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
+                _SUPPORTED = False
+    return _SUPPORTED
 
 
 def native_dilated_depthwise(inputs, kernel, dilation_rate, padding):

@@ -11,6 +11,12 @@ from kerasdil.layers import _validate as V
 _IMPLEMENTATIONS = ("auto", "native", "keras")
 
 
+def _native_dilation_supported():
+    from kerasdil.layers._native import native_dilation_supported
+
+    return native_dilation_supported()
+
+
 def _specs(kernel, stride, dilation):
     from kerasdil.receptive import LayerSpec
 
@@ -47,7 +53,7 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
             )
         self.implementation = implementation
 
-    def _native_ok(self):
+    def _native_ok(self):  # cheap checks first: the last one probes TensorFlow once
         return (
             keras.backend.backend() == "tensorflow"
             and max(self.dilation_rate) > 1
@@ -56,6 +62,7 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
             and self.data_format == "channels_last"
             and self.kernel_size[0] % 2 == 1
             and self.kernel_size[1] % 2 == 1
+            and _native_dilation_supported()
         )
 
     def call(self, inputs):
@@ -63,7 +70,9 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
         if self.implementation == "native" and not use_native:
             raise ValueError(
                 f"{self.name}: implementation='native' needs the TensorFlow backend, "
-                "channels_last, stride 1, dilation > 1, depth_multiplier 1 and an odd kernel."
+                "channels_last, stride 1, dilation > 1, depth_multiplier 1, an odd kernel, and a TensorFlow "
+                "whose DepthwiseConv2dNative kernel takes dilations (oneDNN's does; with "
+                "TF_ENABLE_ONEDNN_OPTS=0 it does not)."
             )
         if not use_native:
             return super().call(inputs)
