@@ -22,6 +22,7 @@ recipe.
 import argparse
 import json
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -185,14 +186,17 @@ def main(argv=None):
     import platform
 
     result = dict(
-        command="python tools/bench_mnist.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        command="python tools/bench_mnist.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
         data=arrays.describe(), epochs=args.epochs, batch_size=args.batch_size, machine=platform.processor() or platform.machine(),
         cpus=os.cpu_count(), tensorflow=__import__("tensorflow").__version__, keras=keras.__version__,
+        threads={k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                                                "TF_ENABLE_ONEDNN_OPTS")},
         rows=rows, pretrained=pretrained, matmul_peak_gflops=peak,
     )
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch_size}, same pipeline for every model; {arrays.describe()}; "
-        f"{os.cpu_count()} CPUs, TF {result['tensorflow']}.",
+        f"{os.cpu_count()} CPUs, TF {result['tensorflow']}"
+        + "".join(f", {k}={v}" for k, v in result["threads"].items() if v is not None) + ".",
         "",
         "| model | params | MACs | s/epoch (x peer) | test acc | img/s b256 (x peer) | b1 latency ms (x peer) "
         "| predict img/s b256 (x peer) | predict b1 ms (x peer) | train GFLOP/s | infer GFLOP/s (% of peak) |",
