@@ -60,6 +60,7 @@ def main(argv=None):
     import keras
 
     from kerasdil import data
+    from kerasdil.export._files import write_text
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model
@@ -107,11 +108,8 @@ def main(argv=None):
     table = "\n".join(lines)
     os.makedirs(args.out, exist_ok=True)
     result = dict(command=command, rows=rows)
-    for fname, text in (("bench_epoch_start.json", json.dumps(result, indent=2)), ("bench_epoch_start.md", table + "\n")):
-        path = os.path.join(args.out, fname)
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
+    write_text(os.path.join(args.out, "bench_epoch_start.json"), json.dumps(result, indent=2))
+    write_text(os.path.join(args.out, "bench_epoch_start.md"), table + "\n")
     print(table)
     return 0
 

@@ -95,6 +95,7 @@ def main(argv=None):
     import keras
 
     from kerasdil import data
+    from kerasdil.export._files import write_text
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model, model_info
@@ -219,11 +220,8 @@ def main(argv=None):
     lines += ["", f"Command: `{result['command']}`"]
     table = "\n".join(lines)
     os.makedirs(args.out, exist_ok=True)
-    for fname, text in (("bench_mnist.json", json.dumps(result, indent=2)), ("bench_mnist.md", table + "\n")):
-        path = os.path.join(args.out, fname)
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
+    write_text(os.path.join(args.out, "bench_mnist.json"), json.dumps(result, indent=2))
+    write_text(os.path.join(args.out, "bench_mnist.md"), table + "\n")
     print(table)
     return 0
 
