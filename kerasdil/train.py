@@ -144,7 +144,7 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
         *([scenes] if scenes is not None else []),
         *callbacks,
     ]
-    # One iterator for all epochs: a new one per epoch idles ~2 s at each epoch's start.
+    # One iterator for all epochs: a new one per epoch idles seconds at each epoch's start.
     train_data, steps = repeat_epochs(train_data)
     model.fit(train_data, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
               verbose=verbose)

@@ -191,10 +191,11 @@ def repeat_epochs(dataset):
     """``(dataset.repeat(), steps)`` for ``fit(..., steps_per_epoch=steps)``: every epoch on one iterator.
 
     Given a finite dataset, Keras makes a new iterator each epoch. With a shuffled
-    pipeline TF then sits idle for about 2 s before the first batch of an epoch
-    (measured here: 2.0-2.4 s wall, 0.06 s CPU, on MNIST at 20,000 images, where
-    an epoch takes 3 s). One repeated iterator avoids that, and prefetching runs
-    on across epoch boundaries. Each pass still reshuffles and draws new
+    pipeline TF then sits idle before the first batch of most epochs: a median of
+    1.9 s for keras.io's convnet and 3.6 s for mnist_dsdc at 0.1 s of CPU, on
+    20,000 MNIST images where their epochs take 3.2 and 5.9 s
+    (``tools/bench_epoch_start.py``). One repeated iterator avoids that, and
+    prefetching runs on across epoch boundaries. Each pass still reshuffles and draws new
     augmentation, and ``steps`` batches are exactly one pass, so epoch ``k`` sees
     every example once.
 

@@ -7,14 +7,9 @@ import keras
 from keras import layers, ops
 
 from kerasdil.layers import _validate as V
+from kerasdil.layers._native import native_dilation_supported
 
 _IMPLEMENTATIONS = ("auto", "native", "keras")
-
-
-def _native_dilation_supported():
-    from kerasdil.layers._native import native_dilation_supported
-
-    return native_dilation_supported()
 
 
 def _specs(kernel, stride, dilation):
@@ -62,7 +57,7 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
             and self.data_format == "channels_last"
             and self.kernel_size[0] % 2 == 1
             and self.kernel_size[1] % 2 == 1
-            and _native_dilation_supported()
+            and native_dilation_supported()
         )
 
     def call(self, inputs):
