@@ -3,15 +3,17 @@
     python tools/profile_mnist.py --models keras_io_convnet,mnist_dsdc --steps 30
 
 Runs the TensorFlow profiler over ``--steps`` training steps (after warm-up) of each
-model on the same batches, converts the trace with TensorFlow's own
+model on the same batches, and over as many ``predict_on_batch`` calls at
+``--inference-batch`` (256; 1 shows the per-call overheads), converts the trace with TensorFlow's own
 ``xspace_to_tools_data`` ("framework_op_stats"), and aggregates host self-time by op
-type. Writes ``profile.json`` and ``profile.md`` to ``--out`` and prints the tables.
+type, with the number of kernel calls per step. Writes ``profile.json`` and ``profile.md`` to ``--out`` and prints the tables.
 """
 
 import argparse
 import glob
 import json
 import os
+import shlex
 import sys
 import tempfile
 
@@ -44,43 +46,51 @@ def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None):
     model = create_model(model_name, **(model_kwargs or {}))
     compile_model(model, get_task("classification"), learning_rate=1e-3)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
+    batch = x[:batch_size]
     if train:
         model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)
-    else:
-        model.predict(ds.take(3).map(lambda a, b: a), verbose=0)
+    else:  # predict_on_batch: one compiled graph call per step, as in bench_mnist.py
+        for _ in range(5):
+            model.predict_on_batch(batch)
     logdir = tempfile.mkdtemp(prefix=f"profile-{model_name}-")
     tf.profiler.experimental.start(logdir)
     if train:
         model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
     else:
-        model.predict(ds.take(steps).map(lambda a, b: a), verbose=0)
+        for _ in range(steps):
+            model.predict_on_batch(batch)
     tf.profiler.experimental.stop()
     cols, rows = _op_stats(logdir)
     try:
         type_col = cols.index("Operation Type")
         self_col = next(i for i, c in enumerate(cols) if c.startswith("Total self-time (us)"))
         host_col = cols.index("Host/device")
+        count_col = next(i for i, c in enumerate(cols) if c.startswith("#Occurrences"))
     except (ValueError, StopIteration):
         raise RuntimeError(f"unexpected op-stats columns: {cols}") from None
-    by_type = {}
+    by_type, calls = {}, {}
     for r in rows:
         if r[host_col] != "Host" and r[host_col] != "Device":
             continue
         if r[type_col] == "IDLE":
             continue  # time with no op running (input waits, Python) is not an op cost
         by_type[r[type_col]] = by_type.get(r[type_col], 0.0) + float(r[self_col])
+        calls[r[type_col]] = calls.get(r[type_col], 0) + int(r[count_col])
     total = sum(by_type.values()) or 1.0
     ranked = sorted(by_type.items(), key=lambda kv: -kv[1])
     return {"model": model_name, "kwargs": model_kwargs or {}, "mode": "train" if train else "inference", "steps": steps,
-            "ms_per_step": total / steps / 1e3,
-            "ops": [{"op": k, "ms_per_step": v / steps / 1e3, "share": v / total} for k, v in ranked]}
+            "batch_size": batch_size, "ms_per_step": total / steps / 1e3,
+            "kernels_per_step": sum(calls.values()) / steps,
+            "ops": [{"op": k, "ms_per_step": v / steps / 1e3, "share": v / total, "calls_per_step": calls[k] / steps}
+                    for k, v in ranked]}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default="keras_io_convnet,mnist_dsdc")
     p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="training batch")
+    p.add_argument("--inference-batch", type=int, default=256, help="predict_on_batch batch (1: per-call overheads)")
     p.add_argument("--data", default=None)
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--out", default="runs/profile_mnist")
@@ -105,16 +115,18 @@ def main(argv=None):
     results = []
     for name in args.models.split(","):
         for train in (True, False):
-            results.append(profile(name, args.steps, args.batch_size if train else 256, x, y, train, kwargs.get(name)))
+            results.append(profile(name, args.steps, args.batch_size if train else args.inference_batch, x, y, train,
+                                   kwargs.get(name)))
     lines = []
     for r in results:
         label = r["model"] + (f" {json.dumps(r['kwargs'])}" if r["kwargs"] else "")
-        lines += [f"### {label} ({r['mode']}, batch {args.batch_size if r['mode'] == 'train' else 256}): "
-                  f"{r['ms_per_step']:.1f} ms of op self-time per step", "",
-                  "| op type | ms/step | share |", "|---|---:|---:|"]
-        lines += [f"| {o['op']} | {o['ms_per_step']:.2f} | {o['share']:.1%} |" for o in r["ops"][: args.top]]
+        lines += [f"### {label} ({r['mode']}, batch {r['batch_size']}): {r['ms_per_step']:.3f} ms of op self-time "
+                  f"and {r['kernels_per_step']:.0f} kernels per step", "",
+                  "| op type | ms/step | share | calls/step |", "|---|---:|---:|---:|"]
+        lines += [f"| {o['op']} | {o['ms_per_step']:.3f} | {o['share']:.1%} | {o['calls_per_step']:.1f} |"
+                  for o in r["ops"][: args.top]]
         lines.append("")
-    lines.append(f"Command: `python tools/profile_mnist.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
+    lines.append(f"Command: `python tools/profile_mnist.py {shlex.join(argv if argv is not None else sys.argv[1:])}`")
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "profile.json"), "w") as f:
         json.dump(results, f, indent=2)
