@@ -205,6 +205,13 @@ def repeat_epochs(dataset):
     (:func:`kerasdil.data.scenes.scene_epoch_callback` ties them to the epoch index,
     which prefetching across the boundary would break).
 
+    Args:
+        dataset: what you would pass to ``fit`` as ``x``.
+
+    Returns:
+        ``(data, steps)``: pass ``data`` as ``x`` and ``steps`` as ``steps_per_epoch``
+        (``None`` where ``dataset`` came back unchanged). Never raises.
+
     Example:
         >>> train, steps = repeat_epochs(mnist("train", augment=True))
         >>> model.fit(train, steps_per_epoch=steps, epochs=10)
