@@ -469,7 +469,7 @@ def test_repeat_epochs_draws_new_augmentation_each_pass(sample):
     assert not np.array_equal(first, second)
 
 
-def test_repeat_epochs_leaves_other_inputs_alone(sample):
+def test_repeat_epochs_leaves_other_inputs_alone():
     import tensorflow as tf
 
     infinite = tf.data.Dataset.range(5).repeat()

@@ -110,6 +110,7 @@ def test_native_path_avoids_space_to_batch_in_graph():
 def test_without_onednn_dilated_layers_fall_back_to_the_keras_path(tmp_path):
     # TensorFlow's own DepthwiseConv2dNative kernel raises on dilations; oneDNN's (the
     # default on x86) takes them. The probe must see that, and the layers still work.
+    import os
     import subprocess
     import sys
 
@@ -134,7 +135,7 @@ model.fit(images, np.arange(8) % 10, epochs=1, verbose=0)
 assert model(images[:1]).shape == (1, 10)
 print("fallback ok")
 """)
-    env = {**__import__("os").environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "fallback ok" in done.stdout, done.stderr[-3000:]
 
