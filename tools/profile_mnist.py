@@ -45,11 +45,11 @@ def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None):
     keras.utils.set_random_seed(0)
     model = create_model(model_name, **(model_kwargs or {}))
     compile_model(model, get_task("classification"), learning_rate=1e-3)
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
-    batch = x[:batch_size]
     if train:
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
         model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)
     else:  # predict_on_batch: one compiled graph call per step, as in bench_mnist.py
+        batch = x[:batch_size]
         for _ in range(5):
             model.predict_on_batch(batch)
     logdir = tempfile.mkdtemp(prefix=f"profile-{model_name}-")
@@ -108,6 +108,7 @@ def main(argv=None):
             p.error(f"--model-kwargs {spec!r}: expected NAME={{...}}")
 
     from kerasdil import data
+    from kerasdil.export._files import write_text
 
     arrays = data.load_mnist_arrays(args.data)
     x = data.normalize(arrays.x_train[:4096])
@@ -128,10 +129,8 @@ def main(argv=None):
         lines.append("")
     lines.append(f"Command: `python tools/profile_mnist.py {shlex.join(argv if argv is not None else sys.argv[1:])}`")
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "profile.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    with open(os.path.join(args.out, "profile.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_text(os.path.join(args.out, "profile.json"), json.dumps(results, indent=2))
+    write_text(os.path.join(args.out, "profile.md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
