@@ -19,7 +19,8 @@ class Task:
     name = None
     monitor = "val_loss"
 
-    def loss(self):
+    def loss(self, label_smoothing=0.0):
+        """The training loss. Tasks that cannot smooth labels refuse ``label_smoothing > 0``."""
         raise NotImplementedError
 
     def metrics(self):
@@ -81,9 +82,13 @@ class ClassificationTask(Task):
     name = "classification"
     monitor = "val_accuracy"
 
-    def loss(self):
+    def loss(self, label_smoothing=0.0):
         import keras
 
+        if label_smoothing:
+            from kerasdil.losses import SmoothedSparseCategoricalCrossentropy
+
+            return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing)
         return keras.losses.SparseCategoricalCrossentropy()
 
     def metrics(self):

@@ -95,8 +95,13 @@ def _history_callback(path):
     return HistoryFile()
 
 
-def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None):
-    """Compile ``model`` for ``task`` with AdamW and cosine learning-rate decay."""
+def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None, label_smoothing=0.0):
+    """Compile ``model`` for ``task`` with AdamW and cosine learning-rate decay.
+
+    ``weight_decay`` is AdamW's decoupled decay (Keras multiplies it by the
+    learning rate each step); 0 compiles plain Adam. ``label_smoothing`` > 0
+    trains on smoothed targets (``kerasdil.losses``).
+    """
     import keras
 
     lr = learning_rate
@@ -108,7 +113,7 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
         )
     model.compile(
         optimizer=keras.optimizers.AdamW(lr, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(lr),
-        loss=task.loss(),
+        loss=task.loss(label_smoothing=label_smoothing),
         metrics=task.metrics(),
     )
     return model
@@ -249,6 +254,8 @@ def train(
     epochs=None,
     batch_size=None,
     learning_rate=None,
+    weight_decay=None,
+    label_smoothing=None,
     data=None,
     augment=None,
     limit=None,
@@ -266,7 +273,9 @@ def train(
     Args:
         name: zoo model name (``kerasdil.zoo.list_models()``).
         out_dir: run directory (created). Rerunning with the same arguments resumes.
-        epochs, batch_size, learning_rate, augment: override the recipe.
+        epochs, batch_size, learning_rate, weight_decay, augment: override the recipe.
+        label_smoothing: train on smoothed targets (a float in [0, 1)); default
+            the recipe's (0 for every shipped recipe).
         data: data source as ``kerasdil.data`` takes it ("sample", a file, a folder,
             None for the default search order).
         limit: use only the first ``limit`` training and test images.
@@ -310,7 +319,9 @@ def train(
     info = model_info(name)
     task = get_task(info.task)
     settings = recipe(name)
-    for key, value in dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment).items():
+    overrides = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+                     label_smoothing=label_smoothing, augment=augment)
+    for key, value in overrides.items():
         if value is not None:
             settings[key] = value
     for key in ("epochs", "batch_size"):
@@ -318,6 +329,10 @@ def train(
             raise ValueError(f"`{key}` must be a positive int, got {settings[key]!r}.")
     if not settings["learning_rate"] > 0:
         raise ValueError(f"`learning_rate` must be > 0, got {settings['learning_rate']!r}.")
+    for key, low, high, text in (("weight_decay", 0.0, float("inf"), ">= 0"), ("label_smoothing", 0.0, 1.0, "in [0, 1)")):
+        value = settings.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
+            raise ValueError(f"`{key}` must be a number {text}, got {value!r}.")
     model_kwargs = dict(model_kwargs or {})
     data_info = data_info_for(info, model_kwargs)
     run = {"model": name, "model_kwargs": model_kwargs, "data": str(data) if data is not None else None, "limit": limit,
@@ -364,10 +379,13 @@ def train(
         compile_model(
             trainee, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
             decay_steps=steps * settings["epochs"] if steps > 0 else None,
+            label_smoothing=settings.get("label_smoothing", 0.0),
         )
     stats = model_stats(model)
     log(f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
-        f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}")
+        f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}, "
+        f"weight decay {settings['weight_decay']}"
+        + (f", label smoothing {settings['label_smoothing']}" if settings.get("label_smoothing") else ""))
 
     start = time.perf_counter()
     history = fit(trainee, train_ds, epochs=settings["epochs"], out_dir=out_dir, task=task,

@@ -49,6 +49,27 @@ def test_bad_training_arguments_are_clear_errors(tmp_path):
         train("mnist_dsdc", out_dir=str(tmp_path), epochs=0, data="sample")
     with pytest.raises(ValueError, match="unknown zoo model"):
         train("mnist_nope", out_dir=str(tmp_path), data="sample")
+    with pytest.raises(ValueError, match="`weight_decay` must be a number >= 0, got -0.1"):
+        train("mnist_dsdc", out_dir=str(tmp_path), weight_decay=-0.1, data="sample")
+    with pytest.raises(ValueError, match="`label_smoothing` must be a number in \\[0, 1\\), got 1.0"):
+        train("mnist_dsdc", out_dir=str(tmp_path), label_smoothing=1.0, data="sample")
+    assert not os.listdir(tmp_path)
+
+
+def test_weight_decay_and_label_smoothing_reach_the_optimizer_and_loss(tmp_path):
+    out = str(tmp_path / "run")
+    r = cli("train", "mnist_dsdc", "--data", "sample", "--epochs", "1", "--limit", "256", "--out", out, "--quiet",
+            "--weight-decay", "0.05", "--label-smoothing", "0.1", "--model-kwargs", '{"width": 4}')
+    assert r.returncode == 0, r.stderr
+    run = json.load(open(os.path.join(out, "run.json")))
+    assert run["weight_decay"] == 0.05 and run["label_smoothing"] == 0.1
+    # A fresh process with only the zoo imported loads the run compiled, loss included.
+    code = ("import keras, kerasdil.zoo, sys; m = keras.models.load_model(sys.argv[1], safe_mode=True); "
+            "print(type(m.loss).__name__, m.loss.label_smoothing, round(float(m.optimizer.weight_decay), 6))")
+    r = subprocess.run([sys.executable, "-c", code, os.path.join(out, "model.keras")], env=ENV, cwd=str(tmp_path),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-3:] == ["SmoothedSparseCategoricalCrossentropy", "0.1", "0.05"]
 
 
 @pytest.mark.parametrize("extra", [[], ["--teacher", "mnist_dsdc:mnist", "--model-kwargs", '{"width": 8}']],

@@ -24,6 +24,9 @@ def add_arguments(p):
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="AdamW's decoupled weight decay (scaled by the learning rate each step); 0 trains with Adam")
+    p.add_argument("--label-smoothing", type=float, default=None, help="train on smoothed targets, in [0, 1) (default 0)")
     p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default: $KERASDIL_DATA_DIR, keras cache, download)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
     p.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
@@ -52,6 +55,8 @@ def run(args):
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
         data=args.data,
         augment=False if args.no_augment else None,
         limit=args.limit,

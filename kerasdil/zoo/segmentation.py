@@ -427,7 +427,11 @@ class SegmentationTask(Task):
     monitor = "val_mean_iou"
     num_classes = 11
 
-    def loss(self):
+    def loss(self, label_smoothing=0.0):
+        if label_smoothing:
+            from kerasdil.losses import SmoothedSparseCategoricalCrossentropy
+
+            return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing, from_logits=True)
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def metrics(self):

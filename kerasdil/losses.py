@@ -1,0 +1,61 @@
+"""Losses that Keras does not ship in the form kerasdil's tasks need.
+
+``SparseCategoricalCrossentropy`` takes integer labels but has no
+``label_smoothing``; ``CategoricalCrossentropy`` smooths but wants one-hot labels.
+``SmoothedSparseCategoricalCrossentropy`` takes integer labels and smooths.
+"""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="kerasdil")
+class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
+    """Cross-entropy on integer labels with label smoothing.
+
+    The target of a sample with label ``k`` is ``1 - label_smoothing`` on class
+    ``k`` plus ``label_smoothing / num_classes`` on every class, exactly as
+    ``keras.losses.CategoricalCrossentropy(label_smoothing=...)`` does on the
+    one-hot label. With ``label_smoothing=0`` it equals
+    ``keras.losses.SparseCategoricalCrossentropy``.
+
+    Args:
+        label_smoothing: float in [0, 1). Default 0.1.
+        from_logits: whether predictions are logits rather than probabilities.
+        reduction, name, dtype: as for any ``keras.losses.Loss``.
+
+    Raises:
+        ValueError: ``label_smoothing`` outside [0, 1).
+
+    Example:
+        >>> loss = SmoothedSparseCategoricalCrossentropy(label_smoothing=0.1)
+        >>> value = loss([1, 0], [[0.1, 0.9], [0.8, 0.2]])
+    """
+
+    def __init__(self, label_smoothing=0.1, from_logits=False, reduction="sum_over_batch_size",
+                 name="smoothed_sparse_categorical_crossentropy", dtype=None):
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+                or not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(
+                f"SmoothedSparseCategoricalCrossentropy: `label_smoothing` must be a number in [0, 1), "
+                f"got {label_smoothing!r}."
+            )
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.label_smoothing = float(label_smoothing)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        num_classes = ops.shape(y_pred)[-1]
+        labels = ops.cast(y_true, "int32")
+        # Labels may come as (batch,) or (batch, 1), as Keras' sparse losses accept.
+        if len(labels.shape) == len(y_pred.shape):
+            labels = ops.squeeze(labels, axis=-1)
+        one_hot = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(label_smoothing=self.label_smoothing, from_logits=self.from_logits)
+        return config
