@@ -2,7 +2,8 @@
 
 ``SparseCategoricalCrossentropy`` takes integer labels but has no
 ``label_smoothing``; ``CategoricalCrossentropy`` smooths but wants one-hot labels.
-``SmoothedSparseCategoricalCrossentropy`` takes integer labels and smooths.
+``SmoothedSparseCategoricalCrossentropy`` takes integer labels and smooths;
+``sparse_crossentropy`` picks it or Keras's loss.
 """
 
 import keras
@@ -59,3 +60,15 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         config = super().get_config()
         config.update(label_smoothing=self.label_smoothing, from_logits=self.from_logits)
         return config
+
+
+def sparse_crossentropy(label_smoothing=0.0, from_logits=False):
+    """Cross-entropy on integer labels: Keras's own loss, or the smoothed one when
+    ``label_smoothing`` > 0 (what the classification and segmentation tasks train with).
+
+    Example:
+        >>> loss = sparse_crossentropy(label_smoothing=0.1, from_logits=True)
+    """
+    if label_smoothing:
+        return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing, from_logits=from_logits)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)

@@ -20,7 +20,7 @@ class Task:
     monitor = "val_loss"
 
     def loss(self, label_smoothing=0.0):
-        """The training loss. Tasks that cannot smooth labels refuse ``label_smoothing > 0``."""
+        """The training loss; ``label_smoothing`` > 0 trains on smoothed targets."""
         raise NotImplementedError
 
     def metrics(self):
@@ -83,13 +83,9 @@ class ClassificationTask(Task):
     monitor = "val_accuracy"
 
     def loss(self, label_smoothing=0.0):
-        import keras
+        from kerasdil.losses import sparse_crossentropy
 
-        if label_smoothing:
-            from kerasdil.losses import SmoothedSparseCategoricalCrossentropy
-
-            return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing)
-        return keras.losses.SparseCategoricalCrossentropy()
+        return sparse_crossentropy(label_smoothing)
 
     def metrics(self):
         return ["accuracy"]

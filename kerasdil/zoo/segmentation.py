@@ -428,11 +428,9 @@ class SegmentationTask(Task):
     num_classes = 11
 
     def loss(self, label_smoothing=0.0):
-        if label_smoothing:
-            from kerasdil.losses import SmoothedSparseCategoricalCrossentropy
+        from kerasdil.losses import sparse_crossentropy
 
-            return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing, from_logits=True)
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return sparse_crossentropy(label_smoothing, from_logits=True)
 
     def metrics(self):
         from kerasdil.metrics import keras_metrics
