@@ -274,6 +274,9 @@ def train(
         name: zoo model name (``kerasdil.zoo.list_models()``).
         out_dir: run directory (created). Rerunning with the same arguments resumes.
         epochs, batch_size, learning_rate, weight_decay, augment: override the recipe.
+            For classifiers ``augment`` may also be a dict of augmentation settings
+            (``kerasdil.data.AUGMENTATION`` keys, e.g. ``{"elastic_alpha": 17}``):
+            augmentation on, with those settings changed.
         label_smoothing: train on smoothed targets (a float in [0, 1)); default
             the recipe's (0 for every shipped recipe).
         data: data source as ``kerasdil.data`` takes it ("sample", a file, a folder,
@@ -333,6 +336,17 @@ def train(
         value = settings.get(key, 0.0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
             raise ValueError(f"`{key}` must be a number {text}, got {value!r}.")
+    if isinstance(settings["augment"], dict):
+        if info.task != "classification":
+            raise ValueError(
+                f"augmentation settings apply to MNIST classifiers; {name!r} is a {info.task} model "
+                "(pass augment=True or False)."
+            )
+        from kerasdil.data import augmentation_settings
+
+        settings["augment"] = augmentation_settings(settings["augment"])
+    elif not isinstance(settings["augment"], bool):
+        raise ValueError(f"`augment` must be True, False or a dict of augmentation settings, got {settings['augment']!r}.")
     model_kwargs = dict(model_kwargs or {})
     data_info = data_info_for(info, model_kwargs)
     run = {"model": name, "model_kwargs": model_kwargs, "data": str(data) if data is not None else None, "limit": limit,

@@ -527,3 +527,82 @@ def test_import_kerasdil_data_does_not_import_tensorflow():
 def test_mnist_arrays_source_is_reused_without_reloading(sample):
     assert load_mnist_arrays(sample) is sample
     assert isinstance(sample, MnistArrays)
+
+
+def test_elastic_warp_with_zero_field_matches_the_affine_op():
+    import tensorflow as tf
+
+    images = tf.random.stateless_uniform([6, 28, 28, 2], seed=[3, 4])
+    draws = tf.random.stateless_uniform([6, 4], seed=[5, 6], minval=-1.0, maxval=1.0)
+    args = (draws[:, 0] * 0.3, 1.0 + draws[:, 1] * 0.2, draws[:, 2] * 3.0, draws[:, 3] * 3.0)
+    expected = mnist_module._affine(images, *args).numpy()
+    coefficients = mnist_module._affine_coefficients(tf.shape(images), *args)
+    got = mnist_module._warp(images, coefficients, tf.zeros([6, 2, 28, 28])).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_elastic_warp_moves_a_pixel_by_the_field_and_fills_outside_with_zeros():
+    import tensorflow as tf
+
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    image[0, 10, 12, 0] = 1.0
+    identity = mnist_module._affine_coefficients(tf.constant([1, 28, 28, 1]), [0.0], [1.0], [0.0], [0.0])
+    field = np.zeros((1, 2, 28, 28), np.float32)
+    field[0, 0, 10, 15] = -3.0  # output pixel (10, 15) samples the input 3 px to its left
+    field[0, 1, 5, 5] = -40.0  # far above the image: zero, not the nearest edge pixel
+    out = mnist_module._warp(tf.constant(image), identity, tf.constant(field)).numpy()
+    assert out[0, 10, 15, 0] == pytest.approx(1.0)
+    assert out[0, 10, 12, 0] == pytest.approx(1.0)  # untouched where the field is zero
+    assert out.sum() == pytest.approx(2.0)
+
+
+def test_elastic_field_has_the_strength_of_the_full_resolution_definition():
+    import tensorflow as tf
+
+    alpha, sigma = 34.0, 4.0
+    field = mnist_module._elastic_field(tf.zeros([400, 28, 28, 1]), tf.constant([1, 2], tf.int64), alpha, sigma)
+    assert field.shape == (400, 2, 28, 28)
+    # Simard's field: alpha * (uniform noise convolved with a normalised Gaussian,
+    # zero padding); its per-pixel standard deviation, computed exactly.
+    radius = int(np.ceil(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    power = np.array([(taps[max(0, radius - i):radius + 28 - i] ** 2).sum() for i in range(28)])
+    expected_std = alpha * np.sqrt(1.0 / 3.0) * np.sqrt(np.outer(power, power))
+    measured_std = field.numpy().std(axis=(0, 1))
+    np.testing.assert_allclose(measured_std, expected_std, rtol=0.12)
+    # Smooth: neighbouring displacements are strongly correlated.
+    f = field.numpy()
+    assert np.corrcoef(f[:, 0, 14, 14], f[:, 0, 14, 15])[0, 1] > 0.9
+
+
+def test_augment_batch_elastic_is_seeded_and_off_by_default():
+    import tensorflow as tf
+
+    images = tf.random.stateless_uniform([4, 28, 28, 1], seed=[0, 1])
+    seed = tf.constant([1, 2])
+    plain = augment_batch(images, seed).numpy()
+    elastic = augment_batch(images, seed, elastic_alpha=17.0).numpy()
+    np.testing.assert_array_equal(elastic, augment_batch(images, seed, elastic_alpha=17.0).numpy())
+    assert AUGMENTATION["elastic_alpha"] == 0.0
+    assert not np.allclose(plain, elastic, atol=1e-3)
+    assert elastic.min() >= 0.0 and elastic.max() <= 1.0 and elastic.shape == (4, 28, 28, 1)
+
+
+def test_mnist_augment_takes_a_dict_of_settings(sample):
+    def first_batch(augment):
+        dataset = mnist("train", source=sample, limit=64, batch_size=64, augment=augment, shuffle=False, seed=3)
+        return next(iter(dataset))[0].numpy()
+
+    plain = first_batch(True)
+    np.testing.assert_array_equal(first_batch({}), plain)  # no changes: the defaults
+    np.testing.assert_array_equal(first_batch({"max_zoom": 0.1}), plain)
+    assert not np.allclose(first_batch({"elastic_alpha": 17}), plain, atol=1e-3)
+    with pytest.raises(ValueError, match="unknown augmentation setting\\(s\\) 'shear'"):
+        mnist("train", source=sample, augment={"shear": 0.1})
+    with pytest.raises(ValueError, match="'elastic_sigma' must be > 0"):
+        mnist("train", source=sample, augment={"elastic_alpha": 10, "elastic_sigma": 0})
+    with pytest.raises(ValueError, match="training split only"):
+        mnist("test", source=sample, augment={"elastic_alpha": 10})
+    with pytest.raises(ValueError, match="augment must be True, False or a dict"):
+        mnist("train", source=sample, augment="elastic")

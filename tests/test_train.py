@@ -53,16 +53,24 @@ def test_bad_training_arguments_are_clear_errors(tmp_path):
         train("mnist_dsdc", out_dir=str(tmp_path), weight_decay=-0.1, data="sample")
     with pytest.raises(ValueError, match="`label_smoothing` must be a number in \\[0, 1\\), got 1.0"):
         train("mnist_dsdc", out_dir=str(tmp_path), label_smoothing=1.0, data="sample")
+    with pytest.raises(ValueError, match="unknown augmentation setting\\(s\\) 'shear'"):
+        train("mnist_dsdc", out_dir=str(tmp_path), augment={"shear": 0.1}, data="sample")
+    with pytest.raises(ValueError, match="augmentation settings apply to MNIST classifiers; 'deeplab_aspp'"):
+        train("deeplab_aspp", out_dir=str(tmp_path), augment={"elastic_alpha": 17}, data="sample")
+    with pytest.raises(ValueError, match="`augment` must be True, False or a dict"):
+        train("mnist_dsdc", out_dir=str(tmp_path), augment="yes", data="sample")
     assert not os.listdir(tmp_path)
 
 
-def test_weight_decay_and_label_smoothing_reach_the_optimizer_and_loss(tmp_path):
+def test_weight_decay_label_smoothing_and_augmentation_reach_the_run(tmp_path):
     out = str(tmp_path / "run")
     r = cli("train", "mnist_dsdc", "--data", "sample", "--epochs", "1", "--limit", "256", "--out", out, "--quiet",
-            "--weight-decay", "0.05", "--label-smoothing", "0.1", "--model-kwargs", '{"width": 4}')
+            "--weight-decay", "0.05", "--label-smoothing", "0.1", "--model-kwargs", '{"width": 4}',
+            "--augmentation", '{"elastic_alpha": 17}')
     assert r.returncode == 0, r.stderr
     run = json.load(open(os.path.join(out, "run.json")))
     assert run["weight_decay"] == 0.05 and run["label_smoothing"] == 0.1
+    assert run["augment"] == {"elastic_alpha": 17.0}
     # A fresh process with only the zoo imported loads the run compiled, loss included.
     code = ("import keras, kerasdil.zoo, sys; m = keras.models.load_model(sys.argv[1], safe_mode=True); "
             "print(type(m.loss).__name__, m.loss.label_smoothing, round(float(m.optimizer.weight_decay), 6))")
@@ -124,6 +132,10 @@ def test_cli_errors_are_one_clear_line():
     assert r.returncode == 2 and "unknown zoo model 'mnist_nope'" in r.stderr and "Traceback" not in r.stderr
     r = cli("evaluate", "missing.keras")
     assert r.returncode == 2 and "does not exist" in r.stderr
+    r = cli("train", "mnist_dsdc", "--no-augment", "--augmentation", '{"max_zoom": 0}')
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr
+    r = cli("train", "mnist_dsdc", "--augmentation", '{"max_zoom": -1}')
+    assert r.returncode == 2 and "'max_zoom' must be a number >= 0; got -1" in r.stderr
     r = cli("frobnicate")
     assert r.returncode == 2 and "unknown command" in r.stderr
 

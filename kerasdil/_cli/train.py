@@ -18,6 +18,24 @@ def model_kwargs_arg(text):
     return value
 
 
+def augmentation_arg(text):
+    """argparse type of ``--augmentation``: a JSON object of augmentation settings."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"elastic_alpha\": 17}}', got {text!r}")
+    from kerasdil.data import augmentation_settings
+
+    try:
+        return augmentation_settings(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_arguments(p):
     p.add_argument("model", help="zoo model name (see `kerasdil zoo list`)")
     p.add_argument("--out", default=None, help="run directory (default runs/<model>); rerun the same command to resume")
@@ -29,7 +47,11 @@ def add_arguments(p):
     p.add_argument("--label-smoothing", type=float, default=None, help="train on smoothed targets, in [0, 1) (default 0)")
     p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default: $KERASDIL_DATA_DIR, keras cache, download)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
-    p.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
+    augment = p.add_mutually_exclusive_group()
+    augment.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
+    augment.add_argument("--augmentation", type=augmentation_arg, default=None, metavar="JSON",
+                         help="augment with these settings changed (keys of kerasdil.data.AUGMENTATION), "
+                              "e.g. '{\"elastic_alpha\": 17}' adds elastic distortion; classifiers only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
                    help="builder arguments as a JSON object, e.g. '{\"input_shape\": [64, 84, 1], "
@@ -58,7 +80,7 @@ def run(args):
         weight_decay=args.weight_decay,
         label_smoothing=args.label_smoothing,
         data=args.data,
-        augment=False if args.no_augment else None,
+        augment=False if args.no_augment else args.augmentation,
         limit=args.limit,
         seed=args.seed,
         strategy=args.strategy,
