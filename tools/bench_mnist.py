@@ -1,7 +1,8 @@
 """Side-by-side MNIST benchmark: keras_io_convnet (peer), mnist_conv, mnist_dsdc.
 
-All models train in one process on the same tf.data pipeline, batch size and
-number of epochs, round-robin (one epoch of each in turn), and are timed for
+All models train in one process on the same tf.data pipeline (unaugmented
+unless ``--augmentation`` gives a model its own), batch size and number of
+epochs, round-robin (one epoch of each in turn), and are timed for
 inference in interleaved rounds, so that load changes on a shared machine hit
 every model alike. Writes
 ``bench_mnist.json`` and ``bench_mnist.md`` to ``--out`` and prints the table.
@@ -79,6 +80,11 @@ def main(argv=None):
     p.add_argument("--variant", action="append", default=[], metavar="MODEL/LABEL=JSON",
                    help="an extra row: MODEL built with the JSON builder arguments, e.g. "
                         "mnist_dsdc/w16='{\"width\": 16}' (repeatable)")
+    p.add_argument("--augmentation", action="append", default=[], metavar="NAME=SETTING",
+                   help="train model or variant NAME on augmented data, so that its epoch time includes the "
+                        "augmentation: SETTING is 'true' (the default affine) or a JSON object of "
+                        "kerasdil.data.AUGMENTATION settings, e.g. mnist_dsdc/el='{\"elastic_alpha\": 17}' "
+                        "(repeatable; other models train unaugmented)")
     p.add_argument("--out", default="runs/bench_mnist")
     args = p.parse_args(argv)
     variants = {}
@@ -91,6 +97,22 @@ def main(argv=None):
         if "/" not in label or not isinstance(kwargs, dict):
             p.error(f"--variant {spec!r}: expected MODEL/LABEL={{...}}")
         variants[label] = kwargs
+    from kerasdil.data import augmentation_settings
+
+    augmentation = {}
+    for spec in args.augmentation:
+        name, _, setting = spec.partition("=")
+        try:
+            setting = json.loads(setting)
+            augmentation_settings(setting)
+        except ValueError as e:
+            p.error(f"--augmentation {spec!r}: not NAME=true or NAME={{settings}} ({e})")
+        if setting is False or not (setting is True or isinstance(setting, dict)):
+            p.error(f"--augmentation {spec!r}: SETTING must be true or a JSON object")
+        augmentation[name] = setting
+    unknown = sorted(set(augmentation) - set(args.models.split(",")) - set(variants))
+    if unknown:
+        p.error(f"--augmentation names no model or variant of this run: {', '.join(unknown)}")
 
     import keras
 
@@ -123,9 +145,16 @@ def main(argv=None):
         compile_model(models[name], task, learning_rate=recipe(base)["learning_rate"], decay_steps=steps * args.epochs)
     epoch_times = {name: [] for name in names}
     clock = _epoch_clock(steps)
-    train_repeated, _ = data.repeat_epochs(train_ds)
+    pipelines = {}  # one repeated pipeline per distinct augmentation setting
+    for name in names:
+        key = json.dumps(augmentation.get(name, False), sort_keys=True)
+        if key not in pipelines:
+            ds = train_ds if key == "false" else data.mnist(
+                "train", source=arrays, batch_size=args.batch_size, limit=args.limit, seed=0, augment=json.loads(key))
+            pipelines[key] = data.repeat_epochs(ds)[0]
     for epoch in range(args.epochs):
         for name in names:
+            train_repeated = pipelines[json.dumps(augmentation.get(name, False), sort_keys=True)]
             models[name].fit(train_repeated, steps_per_epoch=steps, initial_epoch=epoch, epochs=epoch + 1, verbose=2,
                              callbacks=[clock])
             epoch_times[name].append(clock.seconds)
@@ -159,7 +188,7 @@ def main(argv=None):
         p1 = statistics.median(inference[name]["predict_b1"])
         images_per_epoch = steps * args.batch_size
         rows.append(dict(
-            model=name, kwargs=variants.get(name, {}), params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
+            model=name, kwargs=variants.get(name, {}), augmentation=augmentation.get(name, False), params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
             test_accuracy=acc, epochs=args.epochs, images_per_s_b256=256 / t256, latency_ms_b1=t1 * 1e3,
             train_gflops=3 * 2 * stats["macs"] * images_per_epoch / s_epoch / 1e9,
             infer_gflops_b256=2 * stats["macs"] * 256 / t256 / 1e9,
@@ -195,7 +224,10 @@ def main(argv=None):
         rows=rows, pretrained=pretrained, matmul_peak_gflops=peak,
     )
     lines = [
-        f"Budget: {args.epochs} epochs, batch {args.batch_size}, same pipeline for every model; {arrays.describe()}; "
+        f"Budget: {args.epochs} epochs, batch {args.batch_size}, "
+        + (f"augmented training data for {', '.join(f'{k} ({v})' for k, v in augmentation.items())}, unaugmented for the "
+           "other models" if augmentation else "same unaugmented pipeline for every model")
+        + f"; {arrays.describe()}; "
         f"{os.cpu_count()} CPUs, TF {result['tensorflow']}"
         + "".join(f", {k}={v}" for k, v in result["threads"].items() if v is not None) + ".",
         "",
