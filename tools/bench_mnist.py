@@ -198,11 +198,11 @@ def main(argv=None):
 
     pretrained = []
     for name in args.models.split(","):
-        if "mnist" in model_info(name).pretrained:
-            model = create_model(name, weights="mnist")
+        for tag in model_info(name).pretrained:
+            model = create_model(f"{name}:{tag}")  # the architecture of the tag's card
             full_test = data.mnist("test", source=arrays, batch_size=512)
             scores = task.evaluate(model, full_test)
-            pretrained.append(dict(model=f"{name}:mnist", test_accuracy=scores["accuracy"], samples=scores["samples"],
+            pretrained.append(dict(model=f"{name}:{tag}", test_accuracy=scores["accuracy"], samples=scores["samples"],
                                    params=model.count_params()))
 
     peer = next((r for r in rows if r["model"] == "keras_io_convnet"), rows[0])

@@ -183,8 +183,16 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
             )
     if path.endswith(".npz"):
         header, arrays = read_weights(path)
-        assign_weights(model, arrays, source=path, saved_config=header.get("config"), config=config, allow_extra=allow_extra,
-                       config_defaults=config_defaults)
+        try:
+            assign_weights(model, arrays, source=path, saved_config=header.get("config"), config=config,
+                           allow_extra=allow_extra, config_defaults=config_defaults)
+        except ValueError as e:
+            if weights not in pretrained:
+                raise
+            raise ValueError(
+                f"{e} kerasdil.zoo.create_model('{model_name}:{weights}') builds the architecture these shipped "
+                "weights were trained with."
+            ) from None
     elif path.endswith(".keras"):
         import keras
 
