@@ -136,6 +136,22 @@ def test_pretrained_mnist_dsdc_classifies_sample_digits():
     assert (pred == arrays.y_test).mean() > 0.98
 
 
+@pytest.mark.skipif("mnist_fast" not in model_info("mnist_dsdc").pretrained, reason="no shipped mnist_dsdc:mnist_fast")
+def test_mnist_fast_weights_build_their_own_architecture_and_classify_sample_digits():
+    from kerasdil import data
+    from kerasdil.zoo import create_model
+
+    arrays = data.load_mnist_arrays("sample")
+    model = create_model("mnist_dsdc:mnist_fast")
+    assert model.get_layer("stem").output.shape[1:3] == (14, 14)  # the strided stem of its card
+    assert model.get_layer("stage2").output.shape[-1] == 64 and model.count_params() == 15530
+    pred = np.asarray(model(data.normalize(arrays.x_test), training=False)).argmax(-1)
+    assert (pred == arrays.y_test).mean() > 0.98
+    # The plain builder keeps its own defaults; the refusal says how to get the right architecture.
+    with pytest.raises(ValueError, match=r"create_model\('mnist_dsdc:mnist_fast'\) builds the architecture"):
+        mnist_dsdc(weights="mnist_fast")
+
+
 def test_mnist_dsdc_half_size_stems_replace_the_first_pool():
     from kerasdil.zoo import mnist_dsdc
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${1:-../shared/data/mnist.npz}
 
-# 1. Train the recipe (40 epochs, AdamW 3e-3 cosine, batch 128, augmentation); resumable.
+# 1. Train the recipe (50 epochs, AdamW 3e-3 cosine, batch 128, augmentation); resumable.
 kerasdil train mnist_dsdc --data "$DATA" --out runs/mnist_dsdc --quiet
 # 2. Ship the weights inside the package (kerasdil/zoo/weights/mnist_dsdc-mnist.{npz,json}).
 python tools/publish_weights.py runs/mnist_dsdc --tag mnist \
