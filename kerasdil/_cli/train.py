@@ -3,8 +3,8 @@
 import argparse
 
 
-def model_kwargs_arg(text):
-    """argparse type of ``--model-kwargs``: a JSON object of builder arguments."""
+def _json_object_arg(text, example):
+    """Parse an argparse value that must be a JSON object; ``example`` goes into the error."""
     import json
 
     try:
@@ -12,24 +12,20 @@ def model_kwargs_arg(text):
     except json.JSONDecodeError as e:
         raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg}): {text!r}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(
-            f"must be a JSON object such as '{{\"input_shape\": [64, 84, 1], \"output_stride\": 4}}', got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{example}', got {text!r}")
     return value
+
+
+def model_kwargs_arg(text):
+    """argparse type of ``--model-kwargs``: a JSON object of builder arguments."""
+    return _json_object_arg(text, '{"input_shape": [64, 84, 1], "output_stride": 4}')
 
 
 def augmentation_arg(text):
     """argparse type of ``--augmentation``: a JSON object of augmentation settings."""
-    import json
-
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"elastic_alpha\": 17}}', got {text!r}")
     from kerasdil.data import augmentation_settings
 
+    value = _json_object_arg(text, '{"elastic_alpha": 17}')
     try:
         return augmentation_settings(value)
     except ValueError as e:

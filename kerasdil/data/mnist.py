@@ -33,8 +33,8 @@ import logging
 import os
 import socket
 import warnings
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import numpy as np
@@ -630,8 +630,9 @@ def augment_batch(images, seed, **overrides):
     random displacement field (Simard et al., 2003: uniform noise smoothed by a
     Gaussian of width ``elastic_sigma``, times ``elastic_alpha``; with the
     default sigma of 4, each axis of the displacement has a standard deviation
-    of about 1.3 px at alpha 34 and 0.64 px at alpha 17). Affine and elastic maps are composed into
-    one bilinear resampling, a gather per output pixel.
+    of about 1.3 px at alpha 34 and 0.64 px at alpha 17). The affine and the
+    elastic map are composed into one bilinear resampling, a gather per output
+    pixel.
 
     Args:
         images: float32 tensor ``(B, H, W, C)`` in [0, 1].
@@ -680,10 +681,10 @@ def _smoothing_matrix(size, sigma):
     quarter as many random numbers, and each row is scaled so that a pixel's
     value has the variance Simard's smoothing gives it.
     """
+    radius = int(np.ceil(3.0 * sigma))
     offsets = np.arange(size)[:, None] - np.arange(size)[None, :]
-    full = np.exp(-0.5 * (offsets / sigma) ** 2) * (np.abs(offsets) <= np.ceil(3.0 * sigma))
-    radius = np.arange(-int(np.ceil(3.0 * sigma)), int(np.ceil(3.0 * sigma)) + 1)
-    full /= np.exp(-0.5 * (radius / sigma) ** 2).sum()
+    full = np.exp(-0.5 * (offsets / sigma) ** 2) * (np.abs(offsets) <= radius)
+    full /= np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2).sum()
     coarse = 2.0 * np.arange((size + 1) // 2) + 0.5
     weights = np.exp(-0.5 * ((np.arange(size)[:, None] - coarse[None, :]) / sigma) ** 2)
     weights *= np.sqrt((full ** 2).sum(axis=1) / (weights ** 2).sum(axis=1))[:, None]
