@@ -104,11 +104,10 @@ def main(argv=None):
         name, _, setting = spec.partition("=")
         try:
             setting = json.loads(setting)
-            augmentation_settings(setting)
+            if augmentation_settings(setting) is None:  # false: nothing to give the model
+                raise ValueError("SETTING must be true or a JSON object")
         except ValueError as e:
             p.error(f"--augmentation {spec!r}: not NAME=true or NAME={{settings}} ({e})")
-        if setting is False or not (setting is True or isinstance(setting, dict)):
-            p.error(f"--augmentation {spec!r}: SETTING must be true or a JSON object")
         augmentation[name] = setting
     unknown = sorted(set(augmentation) - set(args.models.split(",")) - set(variants))
     if unknown:
@@ -145,17 +144,18 @@ def main(argv=None):
         compile_model(models[name], task, learning_rate=recipe(base)["learning_rate"], decay_steps=steps * args.epochs)
     epoch_times = {name: [] for name in names}
     clock = _epoch_clock(steps)
-    pipelines = {}  # one repeated pipeline per distinct augmentation setting
+    pipelines, train_data = {}, {}  # one repeated pipeline per distinct augmentation setting
     for name in names:
-        key = json.dumps(augmentation.get(name, False), sort_keys=True)
+        setting = augmentation.get(name, False)
+        key = json.dumps(setting, sort_keys=True)
         if key not in pipelines:
-            ds = train_ds if key == "false" else data.mnist(
-                "train", source=arrays, batch_size=args.batch_size, limit=args.limit, seed=0, augment=json.loads(key))
+            ds = train_ds if setting is False else data.mnist(
+                "train", source=arrays, batch_size=args.batch_size, limit=args.limit, seed=0, augment=setting)
             pipelines[key] = data.repeat_epochs(ds)[0]
+        train_data[name] = pipelines[key]
     for epoch in range(args.epochs):
         for name in names:
-            train_repeated = pipelines[json.dumps(augmentation.get(name, False), sort_keys=True)]
-            models[name].fit(train_repeated, steps_per_epoch=steps, initial_epoch=epoch, epochs=epoch + 1, verbose=2,
+            models[name].fit(train_data[name], steps_per_epoch=steps, initial_epoch=epoch, epochs=epoch + 1, verbose=2,
                              callbacks=[clock])
             epoch_times[name].append(clock.seconds)
     inference = {name: {"b256": [], "b1": [], "predict_b256": [], "predict_b1": []} for name in names}
@@ -188,7 +188,8 @@ def main(argv=None):
         p1 = statistics.median(inference[name]["predict_b1"])
         images_per_epoch = steps * args.batch_size
         rows.append(dict(
-            model=name, kwargs=variants.get(name, {}), augmentation=augmentation.get(name, False), params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
+            model=name, kwargs=variants.get(name, {}), augmentation=augmentation.get(name, False),
+            params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
             test_accuracy=acc, epochs=args.epochs, images_per_s_b256=256 / t256, latency_ms_b1=t1 * 1e3,
             train_gflops=3 * 2 * stats["macs"] * images_per_epoch / s_epoch / 1e9,
             infer_gflops_b256=2 * stats["macs"] * 256 / t256 / 1e9,
@@ -197,10 +198,10 @@ def main(argv=None):
         print(f"{name}: {rows[-1]}", flush=True)
 
     pretrained = []
+    full_test = data.mnist("test", source=arrays, batch_size=512)
     for name in args.models.split(","):
         for tag in model_info(name).pretrained:
             model = create_model(f"{name}:{tag}")  # the architecture of the tag's card
-            full_test = data.mnist("test", source=arrays, batch_size=512)
             scores = task.evaluate(model, full_test)
             pretrained.append(dict(model=f"{name}:{tag}", test_accuracy=scores["accuracy"], samples=scores["samples"],
                                    params=model.count_params()))

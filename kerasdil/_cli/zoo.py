@@ -18,11 +18,11 @@ def run(args):
             print(f"no zoo model matches {args.pattern!r}")
             return 1
         width = max(len(n) for n in names)
-        tags = {n: ",".join(model_info(n).pretrained) or "-" for n in names}
-        tag_width = max(8, *(len(t) for t in tags.values()))
-        for n in names:
-            i = model_info(n)
-            print(f"{n:<{width}}  {i.task:<14}  weights: {tags[n]:<{tag_width}}  {i.description}")
+        infos = [model_info(n) for n in names]
+        tags = [",".join(i.pretrained) or "-" for i in infos]
+        tag_width = max(8, *(len(t) for t in tags))
+        for n, i, t in zip(names, infos, tags):
+            print(f"{n:<{width}}  {i.task:<14}  weights: {t:<{tag_width}}  {i.description}")
         return 0
 
     from kerasdil.receptive import receptive_field_of_model
