@@ -3,9 +3,10 @@
 ``train("mnist_dsdc", out_dir="runs/x")`` builds the zoo model, loads its data,
 trains with the model's recipe and writes into ``out_dir``:
 
-- ``backup/``: Keras ``BackupAndRestore`` state. Kill the run at any point and call
-  it again with the same arguments: it continues from the last completed epoch and
-  ends with the same number of epochs. Removed when training completes.
+- ``backup/``: the weights and optimizer state of the last completed epoch. Kill the
+  run at any point (even while it writes the backup) and call it again with the same
+  arguments: it continues from the last completed epoch and ends with the same number
+  of epochs. Removed when training completes.
 - ``history.json`` (one entry per epoch, kept consistent across restarts),
   ``curves.png``, ``model.keras`` (the final model), ``metrics.json`` (test set
   scores and timing), ``run.json`` (the arguments, to refuse a mismatched resume).
@@ -17,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import time
 
 import numpy as np
@@ -95,6 +97,64 @@ def _history_callback(path):
     return HistoryFile()
 
 
+class _EpochBackup:
+    """Resume state in ``backup_dir``, safe against a kill at any instant.
+
+    Keras' ``BackupAndRestore`` overwrites one weights file in place, so a kill
+    while it writes leaves a truncated HDF5 file that the next run cannot open.
+    Here every completed epoch writes a new ``epoch-N.weights.h5`` (model and
+    optimizer variables) and only then points ``state.json`` at it with an atomic
+    rename; files that ``state.json`` does not name are leftovers and are removed.
+    """
+
+    STATE = "state.json"
+
+    def __init__(self, backup_dir):
+        self.backup_dir = backup_dir
+        self.state_path = os.path.join(backup_dir, self.STATE)
+
+    def completed_epochs(self):
+        """Epochs the saved state has completed (0 when there is none)."""
+        return self._state()["epoch"] if os.path.exists(self.state_path) else 0
+
+    def _state(self):
+        with open(self.state_path) as f:
+            return json.load(f)
+
+    def callback(self):
+        import keras
+
+        backup = self
+
+        class Backup(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                if not os.path.exists(backup.state_path):
+                    return
+                optimizer = getattr(self.model, "optimizer", None)
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(self.model.trainable_variables)  # its variables are in the file too
+                self.model.load_weights(os.path.join(backup.backup_dir, backup._state()["weights"]))
+
+            def on_epoch_end(self, epoch, logs=None):
+                backup._save(self.model, epoch + 1)
+
+            def on_train_end(self, logs=None):
+                shutil.rmtree(backup.backup_dir, ignore_errors=True)
+
+        return Backup()
+
+    def _save(self, model, epoch):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"epoch-{epoch}.weights.h5"
+        model.save_weights(os.path.join(self.backup_dir, name), overwrite=True)
+        _atomic_json(self.state_path, {"epoch": epoch, "weights": name})
+        for other in os.listdir(self.backup_dir):
+            if other not in (name, self.STATE):
+                path = os.path.join(self.backup_dir, other)
+                if os.path.isfile(path):
+                    os.remove(path)
+
+
 def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None, label_smoothing=0.0):
     """Compile ``model`` for ``task`` with AdamW and cosine learning-rate decay.
 
@@ -135,24 +195,25 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     Returns:
         The list of per-epoch history entries (all epochs, across restarts).
     """
-    import keras
-
     from kerasdil.data import repeat_epochs
     from kerasdil.data.scenes import scene_epoch_callback
 
     os.makedirs(out_dir, exist_ok=True)
     history_path = os.path.join(out_dir, "history.json")
     scenes = scene_epoch_callback(train_data, first_epoch)
+    backup = _EpochBackup(os.path.join(out_dir, "backup"))
     cbs = [
-        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"), save_freq="epoch", delete_checkpoint=True),
+        # History first: an epoch's entry is on disk before its backup, so a kill between
+        # the two redoes the epoch and rewrites the entry; the other way round would lose it.
         _history_callback(history_path),
+        backup.callback(),
         *([scenes] if scenes is not None else []),
         *callbacks,
     ]
     # One iterator for all epochs: a new one per epoch idles seconds at each epoch's start.
     train_data, steps = repeat_epochs(train_data)
     model.fit(train_data, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
-              verbose=verbose)
+              verbose=verbose, initial_epoch=backup.completed_epochs())
     with open(history_path) as f:
         return json.load(f)
 

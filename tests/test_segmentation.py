@@ -208,7 +208,7 @@ def test_new_scenes_follow_the_keras_epoch_index(digits, monkeypatch):
     model = keras.Sequential([keras.Input((28, 32, 1)), keras.layers.Conv2D(11, 1)])
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     # Each pass composes the scenes of the epoch Keras is at: a fit resumed at epoch 2
-    # (BackupAndRestore sets the initial epoch) composes epoch 2's scenes, not epoch 0's;
+    # (kerasdil.train.fit passes the backup's epoch as initial_epoch) composes epoch 2's scenes, not epoch 0's;
     # a later fit placed at epoch 5 of a run (fine-tuning's second phase) epoch 5's.
     model.fit(ds, epochs=4, initial_epoch=2, verbose=0, callbacks=[scenes.scene_epoch_callback(ds)])
     model.fit(ds, epochs=2, verbose=0, callbacks=[scenes.scene_epoch_callback(ds, first_epoch=5)])

@@ -89,29 +89,78 @@ def test_killed_training_resumes_from_last_completed_epoch(tmp_path, extra):
     proc = subprocess.Popen([sys.executable, "-m", "kerasdil.cli", *args], env=ENV, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     history = os.path.join(out, "history.json")
+    state = os.path.join(out, "backup", "state.json")
     deadline = time.time() + 240
     try:
+        # Kill as soon as epoch 1 is backed up: the kill lands somewhere in epoch 2, or
+        # (an epoch here is ~1 s) while epoch 2's history entry or backup is written.
         while time.time() < deadline:
-            if os.path.exists(history) and len(json.load(open(history))) == 1:
+            if os.path.exists(state) and json.load(open(state))["epoch"] == 1:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         else:
             pytest.fail("first epoch did not finish in time")
-        time.sleep(0.5)  # inside epoch 2 (125 steps)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     first_epoch = json.load(open(history))[0]
-    assert len(json.load(open(history))) == 1, "the kill should land inside epoch 2"
+    resumed_at = json.load(open(state))["epoch"] + 1
     done = cli(*args)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Epoch 2/3" in done.stdout and "Epoch 1/3" not in done.stdout
+    assert f"Epoch {resumed_at}/3" in done.stdout and "Epoch 1/3" not in done.stdout
     entries = json.load(open(history))
     assert [e["epoch"] for e in entries] == [1, 2, 3]
     assert entries[0] == first_epoch
     assert json.load(open(os.path.join(out, "metrics.json")))["epochs"] == 3
+
+
+def test_backup_cut_off_while_written_is_ignored_and_training_resumes(tmp_path):
+    """A kill while an epoch's backup is written leaves a truncated HDF5 file; the
+    resume must come from the last complete backup, not fail on that file."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasdil.tasks import get_task
+    from kerasdil.train import compile_model, fit
+
+    class StopAtEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])
+        return compile_model(m, get_task("classification"), learning_rate=1e-2)
+
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, np.arange(64) % 10)).batch(16)
+    out = str(tmp_path / "run")
+    first = model()
+    with pytest.raises(KeyboardInterrupt):
+        fit(first, data, epochs=3, out_dir=out, task=get_task("classification"), verbose=0, callbacks=[StopAtEpoch2()])
+    backup = os.path.join(out, "backup")
+    assert json.load(open(os.path.join(backup, "state.json"))) == {"epoch": 1, "weights": "epoch-1.weights.h5"}
+    with open(os.path.join(backup, "epoch-2.weights.h5"), "wb") as f:
+        f.write(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)  # the head of an HDF5 file, cut off
+    second = model()  # fresh weights: everything must come from the backup
+    restored = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            restored.setdefault("epoch", epoch)
+            restored.setdefault("weights", [w.copy() for w in self.model.get_weights()])
+            restored.setdefault("iterations", int(self.model.optimizer.iterations))
+
+    history = fit(second, data, epochs=3, out_dir=out, task=get_task("classification"), verbose=0, callbacks=[Spy()])
+    assert restored["epoch"] == 1 and restored["iterations"] == 4  # optimizer state came back too
+    for a, b in zip(restored["weights"], first.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert [e["epoch"] for e in history] == [1, 2, 3]
+    assert not os.path.exists(backup)
 
 
 def test_cli_train_then_evaluate(tmp_path):
