@@ -170,6 +170,38 @@ def test_random_search_stops_when_the_pruned_space_is_exhausted(tmp_path):
     assert sorted(seen) == sorted(keys)
 
 
+def test_state_files_are_replaced_whole_never_written_in_place(tmp_path):
+    """A kill during a write must leave the previous file: every save renames a new
+    file over the old one (a link to the old file keeps the old content)."""
+    pytest.importorskip("keras_tuner")
+    from kerasdil.tune.hypermodels import ScheduleHyperModel
+    from kerasdil.tune.search import make_oracle, make_tuner
+
+    keys = [c.key for c in prune(MNIST_DSDC, TINY_SPACE, Constraints(gridding_free=True)).survivors]
+    tuner = make_tuner(ScheduleHyperModel(MNIST_DSDC, keys), make_oracle("random", max_trials=3, epochs=1, seed=0),
+                       "random", directory=str(tmp_path), project_name="p")
+    oracle = tuner.oracle
+    trial = oracle.create_trial("tuner0")
+    project = os.path.join(str(tmp_path), "p")
+    files = [os.path.join(project, "oracle.json"), os.path.join(project, f"trial_{trial.trial_id}", "trial.json"),
+             os.path.join(project, "tuner0.json")]
+    tuner.save()
+    before = {}
+    for path in files:
+        os.link(path, path + ".old")
+        before[path] = open(path).read()
+    oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    tuner.save()
+    for path in files:
+        assert open(path + ".old").read() == before[path], path  # untouched: the new one was renamed over it
+        assert os.stat(path).st_ino != os.stat(path + ".old").st_ino, path
+        json.load(open(path))
+    assert json.load(open(files[1]))["status"] == "COMPLETED"
+    assert not [f for f in os.listdir(project) if ".tmp" in f]
+
+
 # ---------------------------------------------------------------- a real small search
 
 

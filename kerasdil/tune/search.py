@@ -27,6 +27,10 @@ the process died is run again from its first epoch, and the total stops at
 a kill between the two writes could leave a finished trial queued for a rerun,
 or a started trial that nobody reruns. :class:`ResumableOracleMixin` checks the
 trial files against the oracle state when it reloads and repairs both cases.
+keras-tuner also writes each of those files in place, so a kill in the middle
+of a write would leave a truncated file that the next run cannot read; here
+every state file (keras-tuner's and kerasdil's) is written under a temporary
+name and renamed over the old one.
 
 Distributed
 -----------
@@ -186,6 +190,15 @@ class ResumableOracleMixin:
             self._retry_queue.remove(trial.trial_id)
         return super().end_trial(trial)
 
+    # keras-tuner writes its state files in place; a kill during such a write leaves
+    # a truncated JSON file that stops the next resume. These write and rename.
+
+    def save(self):
+        _write_json(self._get_oracle_fname(), self.get_state())
+
+    def _save_trial(self, trial):
+        _write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+
     def reload(self):
         super().reload()
         changed = False
@@ -304,6 +317,12 @@ class _TunerMixin:
 
             threading.Thread(target=beat, name=f"kerasdil-heartbeat-{trial.trial_id}", daemon=True).start()
 
+    def save(self):
+        # keras-tuner's Tuner.save, with the files written and renamed (ResumableOracleMixin).
+        if not self._is_worker():
+            self.oracle.save()
+        _write_json(self._get_tuner_fname(), self.get_state())
+
     def on_trial_end(self, trial):
         stop = getattr(self, "_heartbeat_stop", None)
         if stop is not None:
@@ -401,7 +420,8 @@ def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs
 
 
 def _write_json(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
+    """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"  # the chief's oracle serves from threads
     with open(tmp, "w") as f:
         json.dump(data, f, indent=1)
     os.replace(tmp, path)
