@@ -632,7 +632,7 @@ def augment_batch(images, seed, **overrides):
     default sigma of 4, each axis of the displacement has a standard deviation
     of about 1.3 px at alpha 34 and 0.64 px at alpha 17). The affine and the
     elastic map are composed into one bilinear resampling, a gather per output
-    pixel.
+    pixel, compiled by XLA where TensorFlow has it (``_compiled_resample``).
 
     Args:
         images: float32 tensor ``(B, H, W, C)`` in [0, 1].
@@ -663,12 +663,56 @@ def augment_batch(images, seed, **overrides):
     shift_y = draws[:, 3] * config["max_translation_pixels"]
     if config["elastic_alpha"]:
         field_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 1)
-        field = _elastic_field(images, field_seed, float(config["elastic_alpha"]), float(config["elastic_sigma"]))
-        out = _warp(images, _affine_coefficients(tf.shape(images), angle, scale, shift_x, shift_y), field)
+        noise, smooth_y, smooth_x = _elastic_noise(images, field_seed, float(config["elastic_alpha"]),
+                                                   float(config["elastic_sigma"]))
+        coefficients = _affine_coefficients(tf.shape(images), angle, scale, shift_x, shift_y)
+        out = (_compiled_resample() or _resample)(images, coefficients, noise, smooth_y, smooth_x)
     else:
-        out = _affine(images, angle, scale, shift_x, shift_y)
-    out = tf.clip_by_value(out, 0.0, 1.0)
+        out = tf.clip_by_value(_affine(images, angle, scale, shift_x, shift_y), 0.0, 1.0)
     return tf.ensure_shape(out, images.shape)  # keep the static (B, 28, 28, 1) for Keras
+
+
+#: Set to False before a pipeline is built to resample without XLA (see ``_compiled_resample``).
+XLA_RESAMPLING = True
+_COMPILED_RESAMPLE = None
+
+
+def _resample(images, coefficients, noise=None, smooth_y=None, smooth_x=None):
+    """The deterministic part of ``augment_batch``: the elastic field from its noise
+    (when given), one bilinear resampling at the composed map, the clip to [0, 1]."""
+    import tensorflow as tf
+
+    field = None if noise is None else _smooth(noise, smooth_y, smooth_x)
+    return tf.clip_by_value(_warp(images, coefficients, field), 0.0, 1.0)
+
+
+def _compiled_resample():
+    """``_resample`` compiled by XLA, or None where it cannot be (or ``XLA_RESAMPLING`` is off).
+
+    XLA fuses the resampling's ~20 elementwise ops and its gather into one loop:
+    on a batch of 128 MNIST images, 0.78 ms for field + resampling + clip against
+    2.1 ms op by op, which doubles the elastic pipeline's images/s. (The affine
+    alone stays on ``ImageProjectiveTransformV3``: compiled, it was no faster in
+    the pipeline.) The random draws stay outside, so the augmentation drawn for a
+    seed does not depend on whether XLA is used. Probed once per process,
+    eagerly, on a tiny batch.
+    """
+    global _COMPILED_RESAMPLE
+    if not XLA_RESAMPLING:
+        return None
+    if _COMPILED_RESAMPLE is None:
+        import tensorflow as tf
+
+        compiled = tf.function(_resample, jit_compile=True, reduce_retracing=True)
+        with tf.init_scope():
+            try:
+                probe = tf.zeros([1, 4, 4, 1])
+                identity = _affine_coefficients(tf.shape(probe), [0.0], [1.0], [0.0], [0.0])
+                compiled(probe, identity, tf.zeros([1, 2, 2, 2]), tf.ones([4, 2]), tf.ones([4, 2])).numpy()
+                _COMPILED_RESAMPLE = compiled
+            except (tf.errors.OpError, NotImplementedError):  # no XLA CPU JIT here: resample op by op
+                _COMPILED_RESAMPLE = False
+    return _COMPILED_RESAMPLE or None
 
 
 def _smoothing_matrix(size, sigma):
@@ -691,8 +735,9 @@ def _smoothing_matrix(size, sigma):
     return weights.astype(np.float32)
 
 
-def _elastic_field(images, seed, alpha, sigma):
-    """Smooth random displacements for ``images``, (B, 2, H, W): (dx, dy) in pixels."""
+def _elastic_noise(images, seed, alpha, sigma):
+    """The random half of an elastic field: ``(noise, smooth_y, smooth_x)``, whose
+    ``smooth_y @ noise @ smooth_x.T`` is the (B, 2, H, W) field of (dx, dy) in pixels."""
     import tensorflow as tf
 
     height, width = images.shape[1], images.shape[2]
@@ -703,14 +748,25 @@ def _elastic_field(images, seed, alpha, sigma):
     noise = tf.random.stateless_uniform(
         tf.stack([tf.shape(images)[0], 2, smooth_y.shape[1], smooth_x.shape[1]]), seed=seed, minval=-1.0, maxval=1.0
     )
+    return noise, smooth_y, smooth_x
+
+
+def _smooth(noise, smooth_y, smooth_x):
+    import tensorflow as tf
+
     return tf.matmul(tf.matmul(smooth_y, noise), smooth_x, transpose_b=True)
 
 
-def _warp(images, coefficients, field):
+def _elastic_field(images, seed, alpha, sigma):
+    """Smooth random displacements for ``images``, (B, 2, H, W): (dx, dy) in pixels."""
+    return _smooth(*_elastic_noise(images, seed, alpha, sigma))
+
+
+def _warp(images, coefficients, field=None):
     """Bilinear resampling (zero fill) at the affine map of (output pixel + field).
 
     Same sampling rule as ``ImageProjectiveTransformV3`` with BILINEAR and
-    CONSTANT 0: with a zero field it reproduces ``_affine``.
+    CONSTANT 0: with no (or a zero) field it reproduces ``_affine``.
     """
     import tensorflow as tf
 
@@ -719,8 +775,10 @@ def _warp(images, coefficients, field):
     b, h, w = shape[0], shape[1], shape[2]
     hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
     grid_y, grid_x = tf.meshgrid(tf.range(hf), tf.range(wf), indexing="ij")
-    x = grid_x[None] + field[:, 0]
-    y = grid_y[None] + field[:, 1]
+    x, y = grid_x[None], grid_y[None]
+    if field is not None:
+        x = x + field[:, 0]
+        y = y + field[:, 1]
     src_x = a0 * x + a1 * y + a2
     src_y = b0 * x + b1 * y + b2
     # One gather per output pixel: the image zero-padded by 2 px, each entry holding
