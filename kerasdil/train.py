@@ -108,6 +108,8 @@ class _EpochBackup:
     """
 
     STATE = "state.json"
+    # What Keras' BackupAndRestore(save_freq="epoch") left, in runs begun before this class.
+    KERAS_STATE, KERAS_WEIGHTS = "training_metadata.json", "latest.weights.h5"
 
     def __init__(self, backup_dir):
         self.backup_dir = backup_dir
@@ -115,11 +117,19 @@ class _EpochBackup:
 
     def completed_epochs(self):
         """Epochs the saved state has completed (0 when there is none)."""
-        return self._state()["epoch"] if os.path.exists(self.state_path) else 0
+        state = self._state()
+        return state["epoch"] if state else 0
 
     def _state(self):
-        with open(self.state_path) as f:
-            return json.load(f)
+        """``{"epoch", "weights"}`` of the saved state, or None."""
+        if os.path.exists(self.state_path):
+            with open(self.state_path) as f:
+                return json.load(f)
+        keras_state = os.path.join(self.backup_dir, self.KERAS_STATE)
+        if os.path.exists(keras_state) and os.path.exists(os.path.join(self.backup_dir, self.KERAS_WEIGHTS)):
+            with open(keras_state) as f:
+                return {"epoch": json.load(f)["epoch"], "weights": self.KERAS_WEIGHTS}
+        return None
 
     def callback(self):
         import keras
@@ -128,12 +138,13 @@ class _EpochBackup:
 
         class Backup(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
-                if not os.path.exists(backup.state_path):
+                state = backup._state()
+                if state is None:
                     return
                 optimizer = getattr(self.model, "optimizer", None)
                 if optimizer is not None and not optimizer.built:
                     optimizer.build(self.model.trainable_variables)  # its variables are in the file too
-                self.model.load_weights(os.path.join(backup.backup_dir, backup._state()["weights"]))
+                self.model.load_weights(os.path.join(backup.backup_dir, state["weights"]))
 
             def on_epoch_end(self, epoch, logs=None):
                 backup._save(self.model, epoch + 1)

@@ -162,6 +162,21 @@ def test_backup_cut_off_while_written_is_ignored_and_training_resumes(tmp_path):
     assert [e["epoch"] for e in history] == [1, 2, 3]
     assert not os.path.exists(backup)
 
+    # A run interrupted under Keras' own BackupAndRestore (kerasdil before this format) resumes too.
+    legacy_out = str(tmp_path / "legacy")
+    third = model()
+    with pytest.raises(KeyboardInterrupt):
+        third.fit(data, epochs=3, verbose=0, callbacks=[
+            keras.callbacks.BackupAndRestore(os.path.join(legacy_out, "backup"), save_freq="epoch"), StopAtEpoch2()])
+    restored.clear()
+    fourth = model()
+    history = fit(fourth, data, epochs=3, out_dir=legacy_out, task=get_task("classification"), verbose=0,
+                  callbacks=[Spy()])
+    assert restored["epoch"] == 1 and restored["iterations"] == 4
+    for a, b in zip(restored["weights"], third.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert [e["epoch"] for e in history] == [2, 3]  # that run kept no history file of its epoch 1
+
 
 def test_cli_train_then_evaluate(tmp_path):
     out = str(tmp_path / "run")
