@@ -580,7 +580,8 @@ def test_elastic_field_has_the_strength_of_the_full_resolution_definition():
     import tensorflow as tf
 
     alpha, sigma = 34.0, 4.0
-    field = mnist_module._elastic_field(tf.zeros([400, 28, 28, 1]), tf.constant([1, 2], tf.int64), alpha, sigma)
+    field = mnist_module._smooth(*mnist_module._elastic_noise(tf.zeros([400, 28, 28, 1]), tf.constant([1, 2], tf.int64),
+                                                              alpha, sigma))
     assert field.shape == (400, 2, 28, 28)
     # Simard's field: alpha * (uniform noise convolved with a normalised Gaussian,
     # zero padding); its per-pixel standard deviation, computed exactly.

@@ -752,14 +752,10 @@ def _elastic_noise(images, seed, alpha, sigma):
 
 
 def _smooth(noise, smooth_y, smooth_x):
+    """The elastic field from ``_elastic_noise``'s parts: (B, 2, H, W) displacements (dx, dy) in pixels."""
     import tensorflow as tf
 
     return tf.matmul(tf.matmul(smooth_y, noise), smooth_x, transpose_b=True)
-
-
-def _elastic_field(images, seed, alpha, sigma):
-    """Smooth random displacements for ``images``, (B, 2, H, W): (dx, dy) in pixels."""
-    return _smooth(*_elastic_noise(images, seed, alpha, sigma))
 
 
 def _warp(images, coefficients, field=None):
