@@ -97,7 +97,25 @@ def _history_callback(path):
     return HistoryFile()
 
 
-class _EpochBackup:
+_BACKUP_STATE = "state.json"
+# What Keras' BackupAndRestore(save_freq="epoch") left, in runs begun before kerasdil's own backup.
+_KERAS_BACKUP_STATE, _KERAS_BACKUP_WEIGHTS = "training_metadata.json", "latest.weights.h5"
+
+
+def _backup_state(backup_dir):
+    """``{"epoch", "weights"}`` of the resume state in ``backup_dir``, or None."""
+    state_path = os.path.join(backup_dir, _BACKUP_STATE)
+    if os.path.exists(state_path):
+        with open(state_path) as f:
+            return json.load(f)
+    keras_state = os.path.join(backup_dir, _KERAS_BACKUP_STATE)
+    if os.path.exists(keras_state) and os.path.exists(os.path.join(backup_dir, _KERAS_BACKUP_WEIGHTS)):
+        with open(keras_state) as f:
+            return {"epoch": json.load(f)["epoch"], "weights": _KERAS_BACKUP_WEIGHTS}
+    return None
+
+
+def _backup_callback(backup_dir):
     """Resume state in ``backup_dir``, safe against a kill at any instant.
 
     Keras' ``BackupAndRestore`` overwrites one weights file in place, so a kill
@@ -105,65 +123,38 @@ class _EpochBackup:
     Here every completed epoch writes a new ``epoch-N.weights.h5`` (model and
     optimizer variables) and only then points ``state.json`` at it with an atomic
     rename; files that ``state.json`` does not name are leftovers and are removed.
+
+    Returns:
+        ``(callback, epochs)``: the Keras callback, and the number of epochs the
+        saved state has completed (0 when there is none), for ``initial_epoch``.
     """
+    import keras
 
-    STATE = "state.json"
-    # What Keras' BackupAndRestore(save_freq="epoch") left, in runs begun before this class.
-    KERAS_STATE, KERAS_WEIGHTS = "training_metadata.json", "latest.weights.h5"
+    state = _backup_state(backup_dir)
 
-    def __init__(self, backup_dir):
-        self.backup_dir = backup_dir
-        self.state_path = os.path.join(backup_dir, self.STATE)
+    class EpochBackup(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if state is None:
+                return
+            optimizer = getattr(self.model, "optimizer", None)
+            if optimizer is not None and not optimizer.built:
+                optimizer.build(self.model.trainable_variables)  # its variables are in the file too
+            self.model.load_weights(os.path.join(backup_dir, state["weights"]))
 
-    def completed_epochs(self):
-        """Epochs the saved state has completed (0 when there is none)."""
-        state = self._state()
-        return state["epoch"] if state else 0
-
-    def _state(self):
-        """``{"epoch", "weights"}`` of the saved state, or None."""
-        if os.path.exists(self.state_path):
-            with open(self.state_path) as f:
-                return json.load(f)
-        keras_state = os.path.join(self.backup_dir, self.KERAS_STATE)
-        if os.path.exists(keras_state) and os.path.exists(os.path.join(self.backup_dir, self.KERAS_WEIGHTS)):
-            with open(keras_state) as f:
-                return {"epoch": json.load(f)["epoch"], "weights": self.KERAS_WEIGHTS}
-        return None
-
-    def callback(self):
-        import keras
-
-        backup = self
-
-        class Backup(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                state = backup._state()
-                if state is None:
-                    return
-                optimizer = getattr(self.model, "optimizer", None)
-                if optimizer is not None and not optimizer.built:
-                    optimizer.build(self.model.trainable_variables)  # its variables are in the file too
-                self.model.load_weights(os.path.join(backup.backup_dir, state["weights"]))
-
-            def on_epoch_end(self, epoch, logs=None):
-                backup._save(self.model, epoch + 1)
-
-            def on_train_end(self, logs=None):
-                shutil.rmtree(backup.backup_dir, ignore_errors=True)
-
-        return Backup()
-
-    def _save(self, model, epoch):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        name = f"epoch-{epoch}.weights.h5"
-        model.save_weights(os.path.join(self.backup_dir, name), overwrite=True)
-        _atomic_json(self.state_path, {"epoch": epoch, "weights": name})
-        for other in os.listdir(self.backup_dir):
-            if other not in (name, self.STATE):
-                path = os.path.join(self.backup_dir, other)
-                if os.path.isfile(path):
+        def on_epoch_end(self, epoch, logs=None):
+            os.makedirs(backup_dir, exist_ok=True)
+            name = f"epoch-{epoch + 1}.weights.h5"
+            self.model.save_weights(os.path.join(backup_dir, name), overwrite=True)
+            _atomic_json(os.path.join(backup_dir, _BACKUP_STATE), {"epoch": epoch + 1, "weights": name})
+            for other in os.listdir(backup_dir):
+                path = os.path.join(backup_dir, other)
+                if other not in (name, _BACKUP_STATE) and os.path.isfile(path):
                     os.remove(path)
+
+        def on_train_end(self, logs=None):
+            shutil.rmtree(backup_dir, ignore_errors=True)
+
+    return EpochBackup(), state["epoch"] if state else 0
 
 
 def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None, label_smoothing=0.0):
@@ -212,19 +203,19 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     os.makedirs(out_dir, exist_ok=True)
     history_path = os.path.join(out_dir, "history.json")
     scenes = scene_epoch_callback(train_data, first_epoch)
-    backup = _EpochBackup(os.path.join(out_dir, "backup"))
+    backup, completed_epochs = _backup_callback(os.path.join(out_dir, "backup"))
     cbs = [
         # History first: an epoch's entry is on disk before its backup, so a kill between
         # the two redoes the epoch and rewrites the entry; the other way round would lose it.
         _history_callback(history_path),
-        backup.callback(),
+        backup,
         *([scenes] if scenes is not None else []),
         *callbacks,
     ]
     # One iterator for all epochs: a new one per epoch idles seconds at each epoch's start.
     train_data, steps = repeat_epochs(train_data)
     model.fit(train_data, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
-              verbose=verbose, initial_epoch=backup.completed_epochs())
+              verbose=verbose, initial_epoch=completed_epochs)
     with open(history_path) as f:
         return json.load(f)
 

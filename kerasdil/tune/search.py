@@ -421,10 +421,9 @@ def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs
 
 def _write_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
-    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"  # the chief's oracle serves from threads
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    from kerasdil.export._files import write_text  # a unique temporary name per call, then a rename
+
+    write_text(path, json.dumps(data, indent=1))
 
 
 def load_search_file(project_dir: str) -> dict:
