@@ -161,10 +161,14 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
     """Compile ``model`` for ``task`` with AdamW and cosine learning-rate decay.
 
     ``weight_decay`` is AdamW's decoupled decay (Keras multiplies it by the
-    learning rate each step); 0 compiles plain Adam. ``label_smoothing`` > 0
-    trains on smoothed targets (``kerasdil.losses``).
+    learning rate each step); 0 compiles plain Adam. Both are
+    ``kerasdil.optimizers``' drop-ins for Keras's, whose TensorFlow update is one
+    fused kernel per variable. ``label_smoothing`` > 0 trains on smoothed targets
+    (``kerasdil.losses``).
     """
     import keras
+
+    from kerasdil import optimizers
 
     lr = learning_rate
     if decay_steps:
@@ -174,7 +178,7 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
             learning_rate / 10, max(decay_steps - warmup, 1), alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup
         )
     model.compile(
-        optimizer=keras.optimizers.AdamW(lr, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(lr),
+        optimizer=optimizers.AdamW(lr, weight_decay=weight_decay) if weight_decay else optimizers.Adam(lr),
         loss=task.loss(label_smoothing=label_smoothing),
         metrics=task.metrics(),
     )

@@ -29,6 +29,13 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
   speed/accuracy trade; their full-recipe accuracies are in zoo/mnist_dsdc/README.md).
 - ``w16_32_64_*``, ``w32_32_64_strided``: stage channels 32 / 64 (more width at 7x7,
   where it is cheap) with each stem, fewer or more blocks.
+- ``fast``: the architecture of the ``mnist_fast`` weights (``w16_32_64_strided_13``).
+- ``peer_keras_adam``, ``dsdc_keras_adam``, ``fast_keras_adam``: the same models trained
+  with Keras's own Adam / AdamW instead of ``kerasdil.optimizers``' fused ones.
+
+Every model trains with its own recipe's optimizer (``kerasdil.train.RECIPES``):
+learning rate, AdamW weight decay (mnist_dsdc: 1e-4; the peer: none, plain Adam) and
+the cosine schedule, through ``kerasdil.train.compile_model``.
 
 ``--variants a,b,...`` times only those (and the peer).
 
@@ -61,7 +68,8 @@ def main(argv=None):
     from kerasdil import data
     from kerasdil.layers import fold_batchnorm
     from kerasdil.tasks import get_task
-    from kerasdil.train import compile_model
+    from kerasdil import optimizers
+    from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model
 
     arrays = data.load_mnist_arrays(args.data)
@@ -113,7 +121,10 @@ def main(argv=None):
         "w16_32_48_strided_13_1231": lambda: build("mnist_dsdc", width=16, stem="strided",
                                                    dilation_schedule=((1, 3), (1, 2, 3, 1))),
         "w32_32_64_strided": lambda: build("mnist_dsdc", width=32, stem="strided", stage_filters=(32, 64)),
+        "fast": lambda: build("mnist_dsdc", stem="strided", dilation_schedule=((1, 3), (1, 2, 3)), **w16_32_64),
     }
+    for k in ("peer", "dsdc", "fast"):
+        recipes[f"{k}_keras_adam"] = recipes[k]
     # Inference-only variants made from the dsdc model itself (same weights).
     from_dsdc = {
         "dsdc_eager_ops": lambda m: m,  # timed with EAGER_COMPILE off
@@ -145,9 +156,21 @@ def main(argv=None):
         finally:
             setattr(conv, name, old)
 
+    def compile_recipe(k, m):
+        settings = recipe("keras_io_convnet" if k.startswith("peer") else "mnist_dsdc")
+        kwargs = dict(learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"], decay_steps=10_000)
+        if not k.endswith("_keras_adam"):
+            return compile_model(m, task, **kwargs)
+        fused = optimizers.Adam, optimizers.AdamW
+        optimizers.Adam, optimizers.AdamW = keras.optimizers.Adam, keras.optimizers.AdamW
+        try:
+            return compile_model(m, task, **kwargs)
+        finally:
+            optimizers.Adam, optimizers.AdamW = fused
+
     for k, m in variants.items():
         if k in trainable:
-            compile_model(m, task, learning_rate=1e-3)
+            compile_recipe(k, m)
             with_flag(k, lambda: m.fit(ds, steps_per_epoch=3, epochs=1, verbose=0))
     for k, m in variants.items():
         with_flag(k, lambda: (m.predict_on_batch(x256), m.predict_on_batch(x1), m(x1, training=False), m(x256, training=False)))

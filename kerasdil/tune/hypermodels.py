@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
 
-import keras
 import keras_tuner as kt
 
 from kerasdil.tune.constraints import FAMILIES, SearchFamily, decode_candidate, decode_options
@@ -130,8 +129,9 @@ class ScheduleHyperModel(kt.HyperModel):
         key = hp.get(CANDIDATE_HP)
         lr = hp.get(LEARNING_RATE_HP) if self.learning_rate_range is not None else self.learning_rate
         model = self.build_model(key)
+        from kerasdil.optimizers import Adam
         from kerasdil.tasks import get_task
 
         task = get_task(self.family.task)
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss=task.loss(), metrics=task.metrics())
+        model.compile(optimizer=Adam(lr), loss=task.loss(), metrics=task.metrics())
         return model
