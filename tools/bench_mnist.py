@@ -2,7 +2,9 @@
 
 All models train in one process on the same tf.data pipeline (unaugmented
 unless ``--augmentation`` gives a model its own), batch size and number of
-epochs, round-robin (one epoch of each in turn), and are timed for
+epochs, round-robin (one epoch of each in turn), each with its own recipe's
+optimizer (``kerasdil.train.RECIPES``: learning rate and AdamW weight decay, under
+the cosine schedule of ``compile_model``), and are timed for
 inference in interleaved rounds, so that load changes on a shared machine hit
 every model alike. Writes
 ``bench_mnist.json`` and ``bench_mnist.md`` to ``--out`` and prints the table.
@@ -141,7 +143,8 @@ def main(argv=None):
         base = name.split("/")[0]
         keras.utils.set_random_seed(0)
         models[name] = create_model(base, **variants.get(name, {}))
-        compile_model(models[name], task, learning_rate=recipe(base)["learning_rate"], decay_steps=steps * args.epochs)
+        compile_model(models[name], task, learning_rate=recipe(base)["learning_rate"],
+                      weight_decay=recipe(base)["weight_decay"], decay_steps=steps * args.epochs)
     epoch_times = {name: [] for name in names}
     clock = _epoch_clock(steps)
     pipelines, train_data = {}, {}  # one repeated pipeline per distinct augmentation setting
@@ -190,6 +193,7 @@ def main(argv=None):
         rows.append(dict(
             model=name, kwargs=variants.get(name, {}), augmentation=augmentation.get(name, False),
             params=stats["params"], macs=stats["macs"], seconds_per_epoch=s_epoch,
+            epoch_seconds=epoch_times[name],
             test_accuracy=acc, epochs=args.epochs, images_per_s_b256=256 / t256, latency_ms_b1=t1 * 1e3,
             train_gflops=3 * 2 * stats["macs"] * images_per_epoch / s_epoch / 1e9,
             infer_gflops_b256=2 * stats["macs"] * 256 / t256 / 1e9,

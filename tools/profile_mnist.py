@@ -39,12 +39,14 @@ def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None):
     import tensorflow as tf
 
     from kerasdil.tasks import get_task
-    from kerasdil.train import compile_model
+    from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model
 
     keras.utils.set_random_seed(0)
     model = create_model(model_name, **(model_kwargs or {}))
-    compile_model(model, get_task("classification"), learning_rate=1e-3)
+    settings = recipe(model_name)  # the model's own optimizer: learning rate, weight decay, cosine schedule
+    compile_model(model, get_task("classification"), learning_rate=settings["learning_rate"],
+                  weight_decay=settings["weight_decay"], decay_steps=10_000)
     if train:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
         model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)
