@@ -65,6 +65,7 @@ def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4, 
     import keras
     import numpy as np
 
+    from kerasdil.optimizers import AdamW
     from kerasdil.tasks import get_task
 
     task = get_task("segmentation")
@@ -75,7 +76,7 @@ def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4, 
     for name, model in models.items():
         clone = keras.models.clone_model(model)
         clone.set_weights(model.get_weights())
-        clone.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=task.loss())
+        clone.compile(optimizer=AdamW(1e-4), loss=task.loss())  # the optimizer compile_model uses
         clone.train_on_batch(x, y)  # tracing
         model.predict_on_batch(infer[0])
         np.asarray(model(single, training=False))
