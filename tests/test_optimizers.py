@@ -155,3 +155,22 @@ def test_config_round_trip_and_compiled_model_saves_and_loads(tmp_path):
     assert int(loaded.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy())
     for a, b in zip(loaded.optimizer.variables, model.optimizer.variables):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+
+def test_the_paired_benchmark_tool_times_both_optimizers(tmp_path):
+    import importlib.util
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "bench_optimizer.py")
+    spec = importlib.util.spec_from_file_location("bench_optimizer", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main(["--data", "sample", "--models", 'mnist_dsdc/small={"width": 4}', "--rounds", "2", "--steps", "2",
+               "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "bench_optimizer.json").read_text())
+    (row,) = result["rows"]
+    assert row["model"] == "mnist_dsdc/small" and row["kwargs"] == {"width": 4} and row["weight_decay"] == pytest.approx(1e-4)
+    assert len(row["ms"]["keras"]) == len(row["ms"]["kerasdil"]) == 2
+    assert row["keras_ms_per_step"] > 0 and row["kerasdil_ms_per_step"] > 0 and row["ratio_median"] > 0
+    assert "| mnist_dsdc/small |" in (tmp_path / "bench_optimizer.md").read_text()
