@@ -174,3 +174,30 @@ def test_the_paired_benchmark_tool_times_both_optimizers(tmp_path):
     assert len(row["ms"]["keras"]) == len(row["ms"]["kerasdil"]) == 2
     assert row["keras_ms_per_step"] > 0 and row["kerasdil_ms_per_step"] > 0 and row["ratio_median"] > 0
     assert "| mnist_dsdc/small |" in (tmp_path / "bench_optimizer.md").read_text()
+
+
+def test_a_model_saved_compiled_loads_compiled_after_importing_only_the_layers(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    from kerasdil.layers import SeparableDilatedConv
+    from kerasdil.tasks import get_task
+    from kerasdil.train import compile_model
+
+    inputs = keras.Input((8, 8, 4))
+    features = keras.layers.GlobalAveragePooling2D()(SeparableDilatedConv(4, dilation_rate=2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3)(features))
+    compile_model(model, get_task("classification"), learning_rate=1e-3, weight_decay=1e-4)
+    model.fit(np.zeros((4, 8, 8, 4), "float32"), np.zeros(4, "int32"), verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    script = textwrap.dedent(f"""
+        import keras
+        import kerasdil.layers
+        loaded = keras.models.load_model({path!r})
+        print(type(loaded.optimizer).__module__, type(loaded.optimizer).__name__, int(loaded.optimizer.iterations))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-3:] == ["kerasdil.optimizers", "AdamW", "1"]

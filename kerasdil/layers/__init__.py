@@ -11,7 +11,13 @@
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
 
 All are registered with ``keras.saving.register_keras_serializable(package="kerasdil")``.
+Importing this package also registers ``kerasdil.optimizers`` and ``kerasdil.losses``,
+which ``kerasdil.train.compile_model`` compiles with, so a ``.keras`` file saved compiled
+loads compiled after ``import kerasdil.layers``.
 """
+
+import kerasdil.losses  # noqa: F401  (registration only)
+import kerasdil.optimizers  # noqa: F401  (registration only)
 
 from kerasdil.layers.aspp import ASPP
 from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, FusedBatchNormalization, SeparableDilatedConv
