@@ -43,13 +43,15 @@ Writes ``ablation.json`` / ``ablation.md`` in ``--out``.
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
+
+from _report import write_report  # noqa: E402
 
 
 def main(argv=None):
@@ -217,12 +219,7 @@ def main(argv=None):
                      f"| {ratio(r, 'eager_images_per_s_b256', False)} | {ratio(r, 'latency_ms_b1', True)} | {ratio(r, 'eager_latency_ms_b1', True)} |")
     command = "python tools/ablate_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines += ["", f"(x: ratio to the peer) {args.rounds} interleaved rounds, medians; {os.cpu_count()} CPUs, TF {tf.__version__}. Command: `{command}`"]
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "ablation.json"), "w") as f:
-        json.dump({"command": command, "rows": rows}, f, indent=2)
-    with open(os.path.join(args.out, "ablation.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, "ablation", {"command": command, "rows": rows}, lines)
     return 0
 
 

@@ -24,6 +24,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
+
+from _report import write_report  # noqa: E402
 
 FAST = '{"width": 16, "stem": "strided", "stage_filters": [32, 64], "dilation_schedule": [[1, 3], [1, 2, 3]]}'
 
@@ -105,12 +108,7 @@ def main(argv=None):
                      f"| {r['rounds_faster']}/{args.rounds} |")
     lines += ["", f"Batch 128, {args.rounds} rounds of {args.steps} steps per model, order flipped every round; "
               f"{os.cpu_count()} CPUs. Command: `{command}`"]
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "bench_optimizer.json"), "w") as f:
-        json.dump({"command": command, "rows": rows}, f, indent=2)
-    with open(os.path.join(args.out, "bench_optimizer.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, "bench_optimizer", {"command": command, "rows": rows}, lines)
 
 
 if __name__ == "__main__":
