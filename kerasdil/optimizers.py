@@ -17,7 +17,9 @@ decay with one ``ResourceApplyGradientDescent`` per variable. Anything else
 (other backends, ``amsgrad``, sparse or mixed-dtype gradients, a
 ``tf.distribute`` strategy) runs Keras's own update.
 
-``tools/ablate_speed.py`` measures what it buys (variants ``*_keras_adam``).
+``tools/bench_optimizer.py`` measures what it buys, Keras's optimizer against
+these in alternating blocks of training steps (``tools/ablate_speed.py`` has
+``*_keras_adam`` variants too).
 """
 
 import keras
