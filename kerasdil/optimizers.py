@@ -46,7 +46,7 @@ def _fused_ok(optimizer, variables, grads=None):
 
 def _tf_variable(variable):
     """The ``tf.Variable`` behind a Keras variable (or the variable itself)."""
-    return getattr(variable, "value", variable) if isinstance(variable, keras.Variable) else variable
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 class _FusedAdamMixin:

@@ -157,18 +157,23 @@ def _backup_callback(backup_dir):
     return EpochBackup(), state["epoch"] if state else 0
 
 
-def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None, label_smoothing=0.0):
+def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None, label_smoothing=0.0,
+                  fused_optimizer=True):
     """Compile ``model`` for ``task`` with AdamW and cosine learning-rate decay.
 
     ``weight_decay`` is AdamW's decoupled decay (Keras multiplies it by the
     learning rate each step); 0 compiles plain Adam. Both are
     ``kerasdil.optimizers``' drop-ins for Keras's, whose TensorFlow update is one
-    fused kernel per variable. ``label_smoothing`` > 0 trains on smoothed targets
-    (``kerasdil.losses``).
+    fused kernel per variable; ``fused_optimizer=False`` compiles Keras's own
+    classes instead (same results to float rounding; for comparison, as
+    ``tools/bench_optimizer.py`` does). ``label_smoothing`` > 0 trains on
+    smoothed targets (``kerasdil.losses``).
     """
     import keras
 
     from kerasdil import optimizers
+
+    classes = optimizers if fused_optimizer else keras.optimizers
 
     lr = learning_rate
     if decay_steps:
@@ -178,7 +183,7 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
             learning_rate / 10, max(decay_steps - warmup, 1), alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup
         )
     model.compile(
-        optimizer=optimizers.AdamW(lr, weight_decay=weight_decay) if weight_decay else optimizers.Adam(lr),
+        optimizer=classes.AdamW(lr, weight_decay=weight_decay) if weight_decay else classes.Adam(lr),
         loss=task.loss(label_smoothing=label_smoothing),
         metrics=task.metrics(),
     )

@@ -201,3 +201,17 @@ def test_a_model_saved_compiled_loads_compiled_after_importing_only_the_layers(t
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-3:] == ["kerasdil.optimizers", "AdamW", "1"]
+
+
+@pytest.mark.parametrize("weight_decay, name", [(0.0, "Adam"), (1e-4, "AdamW")])
+def test_compile_model_uses_the_fused_classes_unless_told_not_to(weight_decay, name):
+    from kerasdil.tasks import get_task
+    from kerasdil.train import compile_model
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    compile_model(model, get_task("classification"), learning_rate=1e-3, weight_decay=weight_decay)
+    assert type(model.optimizer) is getattr(kopt, name)
+    compile_model(model, get_task("classification"), learning_rate=1e-3, weight_decay=weight_decay,
+                  fused_optimizer=False)
+    assert type(model.optimizer) is getattr(keras.optimizers, name)

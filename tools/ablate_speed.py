@@ -70,7 +70,6 @@ def main(argv=None):
     from kerasdil import data
     from kerasdil.layers import fold_batchnorm
     from kerasdil.tasks import get_task
-    from kerasdil import optimizers
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model
 
@@ -160,15 +159,8 @@ def main(argv=None):
 
     def compile_recipe(k, m):
         settings = recipe("keras_io_convnet" if k.startswith("peer") else "mnist_dsdc")
-        kwargs = dict(learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"], decay_steps=10_000)
-        if not k.endswith("_keras_adam"):
-            return compile_model(m, task, **kwargs)
-        fused = optimizers.Adam, optimizers.AdamW
-        optimizers.Adam, optimizers.AdamW = keras.optimizers.Adam, keras.optimizers.AdamW
-        try:
-            return compile_model(m, task, **kwargs)
-        finally:
-            optimizers.Adam, optimizers.AdamW = fused
+        return compile_model(m, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
+                             decay_steps=10_000, fused_optimizer=not k.endswith("_keras_adam"))
 
     for k, m in variants.items():
         if k in trainable:

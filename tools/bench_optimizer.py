@@ -45,7 +45,7 @@ def main(argv=None):
 
     import keras
 
-    from kerasdil import data, optimizers
+    from kerasdil import data
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model
@@ -66,14 +66,8 @@ def main(argv=None):
         for kind in ("keras", "kerasdil"):
             keras.utils.set_random_seed(0)
             model = create_model(name, **kwargs)
-            fused = optimizers.Adam, optimizers.AdamW
-            if kind == "keras":  # compile_model as it is, with Keras's classes in place of kerasdil's
-                optimizers.Adam, optimizers.AdamW = keras.optimizers.Adam, keras.optimizers.AdamW
-            try:
-                compile_model(model, task, learning_rate=settings["learning_rate"],
-                              weight_decay=settings["weight_decay"], decay_steps=10_000)
-            finally:
-                optimizers.Adam, optimizers.AdamW = fused
+            compile_model(model, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
+                          decay_steps=10_000, fused_optimizer=kind == "kerasdil")
             model.make_train_function()
             iterators[kind] = iter(data.repeat_epochs(pipeline)[0])
             for _ in range(30):  # tracing and warm-up

@@ -10,9 +10,7 @@ layer. Keras's per-layer bookkeeping, not arithmetic, is what a batch-1
 
 import keras
 
-import kerasdil.losses  # noqa: F401  registers the loss a label-smoothed run compiles with, for load_model(compile=True)
-import kerasdil.optimizers  # noqa: F401  registers the optimizers compile_model uses, for load_model(compile=True)
-from kerasdil.layers.conv import _fast_inference
+from kerasdil.layers.conv import _fast_inference  # importing kerasdil.layers also registers the losses and optimizers
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
