@@ -34,7 +34,7 @@ def _op_stats(logdir):
     return cols, rows
 
 
-def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None):
+def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None, fused_optimizer=True):
     import keras
     import tensorflow as tf
 
@@ -46,7 +46,7 @@ def profile(model_name, steps, batch_size, x, y, train, model_kwargs=None):
     model = create_model(model_name, **(model_kwargs or {}))
     settings = recipe(model_name)  # the model's own optimizer: learning rate, weight decay, cosine schedule
     compile_model(model, get_task("classification"), learning_rate=settings["learning_rate"],
-                  weight_decay=settings["weight_decay"], decay_steps=10_000)
+                  weight_decay=settings["weight_decay"], decay_steps=10_000, fused_optimizer=fused_optimizer)
     if train:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat().prefetch(4)
         model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)
@@ -96,6 +96,8 @@ def main(argv=None):
     p.add_argument("--data", default=None)
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--out", default="runs/profile_mnist")
+    p.add_argument("--keras-optimizer", action="store_true",
+                   help="train with Keras's own Adam / AdamW instead of kerasdil.optimizers' fused ones")
     p.add_argument("--model-kwargs", action="append", default=[], metavar="NAME=JSON",
                    help="builder kwargs for one of --models, e.g. mnist_dsdc='{\"width\": 16}' (repeatable)")
     args = p.parse_args(argv)
@@ -119,7 +121,7 @@ def main(argv=None):
     for name in args.models.split(","):
         for train in (True, False):
             results.append(profile(name, args.steps, args.batch_size if train else args.inference_batch, x, y, train,
-                                   kwargs.get(name)))
+                                   kwargs.get(name), fused_optimizer=not args.keras_optimizer))
     lines = []
     for r in results:
         label = r["model"] + (f" {json.dumps(r['kwargs'])}" if r["kwargs"] else "")
