@@ -196,3 +196,24 @@ def test_weights_refused_for_other_stage_filters(tmp_path):
     with pytest.raises(ValueError):
         mnist_dsdc(width=8, stage_filters=(16, 48), dilation_schedule=((1, 2), (1, 2)), weights=path)
     mnist_dsdc(width=8, stage_filters=(16, 32), dilation_schedule=((1, 2), (1, 2)), weights=path)
+
+
+def test_the_mnist_benchmark_runs_and_pairs_each_epoch_with_the_peers(tmp_path):
+    import importlib.util
+    import statistics
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "bench_mnist.py")
+    spec = importlib.util.spec_from_file_location("bench_mnist", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--data", "sample", "--epochs", "3", "--models", "keras_io_convnet",
+                      "--variant", 'mnist_dsdc/small={"width": 4}', "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "bench_mnist.json").read_text())
+    peer, small = result["rows"]
+    assert peer["model"] == "keras_io_convnet" and small["model"] == "mnist_dsdc/small"
+    assert len(small["epoch_seconds"]) == 3 and peer["epoch_ratios_to_peer"] == [1.0, 1.0]
+    # Epochs 2 and 3, each over the peer's epoch of the same round.
+    expected = [a / b for a, b in zip(small["epoch_seconds"][1:], peer["epoch_seconds"][1:])]
+    assert small["epoch_ratios_to_peer"] == pytest.approx(expected)
+    assert small["ratio_seconds_per_epoch_paired"] == pytest.approx(statistics.median(expected))
+    assert "| x peer by round |" in (tmp_path / "bench_mnist.md").read_text()
