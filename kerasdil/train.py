@@ -58,10 +58,10 @@ class TrainResult:
 
 
 def _atomic_json(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, default=_json_default)
-    os.replace(tmp, path)
+    """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
+    from kerasdil.export._files import write_text  # a unique temporary name per call, then a rename
+
+    write_text(path, json.dumps(data, indent=2, default=_json_default))
 
 
 def _json_default(o):
