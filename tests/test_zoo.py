@@ -198,6 +198,26 @@ def test_weights_refused_for_other_stage_filters(tmp_path):
     mnist_dsdc(width=8, stage_filters=(16, 32), dilation_schedule=((1, 2), (1, 2)), weights=path)
 
 
+def test_batchnorm_false_builds_the_nets_without_bn_and_biased_convs(tmp_path):
+    for builder in (mnist_dsdc, mnist_conv):
+        kwargs = dict(width=8, dilation_schedule=((1, 2), (1, 2)))
+        with_bn, without = builder(**kwargs), builder(batchnorm=False, **kwargs)
+        bns = [l for l in without._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
+        assert not bns
+        assert any(isinstance(l, keras.layers.BatchNormalization) for l in with_bn._flatten_layers())
+        convs = [l for l in without._flatten_layers() if isinstance(l, keras.layers.Conv2D)]
+        assert convs and all(l.use_bias for l in convs)
+        assert without.output_shape == with_bn.output_shape == (None, 10)
+        assert without.count_params() < with_bn.count_params()
+    with pytest.raises(ValueError, match="batchnorm"):
+        mnist_dsdc(batchnorm="no")
+    # Weights made with BN do not load into the net without it.
+    path = str(tmp_path / "w.weights.npz")
+    save_weights(with_bn, path, config={"width": 8})
+    with pytest.raises(ValueError):
+        mnist_conv(batchnorm=False, weights=path, **kwargs)
+
+
 def test_the_mnist_benchmark_runs_and_pairs_each_epoch_with_the_peers(tmp_path):
     import importlib.util
     import statistics
