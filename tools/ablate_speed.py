@@ -30,6 +30,7 @@ blur the ratios), Keras inference at batch 256 and batch 1, both through
 - ``w16_32_64_*``, ``w32_32_64_strided``: stage channels 32 / 64 (more width at 7x7,
   where it is cheap) with each stem, fewer or more blocks.
 - ``fast``: the architecture of the ``mnist_fast`` weights (``w16_32_64_strided_13``).
+- ``fast_nobn``: ``fast`` with ``batchnorm=False`` (a bias per conv, no BN anywhere).
 - ``peer_keras_adam``, ``dsdc_keras_adam``, ``fast_keras_adam``: the same models trained
   with Keras's own Adam / AdamW instead of ``kerasdil.optimizers``' fused ones.
 
@@ -123,6 +124,8 @@ def main(argv=None):
                                                    dilation_schedule=((1, 3), (1, 2, 3, 1))),
         "w32_32_64_strided": lambda: build("mnist_dsdc", width=32, stem="strided", stage_filters=(32, 64)),
         "fast": lambda: build("mnist_dsdc", stem="strided", dilation_schedule=((1, 3), (1, 2, 3)), **w16_32_64),
+        "fast_nobn": lambda: build("mnist_dsdc", stem="strided", dilation_schedule=((1, 3), (1, 2, 3)),
+                                   batchnorm=False, **w16_32_64),
     }
     for k in ("peer", "dsdc", "fast"):
         recipes[f"{k}_keras_adam"] = recipes[k]
