@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kerasdil.zoo import create_model, keras_io_convnet, list_models, mnist_conv, mnist_dsdc, model_info
+from kerasdil.layers import fold_batchnorm
 from kerasdil.zoo.stats import count_macs
 from kerasdil.zoo.weights_io import read_weights, save_weights
 
@@ -209,6 +210,8 @@ def test_batchnorm_false_builds_the_nets_without_bn_and_biased_convs(tmp_path):
         assert convs and all(l.use_bias for l in convs)
         assert without.output_shape == with_bn.output_shape == (None, 10)
         assert without.count_params() < with_bn.count_params()
+        x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+        np.testing.assert_allclose(fold_batchnorm(without)(x, training=False), without(x, training=False), atol=1e-6)
     with pytest.raises(ValueError, match="batchnorm"):
         mnist_dsdc(batchnorm="no")
     # Weights made with BN do not load into the net without it.
