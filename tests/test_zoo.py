@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdil.zoo import create_model, keras_io_convnet, list_models, mnist_conv, mnist_dsdc, model_info
 from kerasdil.layers import fold_batchnorm
+from kerasdil.zoo import create_model, keras_io_convnet, list_models, mnist_conv, mnist_dsdc, model_info
 from kerasdil.zoo.stats import count_macs
 from kerasdil.zoo.weights_io import read_weights, save_weights
 
@@ -200,8 +200,8 @@ def test_weights_refused_for_other_stage_filters(tmp_path):
 
 
 def test_batchnorm_false_builds_the_nets_without_bn_and_biased_convs(tmp_path):
+    kwargs = dict(width=8, dilation_schedule=((1, 2), (1, 2)))
     for builder in (mnist_dsdc, mnist_conv):
-        kwargs = dict(width=8, dilation_schedule=((1, 2), (1, 2)))
         with_bn, without = builder(**kwargs), builder(batchnorm=False, **kwargs)
         bns = [l for l in without._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
         assert not bns
