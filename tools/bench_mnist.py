@@ -33,6 +33,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
+
+from _report import write_report  # noqa: E402
 
 MODELS = ("keras_io_convnet", "mnist_conv", "mnist_dsdc")
 
@@ -120,7 +123,6 @@ def main(argv=None):
     import keras
 
     from kerasdil import data
-    from kerasdil.export._files import write_text
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model, model_info
@@ -267,11 +269,7 @@ def main(argv=None):
         lines += ["", "| shipped weights | params | test accuracy | test images |", "|---|---:|---:|---:|"]
         lines += [f"| {r['model']} | {r['params']:,} | {r['test_accuracy']:.4f} | {r['samples']:,} |" for r in pretrained]
     lines += ["", f"Command: `{result['command']}`"]
-    table = "\n".join(lines)
-    os.makedirs(args.out, exist_ok=True)
-    write_text(os.path.join(args.out, "bench_mnist.json"), json.dumps(result, indent=2))
-    write_text(os.path.join(args.out, "bench_mnist.md"), table + "\n")
-    print(table)
+    write_report(args.out, "bench_mnist", result, lines)
     return 0
 
 

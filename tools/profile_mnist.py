@@ -18,6 +18,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
+
+from _report import write_report  # noqa: E402
 
 
 def _op_stats(logdir):
@@ -112,7 +115,6 @@ def main(argv=None):
             p.error(f"--model-kwargs {spec!r}: expected NAME={{...}}")
 
     from kerasdil import data
-    from kerasdil.export._files import write_text
 
     arrays = data.load_mnist_arrays(args.data)
     x = data.normalize(arrays.x_train[:4096])
@@ -132,10 +134,7 @@ def main(argv=None):
                   for o in r["ops"][: args.top]]
         lines.append("")
     lines.append(f"Command: `python tools/profile_mnist.py {shlex.join(argv if argv is not None else sys.argv[1:])}`")
-    os.makedirs(args.out, exist_ok=True)
-    write_text(os.path.join(args.out, "profile.json"), json.dumps(results, indent=2))
-    write_text(os.path.join(args.out, "profile.md"), "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, "profile", results, lines)
     return 0
 
 
