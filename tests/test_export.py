@@ -369,6 +369,26 @@ def test_export_interrupted_while_proving_leaves_nothing(tmp_path):
     assert not out.exists()  # created by the export, removed again with everything in it
 
 
+def test_a_full_disk_while_writing_the_report_leaves_no_artifact(tmp_path, monkeypatch):
+    import errno
+
+    from kerasdil.export import _files
+
+    real = _files.write_text
+
+    def full_disk_for_reports(path, text):
+        if os.path.basename(path).startswith("export_report"):
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return real(path, text)
+
+    monkeypatch.setattr(_files, "write_text", full_disk_for_reports)
+    out = tmp_path / "full"
+    out.mkdir()
+    with pytest.raises(OSError, match="No space left"):
+        export(mnist_dsdc(width=2), out, formats="tflite", **{**FAST, "latency_repeats": 0})
+    assert os.listdir(out) == []  # the .tflite was staged with the reports, and went with them
+
+
 def test_failed_check_is_reported_not_raised(tmp_path):
     report = export(mnist_dsdc(width=2), tmp_path / "strict", formats="tflite",
                     thresholds={"float32_max_abs_diff": -1.0}, **{**FAST, "latency_repeats": 0})

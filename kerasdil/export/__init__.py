@@ -425,9 +425,10 @@ def export(
         _prove(report, model, made, stage, samples, task, metric_name, metric_fn, expected_dilated,
                batch_size=batch_size, latency_repeats=latency_repeats,
                num_threads=num_threads, thresholds=thresholds)
-        _files.commit(stage, out_dir, [name for _, _, name, _ in made])
-        _files.write_text(os.path.join(out_dir, REPORT_JSON), report.to_json())
-        _files.write_text(os.path.join(out_dir, REPORT_MD), report.to_markdown())
+        # The reports are staged too, so a failure writing them (a full disk) leaves nothing behind.
+        _files.write_text(os.path.join(stage, REPORT_JSON), report.to_json())
+        _files.write_text(os.path.join(stage, REPORT_MD), report.to_markdown())
+        _files.commit(stage, out_dir, [name for _, _, name, _ in made] + [REPORT_JSON, REPORT_MD])
     return report
 
 
