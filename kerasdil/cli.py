@@ -57,6 +57,7 @@ def main(argv=None):
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    _exit_cleanly_on_sigterm()
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
@@ -67,6 +68,31 @@ def main(argv=None):
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"kerasdil {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except OSError as e:  # the machine, not the arguments: a full disk, a vanished mount
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"kerasdil {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
+
+
+def _exit_cleanly_on_sigterm():
+    """Turn SIGTERM (``kill``, a job scheduler's stop) into SystemExit(143) in the main thread.
+
+    Python's default for SIGTERM ends the process at once, skipping ``finally`` blocks, so an
+    export would leave its staging folder and a training run its partial files. As an
+    exception it unwinds like Ctrl-C does: staging folders are removed, and an interrupted
+    training run resumes from its last backup when the same command is run again.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def terminate(signum, frame):
+        print("kerasdil: terminated", file=sys.stderr)
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 if __name__ == "__main__":

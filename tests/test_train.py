@@ -116,6 +116,30 @@ def test_killed_training_resumes_from_last_completed_epoch(tmp_path, extra):
     assert json.load(open(os.path.join(out, "metrics.json")))["epochs"] == 3
 
 
+def test_sigterm_stops_training_with_code_143_and_the_backup_resumes(tmp_path):
+    out = str(tmp_path / "run")
+    args = ["train", "mnist_dsdc", "--data", "sample", "--epochs", "3", "--batch-size", "8", "--limit", "1000",
+            "--out", out, "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "kerasdil.cli", *args], env=ENV, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state = os.path.join(out, "backup", "state.json")
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and not os.path.exists(state):
+            time.sleep(0.05)
+        assert os.path.exists(state), "first epoch did not finish in time"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143 and "kerasdil: terminated" in output, output
+    resumed_at = json.load(open(state))["epoch"] + 1
+    done = cli(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Epoch {resumed_at}/3" in done.stdout and "Epoch 1/3" not in done.stdout
+
+
 def test_backup_cut_off_while_written_is_ignored_and_training_resumes(tmp_path):
     """A kill while an epoch's backup is written leaves a truncated HDF5 file; the
     resume must come from the last complete backup, not fail on that file."""
