@@ -54,7 +54,10 @@ def parse_args(argv=None):
     p.add_argument("--retrain", action="store_true", help="ignore weights cached by an earlier brief training")
     p.add_argument("--require-pretrained", action="store_true",
                    help="stop with an error when a model has no shipped pretrained weights (no brief training)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.repeats < 1 or args.batch_size < 1:
+        p.error("--repeats and --batch-size must be at least 1: the benchmark compares latencies and throughputs")
+    return args
 
 
 def build(name, args, log):

@@ -65,10 +65,10 @@ def _env():
 def tune_args(a, directory, default_params):
     args = [sys.executable, "-m", "kerasdil.cli", "tune", a.model, "--tuner", a.tuner, "--dir", directory,
             "--max-trials", str(a.max_trials), "--epochs", str(a.epochs), "--widths", a.widths,
-            "--gridding-free", "--max-params", str(default_params), "--data", a.data, "--limit", str(a.limit),
+            "--gridding-free", "--max-params", str(default_params), "--limit", str(a.limit),
             "--validation-size", str(a.validation_size), "--batch-size", str(a.batch_size), "--seed", str(a.seed),
             "--verbose", "0"]
-    for flag, value in (("--input-size", a.input_size), ("--aspp-rates", a.aspp_rates),
+    for flag, value in (("--data", a.data), ("--input-size", a.input_size), ("--aspp-rates", a.aspp_rates),
                         ("--output-strides", a.output_strides)):
         if value:
             args += [flag, value]
@@ -150,7 +150,9 @@ def _final_segmentation(a, schedule, width, seed, options):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="mnist_dsdc", choices=("mnist_dsdc", "deeplab_aspp"))
-    p.add_argument("--data", default="/work/shared/data/mnist.npz")
+    p.add_argument("--data", default=None,
+                   help='MNIST source: "sample", a .npz file or a folder (default: kerasdil.data\'s search order, '
+                        "KERASDIL_DATA_DIR first)")
     p.add_argument("--limit", type=int, default=None,
                    help="training images seen by each trial (default 12000; deeplab_aspp: scenes, default 2000)")
     p.add_argument("--validation-size", type=int, default=None, help="default 5000 (deeplab_aspp: 500 scenes)")
@@ -172,6 +174,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=3600)
     p.add_argument("--out", default="runs/bench_tune")
     a = p.parse_args(argv)
+    # The searches run as subprocesses from the repository root: hand them absolute paths.
+    a.out = os.path.abspath(a.out)
+    if a.data and os.path.exists(a.data):
+        a.data = os.path.abspath(a.data)
     os.makedirs(a.out, exist_ok=True)
     segmenter = a.model != "mnist_dsdc"
     family = FAMILIES[a.model]
@@ -190,7 +196,7 @@ def main(argv=None):
     lines = [f"# bench_tune: {a.model} schedule search", "",
              f"command: {' '.join(sys.argv)}", "",
              f"budget: {a.tuner}, {a.max_trials} trials x {a.epochs} epoch(s) on the first {a.limit:,} training "
-             f"{items} of {a.data} (objective: {family.objective} on {a.validation_size:,} held-out {items}); "
+             f"{items} of {a.data or 'MNIST (default source)'} (objective: {family.objective} on {a.validation_size:,} held-out {items}); "
              f"final comparison: {a.final_epochs} epoch(s) on "
              f"{'all' if a.final_limit is None else f'{a.final_limit:,}'} training {items}, seeds {a.seeds}, "
              f"test {score} on {test_set}.", ""]
