@@ -118,7 +118,7 @@ def test_every_tuner_proposes_only_pruned_candidates(tuner_name, tmp_path):
     if tuner_name == "bayesian":
         pytest.importorskip("sklearn")
     from kerasdil.tune.hypermodels import ScheduleHyperModel
-    from kerasdil.tune.search import make_oracle, make_tuner
+    from kerasdil.tune.tuners import make_oracle, make_tuner
 
     space = ScheduleSpace(depths=(2, 3), rates=(1, 2, 3, 4), widths=(2,))
     result = prune(MNIST_DSDC, space, Constraints(gridding_free=True))
@@ -151,7 +151,7 @@ def test_every_tuner_proposes_only_pruned_candidates(tuner_name, tmp_path):
 def test_random_search_stops_when_the_pruned_space_is_exhausted(tmp_path):
     pytest.importorskip("keras_tuner")
     from kerasdil.tune.hypermodels import ScheduleHyperModel
-    from kerasdil.tune.search import make_oracle, make_tuner
+    from kerasdil.tune.tuners import make_oracle, make_tuner
 
     keys = [c.key for c in prune(MNIST_DSDC, TINY_SPACE, Constraints(gridding_free=True)).survivors]
     assert len(keys) == 4  # (1,2) and (1,3) per stage
@@ -175,7 +175,7 @@ def test_state_files_are_replaced_whole_never_written_in_place(tmp_path):
     file over the old one (a link to the old file keeps the old content)."""
     pytest.importorskip("keras_tuner")
     from kerasdil.tune.hypermodels import ScheduleHyperModel
-    from kerasdil.tune.search import make_oracle, make_tuner
+    from kerasdil.tune.tuners import make_oracle, make_tuner
 
     keys = [c.key for c in prune(MNIST_DSDC, TINY_SPACE, Constraints(gridding_free=True)).survivors]
     tuner = make_tuner(ScheduleHyperModel(MNIST_DSDC, keys), make_oracle("random", max_trials=3, epochs=1, seed=0),
@@ -209,7 +209,7 @@ def test_state_files_are_replaced_whole_never_written_in_place(tmp_path):
 def small_search(tmp_path_factory):
     pytest.importorskip("keras_tuner")
     pytest.importorskip("tensorboard")
-    from kerasdil.tune.search import search
+    from kerasdil.tune.tuners import search
 
     directory = str(tmp_path_factory.mktemp("tune"))
     budget = MNIST_DSDC.measure(((1, 2), (1, 2)), 2).params
@@ -376,7 +376,7 @@ def test_seed_zero_gives_reproducible_proposals(tmp_path):
     """keras-tuner reads seed 0 as "pick a random seed"; kerasdil's seeds are all reproducible."""
     pytest.importorskip("keras_tuner")
     from kerasdil.tune.hypermodels import ScheduleHyperModel
-    from kerasdil.tune.search import make_oracle, make_tuner
+    from kerasdil.tune.tuners import make_oracle, make_tuner
 
     keys = [c.key for c in prune(MNIST_DSDC, ScheduleSpace(widths=(2,)), Constraints(gridding_free=True)).survivors]
     firsts = []
@@ -386,3 +386,15 @@ def test_seed_zero_gives_reproducible_proposals(tmp_path):
                             project_name=f"p{run}").oracle
         firsts.append([oracle.create_trial(f"tuner{i}").hyperparameters.get("candidate") for i in range(3)])
     assert firsts[0] == firsts[1]
+
+
+def test_the_package_exports_the_search_function_not_a_module():
+    # README: `from kerasdil.tune import search, make_report, Constraints`, then search(...).
+    # A fresh process, because an earlier import of a submodule named like the function
+    # would shadow it.
+    code = ("from kerasdil.tune import search, make_report, Constraints\n"
+            "import kerasdil.tune.report\n"
+            "from kerasdil.tune import search as again\n"
+            "assert callable(search) and again is search and callable(make_report), (search, again)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -181,7 +181,7 @@ def run(args):
 
     family.check_space(space, input_shape and input_shape + family.input_shape[2:])  # before TensorFlow loads
     with tuner_environment(role, args.chief or args.worker, args.worker_id, rpc_timeout=args.rpc_timeout):
-        from kerasdil.tune.search import search
+        from kerasdil.tune.tuners import search
 
         result = search(
             args.model,

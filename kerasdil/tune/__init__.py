@@ -22,7 +22,7 @@ and is scored by ``val_mean_iou`` on MNIST scenes::
     ...        data="mnist.npz")                                                      # doctest: +SKIP
 
 Modules: ``constraints`` (spaces, measurements, pruning, Pareto front),
-``hypermodels`` (keras-tuner HyperModels), ``search`` (tuners, resume, the
+``hypermodels`` (keras-tuner HyperModels), ``tuners`` (tuners, resume, the
 ``search`` function), ``distributed`` (chief oracle and workers), ``report``
 (leaderboard, plot, best model).
 """
@@ -52,11 +52,11 @@ from kerasdil.tune.constraints import (
 _LAZY = {
     "ScheduleHyperModel": "kerasdil.tune.hypermodels",
     "get_family": "kerasdil.tune.hypermodels",
-    "search": "kerasdil.tune.search",
-    "SearchResult": "kerasdil.tune.search",
-    "TUNERS": "kerasdil.tune.search",
-    "make_oracle": "kerasdil.tune.search",
-    "make_tuner": "kerasdil.tune.search",
+    "search": "kerasdil.tune.tuners",
+    "SearchResult": "kerasdil.tune.tuners",
+    "TUNERS": "kerasdil.tune.tuners",
+    "make_oracle": "kerasdil.tune.tuners",
+    "make_tuner": "kerasdil.tune.tuners",
     "make_report": "kerasdil.tune.report",
     "leaderboard": "kerasdil.tune.report",
     "export_best_model": "kerasdil.tune.report",

@@ -16,7 +16,7 @@ the score and asks again until the chief says the search is over. Workers need
 ``tensorboard`` importable (keras-tuner imports it for every trial on the
 TensorFlow backend); it is part of the ``kerasdil[tune]`` extra.
 
-Fault tolerance added here (see :mod:`kerasdil.tune.search`): workers send a
+Fault tolerance added here (see :mod:`kerasdil.tune.tuners`): workers send a
 heartbeat while they train; the chief hands the trial of a worker it has not
 heard from for ``lease_seconds`` to another worker, so a killed worker costs
 one trial's progress, not the search. A worker that joins late, or restarts

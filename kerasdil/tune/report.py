@@ -32,7 +32,7 @@ import os
 from typing import Optional
 
 from kerasdil.tune.constraints import FAMILIES, decode_candidate, decode_options, format_schedule, pareto_front
-from kerasdil.tune.search import RUNS_FILE, find_project, load_search_file
+from kerasdil.tune.tuners import RUNS_FILE, find_project, load_search_file
 
 __all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto"]
 
