@@ -213,6 +213,9 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     history_path = os.path.join(out_dir, "history.json")
     scenes = scene_epoch_callback(train_data, first_epoch)
     backup, completed_epochs = _backup_callback(os.path.join(out_dir, "backup"))
+    if completed_epochs:
+        print(f"resuming {out_dir}: {completed_epochs} of {epochs} epochs were done; continuing at epoch "
+              f"{completed_epochs + 1}", flush=True)
     cbs = [
         # History first: an epoch's entry is on disk before its backup, so a kill between
         # the two redoes the epoch and rewrites the entry; the other way round would lose it.
@@ -229,6 +232,13 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
         return json.load(f)
 
 
+def _remove_if_empty(folder, created):
+    """Remove ``folder`` if this run created it and nothing was written into it."""
+    if created:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # fails (and is ignored) unless empty
+
+
 def _is_chief():
     """True unless TF_CONFIG names this process a non-chief worker (worker 0 leads
     when the cluster has no explicit chief, as in MultiWorkerMirroredStrategy)."""
@@ -237,6 +247,10 @@ def _is_chief():
     if task.get("type", "chief") == "chief":
         return True
     return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {})
+
+
+#: What a training run writes into its folder (besides run.json).
+RUN_FILES = ("model.keras", "metrics.json", "history.json", "curves.png", "confusion.png", "backup")
 
 
 def open_run_dir(out_dir, run, log=print):
@@ -253,6 +267,14 @@ def open_run_dir(out_dir, run, log=print):
 
     run = json.loads(json.dumps(run, default=_json_default))
     run_path = os.path.join(out_dir, "run.json")
+    if not os.path.exists(run_path):
+        # Not a kerasdil run: refuse to write over files a run would replace.
+        ours = sorted(n for n in RUN_FILES if os.path.lexists(os.path.join(out_dir, n)))
+        if ours:
+            raise FileExistsError(
+                f"{out_dir!r} is not a kerasdil run folder (no run.json) but holds {', '.join(ours)}, which "
+                "training would overwrite; choose another --out."
+            )
     if os.path.exists(run_path):
         with open(run_path) as f:
             previous = json.load(f)
@@ -439,8 +461,15 @@ def train(
     if not _is_chief():
         # Non-chief workers of a multi-worker run write their checkpoints elsewhere.
         out_dir = os.path.join(out_dir, f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise FileExistsError(f"--out {out_dir!r} is a file; training needs a folder (new or a run to resume).")
+    created = not os.path.exists(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    finished = open_run_dir(out_dir, run, log)
+    try:
+        finished = open_run_dir(out_dir, run, log)
+    except BaseException:
+        _remove_if_empty(out_dir, created)
+        raise
     if finished is not None:
         return finished
     run_path = os.path.join(out_dir, "run.json")
@@ -448,19 +477,24 @@ def train(
     model_path = os.path.join(out_dir, "model.keras")
 
     keras.utils.set_random_seed(seed)
-    train_ds, val_ds, test_ds, source_text = task.datasets(
-        data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit, seed=seed,
-        validation_size=settings.get("validation_size", 5000),
-    )
-    log(source_text)
-    steps = int(train_ds.cardinality())
     scope = dist.scope() if dist is not None else contextlib.nullcontext()
+    try:
+        train_ds, val_ds, test_ds, source_text = task.datasets(
+            data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit,
+            seed=seed, validation_size=settings.get("validation_size", 5000),
+        )
+        log(source_text)
+        steps = int(train_ds.cardinality())
+        with scope:
+            model = create_model(name, **model_kwargs)
+            check_data_fits_model(train_ds, model)
+            trainee = model
+            if "distill" in run:
+                trainee = _distiller(model, run["distill"])
+    except BaseException:
+        _remove_if_empty(out_dir, created)  # a refused run leaves no folder behind
+        raise
     with scope:
-        model = create_model(name, **model_kwargs)
-        check_data_fits_model(train_ds, model)
-        trainee = model
-        if "distill" in run:
-            trainee = _distiller(model, run["distill"])
         _atomic_json(run_path, run)  # only once the run can start: a refused one leaves no run behind
         compile_model(
             trainee, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],

@@ -138,6 +138,7 @@ def test_sigterm_stops_training_with_code_143_and_the_backup_resumes(tmp_path):
     done = cli(*args)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Epoch {resumed_at}/3" in done.stdout and "Epoch 1/3" not in done.stdout
+    assert f"{resumed_at - 1} of 3 epochs were done; continuing at epoch {resumed_at}" in done.stdout
 
 
 def test_backup_cut_off_while_written_is_ignored_and_training_resumes(tmp_path):
@@ -354,3 +355,26 @@ def test_a_dynamic_segmenter_input_shape_is_refused_before_any_data_is_made():
 
     with pytest.raises(ValueError, match="known positive sizes"):
         data_info_for(model_info("deeplab_aspp"), {"input_shape": [None, None, 1]})
+
+
+def test_refused_runs_leave_no_folder_and_never_overwrite_foreign_files(tmp_path):
+    from kerasdil.train import train
+
+    # A misspelt builder argument: one sentence with a suggestion, exit 2, no folder left.
+    out = tmp_path / "typo"
+    r = cli("train", "mnist_dsdc", "--data", "sample", "--epochs", "1", "--out", str(out),
+            "--model-kwargs", '{"widht": 8}')
+    assert r.returncode == 2 and "does not take 'widht' (did you mean 'width'?)" in r.stderr, r.stderr[-2000:]
+    assert not out.exists()
+    # A folder that is not a kerasdil run but holds a file a run would replace.
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "model.keras").write_text("the user's own model")
+    with pytest.raises(FileExistsError, match="not a kerasdil run folder.*model.keras"):
+        train("mnist_dsdc", data="sample", epochs=1, out_dir=str(foreign), limit=64, verbose=0)
+    assert (foreign / "model.keras").read_text() == "the user's own model"
+    assert sorted(os.listdir(foreign)) == ["model.keras"]
+    # --out naming a file.
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file; training needs a folder"):
+        train("mnist_dsdc", data="sample", epochs=1, out_dir=str(tmp_path / "afile"), limit=64, verbose=0)

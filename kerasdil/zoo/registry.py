@@ -175,13 +175,21 @@ def create_model(name, **kwargs):
     """
     if ":" in name and "weights" not in kwargs:
         name, kwargs["weights"] = name.split(":", 1)
+    import inspect
+
     info = model_info(name)
+    params = inspect.signature(info.builder).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            import difflib
+
+            hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, params, 1))
+                     else repr(k) for k in unknown]
+            raise ValueError(f"{name} does not take {', '.join(hints)}; its arguments are {', '.join(params)}.")
     weights = kwargs.get("weights")
     if isinstance(weights, str) and weights in info.pretrained:
-        import inspect
-
-        accepted = inspect.signature(info.builder).parameters
-        preset = {k: v for k, v in info.pretrained[weights].config.items() if k in accepted}
+        preset = {k: v for k, v in info.pretrained[weights].config.items() if k in params}
         kwargs = {**preset, **kwargs}
     return info.builder(**kwargs)
 
