@@ -121,7 +121,7 @@ def transfer_backbone(source_model, target_model, *, layers=None):
     """
     from kerasdil.zoo.registry import resolve_model
 
-    source = resolve_model(source_model, "source_model")
+    source = resolve_model(source_model, "source_model", expect_trained=True)
     target = resolve_model(target_model, "target_model")
     source_layers = {layer.name: layer for layer in source.layers if layer.weights}
     target_layers = {layer.name: layer for layer in target.layers if layer.weights}
@@ -448,7 +448,7 @@ def finetune(
     model_path = os.path.join(out_dir, "model.keras")
 
     # Resolve the source before anything is written, so a bad source leaves no run behind.
-    source_model = resolve_model(source, "finetune: source")
+    source_model = resolve_model(source, "finetune: source", expect_trained=True)
     keras.utils.set_random_seed(seed)
     model = create_model(name, **model_kwargs)
     report = transfer_backbone(source_model, model)  # raises before any file is written

@@ -30,8 +30,10 @@ class Task:
         """Return (train, validation, test) tf.data pipelines for zoo entry ``info``."""
         raise NotImplementedError
 
-    def evaluate(self, model, dataset, out_dir=None):
-        """Score ``model`` on ``dataset``; write plots into ``out_dir`` if given."""
+    def evaluate(self, model, dataset, out_dir=None, prefix=""):
+        """Score ``model`` on ``dataset``; write plots into ``out_dir`` if given, their
+        file names starting with ``prefix`` (``kerasdil evaluate`` uses "eval_", so a
+        run folder keeps training's own plots)."""
         raise NotImplementedError
 
 
@@ -102,7 +104,7 @@ class ClassificationTask(Task):
         test = data.mnist("test", source=arrays, batch_size=batch_size, limit=limit)
         return train, validation, test, arrays.describe()
 
-    def evaluate(self, model, dataset, out_dir=None, class_names=None):
+    def evaluate(self, model, dataset, out_dir=None, class_names=None, prefix=""):
         probs, labels = predict_dataset(model, dataset)
         labels = labels.astype(int)
         num_classes = probs.shape[-1]
@@ -126,7 +128,8 @@ class ClassificationTask(Task):
             os.makedirs(out_dir, exist_ok=True)
             from kerasdil.plots import plot_confusion
 
-            result["confusion_png"] = plot_confusion(confusion, os.path.join(out_dir, "confusion.png"), class_names)
+            result["confusion_png"] = plot_confusion(confusion, os.path.join(out_dir, f"{prefix}confusion.png"),
+                                                       class_names)
         return result
 
 

@@ -337,7 +337,7 @@ def _distiller(student, settings):
     from kerasdil.distill import Distiller
     from kerasdil.zoo.registry import resolve_model
 
-    teacher = resolve_model(settings["teacher"], "teacher")
+    teacher = resolve_model(settings["teacher"], "teacher", expect_trained=True)
     return Distiller(student, teacher, alpha=settings["alpha"], temperature=settings["temperature"])
 
 

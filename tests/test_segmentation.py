@@ -161,6 +161,7 @@ def test_train_and_evaluate_commands_work_for_segmenters(tmp_path, monkeypatch, 
     assert (out / "overlays.png").exists()
     assert main(["evaluate", str(out / "model.keras"), "--data", str(mnist_file), "--limit", "4"]) == 0
     assert json.loads((out / "eval_metrics.json").read_text())["samples"] == 4
+    assert (out / "eval_overlays.png").exists()
     # A segmenter built at another size is scored on scenes of its own size.
     other = tmp_path / "small"
     other.mkdir()

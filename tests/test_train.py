@@ -208,12 +208,19 @@ def test_cli_train_then_evaluate(tmp_path):
     r = cli("train", "mnist_dsdc", "--data", "sample", "--epochs", "1", "--limit", "512", "--out", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert "test accuracy" in r.stdout
-    r = cli("evaluate", os.path.join(out, "model.keras"), "--data", "sample")
+    training_plot = open(os.path.join(out, "confusion.png"), "rb").read()
+    r = cli("evaluate", os.path.join(out, "model.keras"), "--data", "sample", "--limit", "100")
     assert r.returncode == 0, r.stderr
     assert "accuracy" in r.stdout and "per-class accuracy" in r.stdout
+    assert "UntrainedModelWarning" not in r.stderr
     metrics = json.load(open(os.path.join(out, "eval_metrics.json")))
-    assert len(metrics["confusion_matrix"]) == 10 and metrics["samples"] == 500
-    assert os.path.exists(os.path.join(out, "confusion.png"))
+    assert len(metrics["confusion_matrix"]) == 10 and metrics["samples"] == 100
+    assert os.path.exists(os.path.join(out, "eval_confusion.png"))
+    assert open(os.path.join(out, "confusion.png"), "rb").read() == training_plot  # training's plot is kept
+    # A zoo name without a weights tag is a random model: evaluate says so.
+    r = cli("evaluate", "mnist_dsdc", "--data", "sample", "--limit", "50", "--out", str(tmp_path / "bare"))
+    assert r.returncode == 0, r.stderr
+    assert "UntrainedModelWarning" in r.stderr and "mnist_dsdc:mnist_fast" in r.stderr
 
 
 def test_cli_errors_are_one_clear_line():

@@ -4,7 +4,7 @@
 def add_arguments(p):
     p.add_argument("model", help="a .keras file, or a zoo name with pretrained tag such as mnist_dsdc:mnist")
     p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default search order)")
-    p.add_argument("--out", default=None, help="folder for metrics.json and plots (default: next to the model, or runs/eval-<name>)")
+    p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
 
@@ -25,9 +25,12 @@ def load_model_arg(spec):
         except Exception as e:
             raise ValueError(f"could not load {spec!r} as a Keras model: {e}") from None
     from kerasdil.zoo import create_model, model_info
+    from kerasdil.zoo.registry import warn_if_untrained
 
     name = spec.split(":", 1)[0]
-    return create_model(spec), model_info(name)
+    info = model_info(name)
+    warn_if_untrained(spec)
+    return create_model(spec), info
 
 
 def run(args):
@@ -56,7 +59,7 @@ def run(args):
     print(source_text)
     out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{info.name}"))
     os.makedirs(out, exist_ok=True)
-    metrics = task.evaluate(model, test, out_dir=out)
+    metrics = task.evaluate(model, test, out_dir=out, prefix="eval_")  # training's plots stay
     path = os.path.join(out, "eval_metrics.json")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -67,5 +70,9 @@ def run(args):
         print("per-class accuracy: " + ", ".join(f"{c}: {a:.4f}" for c, a in metrics["per_class_accuracy"].items()))
     else:
         print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
+        iou = metrics.get("per_class_iou")
+        if iou:
+            pairs = iou.items() if isinstance(iou, dict) else enumerate(iou)
+            print("per-class IoU: " + ", ".join(f"{c}: {'n/a' if v is None else f'{v:.4f}'}" for c, v in pairs))
     print(f"written: {path}" + "".join(f", {v}" for k, v in metrics.items() if k.endswith("_png")))
     return 0

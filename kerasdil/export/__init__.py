@@ -143,6 +143,9 @@ def _resolve_model(model):
         from kerasdil.zoo import create_model, list_models
 
         if text.split(":", 1)[0] in list_models():
+            from kerasdil.zoo.registry import warn_if_untrained
+
+            warn_if_untrained(text)
             return create_model(text), text
         raise FileNotFoundError(f"{text} is neither a .keras file nor a zoo model (see `kerasdil zoo`).")
     raise ValueError(f"model must be a keras.Model, a .keras path or a zoo name, got {type(model).__name__}.")

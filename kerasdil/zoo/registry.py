@@ -194,13 +194,38 @@ def create_model(name, **kwargs):
     return info.builder(**kwargs)
 
 
-def resolve_model(model, what="model"):
+class UntrainedModelWarning(UserWarning):
+    """A zoo name without a weights tag was used where a trained model is expected."""
+
+
+def warn_if_untrained(spec, what="model"):
+    """Warn when ``spec`` is a bare zoo name (``"mnist_dsdc"``, no ``:tag``) used where a
+    trained model is expected (evaluate, export, a teacher, a fine-tuning source):
+    such a model has random weights. Returns True when it warned."""
+    import warnings
+
+    if not isinstance(spec, str) or ":" in spec or spec.endswith(".keras") or os.path.sep in spec:
+        return False
+    try:
+        info = model_info(spec)
+    except ValueError:
+        return False
+    tags = ", ".join(f"{spec}:{t}" for t in info.pretrained) or "none shipped"
+    warnings.warn(
+        f"{what} {spec!r} names an architecture without weights, so it is randomly initialised; "
+        f"pretrained weights: {tags}.", UntrainedModelWarning, stacklevel=3)
+    return True
+
+
+def resolve_model(model, what="model", expect_trained=False):
     """A Keras model from a model, a zoo name (with tag: ``"mnist_dsdc:mnist"``) or a
     ``.keras`` file (loaded in safe mode, uncompiled).
 
     Args:
         model: the model, name or path.
         what: how error messages name the argument.
+        expect_trained: warn (``UntrainedModelWarning``) when ``model`` is a zoo name
+            without a weights tag.
 
     Returns:
         A ``keras.Model``.
@@ -217,6 +242,8 @@ def resolve_model(model, what="model"):
             # kerasdil's layers and ZooModel are registered: importing this module
             # imported kerasdil.zoo.
             return keras.models.load_model(model, compile=False, safe_mode=True)
+        if expect_trained:
+            warn_if_untrained(model, what)
         return create_model(model)
     if not hasattr(model, "layers") or not hasattr(model, "weights"):
         raise ValueError(f"{what} must be a Keras model or a zoo name such as 'mnist_dsdc:mnist', got {model!r}.")

@@ -472,7 +472,7 @@ class SegmentationTask(Task):
                 f"{num_test:,} test scenes from {digits}")
         return train, validation, test, text
 
-    def evaluate(self, model, dataset, out_dir=None, class_names=None, max_overlays=6):
+    def evaluate(self, model, dataset, out_dir=None, class_names=None, max_overlays=6, prefix=""):
         """Scores of ``model`` on (image, mask) batches; ``overlays.png`` in ``out_dir``.
 
         Returns:
@@ -523,7 +523,7 @@ class SegmentationTask(Task):
             os.makedirs(out_dir, exist_ok=True)
             imgs, masks, preds = (np.stack(a) for a in zip(*shown))
             result["overlays_png"] = plot_overlays(
-                imgs, masks, preds, os.path.join(out_dir, "overlays.png"), num_classes=confusion.shape[0],
+                imgs, masks, preds, os.path.join(out_dir, f"{prefix}overlays.png"), num_classes=confusion.shape[0],
                 title=f"{getattr(model, 'name', 'model')}: mIoU {result['miou']:.4f}",
             )
         return result
