@@ -434,7 +434,7 @@ def train(
         if info.task != "classification":
             raise ValueError(
                 f"augmentation settings apply to MNIST classifiers; {name!r} is a {info.task} model "
-                "(pass augment=True or False)."
+                "(turn augmentation on or off instead: augment=True/False in Python, --no-augment on the command line)."
             )
         from kerasdil.data import augmentation_settings
 

@@ -14,16 +14,9 @@ def load_model_arg(spec):
     import os
 
     if spec.endswith(".keras") or os.path.sep in spec:
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"model file {spec!r} does not exist.")
-        import keras
+        from kerasdil.export import load_model  # safe mode, one-sentence errors
 
-        import kerasdil.layers  # noqa: F401  (registers kerasdil layers for deserialisation)
-
-        try:
-            return keras.models.load_model(spec, compile=False, safe_mode=True), None
-        except Exception as e:
-            raise ValueError(f"could not load {spec!r} as a Keras model: {e}") from None
+        return load_model(spec), None
     from kerasdil.zoo import create_model, model_info
     from kerasdil.zoo.registry import warn_if_untrained
 

@@ -48,7 +48,11 @@ def _count(text):
     """``"12234"``, ``"12k"``, ``"1.5M"`` -> int."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgG]?)\s*", str(text))
     if not m:
-        raise ValueError(f"expected a count such as 12000, 12k or 1.5M, got {text!r}.")
+        import argparse
+
+        # ArgumentTypeError: argparse prints this message as is (a ValueError would be
+        # shown as "invalid _count value").
+        raise argparse.ArgumentTypeError(f"expected a count such as 12000, 12k or 1.5M, got {text!r}")
     scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()]
     return int(round(float(m.group(1)) * scale))
 
@@ -212,7 +216,7 @@ def run(args):
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")
         print(f"{done} of {args.max_trials} trials completed in {result.project_dir}")
         if result.best:
-            print(f"best: trial {result.best['trial_id']} {result.best['candidate']} "
+            print(f"best: trial_{result.best['trial_id']} {result.best['candidate']} "
                   f"{result.best['objective']} {result.best['score']:.4f}")
         print(f"report: kerasdil tune-report {args.dir}")
     else:

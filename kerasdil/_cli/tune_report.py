@@ -23,5 +23,5 @@ def run(args):
     print(f"Pareto plot: {report['pareto_png']}")
     if "best_keras" in report:
         best = report["rows"][0]
-        print(f"best model:  {report['best_keras']} (trial {best['trial_id']}, weights of its best epoch, not retrained)")
+        print(f"best model:  {report['best_keras']} (trial_{best['trial_id']}, weights of its best epoch, not retrained)")
     return 0

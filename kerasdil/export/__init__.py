@@ -119,6 +119,11 @@ def load_model(path):
         raise FileNotFoundError(f"model file {path} does not exist.")
     if not path.endswith(".keras") or os.path.isdir(path):
         raise ValueError(f"{path} is not a .keras file; save the model with model.save('model.keras').")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # Keras would answer "File not found" for a file that exists
+        raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
+                         "it may be truncated or another kind of file.")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:

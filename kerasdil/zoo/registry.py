@@ -237,11 +237,9 @@ def resolve_model(model, what="model", expect_trained=False):
         if model.endswith(".keras") or os.path.sep in model:
             if not os.path.isfile(model):
                 raise ValueError(f"{what} model file {model!r} does not exist.")
-            import keras
+            from kerasdil.export import load_model  # safe mode, one-sentence errors
 
-            # kerasdil's layers and ZooModel are registered: importing this module
-            # imported kerasdil.zoo.
-            return keras.models.load_model(model, compile=False, safe_mode=True)
+            return load_model(model)
         if expect_trained:
             warn_if_untrained(model, what)
         return create_model(model)
