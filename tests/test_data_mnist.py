@@ -157,6 +157,21 @@ def test_failed_download_is_reported_then_sample_used(monkeypatch):
     assert arrays.is_sample
 
 
+def test_an_unreachable_download_host_falls_back_in_seconds(tmp_path, monkeypatch):
+    import time
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KERASDIL_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(mnist_module, "_DOWNLOAD_HOST", "kerasdil-test.invalid")  # .invalid never resolves
+    start = time.monotonic()
+    with pytest.warns(SampleDataWarning, match="kerasdil-test.invalid is unreachable"):
+        arrays = load_mnist_arrays(download=True)
+    assert arrays.is_sample and time.monotonic() - start < 30
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert mnist_module._host_unreachable() is None  # behind a proxy the downloaders get their chance
+
+
 def test_found_but_malformed_file_raises_instead_of_being_skipped(tmp_path, monkeypatch):
     bad = write_mnist(tmp_path / "env" / "mnist.npz", y_test=None)
     write_mnist(tmp_path / "keras_home" / "datasets" / "mnist.npz")

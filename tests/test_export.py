@@ -369,6 +369,15 @@ def test_export_interrupted_while_proving_leaves_nothing(tmp_path):
     assert not out.exists()  # created by the export, removed again with everything in it
 
 
+def test_dynamic_range_file_that_quantized_nothing_says_so(full_export, tmp_path):
+    _, _, report = full_export  # width 4: every weight tensor is under the converter's 1,024 elements
+    note = report.artifact("tflite", "dynamic").details.get("note", "")
+    assert "this file is float32" in note
+    wide = export(mnist_dsdc(width=16), tmp_path / "wide", formats="tflite", quantize="dynamic",
+                  **{**FAST, "latency_repeats": 0})
+    assert "note" not in wide.artifact("tflite", "dynamic").details  # its 1x1 convs hold int8 weights
+
+
 def test_a_full_disk_while_writing_the_report_leaves_no_artifact(tmp_path, monkeypatch):
     import errno
 

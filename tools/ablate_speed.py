@@ -63,6 +63,8 @@ def main(argv=None):
     p.add_argument("--out", default="runs/ablate_speed")
     p.add_argument("--variants", default=None, help="comma-separated variants to time (the peer is always timed); default all")
     args = p.parse_args(argv)
+    if args.rounds < 1 or args.steps < 1:
+        p.error("--rounds and --steps must be at least 1")
 
     import keras
     import tensorflow as tf

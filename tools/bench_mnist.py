@@ -94,6 +94,8 @@ def main(argv=None):
                         "(repeatable; other models train unaugmented)")
     p.add_argument("--out", default="runs/bench_mnist")
     args = p.parse_args(argv)
+    if args.epochs < 2:
+        p.error("--epochs must be at least 2: the first epoch includes tracing and is left out of the timings")
     variants = {}
     for spec in args.variant:
         label, _, kwargs = spec.partition("=")

@@ -277,8 +277,31 @@ def _read_sample() -> MnistArrays:
     return MnistArrays(**arrays, source=_sample_text(arrays), is_sample=True)
 
 
+_DOWNLOAD_HOST = "storage.googleapis.com"  # where keras.datasets and tensorflow-datasets fetch MNIST
+
+
+def _host_unreachable(host: Optional[str] = None, timeout: float = 3.0) -> Optional[str]:
+    """Why ``host`` cannot be reached on port 443 (None when it can, or when a proxy is set).
+
+    Offline, Keras's and tensorflow-datasets' retries take minutes before giving up;
+    one connection attempt answers in at most ``timeout`` seconds.
+    """
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")):
+        return None  # the proxy may reach what this machine cannot: let the downloaders try
+    host = host or _DOWNLOAD_HOST
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as err:
+        return f"{host} is unreachable ({type(err).__name__}: {err}), so nothing was downloaded"
+    return None
+
+
 def _download(data_dir: Optional[str], failures: list) -> Optional[MnistArrays]:
     """Try Keras, then tensorflow-datasets; record each failure, never raise."""
+    offline = _host_unreachable()
+    if offline:
+        failures.append(offline)
+        return None
     previous_timeout = socket.getdefaulttimeout()
     if previous_timeout is None:  # urllib would otherwise wait forever on a dead peer
         socket.setdefaulttimeout(_DOWNLOAD_SOCKET_TIMEOUT_S)
@@ -286,7 +309,8 @@ def _download(data_dir: Optional[str], failures: list) -> Optional[MnistArrays]:
         try:
             import keras
 
-            stderr_notice("MNIST not found locally; downloading with keras.datasets.mnist.load_data()")
+            stderr_notice("MNIST not found locally; downloading with keras.datasets.mnist.load_data() "
+                          f"(pass a path, or set ${DATA_DIR_ENV}, to use a local mnist.npz)")
             (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
             label = f"keras.datasets.mnist download (cached at {_keras_cache_file()})"
             arrays = _validate(

@@ -156,6 +156,16 @@ def _resolve_model(model):
     raise ValueError(f"model must be a keras.Model, a .keras path or a zoo name, got {type(model).__name__}.")
 
 
+def _has_int8_tensors(flatbuffer):
+    """Whether a TFLite flatbuffer holds any int8 tensor (a quantized weight)."""
+    import numpy as np
+
+    from kerasdil.export import tflite
+
+    details = tflite.interpreter(flatbuffer, xnnpack=False).get_tensor_details()
+    return any(np.dtype(d["dtype"]) == np.int8 for d in details)
+
+
 def _input_shape(model, input_shape):
     shape = tuple(model.inputs[0].shape[1:])
     if input_shape is not None:
@@ -419,6 +429,10 @@ def export(
                            "tensor names": "stripped (input and output kept)" if strip_names else "kept"}
                 if q in ("dynamic", "int8"):
                     details["zero points"] = "identical vectors shared" if share_zero_points else "one vector per tensor"
+                if q == "dynamic" and not _has_int8_tensors(flatbuffer):
+                    # The converter leaves weight tensors under 1,024 elements in float32.
+                    details["note"] = ("no weight tensor was large enough to quantize (TFLite's dynamic range "
+                                       "quantization skips those under 1,024 elements): this file is float32")
                 if q == "int8":
                     details["weight scales"] = "per channel" if int8_per_channel else "per tensor"
                 made.append(("tflite", q, tflite_name(q), details))
