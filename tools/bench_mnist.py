@@ -233,7 +233,7 @@ def main(argv=None):
 
     result = dict(
         command="python tools/bench_mnist.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        data=arrays.describe(), epochs=args.epochs, batch_size=args.batch_size, machine=platform.processor() or platform.machine(),
+        data=arrays.describe(), limit=args.limit, epochs=args.epochs, batch_size=args.batch_size, machine=platform.processor() or platform.machine(),
         cpus=os.cpu_count(), tensorflow=__import__("tensorflow").__version__, keras=keras.__version__,
         threads={k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                                                 "TF_ENABLE_ONEDNN_OPTS")},
@@ -243,7 +243,8 @@ def main(argv=None):
         f"Budget: {args.epochs} epochs, batch {args.batch_size}, "
         + (f"augmented training data for {', '.join(f'{k} ({v})' for k, v in augmentation.items())}, unaugmented for the "
            "other models" if augmentation else "same unaugmented pipeline for every model")
-        + f"; {arrays.describe()}; "
+        + f"; {arrays.describe()}"
+        + (f", training on the first {args.limit:,} images" if args.limit else "") + "; "
         f"{os.cpu_count()} CPUs, TF {result['tensorflow']}"
         + "".join(f", {k}={v}" for k, v in result["threads"].items() if v is not None) + ".",
         "",
