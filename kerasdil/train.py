@@ -485,22 +485,21 @@ def train(
         )
         log(source_text)
         steps = int(train_ds.cardinality())
-        with scope:
+        with scope:  # a strategy's scope can be entered once: everything that needs it goes here
             model = create_model(name, **model_kwargs)
             check_data_fits_model(train_ds, model)
             trainee = model
             if "distill" in run:
                 trainee = _distiller(model, run["distill"])
+            _atomic_json(run_path, run)  # only once the run can start: a refused one leaves no run behind
+            compile_model(
+                trainee, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
+                decay_steps=steps * settings["epochs"] if steps > 0 else None,
+                label_smoothing=settings.get("label_smoothing", 0.0),
+            )
     except BaseException:
-        _remove_if_empty(out_dir, created)  # a refused run leaves no folder behind
+        _remove_if_empty(out_dir, created)  # a refused run leaves no folder behind (run.json makes it non-empty)
         raise
-    with scope:
-        _atomic_json(run_path, run)  # only once the run can start: a refused one leaves no run behind
-        compile_model(
-            trainee, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
-            decay_steps=steps * settings["epochs"] if steps > 0 else None,
-            label_smoothing=settings.get("label_smoothing", 0.0),
-        )
     stats = model_stats(model)
     log(f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
         f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}, "
