@@ -411,7 +411,15 @@ def finetune(
     import keras
 
     from kerasdil.tasks import get_task
-    from kerasdil.train import TrainResult, check_data_fits_model, compile_model, data_info_for, fit, open_run_dir
+    from kerasdil.train import (
+        TrainResult,
+        _remove_if_empty,
+        check_data_fits_model,
+        compile_model,
+        data_info_for,
+        fit,
+        open_run_dir,
+    )
     from kerasdil.zoo import create_model, model_info
     from kerasdil.zoo.registry import resolve_model
     from kerasdil.zoo.stats import model_stats
@@ -439,25 +447,31 @@ def finetune(
            "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings}
     run = json.loads(json.dumps(run, default=str))
 
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise FileExistsError(f"--out {out_dir!r} is a file; fine-tuning needs a folder (new or a run to resume).")
+    created = not os.path.exists(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    finished = open_run_dir(out_dir, run, log)
-    if finished is not None:
-        return finished
     run_path = os.path.join(out_dir, "run.json")
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-
-    # Resolve the source before anything is written, so a bad source leaves no run behind.
-    source_model = resolve_model(source, "finetune: source", expect_trained=True)
-    keras.utils.set_random_seed(seed)
-    model = create_model(name, **model_kwargs)
-    report = transfer_backbone(source_model, model)  # raises before any file is written
-    del source_model
-    train_ds, val_ds, test_ds, data_text = task.datasets(
-        data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]), limit=limit,
-        seed=seed, **dict(dataset_kwargs or {}),
-    )
-    check_data_fits_model(train_ds, model)  # also before any file is written
+    try:
+        finished = open_run_dir(out_dir, run, log)
+        if finished is not None:
+            return finished
+        # Resolve the source before anything is written, so a bad source leaves no run behind.
+        source_model = resolve_model(source, "finetune: source", expect_trained=True)
+        keras.utils.set_random_seed(seed)
+        model = create_model(name, **model_kwargs)
+        report = transfer_backbone(source_model, model)  # raises before any file is written
+        del source_model
+        train_ds, val_ds, test_ds, data_text = task.datasets(
+            data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]),
+            limit=limit, seed=seed, **dict(dataset_kwargs or {}),
+        )
+        check_data_fits_model(train_ds, model)  # also before any file is written
+    except BaseException:
+        _remove_if_empty(out_dir, created)  # a refused run leaves no folder behind
+        raise
     _atomic_json(run_path, run)
     _atomic_json(os.path.join(out_dir, "transfer.json"), report.as_dict())
     log(report.summary())
