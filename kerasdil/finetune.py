@@ -413,12 +413,12 @@ def finetune(
     from kerasdil.tasks import get_task
     from kerasdil.train import (
         TrainResult,
-        _remove_if_empty,
         check_data_fits_model,
         compile_model,
         data_info_for,
         fit,
         open_run_dir,
+        run_folder,
     )
     from kerasdil.zoo import create_model, model_info
     from kerasdil.zoo.registry import resolve_model
@@ -447,14 +447,10 @@ def finetune(
            "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings}
     run = json.loads(json.dumps(run, default=str))
 
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise FileExistsError(f"--out {out_dir!r} is a file; fine-tuning needs a folder (new or a run to resume).")
-    created = not os.path.exists(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
     run_path = os.path.join(out_dir, "run.json")
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-    try:
+    with run_folder(out_dir, "fine-tuning"):  # a refused run leaves no folder behind
         finished = open_run_dir(out_dir, run, log)
         if finished is not None:
             return finished
@@ -469,9 +465,6 @@ def finetune(
             limit=limit, seed=seed, **dict(dataset_kwargs or {}),
         )
         check_data_fits_model(train_ds, model)  # also before any file is written
-    except BaseException:
-        _remove_if_empty(out_dir, created)  # a refused run leaves no folder behind
-        raise
     _atomic_json(run_path, run)
     _atomic_json(os.path.join(out_dir, "transfer.json"), report.as_dict())
     log(report.summary())

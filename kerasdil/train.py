@@ -232,11 +232,27 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
         return json.load(f)
 
 
-def _remove_if_empty(folder, created):
-    """Remove ``folder`` if this run created it and nothing was written into it."""
-    if created:
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)  # fails (and is ignored) unless empty
+@contextlib.contextmanager
+def run_folder(out_dir, what):
+    """Create ``out_dir`` for a run (``what``: "training", "fine-tuning") while the run is set up.
+
+    If the setup raises (a misspelt argument, bad data, a refused resume), the folder is
+    removed again when this call created it and nothing was written into it yet.
+
+    Raises:
+        FileExistsError: ``out_dir`` is a file.
+    """
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise FileExistsError(f"--out {out_dir!r} is a file; {what} needs a folder (new or a run to resume).")
+    created = not os.path.exists(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                os.rmdir(out_dir)  # fails (and is ignored) unless empty
+        raise
 
 
 def _is_chief():
@@ -461,31 +477,22 @@ def train(
     if not _is_chief():
         # Non-chief workers of a multi-worker run write their checkpoints elsewhere.
         out_dir = os.path.join(out_dir, f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise FileExistsError(f"--out {out_dir!r} is a file; training needs a folder (new or a run to resume).")
-    created = not os.path.exists(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
-    try:
-        finished = open_run_dir(out_dir, run, log)
-    except BaseException:
-        _remove_if_empty(out_dir, created)
-        raise
-    if finished is not None:
-        return finished
     run_path = os.path.join(out_dir, "run.json")
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-
-    keras.utils.set_random_seed(seed)
-    scope = dist.scope() if dist is not None else contextlib.nullcontext()
-    try:
+    with run_folder(out_dir, "training"):  # a refused run leaves no folder behind
+        finished = open_run_dir(out_dir, run, log)
+        if finished is not None:
+            return finished
+        keras.utils.set_random_seed(seed)
         train_ds, val_ds, test_ds, source_text = task.datasets(
             data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit,
             seed=seed, validation_size=settings.get("validation_size", 5000),
         )
         log(source_text)
         steps = int(train_ds.cardinality())
-        with scope:  # a strategy's scope can be entered once: everything that needs it goes here
+        # A strategy's scope can be entered once: everything that needs it goes here.
+        with dist.scope() if dist is not None else contextlib.nullcontext():
             model = create_model(name, **model_kwargs)
             check_data_fits_model(train_ds, model)
             trainee = model
@@ -497,9 +504,6 @@ def train(
                 decay_steps=steps * settings["epochs"] if steps > 0 else None,
                 label_smoothing=settings.get("label_smoothing", 0.0),
             )
-    except BaseException:
-        _remove_if_empty(out_dir, created)  # a refused run leaves no folder behind (run.json makes it non-empty)
-        raise
     stats = model_stats(model)
     log(f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
         f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}, "

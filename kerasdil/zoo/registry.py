@@ -204,7 +204,7 @@ def warn_if_untrained(spec, what="model"):
     such a model has random weights. Returns True when it warned."""
     import warnings
 
-    if not isinstance(spec, str) or ":" in spec or spec.endswith(".keras") or os.path.sep in spec:
+    if not isinstance(spec, str) or ":" in spec:  # callers have already sent file paths elsewhere
         return False
     try:
         info = model_info(spec)
