@@ -70,7 +70,32 @@ AUGMENTATION = {
     # multiplied by `elastic_alpha` (Simard: 34 and 4 on MNIST). 0 turns it off.
     "elastic_alpha": 0.0,
     "elastic_sigma": 4.0,
+    # Appearance changes (off by default), each applied to an image with its own
+    # probability and a strength drawn uniformly up to its maximum, after the
+    # geometric ones, in the order of a camera or scanner: stroke width, blur,
+    # contrast, brightness, fog, a stray line, then sensor noise. They teach a
+    # classifier the inputs users meet (kerasdil.data.corrupt measures them).
+    "stroke_probability": 0.0,  # thicker (grey dilation) or thinner (erosion) strokes, half each
+    "blur_probability": 0.0,  # Gaussian blur (sigma up to max_blur_sigma) or a 5-px motion blur
+    "max_blur_sigma": 1.5,
+    "contrast_probability": 0.0,  # (x - mean) * c + mean, c in [min_contrast, 1]
+    "min_contrast": 0.2,
+    "brightness_probability": 0.0,  # x + b, b in [0, max_brightness]
+    "max_brightness": 0.5,
+    "fog_probability": 0.0,  # smooth random overlay, amplitude up to max_fog
+    "max_fog": 0.5,
+    "line_probability": 0.0,  # one random straight stroke across the image
+    "noise_probability": 0.0,  # Gaussian noise, std up to max_noise_std
+    "max_noise_std": 0.5,
+    "impulse_probability": 0.0,  # salt-and-pepper on up to max_impulse_fraction of the pixels
+    "max_impulse_fraction": 0.15,
 }
+
+#: The appearance settings of :data:`AUGMENTATION` that are probabilities (at most 1).
+APPEARANCE_PROBABILITIES = (
+    "stroke_probability", "blur_probability", "contrast_probability", "brightness_probability",
+    "fog_probability", "line_probability", "noise_probability", "impulse_probability",
+)
 _DOWNLOAD_SOCKET_TIMEOUT_S = 60.0
 
 
@@ -639,6 +664,11 @@ def augmentation_settings(augment):
             raise ValueError(f"augmentation setting {key!r} must be a number >= 0; got {value!r}.")
     if "elastic_sigma" in augment and not augment["elastic_sigma"] > 0:
         raise ValueError(f"augmentation setting 'elastic_sigma' must be > 0; got {augment['elastic_sigma']!r}.")
+    for key in APPEARANCE_PROBABILITIES:
+        if key in augment and augment[key] > 1:
+            raise ValueError(f"augmentation setting {key!r} is a probability (0 to 1); got {augment[key]!r}.")
+    if "min_contrast" in augment and augment["min_contrast"] > 1:
+        raise ValueError(f"augmentation setting 'min_contrast' must be at most 1; got {augment['min_contrast']!r}.")
     return {key: float(value) for key, value in augment.items()}
 
 
@@ -693,7 +723,96 @@ def augment_batch(images, seed, **overrides):
         out = (_compiled_resample() or _resample)(images, coefficients, noise, smooth_y, smooth_x)
     else:
         out = tf.clip_by_value(_affine(images, angle, scale, shift_x, shift_y), 0.0, 1.0)
+    if any(config[key] for key in APPEARANCE_PROBABILITIES):
+        appearance_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 2)
+        out = _appearance(out, appearance_seed, config)
     return tf.ensure_shape(out, images.shape)  # keep the static (B, 28, 28, 1) for Keras
+
+
+def _gaussian_kernel_1d(sigma, radius):
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return (taps / taps.sum()).astype(np.float32)
+
+
+def _separable_blur(images, taps):
+    """Blur every channel of ``images`` with the separable kernel ``taps`` (zero padding)."""
+    import tensorflow as tf
+
+    channels = images.shape[-1] or 1
+    row = tf.tile(tf.constant(taps, tf.float32)[None, :, None, None], [1, 1, channels, 1])
+    col = tf.tile(tf.constant(taps, tf.float32)[:, None, None, None], [1, 1, channels, 1])
+    out = tf.nn.depthwise_conv2d(images, row, [1, 1, 1, 1], "SAME")
+    out = tf.nn.depthwise_conv2d(out, col, [1, 1, 1, 1], "SAME")
+    return out
+
+
+def _appearance(images, seed, config):
+    """The appearance half of ``augment_batch``: stroke width, blur, contrast,
+    brightness, fog, a line, noise. Each change hits an image with its probability
+    and a strength drawn per image; all draws are stateless from ``seed``."""
+    import tensorflow as tf
+
+    shape = tf.shape(images)
+    b, h, w = shape[0], shape[1], shape[2]
+    seeds = iter(tf.unstack(tf.random.stateless_uniform([32, 2], seed=seed, minval=0, maxval=2**31 - 1,
+                                                        dtype=tf.int64)))
+
+    def draw(per="image", minval=0.0, maxval=1.0):
+        size = [b, 1, 1, 1] if per == "image" else tf.shape(images)
+        return tf.random.stateless_uniform(size, seed=next(seeds), minval=minval, maxval=maxval)
+
+    def apply(key, changed, x):
+        hit = tf.cast(draw() < config[key], x.dtype)
+        return x + hit * (changed - x)
+
+    x = images
+    if config["stroke_probability"]:
+        thick = tf.nn.max_pool2d(x, 3, 1, "SAME")
+        thin = -tf.nn.max_pool2d(-x, 2, 1, "SAME")
+        amount = draw()
+        changed = tf.where(draw() < 0.5, x + amount * (thick - x), x + amount * (thin - x))
+        x = apply("stroke_probability", changed, x)
+    if config["blur_probability"]:
+        sigma = max(float(config["max_blur_sigma"]), 0.3)
+        gaussian = _separable_blur(x, _gaussian_kernel_1d(sigma, int(np.ceil(2 * sigma))))
+        motion = tf.constant(np.full((5,), 0.2, np.float32))
+        channels = x.shape[-1] or 1
+        horizontal = tf.nn.depthwise_conv2d(x, tf.tile(motion[None, :, None, None], [1, 1, channels, 1]), [1] * 4, "SAME")
+        vertical = tf.nn.depthwise_conv2d(x, tf.tile(motion[:, None, None, None], [1, 1, channels, 1]), [1] * 4, "SAME")
+        kind = draw()
+        blurred = tf.where(kind < 0.5, gaussian, tf.where(kind < 0.75, horizontal, vertical))
+        x = apply("blur_probability", x + draw() * (blurred - x), x)
+    if config["contrast_probability"]:
+        mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+        c = draw(minval=float(config["min_contrast"]), maxval=1.0)
+        x = apply("contrast_probability", (x - mean) * c + mean, x)
+    if config["brightness_probability"]:
+        x = apply("brightness_probability", x + draw(maxval=float(config["max_brightness"])), x)
+    if config["fog_probability"]:
+        coarse = tf.random.stateless_uniform(tf.stack([b, 4, 4, shape[3]]), seed=next(seeds))
+        fog = tf.image.resize(coarse, tf.stack([h, w]), method="bicubic")
+        x = apply("fog_probability", x + draw(maxval=float(config["max_fog"])) * fog, x)
+    if config["line_probability"]:
+        ends = tf.random.stateless_uniform([b, 4], seed=next(seeds)) * tf.cast(tf.stack([w, h, w, h]), tf.float32)
+        ys, xs = tf.meshgrid(tf.range(tf.cast(h, tf.float32)), tf.range(tf.cast(w, tf.float32)), indexing="ij")
+        x0, y0, x1, y1 = (ends[:, i, None, None] for i in range(4))
+        dx, dy = x1 - x0, y1 - y0
+        t = tf.clip_by_value(((xs - x0) * dx + (ys - y0) * dy) / (dx * dx + dy * dy + 1e-6), 0.0, 1.0)
+        distance = tf.sqrt((xs - x0 - t * dx) ** 2 + (ys - y0 - t * dy) ** 2)
+        width = draw(minval=0.5, maxval=1.5)[..., 0]
+        line = tf.clip_by_value(width + 0.5 - distance, 0.0, 1.0)[..., None]
+        x = apply("line_probability", tf.maximum(x, line * draw(minval=0.5, maxval=1.0)), x)
+    x = tf.clip_by_value(x, 0.0, 1.0)
+    if config["noise_probability"]:
+        std = draw(maxval=float(config["max_noise_std"]))
+        noisy = x + std * tf.random.stateless_normal(tf.shape(x), seed=next(seeds))
+        x = apply("noise_probability", tf.clip_by_value(noisy, 0.0, 1.0), x)
+    if config["impulse_probability"]:
+        fraction = draw(maxval=float(config["max_impulse_fraction"]))
+        u = draw(per="pixel")
+        salted = tf.where(u < fraction / 2, 0.0, tf.where(u > 1.0 - fraction / 2, 1.0, x))
+        x = apply("impulse_probability", salted, x)
+    return x
 
 
 #: Set to False before a pipeline is built to resample without XLA (see ``_compiled_resample``).

@@ -90,10 +90,14 @@ def convert(
         if representative is None or len(representative) == 0:
             raise ExportError("int8 quantization needs representative data (a few hundred real inputs).")
         samples = np.asarray(representative, dtype=np.float32)
+        # Calibrate with batches of the function's static batch size (1 for the usual export).
+        step = concrete_function.inputs[0].shape[0] or 1
+        if len(samples) < step:
+            raise ExportError(f"int8 quantization of a batch-{step} model needs at least {step} representative inputs.")
 
         def representative_dataset():
-            for i in range(len(samples)):
-                yield [samples[i : i + 1]]
+            for i in range(0, len(samples) - step + 1, step):
+                yield [samples[i : i + step]]
 
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -32,7 +32,16 @@ def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
         raise ValueError(
             f"{layer}: `dilation_schedule` needs {len(STAGE_MULTIPLIERS)} stages, got {dilation_schedule!r}."
         )
-    return tuple(tuple(V.dilation_schedule(layer, stage)) for stage in dilation_schedule)
+    # A stage may be empty (no blocks: the stem's output goes straight to the next
+    # pooling), but not every stage.
+    stages = tuple(
+        () if hasattr(stage, "__len__") and not isinstance(stage, (str, bytes)) and len(stage) == 0
+        else tuple(V.dilation_schedule(layer, stage))
+        for stage in dilation_schedule
+    )
+    if not any(stages):
+        raise ValueError(f"{layer}: `dilation_schedule` needs at least one block, got {dilation_schedule!r}.")
+    return stages
 
 
 def _build(
@@ -68,7 +77,8 @@ def _build(
     for i, (rates, filters) in enumerate(zip(schedule, stage_filters)):
         if i or stem == "pool":  # the other stems halve the size themselves
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-        x = block(rates, filters, f"stage{i + 1}", batchnorm)(x)
+        if rates:
+            x = block(rates, filters, f"stage{i + 1}", batchnorm)(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="gap")(x)
         if dropout:
