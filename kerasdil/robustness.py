@@ -35,7 +35,7 @@ ROBUSTNESS_PNG = "robustness_examples.png"
 
 
 def compare_robustness(models, images, labels, corruptions="all", severities=SEVERITIES, seed=0,
-                       batch_size=256, verbose=1):
+                       batch_size=256, verbose=1, out_dir=None):
     """Score several classifiers on the same corrupted images (each cell is corrupted once).
 
     Args:
@@ -48,9 +48,12 @@ def compare_robustness(models, images, labels, corruptions="all", severities=SEV
         seed: seeds the corruptions; the same seed gives the same images.
         batch_size: images per prediction batch.
         verbose: 1 shows a progress bar over the cells, 0 is silent.
+        out_dir: when given, write the example grid ``robustness_examples.png`` (one
+            row per corruption, one column per severity) into this folder.
 
     Returns:
-        ``{name: result}`` with one result per model, as :func:`evaluate_robustness` returns.
+        ``{name: result}`` with one result per model, as :func:`evaluate_robustness` returns
+        (with ``examples_png`` when ``out_dir`` is given, no ``json``).
 
     Raises:
         ValueError: an unknown corruption or severity, no models, or images and labels
@@ -60,7 +63,15 @@ def compare_robustness(models, images, labels, corruptions="all", severities=SEV
         >>> results = compare_robustness({"ours": model, "peer": peer}, x_test, y_test, "shift,fog")
         >>> results["ours"]["mean_accuracy"]
     """
-    return _run(models, images, labels, corruptions, severities, seed, batch_size, verbose)[0]
+    results, examples = _run(models, images, labels, corruptions, severities, seed, batch_size, verbose)
+    if out_dir:
+        from kerasdil.plots import plot_corruption_grid
+
+        os.makedirs(out_dir, exist_ok=True)
+        png = plot_corruption_grid(examples["clean"], examples["cells"], os.path.join(out_dir, ROBUSTNESS_PNG))
+        for result in results.values():
+            result["examples_png"] = png
+    return results
 
 
 def _run(models, images, labels, corruptions, severities, seed, batch_size, verbose):
