@@ -101,6 +101,9 @@ def _run(models, images, labels, corruptions, severities, seed, batch_size, verb
         if inputs and len(inputs[0].shape) == 3 and x.shape[-1] == 1:
             x = x[..., 0]  # a model that takes (N, H, W) images
         predictions = model.predict(x, batch_size=int(batch_size), verbose=0)
+        if np.ndim(predictions) != 2:
+            raise ValueError(f"the corruption benchmark scores classifiers (one score per class and image); "
+                             f"model {getattr(model, 'name', '?')!r} returns shape {np.shape(predictions)}.")
         return float(np.mean(np.argmax(predictions, axis=-1) == labels))
 
     progress = keras.utils.Progbar(1 + len(names) * len(levels), unit_name="cell",

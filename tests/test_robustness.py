@@ -72,6 +72,14 @@ def test_bad_arguments_are_one_sentence(model, sample):
         evaluate_robustness(model, x, y[:3], "shift", verbose=0)
 
 
+def test_a_segmenter_is_refused(sample):
+    import keras
+
+    pixels = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(3, 1)])  # a score per pixel
+    with pytest.raises(ValueError, match="scores classifiers .* returns shape \\(48, 28, 28, 3\\)"):
+        evaluate_robustness(pixels, *sample, "shift", verbose=0)
+
+
 def test_cli_prints_the_table_and_writes_json_and_png(tmp_path, capsys):
     from kerasdil.cli import main
 
