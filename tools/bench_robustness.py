@@ -157,10 +157,16 @@ def _run(args, argv):
         result["cells_below_peer"] = None if key == peer_key else below[key]
         result["params"] = int(models[key].count_params())
     command = "python tools/bench_robustness.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    header = [f"# Corruption benchmark", "", f"`{command}`", "",
-              f"Data: {source}; {len(x)} test images, corruption seed {args.seed}; "
-              f"peer: {('trained here, ' + str(peer_info['recipe']['epochs']) + ' epochs by its recipe, test accuracy ' + _percent(peer_info['test_accuracy']) + '%') if 'recipe' in peer_info else peer_info['weights']}. "
-              f"Parameters: " + ", ".join(f"`{k}` {r['params']:,}" for k, r in results.items()) + ".", ""]
+    if "recipe" in peer_info:
+        peer_text = f"trained here, {peer_info['recipe']['epochs']} epochs by its recipe"
+        if peer_info.get("test_accuracy") is not None:
+            peer_text += f", test accuracy {_percent(peer_info['test_accuracy'])}%"
+    else:
+        peer_text = f"weights from {peer_info['weights']}"
+    params = ", ".join(f"`{k}` {r['params']:,}" for k, r in results.items())
+    header = ["# Corruption benchmark", "", f"`{command}`", "",
+              f"Data: {source}; {len(x)} test images, corruption seed {args.seed}; peer: {peer_text}. "
+              f"Parameters: {params}.", ""]
     payload = {"command": command, "data": source, "samples": int(len(x)), "seed": args.seed,
                "corruptions": list(names), "severities": list(levels), "peer": peer_info,
                "seconds_scoring": round(seconds, 1), "examples_png": png, "models": results}

@@ -9,9 +9,9 @@ in numpy and ``scipy.ndimage``; nothing here imports TensorFlow.
 Determinism: the same images, name, severity and seed always give the same
 output. Every image of a batch gets its own random draws. The draws depend on the
 seed and the corruption's name but not on the severity, so severity 5 of an image
-is severity 1 of it made stronger (the same noise pattern, the same direction of
-shift, the same strokes plus more), and the distance from the clean image grows
-with the severity.
+is severity 1 of it made stronger (the same Gaussian noise scaled up, the same
+direction of shift, the same strokes plus more), and the distance from the clean
+image grows with the severity.
 
 Pixel sizes (blur widths, pen widths, elastic displacement) are in pixels and
 suit digits about 20 pixels tall, as in MNIST and the kerasdil scenes; shift is a
