@@ -67,3 +67,45 @@ def plot_confusion(confusion, path, class_names=None):
     acc = confusion.trace() / max(confusion.sum(), 1)
     ax.set_title(f"accuracy {acc:.4f} ({confusion.sum() - confusion.trace()} errors)")
     return save_figure(fig, path)
+
+
+def plot_corruption_grid(clean, cells, path, accuracy=None):
+    """Examples of corrupted images: one row per corruption, the clean image then one column per severity.
+
+    Args:
+        clean: the clean image, ``(H, W)`` or ``(H, W, C)`` in [0, 1].
+        cells: ``{corruption: {severity: image}}``, images like ``clean``.
+        path: PNG destination.
+        accuracy: optional ``{corruption: {str(severity): accuracy}}`` shown under each image.
+    """
+    import numpy as np
+
+    def show(ax, image):
+        image = np.asarray(image)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    names = list(cells)
+    levels = sorted({s for by_level in cells.values() for s in by_level})
+    fig = _figure(figsize=(1.2 * (len(levels) + 1) + 0.8, 1.25 * len(names) + 0.4))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(len(names), len(levels) + 1, i * (len(levels) + 1) + 1)
+        show(ax, clean)
+        ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+        if i == 0:
+            ax.set_title("clean", fontsize=8)
+        for j, level in enumerate(levels):
+            ax = fig.add_subplot(len(names), len(levels) + 1, i * (len(levels) + 1) + j + 2)
+            if level in cells[name]:
+                show(ax, cells[name][level])
+            else:
+                ax.axis("off")
+            if i == 0:
+                ax.set_title(f"severity {level}", fontsize=8)
+            value = (accuracy or {}).get(name, {}).get(str(level))
+            if value is not None:
+                ax.set_xlabel(f"acc {value:.3f}", fontsize=7)
+    return save_figure(fig, path)

@@ -7,6 +7,14 @@ def add_arguments(p):
     p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
+    g = p.add_argument_group("corruption benchmark (classifiers)")
+    g.add_argument("--corruptions", default=None, metavar="NAMES",
+                   help="also score the model on corrupted test images: 'all' or a comma list of names "
+                        "(gaussian_noise,shift,...); writes robustness.json and robustness_examples.png")
+    g.add_argument("--severities", default="1,2,3,4,5", help="comma list of severities 1..5 (default: all five)")
+    g.add_argument("--corruption-limit", type=int, default=None, metavar="N",
+                   help="corrupt only the first N test images (default: as many as --limit, else all)")
+    g.add_argument("--corruption-seed", type=int, default=0, help="seed of the corruptions (default 0)")
 
 
 def load_model_arg(spec):
@@ -33,6 +41,18 @@ def run(args):
     from kerasdil.tasks import get_task, task_of_model
     from kerasdil.zoo import model_info
 
+    corruptions = severities = None
+    if args.corruptions is not None:
+        # A typo in a name fails before the model loads.
+        from kerasdil.data import resolve_corruptions, resolve_severities
+
+        corruptions = resolve_corruptions(args.corruptions)
+        severities = resolve_severities(args.severities)
+        for flag, value in (("--corruption-limit", args.corruption_limit), ("--limit", args.limit)):
+            if value is not None and value < 1:
+                raise ValueError(f"{flag} must be an integer >= 1; got {value}.")
+        if args.corruption_seed < 0:
+            raise ValueError(f"--corruption-seed must be a non-negative integer; got {args.corruption_seed}.")
     model, info = load_model_arg(args.model)
     task = get_task(info.task) if info else task_of_model(model)
     if info is None:
@@ -43,6 +63,8 @@ def run(args):
             info = None
     if info is None:
         raise ValueError(f"cannot tell which data set {args.model!r} was trained on; its name {model.name!r} is not a zoo model.")
+    if corruptions and info.task != "classification":
+        raise ValueError(f"--corruptions scores classifiers; {args.model!r} is a {info.task} model.")
     extra = {}
     size = tuple(model.input_shape[1:3])
     if info.task == "segmentation" and None not in size:
@@ -68,4 +90,24 @@ def run(args):
             pairs = iou.items() if isinstance(iou, dict) else enumerate(iou)
             print("per-class IoU: " + ", ".join(f"{c}: {'n/a' if v is None else f'{v:.4f}'}" for c, v in pairs))
     print(f"written: {path}" + "".join(f", {v}" for k, v in metrics.items() if k.endswith("_png")))
+    if corruptions:
+        _run_corruptions(args, model, corruptions, severities, out)
     return 0
+
+
+def _run_corruptions(args, model, corruptions, severities, out):
+    import warnings
+
+    from kerasdil.data import SampleDataWarning, load_mnist_arrays
+    from kerasdil.robustness import evaluate_robustness, format_robustness
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleDataWarning)  # already said once above
+        arrays = load_mnist_arrays(args.data)
+    limit = args.corruption_limit or args.limit
+    x, y = arrays.x_test[:limit], arrays.y_test[:limit]
+    print(f"corruption benchmark: {len(corruptions)} corruptions x {len(severities)} severities on {len(x)} test images")
+    result = evaluate_robustness(model, x, y, corruptions=corruptions, severities=severities,
+                                 seed=args.corruption_seed, batch_size=args.batch_size, out_dir=out)
+    print(format_robustness(result))
+    print(f"written: {result['json']}, {result['examples_png']}")

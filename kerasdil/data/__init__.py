@@ -41,8 +41,26 @@ from .scenes import (
     segmentation_dataset,
 )
 from .digits import few_shot_split, load_digits_arrays
+from .corrupt import (
+    CORRUPTION_PARAMETERS,
+    CORRUPTIONS,
+    SEVERITIES,
+    corrupt,
+    describe_corruption,
+    iter_corruptions,
+    resolve_corruptions,
+    resolve_severities,
+)
 
 __all__ = [
+    "CORRUPTION_PARAMETERS",
+    "CORRUPTIONS",
+    "SEVERITIES",
+    "corrupt",
+    "describe_corruption",
+    "iter_corruptions",
+    "resolve_corruptions",
+    "resolve_severities",
     "CANVAS_SIZE",
     "SCENE_CLASS_NAMES",
     "SCENE_NUM_CLASSES",
