@@ -642,3 +642,66 @@ def test_mnist_augment_takes_a_dict_of_settings(sample):
         mnist("test", source=sample, augment={"elastic_alpha": 10})
     with pytest.raises(ValueError, match="augment must be True, False or a dict"):
         mnist("train", source=sample, augment="elastic")
+
+
+APPEARANCE_ON = {key: 1.0 for key in ("stroke_probability", "blur_probability", "contrast_probability",
+                                      "brightness_probability", "fog_probability", "line_probability",
+                                      "noise_probability", "impulse_probability")}
+
+
+def test_appearance_augmentation_is_off_by_default_seeded_and_in_range():
+    import tensorflow as tf
+
+    images = tf.random.stateless_uniform([8, 28, 28, 1], seed=[0, 1])
+    seed = tf.constant([5, 6])
+    geometric_off = dict(max_rotation_degrees=0, max_translation_pixels=0, max_zoom=0)
+    # Off by default: with the geometry off too, augmentation leaves the images alone.
+    np.testing.assert_allclose(augment_batch(images, seed, **geometric_off).numpy(), images.numpy(), atol=1e-5)
+    assert all(AUGMENTATION[key] == 0.0 for key in APPEARANCE_ON)
+    changed = augment_batch(images, seed, **geometric_off, **APPEARANCE_ON).numpy()
+    np.testing.assert_array_equal(changed, augment_batch(images, seed, **geometric_off, **APPEARANCE_ON).numpy())
+    assert changed.shape == (8, 28, 28, 1) and changed.min() >= 0.0 and changed.max() <= 1.0
+    assert np.abs(changed - images.numpy()).mean() > 0.05
+
+
+@pytest.mark.parametrize("key", sorted(APPEARANCE_ON))
+def test_each_appearance_change_alters_a_digit_on_its_own(sample, key):
+    import tensorflow as tf
+
+    digits = tf.constant(normalize(sample.x_train[:16]))
+    seed = tf.constant([2, 9])
+    still = dict(max_rotation_degrees=0, max_translation_pixels=0, max_zoom=0)
+    out = augment_batch(digits, seed, **still, **{key: 1.0}).numpy()
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert np.abs(out - digits.numpy()).max() > 0.1, key
+
+
+def test_noise_augmentation_hits_the_share_of_images_its_probability_says():
+    import tensorflow as tf
+
+    images = tf.zeros([400, 28, 28, 1])
+    out = augment_batch(images, tf.constant([1, 1]), max_rotation_degrees=0, max_translation_pixels=0, max_zoom=0,
+                        noise_probability=0.25).numpy()
+    hit = (out.reshape(400, -1).max(axis=1) > 0).mean()
+    assert 0.15 < hit < 0.35
+
+
+def test_shear_slants_a_vertical_bar_and_is_off_by_default():
+    import tensorflow as tf
+
+    bar = np.zeros((1, 28, 28, 1), np.float32)
+    bar[0, 4:24, 13:15] = 1.0
+    seed = tf.constant([0, 3])
+    still = dict(max_rotation_degrees=0, max_translation_pixels=0, max_zoom=0)
+    assert AUGMENTATION["max_shear"] == 0.0
+    np.testing.assert_allclose(augment_batch(tf.constant(bar), seed, **still).numpy(), bar, atol=1e-5)
+    out = augment_batch(tf.constant(bar), seed, **still, max_shear=0.5).numpy()[0, ..., 0]
+    columns = [np.average(np.arange(28), weights=out[row] + 1e-9) for row in (6, 21)]
+    assert abs(columns[0] - columns[1]) > 1.0  # the top and the bottom of the bar moved apart
+
+
+def test_appearance_probabilities_above_one_are_refused(sample):
+    with pytest.raises(ValueError, match="'noise_probability' is a probability"):
+        mnist("train", source=sample, augment={"noise_probability": 1.5})
+    with pytest.raises(ValueError, match="'min_contrast' must be at most 1"):
+        mnist("train", source=sample, augment={"min_contrast": 2})

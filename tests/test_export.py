@@ -430,3 +430,19 @@ def test_cli_exports_tflite_and_refuses_existing_path(tmp_path):
     assert again.returncode == 2
     assert "already exists; pass --force" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_int8_conversion_calibrates_a_static_batch_larger_than_one():
+    from kerasdil.export.errors import ExportError
+    from kerasdil.export.tflite import convert, interpreter
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    spec = tf.TensorSpec((4, 8, 8, 1), tf.float32)
+    concrete = tf.function(lambda x: {"output": model(x, training=False)}, input_signature=[spec]).get_concrete_function()
+    samples = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    it = interpreter(convert(concrete, "int8", representative=samples), num_threads=1)
+    it.allocate_tensors()
+    assert tuple(it.get_input_details()[0]["shape"]) == (4, 8, 8, 1)
+    with pytest.raises(ExportError, match="at least 4 representative inputs"):
+        convert(concrete, "int8", representative=samples[:3])

@@ -240,3 +240,12 @@ def test_the_mnist_benchmark_runs_and_pairs_each_epoch_with_the_peers(tmp_path):
     assert small["epoch_ratios_to_peer"] == pytest.approx(expected)
     assert small["ratio_seconds_per_epoch_paired"] == pytest.approx(statistics.median(expected))
     assert "| x peer by round |" in (tmp_path / "bench_mnist.md").read_text()
+
+
+def test_a_stage_without_blocks_sends_the_stem_straight_to_the_next_pool():
+    model = mnist_dsdc(width=32, stem="strided", stage_filters=(32, 64), dilation_schedule=((), (1, 2, 3)))
+    names = [layer.name for layer in model.layers]
+    assert "stage1" not in names and "stage2" in names
+    assert model.get_layer("stage2").output.shape[1:] == (7, 7, 64)
+    with pytest.raises(ValueError, match="at least one block"):
+        mnist_dsdc(dilation_schedule=((), ()))

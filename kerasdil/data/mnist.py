@@ -65,6 +65,7 @@ AUGMENTATION = {
     "max_rotation_degrees": 10.0,  # rotation uniform in [-10, 10] degrees
     "max_translation_pixels": 2.0,  # shift uniform in [-2, 2] px, per axis
     "max_zoom": 0.1,  # scale uniform in [0.9, 1.1]
+    "max_shear": 0.0,  # horizontal shear (slant) uniform in [-max_shear, max_shear], off by default
     # Elastic distortion (Simard et al., 2003), off by default: a displacement
     # field of uniform noise smoothed by a Gaussian `elastic_sigma` px wide and
     # multiplied by `elastic_alpha` (Simard: 34 and 4 on MNIST). 0 turns it off.
@@ -715,14 +716,19 @@ def augment_batch(images, seed, **overrides):
     scale = 1.0 + draws[:, 1] * config["max_zoom"]
     shift_x = draws[:, 2] * config["max_translation_pixels"]
     shift_y = draws[:, 3] * config["max_translation_pixels"]
+    shear = None
+    if config["max_shear"]:  # its own draw, so the other draws of a seed do not change with it
+        shear_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 3)
+        shear = tf.random.stateless_uniform([tf.shape(images)[0]], seed=shear_seed, minval=-1.0, maxval=1.0)
+        shear = shear * config["max_shear"]
     if config["elastic_alpha"]:
         field_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 1)
         noise, smooth_y, smooth_x = _elastic_noise(images, field_seed, float(config["elastic_alpha"]),
                                                    float(config["elastic_sigma"]))
-        coefficients = _affine_coefficients(tf.shape(images), angle, scale, shift_x, shift_y)
+        coefficients = _affine_coefficients(tf.shape(images), angle, scale, shift_x, shift_y, shear)
         out = (_compiled_resample() or _resample)(images, coefficients, noise, smooth_y, smooth_x)
     else:
-        out = tf.clip_by_value(_affine(images, angle, scale, shift_x, shift_y), 0.0, 1.0)
+        out = tf.clip_by_value(_affine(images, angle, scale, shift_x, shift_y, shear), 0.0, 1.0)
     if any(config[key] for key in APPEARANCE_PROBABILITIES):
         appearance_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 2)
         out = _appearance(out, appearance_seed, config)
@@ -942,33 +948,36 @@ def _warp(images, coefficients, field=None):
     return top + wy * (bottom - top)
 
 
-def _affine_coefficients(shape, angle, scale, shift_x, shift_y):
+def _affine_coefficients(shape, angle, scale, shift_x, shift_y, shear=None):
     """Inverse-map coefficients (a0, a1, a2, b0, b1, b2), one per image, of the affine
-    that rotates by ``angle`` (radians), scales, then shifts (px, +x right, +y down)."""
+    that shears (x += shear * y), rotates by ``angle`` (radians), scales, then shifts
+    (px, +x right, +y down)."""
     import tensorflow as tf
 
     angle, scale, shift_x, shift_y = (
         tf.cast(tf.convert_to_tensor(v), tf.float32) for v in (angle, scale, shift_x, shift_y)
     )
-    # Forward map: out = scale * R(angle) (in - c) + c + shift. Sampling wants the
-    # inverse (output pixel -> input pixel): in = M (out - c - shift) + c.
+    # Forward map: out = scale * R(angle) Sh(shear) (in - c) + c + shift. Sampling wants
+    # the inverse (output pixel -> input pixel): in = M (out - c - shift) + c, with
+    # M = Sh(-shear) R(-angle) / scale.
     cx = (tf.cast(shape[2], tf.float32) - 1.0) / 2.0
     cy = (tf.cast(shape[1], tf.float32) - 1.0) / 2.0
-    a0 = tf.cos(angle) / scale
-    a1 = tf.sin(angle) / scale
-    b0 = -a1
-    b1 = a0
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    a0, a1, b0, b1 = cos, sin, -sin, cos
+    if shear is not None:
+        shear = tf.cast(tf.convert_to_tensor(shear), tf.float32)
+        a0, a1 = cos + shear * sin, sin - shear * cos
     a2 = cx - a0 * (cx + shift_x) - a1 * (cy + shift_y)
     b2 = cy - b0 * (cx + shift_x) - b1 * (cy + shift_y)
     return a0, a1, a2, b0, b1, b2
 
 
-def _affine(images, angle, scale, shift_x, shift_y):
-    """Rotate by ``angle`` (radians), scale, then shift (px, +x right, +y down), per image."""
+def _affine(images, angle, scale, shift_x, shift_y, shear=None):
+    """Shear, rotate by ``angle`` (radians), scale, then shift (px, +x right, +y down), per image."""
     import tensorflow as tf
 
     shape = tf.shape(images)
-    a0, a1, a2, b0, b1, b2 = _affine_coefficients(shape, angle, scale, shift_x, shift_y)
+    a0, a1, a2, b0, b1, b2 = _affine_coefficients(shape, angle, scale, shift_x, shift_y, shear)
     zeros = tf.zeros_like(a0)
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     return tf.raw_ops.ImageProjectiveTransformV3(
