@@ -226,8 +226,9 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     ]
     # One iterator for all epochs: a new one per epoch idles seconds at each epoch's start.
     train_data, steps = repeat_epochs(train_data)
+    # shuffle=False: the tf.data pipeline shuffles; Keras ignores (and warns about) its own flag here.
     model.fit(train_data, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
-              verbose=verbose, initial_epoch=completed_epochs)
+              verbose=verbose, initial_epoch=completed_epochs, shuffle=False)
     with open(history_path) as f:
         return json.load(f)
 
