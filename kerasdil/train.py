@@ -524,7 +524,7 @@ def train(
     metrics.update(
         model=name, **stats, epochs=len(history), data=source_text,
         seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
-        train_seconds_this_session=round(train_seconds, 1),
+        train_seconds_this_process=round(train_seconds, 1),
         train_seconds_total=round(float(sum(epoch_seconds)), 1),
     )
     tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")

@@ -180,14 +180,16 @@ def test_shipped_weights_load_and_carry_their_card():
 
 
 @pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")
-def test_shipped_weights_segment_sample_scenes():
+def test_shipped_weights_segment_default_scenes():
     import warnings
 
     from kerasdil.data import SampleDataWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SampleDataWarning)
-        ds = mnist_scenes("test", num_scenes=48, batch_size=16, source="sample", canvas_size=(64, 80))
+        ds = mnist_scenes("test", num_scenes=48, batch_size=16, source="sample")  # the default canvas
+    images, _ = next(iter(ds))
+    assert tuple(images.shape[1:]) == model_info("deeplab_aspp").input_shape
     result = get_task("segmentation").evaluate(deeplab_aspp(weights="scenes"), ds)
     assert result["miou"] > 0.9 and result["pixel_accuracy"] > 0.99
 

@@ -3,7 +3,7 @@
 For each model (default mnist_dsdc and deeplab_aspp): export SavedModel, TFLite
 float32 / float16 / dynamic / int8 and ONNX with ``kerasdil.export.export`` and
 put size, batch-1 latency, throughput, task metric and parity in one table, with
-the issue's targets checked: int8 TFLite at least 3x smaller than float32 TFLite
+the export targets checked: int8 TFLite at least 3x smaller than float32 TFLite
 and at least 5x faster than Keras ``model(x, training=False)`` at batch 1.
 
 Models use shipped pretrained weights when the zoo has them; otherwise they are
