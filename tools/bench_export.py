@@ -17,8 +17,8 @@ zero-point vectors shared: the export default), every file split into constants 
 quantization parameters / names / metadata / graph. Ratios only ever compare
 files written the same way.
 
-    KERASDIL_DATA_DIR=/work/shared/data python tools/bench_export.py
-    python tools/bench_export.py --models mnist_dsdc --data /work/shared/data/mnist.npz
+    KERASDIL_DATA_DIR=path/to/folder python tools/bench_export.py
+    python tools/bench_export.py --models mnist_dsdc --data path/to/mnist.npz
 
 Writes ``bench_export.json`` and ``bench_export.md`` into ``--out`` (default
 runs/bench_export/), the per-model export folders and reports beside them, and
