@@ -147,6 +147,7 @@ def test_evaluate_refuses_masks_of_another_size(digits):
         task.evaluate(deeplab_aspp(input_shape=SMALL, width=8, aspp_filters=16, decoder_filters=16), ds)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_commands_work_for_segmenters(tmp_path, monkeypatch, digits):
     from kerasdil.cli import main
 
@@ -245,6 +246,7 @@ def test_segmentation_benchmark_defaults_are_the_recipes():
     assert args.epochs == recipe("deeplab_aspp")["epochs"]
 
 
+@pytest.mark.slow
 def test_segmentation_benchmark_times_batch_1_latency_and_compares_with_the_peer():
     bench = _bench_tool()
     images = np.random.default_rng(0).random((64, 16, 16, 1)).astype("float32")
