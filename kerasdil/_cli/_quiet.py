@@ -34,12 +34,13 @@ def setup(verbose=False):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", module=_LIBRARY_MODULES)
-    # One line per warning, without the source line Python echoes under it.
+    # One line per warning ("SampleDataWarning: ..."), without the file name and the source
+    # line Python prints with it: they point into kerasdil, not at anything the user wrote.
     warnings.formatwarning = _format_warning
 
 
 def _format_warning(message, category, filename, lineno, line=None):
-    return f"warning: {message}\n"
+    return f"{category.__name__}: {message}\n"
 
 
 def import_tensorflow(verbose=False):
