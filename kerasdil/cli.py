@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from kerasdil._cli import _quiet
+
 # command name -> (module under kerasdil._cli, one-line help)
 COMMANDS = {
     "train": ("train", "train a zoo model (resumes after interruption)"),
@@ -20,6 +22,9 @@ COMMANDS = {
     "rf": ("rf", "receptive field and gridding analysis of a dilation schedule"),
     "zoo": ("zoo", "list the zoo or show one entry"),
 }
+
+# Commands that answer without TensorFlow (so without its load-time logging).
+LIGHT_COMMANDS = ("rf", "zoo")
 
 
 class _Error(Exception):
@@ -34,6 +39,9 @@ def build_parser(only=None):
     from kerasdil import __version__
 
     parser.add_argument("--version", action="version", version=f"kerasdil {__version__}")
+    parser.add_argument("--verbose", action="store_true", dest="cli_verbose",
+                        help="show TensorFlow's and the converters' own logging (hidden by default); "
+                             "give it before the command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -47,16 +55,22 @@ def build_parser(only=None):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     # Import only the module of the command being run (keeps `kerasdil rf` light).
-    only = argv[0] if argv and argv[0] in COMMANDS else None
-    if only is None and argv and not argv[0].startswith("-"):
+    first = next((i for i, a in enumerate(argv) if a != "--verbose"), len(argv))
+    verbose = "--verbose" in argv[:first]
+    only = argv[first] if first < len(argv) and argv[first] in COMMANDS else None
+    if only is None and first < len(argv) and not argv[first].startswith("-"):
         build_parser(only="__none__").print_usage(sys.stderr)
-        print(f"kerasdil: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+        print(f"kerasdil: error: unknown command {argv[first]!r}; choose from {', '.join(COMMANDS)}",
+              file=sys.stderr)
         return 2
+    _quiet.setup(verbose)
     parser = build_parser(only=only if only else "__none__")
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    if args.command not in LIGHT_COMMANDS:
+        _quiet.import_tensorflow(verbose)
     _exit_cleanly_on_sigterm()
     try:
         return int(args._module.run(args) or 0)

@@ -520,7 +520,7 @@ def finetune(
         model=name, source=source_text, **stats, epochs=len(history), data=data_text,
         transferred_layers=report.layers, transferred_variables=len(report.copied),
         seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
-        train_seconds_this_session=round(train_seconds, 1),
+        train_seconds_this_process=round(train_seconds, 1),
         train_seconds_total=round(float(sum(epoch_seconds)), 1),
     )
     tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")

@@ -226,8 +226,9 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     ]
     # One iterator for all epochs: a new one per epoch idles seconds at each epoch's start.
     train_data, steps = repeat_epochs(train_data)
+    # shuffle=False: the tf.data pipeline shuffles; Keras ignores (and warns about) its own flag here.
     model.fit(train_data, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
-              verbose=verbose, initial_epoch=completed_epochs)
+              verbose=verbose, initial_epoch=completed_epochs, shuffle=False)
     with open(history_path) as f:
         return json.load(f)
 
@@ -523,7 +524,7 @@ def train(
     metrics.update(
         model=name, **stats, epochs=len(history), data=source_text,
         seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
-        train_seconds_this_session=round(train_seconds, 1),
+        train_seconds_this_process=round(train_seconds, 1),
         train_seconds_total=round(float(sum(epoch_seconds)), 1),
     )
     tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")

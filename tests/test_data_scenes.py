@@ -51,7 +51,7 @@ def digest(*arrays):
 
 def test_default_scene_shapes_and_classes(arrays):
     scenes = load_scenes_arrays("train", num_scenes=30, source=arrays)
-    assert scenes.images.shape == scenes.masks.shape == (30, 64, 84)
+    assert scenes.images.shape == scenes.masks.shape == (30, 64, 80)
     assert scenes.images.dtype == scenes.masks.dtype == np.uint8
     assert scenes.masks.max() <= 10
     assert scenes.digits.shape == (30, 3)

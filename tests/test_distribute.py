@@ -93,6 +93,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_workers_train_together_on_localhost(tmp_path):
     from kerasdil.tune.distributed import free_port
 

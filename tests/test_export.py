@@ -414,6 +414,7 @@ def test_lambda_model_file_is_refused_by_safe_mode(tmp_path):
         export(str(path), tmp_path / "out", formats="tflite", latency_repeats=0)
 
 
+@pytest.mark.slow
 def test_cli_exports_tflite_and_refuses_existing_path(tmp_path):
     model_path = tmp_path / "m.keras"
     mnist_dsdc(width=2).save(model_path)

@@ -147,6 +147,7 @@ def test_evaluate_refuses_masks_of_another_size(digits):
         task.evaluate(deeplab_aspp(input_shape=SMALL, width=8, aspp_filters=16, decoder_filters=16), ds)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_commands_work_for_segmenters(tmp_path, monkeypatch, digits):
     from kerasdil.cli import main
 
@@ -180,14 +181,16 @@ def test_shipped_weights_load_and_carry_their_card():
 
 
 @pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")
-def test_shipped_weights_segment_sample_scenes():
+def test_shipped_weights_segment_default_scenes():
     import warnings
 
     from kerasdil.data import SampleDataWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SampleDataWarning)
-        ds = mnist_scenes("test", num_scenes=48, batch_size=16, source="sample", canvas_size=(64, 80))
+        ds = mnist_scenes("test", num_scenes=48, batch_size=16, source="sample")  # the default canvas
+    images, _ = next(iter(ds))
+    assert tuple(images.shape[1:]) == model_info("deeplab_aspp").input_shape
     result = get_task("segmentation").evaluate(deeplab_aspp(weights="scenes"), ds)
     assert result["miou"] > 0.9 and result["pixel_accuracy"] > 0.99
 
@@ -243,6 +246,7 @@ def test_segmentation_benchmark_defaults_are_the_recipes():
     assert args.epochs == recipe("deeplab_aspp")["epochs"]
 
 
+@pytest.mark.slow
 def test_segmentation_benchmark_times_batch_1_latency_and_compares_with_the_peer():
     bench = _bench_tool()
     images = np.random.default_rng(0).random((64, 16, 16, 1)).astype("float32")

@@ -80,6 +80,7 @@ def test_weight_decay_label_smoothing_and_augmentation_reach_the_run(tmp_path):
     assert r.stdout.split()[-3:] == ["SmoothedSparseCategoricalCrossentropy", "0.1", "0.05"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [[], ["--teacher", "mnist_dsdc:mnist", "--model-kwargs", '{"width": 8}']],
                          ids=["plain", "distilled"])
 def test_killed_training_resumes_from_last_completed_epoch(tmp_path, extra):
@@ -116,6 +117,7 @@ def test_killed_training_resumes_from_last_completed_epoch(tmp_path, extra):
     assert json.load(open(os.path.join(out, "metrics.json")))["epochs"] == 3
 
 
+@pytest.mark.slow
 def test_sigterm_stops_training_with_code_143_and_the_backup_resumes(tmp_path):
     out = str(tmp_path / "run")
     args = ["train", "mnist_dsdc", "--data", "sample", "--epochs", "3", "--batch-size", "8", "--limit", "1000",

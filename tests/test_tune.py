@@ -322,6 +322,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_keeps_completed_trials_and_reruns_the_killed_one(tmp_path):
     pytest.importorskip("keras_tuner")
     pytest.importorskip("tensorboard")

@@ -71,6 +71,7 @@ def _runs(project, trial_id):
         return [json.loads(line) for line in f if line.strip()]
 
 
+@pytest.mark.slow
 def test_chief_and_two_workers_finish_a_search_when_one_worker_is_killed(tmp_path):
     pytest.importorskip("keras_tuner")
     pytest.importorskip("tensorboard")

@@ -102,3 +102,39 @@ def test_switch_off_runs_op_by_op():
         conv.EAGER_COMPILE = True
     with pytest.raises(ValueError):
         model(np.zeros((2, 27, 27, 1), np.float32))  # a wrong shape is still Keras's clear error
+
+
+def test_saved_zoo_model_loads_after_importing_only_kerasdil_layers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    model = _small()
+    x = np.random.default_rng(7).random((2, 28, 28, 1), dtype=np.float32)
+    path = str(tmp_path / "zoo.keras")
+    model.save(path)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", keras.ops.convert_to_numpy(model(x)))
+    code = ("import sys, numpy as np, keras, kerasdil.layers; "
+            "m = keras.models.load_model(sys.argv[1], safe_mode=True); "
+            "x, y = np.load(sys.argv[2]), np.load(sys.argv[3]); "
+            "print(type(m).__name__, float(np.abs(keras.ops.convert_to_numpy(m(x)) - y).max()), "
+            "'kerasdil.zoo' in sys.modules)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+                       capture_output=True, text=True, timeout=300, cwd=root,
+                       env={**os.environ, "PYTHONPATH": root, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    name, diff, zoo_imported = r.stdout.split()
+    assert name == "ZooModel" and float(diff) < 1e-5 and zoo_imported == "False"
+
+
+def test_importing_kerasdil_stays_light():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-c", "import sys, kerasdil; print('tensorflow' in sys.modules)"],
+                       capture_output=True, text=True, timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    assert r.stdout.strip() == "False", r.stderr

@@ -3,7 +3,7 @@
 For each model (default mnist_dsdc and deeplab_aspp): export SavedModel, TFLite
 float32 / float16 / dynamic / int8 and ONNX with ``kerasdil.export.export`` and
 put size, batch-1 latency, throughput, task metric and parity in one table, with
-the issue's targets checked: int8 TFLite at least 3x smaller than float32 TFLite
+the export targets checked: int8 TFLite at least 3x smaller than float32 TFLite
 and at least 5x faster than Keras ``model(x, training=False)`` at batch 1.
 
 Models use shipped pretrained weights when the zoo has them; otherwise they are
@@ -17,8 +17,8 @@ zero-point vectors shared: the export default), every file split into constants 
 quantization parameters / names / metadata / graph. Ratios only ever compare
 files written the same way.
 
-    KERASDIL_DATA_DIR=/work/shared/data python tools/bench_export.py
-    python tools/bench_export.py --models mnist_dsdc --data /work/shared/data/mnist.npz
+    KERASDIL_DATA_DIR=path/to/folder python tools/bench_export.py
+    python tools/bench_export.py --models mnist_dsdc --data path/to/mnist.npz
 
 Writes ``bench_export.json`` and ``bench_export.md`` into ``--out`` (default
 runs/bench_export/), the per-model export folders and reports beside them, and

@@ -282,7 +282,7 @@ def main(argv=None):
             "val_miou_per_epoch": [h.get("val_mean_iou") for h in history],
             "per_class_iou": metrics["per_class_iou"],
             "run_dir": arm_dir,
-            "wall_seconds_this_session": round(time.perf_counter() - start, 1),
+            "wall_seconds_this_process": round(time.perf_counter() - start, 1),
         }
         log(f"{arm}: test mIoU {metrics['miou']:.4f} (no bg {metrics['miou_no_background']:.4f}), pixel acc "
             f"{metrics['pixel_accuracy']:.4f}, {stats['params']:,} params")

@@ -23,7 +23,7 @@ only output stride 16 (see ``kerasdil.tune.Constraints``).
 
 Example (the budget used for the numbers in the report)::
 
-    nice -n 5 python tools/bench_tune.py --data /work/shared/data/mnist.npz --limit 12000 \\
+    nice -n 5 python tools/bench_tune.py --data path/to/mnist.npz --limit 12000 \\
         --max-trials 6 --epochs 1 --final-epochs 2 --out runs/bench_tune
 
 Smoke run of the segmenter path (tiny; checks the plumbing, measures nothing)::

@@ -13,7 +13,7 @@ Writes ``mnist_sample.npz`` (``numpy.savez_compressed``, uint8, no pickles) via 
 temporary name and a rename, and ``README.md`` with the provenance and sha256s.
 
 Usage:
-    python tools/make_mnist_sample.py /work/shared/data/mnist.npz
+    python tools/make_mnist_sample.py path/to/mnist.npz
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ report, and 2 for a usage mistake.
 import os
 import sys
 
+from kerasdil._cli import _quiet
+
 
 def add_arguments(parser):
     """Add the ``export`` arguments to an argparse (sub)parser."""
@@ -115,25 +117,27 @@ def run(args):
     if args.test_data:
         arrays = _read_array(args.test_data, "test data", ("x", "y"))
         test_data = (arrays["x"], arrays.get("y"))
-    report = export(
-        args.model,
-        args.out,
-        formats=args.format,
-        quantize=args.quantize,
-        representative_data=representative,
-        input_shape=_parse_shape(args.input_shape),
-        test_data=test_data,
-        data=args.data,
-        int8_io=args.int8_io,
-        int8_per_channel=not args.int8_per_tensor,
-        strip_names=not args.keep_names,
-        opset=args.opset,
-        force=args.force,
-        max_samples=args.samples,
-        batch_size=args.batch_size,
-        latency_repeats=args.repeats,
-        num_threads=args.threads,
-    )
+    # The converters report their progress on stderr: captured unless --verbose, shown if the export fails.
+    with _quiet.captured_stderr(enabled=not getattr(args, "cli_verbose", False)):
+        report = export(
+            args.model,
+            args.out,
+            formats=args.format,
+            quantize=args.quantize,
+            representative_data=representative,
+            input_shape=_parse_shape(args.input_shape),
+            test_data=test_data,
+            data=args.data,
+            int8_io=args.int8_io,
+            int8_per_channel=not args.int8_per_tensor,
+            strip_names=not args.keep_names,
+            opset=args.opset,
+            force=args.force,
+            max_samples=args.samples,
+            batch_size=args.batch_size,
+            latency_repeats=args.repeats,
+            num_threads=args.threads,
+        )
     print(report.to_json() if args.json else report.to_markdown())
     if not report.passed:
         print(

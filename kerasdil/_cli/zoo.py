@@ -1,4 +1,10 @@
-"""`kerasdil zoo list [PATTERN]` / `kerasdil zoo info NAME`"""
+"""`kerasdil zoo list [PATTERN]` / `kerasdil zoo info NAME`
+
+Both answer from ``kerasdil._zoo_catalog`` (plain data, tested against the real
+registry), so they print at once instead of loading TensorFlow first.
+"""
+
+import fnmatch
 
 
 def add_arguments(p):
@@ -10,41 +16,40 @@ def add_arguments(p):
 
 
 def run(args):
-    from kerasdil.zoo import create_model, list_models, model_info
+    from kerasdil._zoo_catalog import ENTRIES, pretrained
 
     if args.zoo_command in (None, "list"):
-        names = list_models(getattr(args, "pattern", "*"))
+        pattern = getattr(args, "pattern", "*")
+        names = [n for n in sorted(ENTRIES) if fnmatch.fnmatch(n, pattern)]
         if not names:
-            print(f"no zoo model matches {args.pattern!r}")
+            print(f"no zoo model matches {pattern!r}")
             return 1
         width = max(len(n) for n in names)
-        infos = [model_info(n) for n in names]
-        tags = [",".join(i.pretrained) or "-" for i in infos]
+        tags = [",".join(pretrained(n)) or "-" for n in names]
         tag_width = max(8, *(len(t) for t in tags))
-        for n, i, t in zip(names, infos, tags):
-            print(f"{n:<{width}}  {i.task:<14}  weights: {t:<{tag_width}}  {i.description}")
+        for n, t in zip(names, tags):
+            print(f"{n:<{width}}  {ENTRIES[n]['task']:<14}  weights: {t:<{tag_width}}  {ENTRIES[n]['description']}")
         return 0
 
-    from kerasdil.receptive import receptive_field_of_model
-    from kerasdil.zoo.stats import model_stats
-
-    i = model_info(args.name)
-    model = create_model(args.name)
-    stats = model_stats(model)
-    rf = receptive_field_of_model(model)
-    print(f"{i.name}: {i.description}")
-    print(f"  task            {i.task}, input {i.input_shape}, {i.num_classes} classes")
-    print(f"  params          {stats['params']:,} ({stats['trainable_params']:,} trainable)")
-    print(f"  MACs/image      {stats['macs']:,}")
-    print(f"  receptive field {rf.size[0]} x {rf.size[1]}, stride {rf.stride[0]} x {rf.stride[1]}, "
-          f"{'gridding-free' if rf.gridding_free else f'{rf.holes} holes'}")
-    for k, v in i.default_config.items():
+    name = args.name
+    if name not in ENTRIES:
+        raise ValueError(f"unknown zoo model {name!r}; registered models: {', '.join(sorted(ENTRIES))}.")
+    i = ENTRIES[name]
+    rf, stride = i["receptive_field"], i["stride"]
+    print(f"{name}: {i['description']}")
+    print(f"  task            {i['task']}, input {i['input_shape']}, {i['num_classes']} classes")
+    print(f"  params          {i['params']:,} ({i['trainable_params']:,} trainable)")
+    print(f"  MACs/image      {i['macs']:,}")
+    print(f"  receptive field {rf[0]} x {rf[1]}, stride {stride[0]} x {stride[1]}, "
+          f"{'gridding-free' if not i['holes'] else str(i['holes']) + ' holes'}")
+    for k, v in i["default_config"].items():
         print(f"  {k:<15} {v!r}")
-    for tag, w in i.pretrained.items():
-        shown = {k: v for k, v in w.metrics.items() if isinstance(v, (int, float))}
-        print(f"  weights '{tag}'   {w.path} (sha256 {w.sha256[:12]}...) {shown}")
-        if w.recipe:
-            print(f"    recipe: {w.recipe}")
-    if not i.pretrained:
+    weights = pretrained(name)
+    for tag, card in weights.items():
+        shown = {k: v for k, v in card.get("metrics", {}).items() if isinstance(v, (int, float))}
+        print(f"  weights '{tag}'   {card['path']} (sha256 {card['sha256'][:12]}...) {shown}")
+        if card.get("recipe"):
+            print(f"    recipe: {card['recipe']}")
+    if not weights:
         print("  weights         none shipped")
     return 0

@@ -9,11 +9,13 @@
 - ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
 - ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
+- ``ZooModel``: the functional model class the zoo builders return.
 
 All are registered with ``keras.saving.register_keras_serializable(package="kerasdil")``.
-Importing this package also registers ``kerasdil.optimizers`` and ``kerasdil.losses``,
-which ``kerasdil.train.compile_model`` compiles with, so a ``.keras`` file saved compiled
-loads compiled after ``import kerasdil.layers``.
+Importing this package also registers ``ZooModel``, ``kerasdil.optimizers`` and
+``kerasdil.losses`` (which ``kerasdil.train.compile_model`` compiles with), so any
+``.keras`` file kerasdil saves, a zoo model compiled or not, loads with plain
+``keras.models.load_model`` after ``import kerasdil.layers``.
 """
 
 import kerasdil.losses  # noqa: F401  (registration only)
@@ -24,5 +26,6 @@ from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, FusedBat
 from kerasdil.layers.space import SpaceToDepth
 from kerasdil.layers.stack import DilationStack
 from kerasdil.layers.fuse import fold_batchnorm
+from kerasdil.layers.zoo_model import ZooModel
 
-__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "FusedBatchNormalization", "SeparableDilatedConv", "SpaceToDepth", "fold_batchnorm"]
+__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "FusedBatchNormalization", "SeparableDilatedConv", "SpaceToDepth", "ZooModel", "fold_batchnorm"]

@@ -679,7 +679,8 @@ def search(
         from kerasdil.data import repeat_epochs
 
         train_ds, steps = repeat_epochs(train_ds)  # one iterator per trial, not one per epoch
-        kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, verbose=verbose)
+        kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, verbose=verbose,
+                        shuffle=False)  # the pipeline shuffles; Keras would warn that it ignores shuffle=True
 
     trials = {tid: t.status for tid, t in getattr(kt_tuner.oracle, "trials", {}).items()}
     best = None

@@ -1,43 +1,5 @@
-"""``ZooModel``: the functional model class of kerasdil's zoo models.
+"""``ZooModel``, the functional model class of the zoo builders (defined in ``kerasdil.layers``)."""
 
-A plain functional ``keras.Model`` in every respect (config, saving, ``fit``,
-``predict``, export), except that eager inference, ``model(x)`` or
-``model(x, training=False)`` outside any ``tf.function``, runs the whole network
-as one cached graph function on TensorFlow instead of one Keras ``__call__`` per
-layer. Keras's per-layer bookkeeping, not arithmetic, is what a batch-1
-``model(x)`` spends its time on (tools/bench_mnist.py measures it).
-"""
+from kerasdil.layers.zoo_model import ZooModel
 
-import keras
-
-from kerasdil.layers.conv import _fast_inference  # importing kerasdil.layers also registers the losses and optimizers
-
-
-@keras.saving.register_keras_serializable(package="kerasdil")
-class ZooModel(keras.Model):
-    """A functional ``keras.Model`` whose eager inference is one graph function.
-
-    Build it like ``keras.Model``: ``ZooModel(inputs, outputs, name=...)``.
-
-    The graph function reads the model's variables when it runs, so weights set by
-    ``fit``, ``load_weights`` or ``set_weights`` show up at once. Training calls,
-    calls inside ``tf.function`` (``fit``, ``predict``, export), mixed precision,
-    ``stateless_call`` and the JAX / PyTorch backends run the ordinary functional
-    path. ``kerasdil.layers.conv.EAGER_COMPILE = False`` (or the environment
-    variable ``KERASDIL_EAGER_COMPILE=0``) turns the graph function off.
-
-    Example:
-        >>> import keras
-        >>> inputs = keras.Input((28, 28, 1))
-        >>> model = ZooModel(inputs, keras.layers.Flatten()(inputs))
-    """
-
-    def _direct_call(self, inputs):
-        return super().call(inputs, training=False)
-
-    def call(self, inputs, training=None, mask=None, **kwargs):
-        if mask is None and not kwargs:
-            outputs = _fast_inference(self, inputs, training)
-            if outputs is not None:
-                return outputs
-        return super().call(inputs, training=training, mask=mask, **kwargs)
+__all__ = ["ZooModel"]

@@ -10,7 +10,7 @@ DATA="${KERASDIL_DATA_DIR:?set KERASDIL_DATA_DIR to a folder holding mnist.npz}/
 #    (recipe kerasdil.finetune.FINETUNE_RECIPES["deeplab_aspp"]: 1 epoch with the
 #    transferred layers frozen at lr 3e-3, then 7 epochs of every layer, 10,000 new
 #    scenes per epoch, batch 16). The shipped weights were made with the all-layers
-#    phase at lr 1e-3, hence --finetune-lr 1e-3 here; the recipe's default is now
+#    phase at lr 1e-3, hence --finetune-lr 1e-3 here; the recipe's default is
 #    2e-3, which the benchmark (step 2) found to reach the scratch model's final
 #    mIoU at epoch 6 of 12 instead of 7. Drop the flag for the current recipe.
 #    Rerun the same line to resume.

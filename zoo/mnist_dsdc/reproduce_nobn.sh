@@ -11,12 +11,12 @@ NOBN='{"width":16,"stem":"strided","stage_filters":[32,64],"dilation_schedule":[
 
 # 1. Five seeds of the recipe (test accuracy is printed at the end of each and kept in metrics.json).
 for seed in 0 1 2 3 4; do
-  kerasdil train mnist_dsdc --data "$DATA" --out "runs/s10/f1nobn_el17_e100_s$seed" --epochs 100 \
+  kerasdil train mnist_dsdc --data "$DATA" --out "runs/f1nobn_el17_e100_s$seed" --epochs 100 \
     --augmentation '{"elastic_alpha": 17}' --model-kwargs "$NOBN" --seed "$seed" --quiet
 done
 python - <<'PY'
 import json, statistics
-acc = [json.load(open(f"runs/s10/f1nobn_el17_e100_s{s}/metrics.json"))["accuracy"] for s in range(5)]
+acc = [json.load(open(f"runs/f1nobn_el17_e100_s{s}/metrics.json"))["accuracy"] for s in range(5)]
 print("test accuracy by seed:", acc, "mean", round(statistics.mean(acc), 4))
 PY
 # 2. Epoch time and inference side by side with the peer, each on its own recipe's data, with
@@ -24,4 +24,4 @@ PY
 python tools/bench_mnist.py --data "$DATA" --epochs 9 --models keras_io_convnet \
   --variant "mnist_dsdc/fast_elastic=$FAST" --variant "mnist_dsdc/nobn=$NOBN" --variant "mnist_dsdc/nobn_elastic=$NOBN" \
   --augmentation 'mnist_dsdc/fast_elastic={"elastic_alpha":17}' --augmentation 'mnist_dsdc/nobn_elastic={"elastic_alpha":17}' \
-  --out runs/s10/bench_nobn9
+  --out runs/bench_nobn9

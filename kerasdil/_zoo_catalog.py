@@ -1,0 +1,104 @@
+"""What the zoo holds, as plain data: ``kerasdil zoo list`` / ``zoo info`` without TensorFlow.
+
+The zoo's registry (``kerasdil.zoo``) is filled by importing the builders, which
+imports Keras and TensorFlow: seconds before five lines can be printed. This
+module restates, for each registered builder, the facts the CLI prints (its
+registry entry, and the size and receptive field of the model its defaults build),
+and reads the shipped weights' cards (JSON beside the ``.npz`` files) directly.
+
+It is a copy, so a test (``tests/test_zoo_catalog.py``) builds every model and
+fails when anything here differs from what the registry and the model report.
+"""
+
+import json
+import os
+
+# name -> the registry's fields, and what `model_stats` / `receptive_field_of_model`
+# report for the model built with the defaults.
+ENTRIES = {
+    "deeplab_aspp": dict(
+        task="segmentation",
+        family="segmentation",
+        input_shape=(64, 80, 1),
+        num_classes=11,
+        description="DeepLab-style segmenter: dilated DSDC backbone (stride traded for dilation), ASPP, V3+ decoder",
+        default_config={
+            "input_shape": (64, 80, 1), "num_classes": 11, "backbone": "dsdc", "output_stride": 8,
+            "aspp_rates": None, "decoder": True, "dilation_schedule": None, "width": 18, "aspp_filters": 64,
+            "decoder_filters": 32, "backbone_classes": 10, "background_prior": 0.95, "implementation": "auto",
+        },
+        params=104_672, trainable_params=102_272, macs=29_614_048,
+        receptive_field=(498, 498), stride=(1, 1), holes=0,
+    ),
+    "keras_io_convnet": dict(
+        task="classification",
+        family="baselines",
+        input_shape=(28, 28, 1),
+        num_classes=10,
+        description="keras.io 'Simple MNIST convnet' (34,826 params), the peer baseline",
+        default_config={"input_shape": (28, 28, 1), "num_classes": 10},
+        params=34_826, trainable_params=34_826, macs=2_440_960,
+        receptive_field=(10, 10), stride=(4, 4), holes=0,
+    ),
+    "mnist_conv": dict(
+        task="classification",
+        family="mnist",
+        input_shape=(28, 28, 1),
+        num_classes=10,
+        description="mnist_dsdc with standard dilated Conv2D blocks in place of DSDC (cost comparison)",
+        default_config={
+            "input_shape": (28, 28, 1), "num_classes": 10, "dilation_schedule": ((1, 2, 5), (1, 2, 3)),
+            "width": 18, "include_top": True, "dropout": 0.1, "classifier_activation": "softmax",
+            "stem": "pool", "stage_filters": None, "batchnorm": True,
+        },
+        params=101_008, trainable_params=100_432, macs=9_272_124,
+        receptive_field=(86, 86), stride=(4, 4), holes=0,
+    ),
+    "mnist_dsdc": dict(
+        task="classification",
+        family="mnist",
+        input_shape=(28, 28, 1),
+        num_classes=10,
+        description="DSDC MNIST classifier: stem conv, two DilationStack stages, GAP, dense",
+        default_config={
+            "input_shape": (28, 28, 1), "num_classes": 10, "dilation_schedule": ((1, 2, 5), (1, 2, 3)),
+            "width": 18, "include_top": True, "dropout": 0.1, "classifier_activation": "softmax",
+            "implementation": "auto", "stem": "pool", "stage_filters": None, "batchnorm": True,
+        },
+        params=14_986, trainable_params=14_410, macs=1_365_876,
+        receptive_field=(86, 86), stride=(4, 4), holes=0,
+    ),
+    "unet_baseline": dict(
+        task="segmentation",
+        family="segmentation",
+        input_shape=(64, 80, 1),
+        num_classes=11,
+        description="keras.io 'Image segmentation with a U-Net-like architecture' (Xception-style), the peer",
+        default_config={"input_shape": (64, 80, 1), "num_classes": 11, "filters": (32, 64, 128, 256)},
+        params=2_060_715, trainable_params=2_056_939, macs=210_544_640,
+        receptive_field=(215, 215), stride=(1, 1), holes=0,
+    ),
+}
+
+
+def weights_folder():
+    """The folder of the shipped weights (``kerasdil/zoo/weights``), found without importing kerasdil.zoo."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo", "weights")
+
+
+def pretrained(name):
+    """The shipped weights' cards of zoo entry ``name``: dict tag -> card (``file``, ``sha256``, ...).
+
+    Read from the same JSON files as ``kerasdil.zoo.model_info(name).pretrained``.
+    """
+    found = {}
+    folder = weights_folder()
+    if not os.path.isdir(folder):
+        return found
+    for fname in sorted(os.listdir(folder)):
+        if fname.startswith(name + "-") and fname.endswith(".json"):
+            with open(os.path.join(folder, fname)) as f:
+                card = json.load(f)
+            card["path"] = os.path.join(folder, card["file"])
+            found[fname[len(name) + 1 : -len(".json")]] = card
+    return found
