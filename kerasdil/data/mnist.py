@@ -85,7 +85,8 @@ AUGMENTATION = {
     "max_brightness": 0.5,
     "fog_probability": 0.0,  # smooth random overlay, amplitude up to max_fog
     "max_fog": 0.5,
-    "line_probability": 0.0,  # one random straight stroke across the image
+    "line_probability": 0.0,  # random straight strokes across the image, each with this probability
+    "max_lines": 1.0,  # how many strokes may be drawn (each on its own draw)
     "noise_probability": 0.0,  # Gaussian noise, std up to max_noise_std
     "max_noise_std": 0.5,
     "impulse_probability": 0.0,  # salt-and-pepper on up to max_impulse_fraction of the pixels
@@ -668,6 +669,8 @@ def augmentation_settings(augment):
     for key in APPEARANCE_PROBABILITIES:
         if key in augment and augment[key] > 1:
             raise ValueError(f"augmentation setting {key!r} is a probability (0 to 1); got {augment[key]!r}.")
+    if "max_lines" in augment and (augment["max_lines"] < 1 or augment["max_lines"] != int(augment["max_lines"])):
+        raise ValueError(f"augmentation setting 'max_lines' must be a whole number >= 1; got {augment['max_lines']!r}.")
     if "min_contrast" in augment and augment["min_contrast"] > 1:
         raise ValueError(f"augmentation setting 'min_contrast' must be at most 1; got {augment['min_contrast']!r}.")
     return {key: float(value) for key, value in augment.items()}
@@ -799,15 +802,21 @@ def _appearance(images, seed, config):
         fog = tf.image.resize(coarse, tf.stack([h, w]), method="bicubic")
         x = apply("fog_probability", x + draw(maxval=float(config["max_fog"])) * fog, x)
     if config["line_probability"]:
-        ends = tf.random.stateless_uniform([b, 4], seed=next(seeds)) * tf.cast(tf.stack([w, h, w, h]), tf.float32)
         ys, xs = tf.meshgrid(tf.range(tf.cast(h, tf.float32)), tf.range(tf.cast(w, tf.float32)), indexing="ij")
-        x0, y0, x1, y1 = (ends[:, i, None, None] for i in range(4))
-        dx, dy = x1 - x0, y1 - y0
-        t = tf.clip_by_value(((xs - x0) * dx + (ys - y0) * dy) / (dx * dx + dy * dy + 1e-6), 0.0, 1.0)
-        distance = tf.sqrt((xs - x0 - t * dx) ** 2 + (ys - y0 - t * dy) ** 2)
-        width = draw(minval=0.5, maxval=1.5)[..., 0]
-        line = tf.clip_by_value(width + 0.5 - distance, 0.0, 1.0)[..., None]
-        x = apply("line_probability", tf.maximum(x, line * draw(minval=0.5, maxval=1.0)), x)
+        line_seeds = tf.random.stateless_uniform([int(config["max_lines"]), 2], seed=next(seeds), minval=0,
+                                                 maxval=2**31 - 1, dtype=tf.int64)
+        for k in range(int(config["max_lines"])):
+            draws = tf.random.stateless_uniform([b, 7], seed=line_seeds[k])
+            ends = draws[:, :4] * tf.cast(tf.stack([w, h, w, h]), tf.float32)
+            x0, y0, x1, y1 = (ends[:, i, None, None] for i in range(4))
+            dx, dy = x1 - x0, y1 - y0
+            t = tf.clip_by_value(((xs - x0) * dx + (ys - y0) * dy) / (dx * dx + dy * dy + 1e-6), 0.0, 1.0)
+            distance = tf.sqrt((xs - x0 - t * dx) ** 2 + (ys - y0 - t * dy) ** 2)
+            width = (0.5 + draws[:, 4])[:, None, None]
+            line = tf.clip_by_value(width + 0.5 - distance, 0.0, 1.0)[..., None]
+            shade = (0.5 + 0.5 * draws[:, 5])[:, None, None, None]
+            hit = tf.cast(draws[:, 6] < config["line_probability"], x.dtype)[:, None, None, None]
+            x = x + hit * (tf.maximum(x, line * shade) - x)
     x = tf.clip_by_value(x, 0.0, 1.0)
     if config["noise_probability"]:
         std = draw(maxval=float(config["max_noise_std"]))
