@@ -33,8 +33,9 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
     TensorFlow backend uses ``DepthwiseConv2dNative(dilations=...)`` with an exact
     custom gradient instead of Keras's SpaceToBatchND path (about 1.7x faster to
     train and 3-4x faster to infer on CPU), and TFLite converts it to a native
-    dilated DEPTHWISE_CONV_2D. Other backends, or ``implementation="keras"``, use
-    ``keras.ops.depthwise_conv``.
+    dilated DEPTHWISE_CONV_2D (``kerasdil/layers/_tf_fast.py``). Other backends, mixed
+    precision, or ``implementation="keras"`` run ``keras.layers.DepthwiseConv2D``'s own
+    code.
 
     Args:
         implementation: "auto", "native" (raise if the fast path cannot be used)
