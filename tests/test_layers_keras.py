@@ -180,7 +180,7 @@ def test_fast_path_runs_tensorflow_kernels_and_switches_off_to_keras_ops():
     assert "SpaceToBatchND" in {n.op for n in fn.graph.as_graph_def().node}
 
 
-def test_fast_path_switch_names_are_checked():
+def test_fast_path_switches_nest_and_names_are_checked():
     with pytest.raises(ValueError, match=r"unknown switch\(es\) \['eager'\]"):
         with tensorflow_fast_path(eager=False):
             pass
@@ -190,6 +190,11 @@ def test_fast_path_switch_names_are_checked():
         from kerasdil.layers import _FAST_PATH_SWITCHES, _tf_fast
 
         assert {f.name for f in dataclasses.fields(_tf_fast.Options)} == {"enabled", *_FAST_PATH_SWITCHES}
+        with tensorflow_fast_path(enabled=False):
+            with tensorflow_fast_path(pointwise_matmul=False):
+                assert not _tf_fast.OPTIONS.enabled and not _tf_fast.OPTIONS.pointwise_matmul
+            assert not _tf_fast.OPTIONS.enabled and _tf_fast.OPTIONS.pointwise_matmul
+        assert _tf_fast.OPTIONS.enabled
 
 
 # -- the same layer tests on JAX -----------------------------------------------------------

@@ -39,7 +39,7 @@ from kerasdil.layers.fuse import fold_batchnorm
 _FAST_PATH_SWITCHES = ("native_depthwise", "fused_batchnorm", "matmul_moments", "pointwise_matmul", "eager_compile")
 
 
-def tensorflow_fast_path(enabled=True, **switches):
+def tensorflow_fast_path(enabled=None, **switches):
     """Turn the TensorFlow fast path of kerasdil's layers, or parts of it, off in a block.
 
     A context manager. The switches apply to functions traced inside the block (``fit``,
@@ -48,7 +48,8 @@ def tensorflow_fast_path(enabled=True, **switches):
     fast path, so there it changes nothing.
 
     Args:
-        enabled: False runs the plain Keras code of every layer.
+        enabled: False runs the plain Keras code of every layer; None (default)
+            leaves it as it is.
         **switches: any of ``native_depthwise`` (dilated depthwise convs on
             ``DepthwiseConv2dNative``), ``fused_batchnorm`` (``FusedBatchNormV3``),
             ``matmul_moments`` (training BN sums as MatMuls where the channel count is
@@ -63,8 +64,8 @@ def tensorflow_fast_path(enabled=True, **switches):
         ValueError: for a switch name that does not exist.
 
     Example:
-        >>> with tensorflow_fast_path(enabled=False):
-        ...     plain = model.predict(x)
+        >>> with tensorflow_fast_path(enabled=False):  # an eager call: traces nothing
+        ...     plain = model(x, training=False)
     """
     unknown = sorted(set(switches) - set(_FAST_PATH_SWITCHES))
     if unknown:
@@ -75,7 +76,9 @@ def tensorflow_fast_path(enabled=True, **switches):
         return contextlib.nullcontext()
     from kerasdil.layers import _tf_fast
 
-    return _tf_fast.options(enabled=enabled, **switches)
+    if enabled is not None:
+        switches["enabled"] = enabled
+    return _tf_fast.options(**switches)
 
 
 __all__ = [
