@@ -30,6 +30,10 @@ BACKEND = keras.backend.backend()
 
 
 class _LayerTest(TestCase):
+    """Keras's TestCase used as a helper: pytest functions call its run_layer_test."""
+
+    __test__ = False  # not a test class of its own
+
     def runTest(self):  # lets the case be instantiated outside unittest's runner
         pass
 
@@ -56,6 +60,8 @@ CASES = [
      (2, 9, 9, 3), (2, 9, 9, 3), 2, 0),
     ("fused_batchnorm", FusedBatchNormalization, dict(momentum=0.9), (4, 5, 6, 6), (4, 5, 6, 6), 2, 2),
 ]
+
+JAX_COVERED_ELSEWHERE = ("conv_bn_strided_valid", "conv_no_bn", "dsdc_valid_pair", "dsdc_keras_depthwise")
 
 
 @pytest.mark.parametrize(
@@ -209,8 +215,12 @@ def test_keras_layer_test_passes_on_jax():
         pytest.skip("jax is not installed (pip install 'jax[cpu]', part of the dev extra)")
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # Every public layer, in every configuration that takes a different code path on
+    # JAX; the variants left out differ only in arguments the TensorFlow run covers
+    # (JAX compiles each case's fit, which is most of the time spent).
+    leave_out = " and ".join(f"not {case}" for case in JAX_COVERED_ELSEWHERE)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.abspath(__file__)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.abspath(__file__), "-k", leave_out],
         cwd=root, env=env, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
