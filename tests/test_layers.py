@@ -96,7 +96,7 @@ def test_native_dilated_depthwise_equals_keras_path_with_gradients(dilation, pad
 
 
 def test_native_path_avoids_space_to_batch_in_graph():
-    from kerasdil.layers._native import native_dilation_supported
+    from kerasdil.layers._tf_fast import native_dilation_supported
 
     layer = SeparableDilatedConv(8, dilation_rate=2)
     fn = tf.function(lambda x: layer(x, training=False)).get_concrete_function(tf.TensorSpec((1, 14, 14, 8)))
@@ -118,7 +118,7 @@ def test_without_onednn_dilated_layers_fall_back_to_the_keras_path(tmp_path):
     script.write_text("""
 import numpy as np, pytest
 from kerasdil.layers import DilatedDepthwiseConv2D, SeparableDilatedConv
-from kerasdil.layers._native import native_dilation_supported
+from kerasdil.layers._tf_fast import native_dilation_supported
 from kerasdil.zoo import mnist_dsdc
 assert native_dilation_supported() is False
 x = np.random.default_rng(0).normal(size=(2, 14, 14, 8)).astype("float32")
@@ -253,27 +253,21 @@ def test_fused_batchnorm_uses_fused_op_where_it_is_fast():
         lambda: ASPP(filters=8, rates=(1, 2), dropout=0.5),
     ],
 )
-def test_eager_inference_runs_compiled_and_equals_op_by_op(make, monkeypatch):
-    from kerasdil.layers import conv
+def test_eager_inference_runs_compiled_and_equals_op_by_op(make):
+    from kerasdil.layers import _tf_fast, tensorflow_fast_path
 
     layer = make()
     x = np.random.RandomState(0).rand(2, 12, 12, 8).astype("float32")
     layer(x, training=True)  # build; BN statistics move off their initial values
     compiled = layer(x, training=False).numpy()
-    assert conv._EAGER_FUNCTIONS.get(layer) is not None  # the graph function was used
-    monkeypatch.setattr(conv, "EAGER_COMPILE", False)
-    plain = layer(x, training=False).numpy()
-    np.testing.assert_allclose(compiled, plain, atol=1e-5)
-    # ... and both equal the ordinary path through every sub-layer's Keras __call__.
-    monkeypatch.setattr(conv, "_direct_ok", lambda layer, training: False)
-    np.testing.assert_allclose(layer(x, training=False).numpy(), plain, atol=1e-5)
-    monkeypatch.undo()
-    monkeypatch.setattr(conv, "EAGER_COMPILE", False)
-    # Weights are read at call time: a change shows up in the compiled function.
-    for v in layer.trainable_variables:
-        v.assign(v * 0.5)
-    after_plain = layer(x, training=False).numpy()
-    monkeypatch.setattr(conv, "EAGER_COMPILE", True)
+    assert _tf_fast.has_eager_function(layer)  # the graph function was used
+    with tensorflow_fast_path(eager_compile=False):
+        plain = layer(x, training=False).numpy()
+        np.testing.assert_allclose(compiled, plain, atol=1e-5)
+        # Weights are read at call time: a change shows up in the compiled function.
+        for v in layer.trainable_variables:
+            v.assign(v * 0.5)
+        after_plain = layer(x, training=False).numpy()
     np.testing.assert_allclose(layer(x, training=False).numpy(), after_plain, atol=1e-5)
     assert not np.allclose(after_plain, plain)
     # stateless_call's values are used, not the variables a traced function would read.
@@ -286,8 +280,8 @@ def test_eager_inference_runs_compiled_and_equals_op_by_op(make, monkeypatch):
     assert keras.Model(inp := keras.Input((12, 12, 8)), layer(inp)).output_shape[-1] == layer.compute_output_shape((None, 12, 12, 8))[-1]
 
 
-def test_pointwise_matmul_training_path_equals_conv2d_with_gradients(monkeypatch):
-    from kerasdil.layers import conv
+def test_pointwise_matmul_training_path_equals_conv2d_with_gradients():
+    from kerasdil.layers import tensorflow_fast_path
 
     block = SeparableDilatedConv(16, dilation_rate=2)
     x = tf.constant(np.random.RandomState(1).rand(4, 10, 10, 16).astype("float32"))
@@ -301,8 +295,8 @@ def test_pointwise_matmul_training_path_equals_conv2d_with_gradients(monkeypatch
         return [y, *tape.gradient(loss, [x, *block.trainable_variables])]
 
     matmul = run()
-    monkeypatch.setattr(conv, "POINTWISE_MATMUL", False)
-    conv2d = run()
+    with tensorflow_fast_path(pointwise_matmul=False):
+        conv2d = run()
     for a, b in zip(matmul, conv2d):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
 
@@ -312,7 +306,7 @@ def test_batch1_probe_tool_checks_its_block_variants_and_reads_onednn_primitive_
     import json
     import os
 
-    from kerasdil.layers._native import native_dilation_supported
+    from kerasdil.layers._tf_fast import native_dilation_supported
 
     if not native_dilation_supported():
         pytest.skip("needs TensorFlow's oneDNN kernels (the probe reads ONEDNN_VERBOSE)")
@@ -347,19 +341,12 @@ def test_space_to_depth_is_a_lossless_permutation_with_clear_errors(tmp_path):
     np.testing.assert_array_equal(y, tf.nn.space_to_depth(x, 2).numpy())
     np.testing.assert_array_equal(np.sort(y.ravel()), np.sort(x.ravel()))  # nothing lost or repeated
     # The backend-neutral path (reshape + transpose, taken on other backends) gives the same layout.
-    import kerasdil.layers.space as space
+    from kerasdil.layers import tensorflow_fast_path
 
-    class OtherBackend:
-        @staticmethod
-        def backend():
-            return "jax"
-
-    original = space.keras.backend
-    space.keras.backend = OtherBackend
-    try:
-        np.testing.assert_array_equal(np.asarray(layer.call(tf.constant(x))), y)
-    finally:
-        space.keras.backend = original
+    with tensorflow_fast_path(enabled=False):
+        plain = tf.function(layer.call).get_concrete_function(tf.TensorSpec(x.shape))
+        np.testing.assert_array_equal(plain(tf.constant(x)).numpy(), y)
+    assert "SpaceToDepth" not in {n.op for n in plain.graph.as_graph_def().node}
     clone = SpaceToDepth.from_config(layer.get_config())
     assert clone.block_size == 2
     with pytest.raises(ValueError, match="not divisible by block_size 2"):

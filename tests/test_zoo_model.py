@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import kerasdil.layers.conv as conv
+from kerasdil.layers import _tf_fast, tensorflow_fast_path
 from kerasdil.finetune import replace_head
 from kerasdil.layers import fold_batchnorm
 from kerasdil.zoo import ZooModel, deeplab_aspp, keras_io_convnet, mnist_dsdc, unet_baseline
@@ -17,12 +17,8 @@ def _small():
 
 
 def _op_by_op(model, x):
-    old = conv.EAGER_COMPILE
-    conv.EAGER_COMPILE = False
-    try:
+    with tensorflow_fast_path(eager_compile=False):
         return keras.ops.convert_to_numpy(model(x, training=False))
-    finally:
-        conv.EAGER_COMPILE = old
 
 
 def test_zoo_builders_return_zoo_models_and_peers_stay_plain():
@@ -36,7 +32,7 @@ def test_eager_graph_function_matches_op_by_op_and_predict():
     model = _small()
     x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
     fast = keras.ops.convert_to_numpy(model(x))
-    assert conv._EAGER_FUNCTIONS.get(model) is not None  # the whole model ran as one function
+    assert _tf_fast.has_eager_function(model)  # the whole model ran as one function
     np.testing.assert_allclose(fast, _op_by_op(model, x), atol=1e-6)
     np.testing.assert_allclose(fast, model.predict(x, verbose=0), atol=1e-6)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x[:1])), fast[:1], atol=1e-6)  # another batch size
@@ -94,12 +90,9 @@ def test_zoo_model_class_survives_save_load_clone_fold_and_head_swap(tmp_path):
 def test_switch_off_runs_op_by_op():
     model = _small()
     x = np.random.default_rng(6).random((2, 28, 28, 1), dtype=np.float32)
-    conv.EAGER_COMPILE = False
-    try:
+    with tensorflow_fast_path(eager_compile=False):
         model(x)
-        assert conv._EAGER_FUNCTIONS.get(model) is None
-    finally:
-        conv.EAGER_COMPILE = True
+        assert not _tf_fast.has_eager_function(model)
     with pytest.raises(ValueError):
         model(np.zeros((2, 27, 27, 1), np.float32))  # a wrong shape is still Keras's clear error
 

@@ -69,9 +69,8 @@ def main(argv=None):
     import keras
     import tensorflow as tf
 
-    import kerasdil.layers.conv as conv
     from kerasdil import data
-    from kerasdil.layers import fold_batchnorm
+    from kerasdil.layers import fold_batchnorm, tensorflow_fast_path
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model
@@ -84,18 +83,9 @@ def main(argv=None):
     x256, x1 = x[:256], x[:1]
     task = get_task("classification")
 
-    def keras_bn(name):
-        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, name=name)
-
-    def build(name, keras_bn_layers=False, **kw):
-        original = conv._bn
-        if keras_bn_layers:
-            conv._bn = keras_bn
-        try:
-            keras.utils.set_random_seed(0)
-            return create_model(name, **kw)
-        finally:
-            conv._bn = original
+    def build(name, **kw):
+        keras.utils.set_random_seed(0)
+        return create_model(name, **kw)
 
     v1 = dict(width=18, stem="pool", dilation_schedule=((1, 2, 5), (1, 2, 3)))
     w16_32_64 = dict(width=16, stage_filters=(32, 64))
@@ -106,8 +96,8 @@ def main(argv=None):
         "dsdc_fused_bn_only": lambda: build("mnist_dsdc"),
         "v1": lambda: build("mnist_dsdc", **v1),
         "v1_keras_depthwise": lambda: build("mnist_dsdc", implementation="keras", **v1),
-        "v1_keras_bn": lambda: build("mnist_dsdc", keras_bn_layers=True, **v1),
-        "v1_naive": lambda: build("mnist_dsdc", keras_bn_layers=True, implementation="keras", **v1),
+        "v1_keras_bn": lambda: build("mnist_dsdc", **v1),  # timed with fused_batchnorm off
+        "v1_naive": lambda: build("mnist_dsdc", implementation="keras", **v1),  # this one too
         "v1_width16": lambda: build("mnist_dsdc", **{**v1, "width": 16}),
         "v1_width16_strided_stem": lambda: build("mnist_dsdc", **{**v1, "width": 16, "stem": "strided"}),
         "w16_pool_13": lambda: build("mnist_dsdc", width=16, stem="pool", dilation_schedule=((1, 3), (1, 2, 3))),
@@ -133,7 +123,7 @@ def main(argv=None):
         recipes[f"{k}_keras_adam"] = recipes[k]
     # Inference-only variants made from the dsdc model itself (same weights).
     from_dsdc = {
-        "dsdc_eager_ops": lambda m: m,  # timed with EAGER_COMPILE off
+        "dsdc_eager_ops": lambda m: m,  # timed with eager_compile off
         "dsdc_folded": fold_batchnorm,  # BN folded into the convs
         # The same layers in a plain keras.Model: one graph function per block, not one for the model.
         "dsdc_plain_model": lambda m: keras.Model(m.inputs, m.outputs),
@@ -147,20 +137,15 @@ def main(argv=None):
         chosen.insert(1, "dsdc")
     variants = {k: recipes[k]() for k in chosen if k in recipes}
     variants.update({k: from_dsdc[k](variants["dsdc"]) for k in chosen if k in from_dsdc})
-    flags = {"dsdc_conv_pointwise": ("POINTWISE_MATMUL", False), "dsdc_eager_ops": ("EAGER_COMPILE", False),
-             "dsdc_fused_bn_only": ("MATMUL_MOMENTS", False)}
+    # Variants timed with part of the TensorFlow fast path switched off (same layers).
+    flags = {"dsdc_conv_pointwise": {"pointwise_matmul": False}, "dsdc_eager_ops": {"eager_compile": False},
+             "dsdc_fused_bn_only": {"matmul_moments": False}, "v1_keras_bn": {"fused_batchnorm": False},
+             "v1_naive": {"fused_batchnorm": False}}
     trainable = set(variants) - set(from_dsdc)
 
     def with_flag(k, fn):
-        name, value = flags.get(k, (None, None))
-        if name is None:
+        with tensorflow_fast_path(**flags.get(k, {})):
             return fn()
-        old = getattr(conv, name)
-        setattr(conv, name, value)
-        try:
-            return fn()
-        finally:
-            setattr(conv, name, old)
 
     def compile_recipe(k, m):
         settings = recipe("keras_io_convnet" if k.startswith("peer") else "mnist_dsdc")

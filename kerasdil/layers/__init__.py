@@ -10,6 +10,13 @@
 - ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
 - ``ZooModel``: the functional model class the zoo builders return.
+- ``tensorflow_fast_path(...)``: switch parts of the TensorFlow fast path off.
+
+The layers are plain Keras code (``keras.ops``, ``keras.layers``) and run on the
+TensorFlow, JAX and PyTorch backends, in mixed precision too (every sub-layer takes
+its parent's dtype policy). On the TensorFlow backend, in float32, a few cases run
+TensorFlow kernels that are faster on CPU or export to better TFLite ops, with the
+same variables and results; all of that code is in ``kerasdil/layers/_tf_fast.py``.
 
 All are registered with ``keras.saving.register_keras_serializable(package="kerasdil")``.
 Importing this package also registers ``ZooModel``, ``kerasdil.optimizers`` and
@@ -17,6 +24,10 @@ Importing this package also registers ``ZooModel``, ``kerasdil.optimizers`` and
 ``.keras`` file kerasdil saves, a zoo model compiled or not, loads with plain
 ``keras.models.load_model`` after ``import kerasdil.layers``.
 """
+
+import contextlib
+
+import keras
 
 import kerasdil.losses  # noqa: F401  (registration only)
 import kerasdil.optimizers  # noqa: F401  (registration only)
@@ -28,4 +39,60 @@ from kerasdil.layers.stack import DilationStack
 from kerasdil.layers.fuse import fold_batchnorm
 from kerasdil.layers.zoo_model import ZooModel
 
-__all__ = ["ASPP", "DilatedConvBN", "DilatedDepthwiseConv2D", "DilationStack", "FusedBatchNormalization", "SeparableDilatedConv", "SpaceToDepth", "ZooModel", "fold_batchnorm"]
+_FAST_PATH_SWITCHES = ("native_depthwise", "fused_batchnorm", "matmul_moments", "pointwise_matmul", "eager_compile")
+
+
+def tensorflow_fast_path(enabled=None, **switches):
+    """Turn the TensorFlow fast path of kerasdil's layers, or parts of it, off in a block.
+
+    A context manager. The switches apply to functions traced inside the block (``fit``,
+    ``predict`` and ``evaluate`` trace on their first call) and to eager calls made in
+    it; a function traced before keeps what it was traced with. Other backends have no
+    fast path, so there it changes nothing.
+
+    Args:
+        enabled: False runs the plain Keras code of every layer; None (default)
+            leaves it as it is.
+        **switches: any of ``native_depthwise`` (dilated depthwise convs on
+            ``DepthwiseConv2dNative``), ``fused_batchnorm`` (``FusedBatchNormV3``),
+            ``matmul_moments`` (training BN sums as MatMuls where the channel count is
+            not a multiple of 4), ``pointwise_matmul`` (the DSDC 1x1 conv as a MatMul in
+            training), ``eager_compile`` (eager inference as one graph function per
+            layer; also off with ``KERASDIL_EAGER_COMPILE=0``), each True or False.
+
+    Returns:
+        A context manager.
+
+    Raises:
+        ValueError: for a switch name that does not exist.
+
+    Example:
+        >>> with tensorflow_fast_path(enabled=False):  # an eager call: traces nothing
+        ...     plain = model(x, training=False)
+    """
+    unknown = sorted(set(switches) - set(_FAST_PATH_SWITCHES))
+    if unknown:
+        raise ValueError(
+            f"tensorflow_fast_path: unknown switch(es) {unknown}; choose from {list(_FAST_PATH_SWITCHES)}."
+        )
+    if keras.backend.backend() != "tensorflow":
+        return contextlib.nullcontext()
+    from kerasdil.layers import _tf_fast
+
+    if enabled is not None:
+        switches["enabled"] = enabled
+    return _tf_fast.options(**switches)
+
+
+__all__ = [
+    "ASPP",
+    "DilatedConvBN",
+    "DilatedDepthwiseConv2D",
+    "DilationStack",
+    "FusedBatchNormalization",
+    "SeparableDilatedConv",
+    "SpaceToDepth",
+    "ZooModel",
+    "fold_batchnorm",
+    "tensorflow_fast_path",
+]

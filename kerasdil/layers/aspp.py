@@ -4,7 +4,7 @@ import keras
 from keras import layers, ops
 
 from kerasdil.layers import _validate as V
-from kerasdil.layers.conv import DilatedConvBN, SeparableDilatedConv
+from kerasdil.layers.conv import DilatedConvBN, SeparableDilatedConv, _eager_inference
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
@@ -61,7 +61,7 @@ class ASPP(layers.Layer):
         self.dropout = float(dropout)
         self.activation = activation
         self.use_batchnorm = bool(use_batchnorm)
-        bn = dict(activation=activation, use_batchnorm=self.use_batchnorm)
+        bn = dict(activation=activation, use_batchnorm=self.use_batchnorm, dtype=self.dtype_policy)
         self.branch_1x1 = DilatedConvBN(filters, 1, name="branch_1x1", **bn)
         atrous = SeparableDilatedConv if self.separable else DilatedConvBN
         self.branches = [
@@ -71,7 +71,7 @@ class ASPP(layers.Layer):
         if self.image_pooling:
             self.pool_conv = DilatedConvBN(filters, 1, name="image_pooling", **bn)
         self.projection = DilatedConvBN(filters, 1, name="projection", **bn)
-        self.drop = layers.Dropout(self.dropout, name="dropout")
+        self.drop = layers.Dropout(self.dropout, dtype=self.dtype_policy, name="dropout")
 
     def _num_branches(self):
         return 1 + len(self.branches) + int(self.image_pooling)
@@ -85,28 +85,19 @@ class ASPP(layers.Layer):
         b, h, w, _ = input_shape
         self.projection.build((b, h, w, self.filters * self._num_branches()))
 
-    def _branches(self, inputs, run):
-        outputs = [run(self.branch_1x1, inputs)]
-        outputs += [run(branch, inputs) for branch in self.branches]
+    def call(self, inputs, training=None):
+        fast = _eager_inference(self, inputs, training)
+        if fast is not None:
+            return fast
+        outputs = [self.branch_1x1(inputs, training=training)]
+        outputs += [branch(inputs, training=training) for branch in self.branches]
         if self.image_pooling:
             pooled = ops.mean(inputs, axis=(1, 2), keepdims=True)
-            pooled = run(self.pool_conv, pooled)
+            pooled = self.pool_conv(pooled, training=training)
             # Bilinear upsampling of a 1x1 map is a broadcast; adding a zero map of
             # the input's size keeps every spatial size dynamic.
             outputs.append(pooled + ops.zeros_like(outputs[0]))
-        return run(self.projection, ops.concatenate(outputs, axis=-1))
-
-    def _direct_call(self, inputs):
-        # Inference: sub-layers' call without Keras bookkeeping; dropout is the identity.
-        return self._branches(inputs, lambda layer, x: layer._direct_call(x))
-
-    def call(self, inputs, training=None):
-        from kerasdil.layers.conv import _fast_inference
-
-        fast = _fast_inference(self, inputs, training)
-        if fast is not None:
-            return fast
-        x = self._branches(inputs, lambda layer, x: layer(x, training=training))
+        x = self.projection(ops.concatenate(outputs, axis=-1), training=training)
         return self.drop(x, training=training)
 
     def compute_output_shape(self, input_shape):

@@ -1,13 +1,19 @@
-"""Dilated convolution blocks: DilatedDepthwiseConv2D, DilatedConvBN, SeparableDilatedConv."""
+"""Dilated convolution blocks: DilatedDepthwiseConv2D, DilatedConvBN, SeparableDilatedConv.
 
-import os
-import weakref
+Plain Keras code on every backend. On the TensorFlow backend a few cases go to the
+fast path in ``kerasdil/layers/_tf_fast.py`` (``tf_fast`` below; None elsewhere).
+"""
 
 import keras
 from keras import layers, ops
 
 from kerasdil.layers import _validate as V
-from kerasdil.layers._native import native_dilation_supported
+
+# The backend is fixed per process: choose the fast path once.
+if keras.backend.backend() == "tensorflow":
+    from kerasdil.layers import _tf_fast as tf_fast
+else:
+    tf_fast = None
 
 _IMPLEMENTATIONS = ("auto", "native", "keras")
 
@@ -27,8 +33,9 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
     TensorFlow backend uses ``DepthwiseConv2dNative(dilations=...)`` with an exact
     custom gradient instead of Keras's SpaceToBatchND path (about 1.7x faster to
     train and 3-4x faster to infer on CPU), and TFLite converts it to a native
-    dilated DEPTHWISE_CONV_2D. Other backends, or ``implementation="keras"``, use
-    ``keras.ops.depthwise_conv``.
+    dilated DEPTHWISE_CONV_2D (``kerasdil/layers/_tf_fast.py``). Other backends, mixed
+    precision, or ``implementation="keras"`` run ``keras.layers.DepthwiseConv2D``'s own
+    code.
 
     Args:
         implementation: "auto", "native" (raise if the fast path cannot be used)
@@ -48,73 +55,26 @@ class DilatedDepthwiseConv2D(layers.DepthwiseConv2D):
             )
         self.implementation = implementation
 
-    def _native_ok(self):  # cheap checks first: the last one probes TensorFlow once
-        return (
-            keras.backend.backend() == "tensorflow"
-            and max(self.dilation_rate) > 1
-            and max(self.strides) == 1
-            and self.depth_multiplier == 1
-            and self.data_format == "channels_last"
-            and self.kernel_size[0] % 2 == 1
-            and self.kernel_size[1] % 2 == 1
-            and native_dilation_supported()
-        )
-
     def call(self, inputs):
-        use_native = self.implementation != "keras" and self._native_ok()
+        use_native = (
+            self.implementation != "keras" and tf_fast is not None and tf_fast.depthwise_applies(self)
+        )
         if self.implementation == "native" and not use_native:
             raise ValueError(
-                f"{self.name}: implementation='native' needs the TensorFlow backend, "
-                "channels_last, stride 1, dilation > 1, depth_multiplier 1, an odd kernel, and a TensorFlow "
-                "whose DepthwiseConv2dNative kernel takes dilations (oneDNN's does; with "
-                "TF_ENABLE_ONEDNN_OPTS=0 it does not)."
+                f"{self.name}: implementation='native' needs the TensorFlow backend, float32, "
+                "channels_last, stride 1, dilation > 1, depth_multiplier 1, an odd kernel, the fast "
+                "path switched on, and a TensorFlow whose DepthwiseConv2dNative kernel takes "
+                "dilations (oneDNN's does; with TF_ENABLE_ONEDNN_OPTS=0 it does not)."
             )
-        if not use_native:
-            return super().call(inputs)
-        from kerasdil.layers._native import native_dilated_depthwise
-
-        outputs = native_dilated_depthwise(inputs, self.kernel, self.dilation_rate, self.padding)
-        if self.use_bias:
-            outputs = ops.add(outputs, self.bias)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        if use_native:
+            return tf_fast.depthwise(self, inputs)
+        return super().call(inputs)
 
     def receptive_field_layers(self):
         return _specs(self.kernel_size, self.strides, self.dilation_rate)
 
     def get_config(self):
         return {**super().get_config(), "implementation": self.implementation}
-
-
-#: Set to False to train BN over a channel count that is not a multiple of 4 with the
-#: fused kernel too (see ``_matmul_moments_batch_norm``). Read when the training step is traced.
-MATMUL_MOMENTS = True
-
-
-def _matmul_moments_batch_norm(inputs, gamma, beta, epsilon):
-    """Training-mode batch norm whose per-channel sums are matrix products.
-
-    On x86 TensorFlow (oneDNN), ``FusedBatchNormV3`` and its gradient fall off the
-    vectorised path when the channel count is not a multiple of 4: forward +
-    backward at (128, 28, 28, 18) takes 15-20 ms against 2.4 ms at 16 channels.
-    Summing over positions as ``ones @ x`` (and ``ones @ (x - mean)**2``) keeps the
-    work in MatMul and broadcasts: 2x faster there and at 54 channels, slower at
-    multiples of 4 (measured in tools/ablate_speed.py, ``dsdc_fused_bn_only``).
-    Same result as the fused kernel to float rounding; returns the biased variance.
-    """
-    import tensorflow as tf
-
-    channels = inputs.shape[-1]
-    flat = tf.reshape(inputs, (-1, channels))
-    count = tf.shape(flat)[0]
-    ones = tf.ones((1, count), flat.dtype)
-    n = tf.cast(count, flat.dtype)
-    mean = tf.matmul(ones, flat) / n
-    centered = flat - mean
-    variance = tf.matmul(ones, centered * centered) / n
-    outputs = centered * (gamma * tf.math.rsqrt(variance + epsilon)) + beta
-    return tf.reshape(outputs, tf.shape(inputs)), tf.reshape(mean, (-1,)), tf.reshape(variance, (-1,))
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
@@ -127,131 +87,31 @@ class FusedBatchNormalization(layers.BatchNormalization):
     about 4x faster on CPU for DSDC-sized tensors, same variables, same results
     (moving variance updated with the biased batch variance, as Keras does). In
     training over a channel count that is not a multiple of 4, where the fused kernel
-    is slow on x86, the moments are MatMuls instead (``_matmul_moments_batch_norm``).
-    Other backends and cases use the Keras implementation.
+    is slow on x86, the moments are MatMuls instead. That TensorFlow code lives in
+    ``kerasdil/layers/_tf_fast.py``; other backends, mixed precision and other cases
+    run ``keras.layers.BatchNormalization`` unchanged.
 
     Example:
         >>> bn = FusedBatchNormalization(momentum=0.9)
     """
 
-    def _fused_ok(self, inputs, mask):
-        return (
-            keras.backend.backend() == "tensorflow"
-            and mask is None
-            and not self.renorm
-            and not self.synchronized
-            and len(inputs.shape) == 4
-            and self.axis in (-1, 3)
-            and self.compute_dtype == "float32"
-        )
-
     def call(self, inputs, training=None, mask=None):
-        if not self._fused_ok(inputs, mask):
-            return super().call(inputs, training=training, mask=mask)
-        import tensorflow as tf
-
-        channels = inputs.shape[-1]
-        gamma = self.gamma if self.scale else tf.ones((channels,), inputs.dtype)
-        beta = self.beta if self.center else tf.zeros((channels,), inputs.dtype)
-        if training and self.trainable:
-            if channels % 4 and MATMUL_MOMENTS:
-                outputs, mean, variance = _matmul_moments_batch_norm(inputs, gamma, beta, self.epsilon)
-            else:
-                outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                    inputs, gamma, beta, epsilon=self.epsilon, is_training=True
-                )
-                # The fused kernel returns the Bessel-corrected variance; Keras keeps the biased one.
-                count = tf.cast(tf.size(inputs) // channels, variance.dtype)
-                variance = variance * (count - 1.0) / tf.maximum(count, 1.0)
-            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
-            return outputs
-        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            inputs, gamma, beta, mean=self.moving_mean, variance=self.moving_variance,
-            epsilon=self.epsilon, is_training=False,
-        )
-        return outputs
+        if tf_fast is not None and tf_fast.batch_norm_applies(self, inputs, mask):
+            return tf_fast.batch_norm(self, inputs, training)
+        return super().call(inputs, training=training, mask=mask)
 
 
-def _direct_ok(layer, training):
-    """Whether a built block may call its sub-layers' ``call`` directly.
-
-    In eager inference, Keras's per-layer ``__call__`` bookkeeping costs as much as
-    the ops of a DSDC block at batch 1; calling ``call`` skips it. Only for plain
-    float32 inference, where ``__call__`` adds nothing (no autocast, no BN update).
-    """
-    return not training and layer.built and layer.compute_dtype == "float32" and layer.variable_dtype == "float32"
-
-
-#: Set to False (or the environment variable KERASDIL_EAGER_COMPILE=0) to run eager
-#: inference op by op instead of through the cached graph function. Read at each
-#: eager call.
-EAGER_COMPILE = os.environ.get("KERASDIL_EAGER_COMPILE", "1") != "0"
-#: Set to False to train the DSDC pointwise conv as Conv2D instead of a MatMul. Read
-#: when the training step is traced: set it before ``fit`` (the speed-up was measured
-#: on CPU; the result is the same either way).
-POINTWISE_MATMUL = True
-_EAGER_FUNCTIONS = weakref.WeakKeyDictionary()
-
-
-def _eager_compiled(layer, training):
-    """A cached ``tf.function`` of ``layer._direct_call`` for eager inference, or None.
-
-    Eager ``model(x)`` runs every op of a block through Python, one dispatch each
-    (about 20 for a three-block DilationStack), and grappler never sees them.
-    Calling one graph function per block instead costs one dispatch and lets
-    grappler fold the inference BN into the conv and fuse add + ReLU, the fusions
-    ``predict`` gets. Same variables (read at call time, so training and
-    ``load_weights`` show up), same outputs to float rounding. TensorFlow only;
-    the function is held outside the layer, so saving never sees it.
-    """
-    if not (EAGER_COMPILE and _direct_ok(layer, training) and keras.backend.backend() == "tensorflow"):
+def _eager_inference(layer, inputs, training):
+    """The TensorFlow fast path's eager inference output for a block, or None."""
+    if tf_fast is None:
         return None
-    import tensorflow as tf
-    from keras.src.backend.common.stateless_scope import in_stateless_scope
-
-    # Inside a StatelessScope (``layer.stateless_call``) the variables' values come
-    # from the scope, which a traced function would not see (or would bake in).
-    if not tf.executing_eagerly() or in_stateless_scope():
-        return None
-    fn = _EAGER_FUNCTIONS.get(layer)
-    if fn is None:
-        ref = weakref.ref(layer)
-        fn = tf.function(lambda x: ref()._direct_call(x), reduce_retracing=True, autograph=False)
-        _EAGER_FUNCTIONS[layer] = fn
-    return fn
+    return tf_fast.eager_inference(layer, inputs, training)
 
 
-def _fast_inference(layer, inputs, training):
-    """``layer``'s inference output through the cached graph function (eager) or
-    ``_direct_call`` (in a graph), or None when the ordinary Keras path must run."""
-    compiled = _eager_compiled(layer, training)
-    if compiled is not None:
-        return compiled(inputs)
-    if _direct_ok(layer, training):
-        return layer._direct_call(inputs)
-    return None
-
-
-def _pointwise_matmul(conv, inputs):
-    """A 1x1 stride-1 Conv2D as one matrix product over the flattened positions.
-
-    Same kernel, same result; on TensorFlow CPU the MatMul and its two gradient
-    MatMuls train about 20% faster than Conv2D and its backprop kernels at DSDC
-    sizes (measured in tools/ablate_speed.py).
-    """
-    cin = inputs.shape[-1]
-    y = ops.matmul(ops.reshape(inputs, (-1, cin)), ops.reshape(conv.kernel, (cin, conv.filters)))
-    y = ops.reshape(y, (*ops.shape(inputs)[:-1], conv.filters))
-    if conv.use_bias:
-        y = ops.add(y, conv.bias)
-    return y
-
-
-def _bn(name):
+def _bn(name, dtype):
     # momentum 0.9: moving statistics settle within ~50 steps, so short runs and
     # fine-tuning on small data evaluate sensibly (Keras default 0.99 needs ~500).
-    return FusedBatchNormalization(momentum=0.9, epsilon=1e-3, name=name)
+    return FusedBatchNormalization(momentum=0.9, epsilon=1e-3, name=name, dtype=dtype)
 
 
 class _ConvBlock(layers.Layer):
@@ -283,7 +143,7 @@ class _ConvBlock(layers.Layer):
         self.use_batchnorm = bool(use_batchnorm)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bn = _bn("bn") if self.use_batchnorm else None
+        self.bn = _bn("bn", self.dtype_policy) if self.use_batchnorm else None
 
     def compute_output_shape(self, input_shape):
         b, h, w, _ = input_shape
@@ -361,6 +221,7 @@ class DilatedConvBN(_ConvBlock):
             use_bias=not self.use_batchnorm,
             kernel_initializer=self.kernel_initializer,
             kernel_regularizer=self.kernel_regularizer,
+            dtype=self.dtype_policy,
             name="conv",
         )
 
@@ -369,14 +230,8 @@ class DilatedConvBN(_ConvBlock):
         if self.bn is not None:
             self.bn.build(self.conv.compute_output_shape(input_shape))
 
-    def _direct_call(self, inputs):
-        x = self.conv.call(inputs)
-        if self.bn is not None:
-            x = self.bn.call(x, training=False)
-        return self.activation(x) if self.activation is not None else x
-
     def call(self, inputs, training=None):
-        fast = _fast_inference(self, inputs, training)
+        fast = _eager_inference(self, inputs, training)
         if fast is not None:
             return fast
         x = self.conv(inputs)
@@ -393,7 +248,7 @@ class SeparableDilatedConv(_ConvBlock):
     activation, with a residual connection added before the activation when the
     input and output shapes match (stride 1, "same" padding, equal channels) and
     ``residual=True``. The depthwise part runs dilation natively on TensorFlow (see
-    ``DilatedDepthwiseConv2D``).
+    ``DilatedDepthwiseConv2D``). Every sub-layer takes the block's dtype policy.
 
     Args:
         filters: output channels of the pointwise conv.
@@ -454,6 +309,7 @@ class SeparableDilatedConv(_ConvBlock):
             depthwise_initializer=self.kernel_initializer,
             depthwise_regularizer=self.kernel_regularizer,
             implementation=implementation,
+            dtype=self.dtype_policy,
             name="depthwise",
         )
         self.pointwise = layers.Conv2D(
@@ -462,6 +318,7 @@ class SeparableDilatedConv(_ConvBlock):
             use_bias=not self.use_batchnorm,
             kernel_initializer=self.kernel_initializer,
             kernel_regularizer=self.kernel_regularizer,
+            dtype=self.dtype_policy,
             name="pointwise",
         )
         self._add_residual = False
@@ -479,31 +336,19 @@ class SeparableDilatedConv(_ConvBlock):
             and input_shape[-1] == self.filters
         )
 
-    def _direct_call(self, inputs):
-        x = self.pointwise.call(self.depthwise.call(inputs))
-        if self.bn is not None:
-            x = self.bn.call(x, training=False)
-        return self._finish(x, inputs)
-
-    def _finish(self, x, inputs):
-        if self._add_residual:
-            x = ops.add(x, inputs)
-        return self.activation(x) if self.activation is not None else x
-
     def call(self, inputs, training=None):
-        fast = _fast_inference(self, inputs, training)
+        fast = _eager_inference(self, inputs, training)
         if fast is not None:
             return fast
         x = self.depthwise(inputs)
-        if training and POINTWISE_MATMUL and keras.backend.backend() == "tensorflow" and self.pointwise.built:
-            # Training: the 1x1 conv as a MatMul (same kernel; faster gradients on CPU).
-            # Inference keeps Conv2D, which grappler and the TFLite converter fuse with BN.
-            x = _pointwise_matmul(self.pointwise, x)
-        else:
-            x = self.pointwise(x)
+        # On TensorFlow, training runs the 1x1 conv as one MatMul (same kernel).
+        matmul = tf_fast.pointwise(self.pointwise, x, training) if tf_fast is not None else None
+        x = self.pointwise(x) if matmul is None else matmul
         if self.bn is not None:
             x = self.bn(x, training=training)
-        return self._finish(x, inputs)
+        if self._add_residual:
+            x = ops.add(x, inputs)
+        return self.activation(x) if self.activation is not None else x
 
     def get_config(self):
         return {

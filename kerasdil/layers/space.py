@@ -4,6 +4,7 @@ import keras
 from keras import layers, ops
 
 from kerasdil.layers import _validate as V
+from kerasdil.layers.conv import tf_fast
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
@@ -57,10 +58,10 @@ class SpaceToDepth(layers.Layer):
     def call(self, inputs):
         self._check(tuple(inputs.shape))
         b = self.block_size
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            return tf.nn.space_to_depth(inputs, b)
+        if tf_fast is not None:  # TFLite's builtin SPACE_TO_DEPTH after conversion
+            outputs = tf_fast.space_to_depth(inputs, b)
+            if outputs is not None:
+                return outputs
         shape = ops.shape(inputs)
         n, h, w, c = shape[0], shape[1], shape[2], inputs.shape[-1]
         x = ops.reshape(inputs, (n, h // b, b, w // b, b, c))

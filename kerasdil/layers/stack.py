@@ -4,7 +4,7 @@ import keras
 from keras import layers
 
 from kerasdil.layers import _validate as V
-from kerasdil.layers.conv import SeparableDilatedConv
+from kerasdil.layers.conv import SeparableDilatedConv, _eager_inference
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
@@ -77,6 +77,7 @@ class DilationStack(layers.Layer):
                 implementation=implementation,
                 kernel_regularizer=self.kernel_regularizer,
                 use_batchnorm=self.use_batchnorm,
+                dtype=self.dtype_policy,
                 name=f"block{i + 1}",
             )
             for i, (rate, f) in enumerate(zip(self.dilation_schedule, per_block))
@@ -88,16 +89,8 @@ class DilationStack(layers.Layer):
             block.build(shape)
             shape = block.compute_output_shape(shape)
 
-    def _direct_call(self, inputs):
-        x = inputs
-        for block in self.blocks:
-            x = block._direct_call(x)
-        return x
-
     def call(self, inputs, training=None):
-        from kerasdil.layers.conv import _fast_inference
-
-        fast = _fast_inference(self, inputs, training)
+        fast = _eager_inference(self, inputs, training)
         if fast is not None:
             return fast
         x = inputs

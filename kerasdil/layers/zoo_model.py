@@ -14,7 +14,7 @@ layer. Keras's per-layer bookkeeping, not arithmetic, is what a batch-1
 
 import keras
 
-from kerasdil.layers.conv import _fast_inference
+from kerasdil.layers.conv import _eager_inference
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
@@ -27,8 +27,8 @@ class ZooModel(keras.Model):
     ``fit``, ``load_weights`` or ``set_weights`` show up at once. Training calls,
     calls inside ``tf.function`` (``fit``, ``predict``, export), mixed precision,
     ``stateless_call`` and the JAX / PyTorch backends run the ordinary functional
-    path. ``kerasdil.layers.conv.EAGER_COMPILE = False`` (or the environment
-    variable ``KERASDIL_EAGER_COMPILE=0``) turns the graph function off.
+    path. ``kerasdil.layers.tensorflow_fast_path(eager_compile=False)`` (or the
+    environment variable ``KERASDIL_EAGER_COMPILE=0``) turns the graph function off.
 
     Example:
         >>> import keras
@@ -36,12 +36,9 @@ class ZooModel(keras.Model):
         >>> model = ZooModel(inputs, keras.layers.Flatten()(inputs))
     """
 
-    def _direct_call(self, inputs):
-        return super().call(inputs, training=False)
-
     def call(self, inputs, training=None, mask=None, **kwargs):
         if mask is None and not kwargs:
-            outputs = _fast_inference(self, inputs, training)
+            outputs = _eager_inference(self, inputs, training)
             if outputs is not None:
                 return outputs
         return super().call(inputs, training=training, mask=mask, **kwargs)
