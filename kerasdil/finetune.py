@@ -119,7 +119,7 @@ def transfer_backbone(source_model, target_model, *, layers=None):
         >>> report.layers
         ['stem', 'stage1', 'stage2', 'classifier']
     """
-    from kerasdil.zoo.registry import resolve_model
+    from kerasdil.saving import resolve_model
 
     source = resolve_model(source_model, "source_model", expect_trained=True)
     target = resolve_model(target_model, "target_model")
@@ -421,7 +421,7 @@ def finetune(
         run_folder,
     )
     from kerasdil.zoo import create_model, model_info
-    from kerasdil.zoo.registry import resolve_model
+    from kerasdil.saving import resolve_model
     from kerasdil.zoo.stats import model_stats
 
     info = model_info(name)

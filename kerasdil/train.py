@@ -351,7 +351,7 @@ def check_data_fits_model(dataset, model):
 def _distiller(student, settings):
     """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
     from kerasdil.distill import Distiller
-    from kerasdil.zoo.registry import resolve_model
+    from kerasdil.saving import resolve_model
 
     teacher = resolve_model(settings["teacher"], "teacher", expect_trained=True)
     return Distiller(student, teacher, alpha=settings["alpha"], temperature=settings["temperature"])

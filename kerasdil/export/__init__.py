@@ -26,6 +26,7 @@ from kerasdil.export.errors import ExportError
 from kerasdil.export.parity import THRESHOLDS, accuracy, compare, default_metric, judge, mean_iou
 from kerasdil.export.report import ArtifactReport, ExportReport
 from kerasdil.export.tflite import QUANTIZATIONS
+from kerasdil.saving import load_model
 
 __all__ = [
     "FORMATS",
@@ -99,41 +100,6 @@ def artifact_names(formats=FORMATS, quantize=None):
     if "onnx" in formats:
         names.append(ONNX_FILE)
     return names
-
-
-def load_model(path):
-    """Load a ``.keras`` file with Keras safe mode on (no Python code is run).
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a ``.keras`` file, refused by safe mode (a Lambda layer or
-            other serialized Python code), or not loadable.
-    """
-    import keras
-
-    import kerasdil.layers  # noqa: F401  (registers the kerasdil layers)
-    import kerasdil.zoo  # noqa: F401  (and the layers of every zoo family)
-
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"model file {path} does not exist.")
-    if not path.endswith(".keras") or os.path.isdir(path):
-        raise ValueError(f"{path} is not a .keras file; save the model with model.save('model.keras').")
-    import zipfile
-
-    if not zipfile.is_zipfile(path):  # Keras would answer "File not found" for a file that exists
-        raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
-                         "it may be truncated or another kind of file.")
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as e:
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "safe_mode" in str(e) or "unsafe" in str(e).lower():
-            raise ValueError(
-                f"{path} was refused by Keras safe mode (it holds serialized Python code, such as a Lambda "
-                f"layer), which export never runs: {text}"
-            ) from None
-        raise ValueError(f"cannot load {path} as a Keras model: {text}") from None
 
 
 def _resolve_model(model):

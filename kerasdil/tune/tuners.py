@@ -14,7 +14,7 @@ the data, run trials, and leave everything in ``directory/project_name``:
 
 Data and objective come from the model's family: mnist_dsdc trains on MNIST
 images and maximises ``val_accuracy`` on images held out from the training
-set; deeplab_aspp trains on MNIST scenes (:class:`kerasdil.zoo.segmentation.SegmentationTask`,
+set; deeplab_aspp trains on MNIST scenes (:class:`kerasdil.tasks.SegmentationTask`,
 at the search's input size) and maximises ``val_mean_iou`` on scenes composed
 from held-out training digits. The test split is never used.
 

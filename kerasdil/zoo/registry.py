@@ -215,34 +215,3 @@ def warn_if_untrained(spec, what="model"):
         f"{what} {spec!r} names an architecture without weights, so it is randomly initialised; "
         f"pretrained weights: {tags}.", UntrainedModelWarning, stacklevel=3)
     return True
-
-
-def resolve_model(model, what="model", expect_trained=False):
-    """A Keras model from a model, a zoo name (with tag: ``"mnist_dsdc:mnist"``) or a
-    ``.keras`` file (loaded in safe mode, uncompiled).
-
-    Args:
-        model: the model, name or path.
-        what: how error messages name the argument.
-        expect_trained: warn (``UntrainedModelWarning``) when ``model`` is a zoo name
-            without a weights tag.
-
-    Returns:
-        A ``keras.Model``.
-
-    Raises:
-        ValueError: a missing file, an unknown name, or something that is not a model.
-    """
-    if isinstance(model, str):
-        if model.endswith(".keras") or os.path.sep in model:
-            if not os.path.isfile(model):
-                raise ValueError(f"{what} model file {model!r} does not exist.")
-            from kerasdil.export import load_model  # safe mode, one-sentence errors
-
-            return load_model(model)
-        if expect_trained:
-            warn_if_untrained(model, what)
-        return create_model(model)
-    if not hasattr(model, "layers") or not hasattr(model, "weights"):
-        raise ValueError(f"{what} must be a Keras model or a zoo name such as 'mnist_dsdc:mnist', got {model!r}.")
-    return model
