@@ -3,13 +3,28 @@
 import os
 
 
-def _figure(*args, **kwargs):
+def figure(*args, **kwargs):
+    """A matplotlib ``Figure`` drawn by the Agg backend (no display, no pyplot state).
+
+    Args:
+        *args, **kwargs: passed to ``matplotlib.figure.Figure`` (e.g. ``figsize=(6, 4)``).
+
+    Returns:
+        The ``Figure``; write it with :func:`save_figure`.
+
+    Example:
+        >>> fig = figure(figsize=(6, 4))
+        >>> ax = fig.add_subplot(1, 1, 1)
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(*args, **kwargs)
     FigureCanvasAgg(fig)
     return fig
+
+
+_figure = figure
 
 
 def save_figure(fig, path):

@@ -59,9 +59,9 @@ class TrainResult:
 
 def _atomic_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
-    from kerasdil.export._files import write_text  # a unique temporary name per call, then a rename
+    from kerasdil.io import write_json_atomic  # a unique temporary name per call, then a rename
 
-    write_text(path, json.dumps(data, indent=2, default=_json_default))
+    write_json_atomic(path, data, default=_json_default)
 
 
 def _json_default(o):

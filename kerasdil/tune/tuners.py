@@ -423,7 +423,7 @@ def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs
 
 def _write_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
-    from kerasdil.export._files import write_text  # a unique temporary name per call, then a rename
+    from kerasdil.io import write_text_atomic as write_text  # a unique temporary name per call, then a rename
 
     write_text(path, json.dumps(data, indent=1))
 
