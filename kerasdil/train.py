@@ -20,31 +20,27 @@ import json
 import os
 import shutil
 import time
+import types
 
 import numpy as np
 
-# Recipes: the settings the shipped weights were trained with (zoo/<name>/README.md).
-RECIPES = {
-    # Shipped weights train on all 60,000 images (no held-out split), like the final runs of most MNIST papers.
-    "mnist_dsdc": dict(epochs=50, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=0),
-    "mnist_conv": dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=5000),
-    # keras.io's "Simple MNIST convnet" recipe: Adam 1e-3, batch 128, 15 epochs, no augmentation.
-    "keras_io_convnet": dict(epochs=15, batch_size=128, learning_rate=1e-3, weight_decay=0.0, augment=False, validation_size=6000),
-    # deeplab_aspp from scratch: the epochs, batch, peak lr and weight decay of the segmentation
-    # benchmark's scratch arm (tools/bench_segmentation.py), on the task's default 10,000 new
-    # MNIST scenes every epoch (augment) and 1,000 validation scenes.
-    "deeplab_aspp": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=1000),
-    # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
-    # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
-    # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.
-    "unet_baseline": dict(epochs=50, batch_size=32, learning_rate=1e-4, weight_decay=0.0, augment=False, validation_size=1000),
-}
-DEFAULT_RECIPE = dict(epochs=20, batch_size=64, learning_rate=1e-3, weight_decay=1e-4, augment=True, validation_size=5000)
+from kerasdil.zoo import registry as _zoo_registry
+from kerasdil.zoo.record import DEFAULT_TRAINING_RECIPE as DEFAULT_RECIPE
+
+#: Read-only view of the zoo entries' training recipes, ``{name: recipe}``. Each recipe
+#: lives in its entry's record (``kerasdil/zoo/*_record.py``), with why it is what it is;
+#: the shipped weights were trained with it (zoo/<name>/README.md).
+RECIPES = types.MappingProxyType(
+    {name: _zoo_registry.model_info(name).record.training_recipe for name in _zoo_registry.list_models()})
 
 
 def recipe(name):
-    """The training recipe (dict) of zoo model ``name``."""
-    return dict(RECIPES.get(name, DEFAULT_RECIPE))
+    """The training recipe (a dict you may change) of zoo model ``name``; the default recipe
+    for a name the zoo does not know."""
+    try:
+        return _zoo_registry.model_info(name).training_recipe
+    except ValueError:
+        return dict(DEFAULT_RECIPE)
 
 
 @dataclasses.dataclass

@@ -40,6 +40,11 @@ def run(args):
           f"{'gridding-free' if rf.gridding_free else f'{rf.holes} holes'}")
     for k, v in i.default_config.items():
         print(f"  {k:<15} {v!r}")
+    record = i.record  # kerasdil/zoo/<family>_record.py
+    print("  train recipe    " + ", ".join(f"{k}={v}" for k, v in record.training_recipe.items()))
+    print("  finetune recipe " + ", ".join(f"{k}={v}" for k, v in record.finetuning_recipe.items()))
+    if record.backbone_layers:
+        print(f"  backbone layers names starting with {', '.join(record.backbone_layers)}")
     for tag, w in i.pretrained.items():
         shown = {k: v for k, v in w.metrics.items() if isinstance(v, (int, float))}
         print(f"  weights '{tag}'   {w.path} (sha256 {w.sha256[:12]}...) {shown}")

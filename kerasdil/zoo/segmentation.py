@@ -4,43 +4,29 @@ They train and are scored by the "segmentation" task of :mod:`kerasdil.tasks`
 (loss, metrics, MNIST-scenes data, evaluation with mIoU and an overlay PNG).
 """
 
-import inspect
-
 import keras
 import numpy as np
 from keras import layers
 
 from kerasdil.layers import ASPP, DilatedConvBN, DilationStack, SeparableDilatedConv
 from kerasdil.layers import _validate as V
-from kerasdil.zoo.mnist import mnist_dsdc
 from kerasdil.zoo.model import ZooModel
-from kerasdil.zoo.registry import register_model
+from kerasdil.zoo.segmentation_record import (  # the constants the builders and their records share
+    ASPP_FILTERS,
+    ASPP_RATES_AT_OS8,
+    BACKBONE_CLASSES,
+    BACKBONE_LAYER_PREFIXES,
+    BACKBONE_STAGES,
+    BACKBONE_WIDTH,
+    DECODER_FILTERS,
+    DEFAULT_OUTPUT_STRIDE,
+    OUTPUT_STRIDES,
+    SEGMENTATION_INPUT_SHAPE,
+    SEGMENTATION_NUM_CLASSES,
+)
 from kerasdil.zoo.weights_io import load_weights
 
-# The input size the zoo's segmenters default to. M2NIST's 64 x 84 canvas divides
-# only by 4 (84 = 4 * 21), so for output strides 8 and 16 the zoo uses 64 x 80,
-# which divides by 16; `deeplab_aspp(input_shape=(64, 84, 1), output_stride=4)`
-# runs on the M2NIST size.
-SEGMENTATION_INPUT_SHAPE = (64, 80, 1)
-OUTPUT_STRIDES = (4, 8, 16)
 BACKBONES = ("dsdc",)
-
-# Backbone stages: (name, dilation schedule, channels as a multiple of `width`).
-# stem/stage1/stage2 have the layer names and shapes of mnist_dsdc's, so
-# kerasdil.finetune.transfer_backbone copies a pretrained classifier into them.
-BACKBONE_STAGES = (
-    ("stage1", (1, 2, 5), 2),
-    ("stage2", (1, 2, 3), 3),
-    ("stage3", (1, 2, 3), 4),
-    ("stage4", (1, 2, 3), 4),
-)
-# ASPP rates at output stride 8; they scale with 8 / output_stride (DeepLab doubles
-# the rates when it halves the stride), i.e. 16, 32 and 48 input pixels apart.
-ASPP_RATES_AT_OS8 = (2, 4, 6)
-#: Names of the layers that make up deeplab_aspp's backbone (see kerasdil.finetune).
-BACKBONE_LAYER_PREFIXES = ("stem", "pool", "stage")
-#: deeplab_aspp's default width is mnist_dsdc's, so the pretrained classifier transfers.
-BACKBONE_WIDTH = inspect.signature(mnist_dsdc).parameters["width"].default
 
 
 def _check_input_shape(name, input_shape, output_stride):
@@ -106,25 +92,18 @@ def _set_background_prior(logits, prior, name):
     logits.bias.assign(bias)
 
 
-@register_model(
-    task="segmentation",
-    family="segmentation",
-    input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
-    description="DeepLab-style segmenter: dilated DSDC backbone (stride traded for dilation), ASPP, V3+ decoder",
-)
 def deeplab_aspp(
     input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
+    num_classes=SEGMENTATION_NUM_CLASSES,
     backbone="dsdc",
-    output_stride=8,
+    output_stride=DEFAULT_OUTPUT_STRIDE,
     aspp_rates=None,
     decoder=True,
     dilation_schedule=None,
     width=BACKBONE_WIDTH,
-    aspp_filters=64,
-    decoder_filters=32,
-    backbone_classes=10,
+    aspp_filters=ASPP_FILTERS,
+    decoder_filters=DECODER_FILTERS,
+    backbone_classes=BACKBONE_CLASSES,
     weights=None,
     background_prior=0.95,
     implementation="auto",
@@ -270,16 +249,9 @@ def deeplab_aspp(
     return load_weights(model, weights, model_name="deeplab_aspp", config=config)
 
 
-@register_model(
-    task="segmentation",
-    family="segmentation",
-    input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
-    description="keras.io 'Image segmentation with a U-Net-like architecture' (Xception-style), the peer",
-)
 def unet_baseline(
     input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
+    num_classes=SEGMENTATION_NUM_CLASSES,
     filters=(32, 64, 128, 256),
     weights=None,
     name="unet_baseline",
