@@ -275,8 +275,6 @@ def open_run_dir(out_dir, run, log=print):
     Raises:
         ValueError: ``out_dir`` holds a run made with other settings.
     """
-    import keras
-
     run = json.loads(json.dumps(run, default=_json_default))
     run_path = os.path.join(out_dir, "run.json")
     if not os.path.exists(run_path):
@@ -304,7 +302,9 @@ def open_run_dir(out_dir, run, log=print):
             metrics = json.load(f)
         with open(os.path.join(out_dir, "history.json")) as f:
             history = json.load(f)
-        return TrainResult(keras.models.load_model(model_path, compile=False, safe_mode=True), history, metrics, out_dir)
+        from kerasdil.saving import load_model  # registers kerasdil's layers and model class first
+
+        return TrainResult(load_model(model_path), history, metrics, out_dir)
     return None
 
 
