@@ -60,30 +60,6 @@ def plot_history(history, path, title=None):
     return save_figure(fig, path)
 
 
-def plot_confusion(confusion, path, class_names=None):
-    """Confusion matrix heatmap with counts (rows: true class, columns: predicted)."""
-    import numpy as np
-
-    confusion = np.asarray(confusion)
-    n = confusion.shape[0]
-    names = class_names or [str(i) for i in range(n)]
-    fig = _figure(figsize=(0.55 * n + 2.5, 0.55 * n + 2))
-    ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(np.log1p(confusion), cmap="Blues")
-    for i in range(n):
-        for j in range(n):
-            if confusion[i, j]:
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if i == j else "black")
-    ax.set_xticks(range(n), names)
-    ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    acc = confusion.trace() / max(confusion.sum(), 1)
-    ax.set_title(f"accuracy {acc:.4f} ({confusion.sum() - confusion.trace()} errors)")
-    return save_figure(fig, path)
-
-
 def plot_overlays(images, masks, predictions, path, *, num_classes=11, max_scenes=6, title=None):
     """PNG with one row per scene: image, ground truth, prediction (and errors).
 
@@ -142,4 +118,28 @@ def plot_overlays(images, masks, predictions, path, *, num_classes=11, max_scene
                title="digit class colours", title_fontsize=8)
     if title:
         fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_confusion(confusion, path, class_names=None):
+    """Confusion matrix heatmap with counts (rows: true class, columns: predicted)."""
+    import numpy as np
+
+    confusion = np.asarray(confusion)
+    n = confusion.shape[0]
+    names = class_names or [str(i) for i in range(n)]
+    fig = _figure(figsize=(0.55 * n + 2.5, 0.55 * n + 2))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(np.log1p(confusion), cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            if confusion[i, j]:
+                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if i == j else "black")
+    ax.set_xticks(range(n), names)
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    acc = confusion.trace() / max(confusion.sum(), 1)
+    ax.set_title(f"accuracy {acc:.4f} ({confusion.sum() - confusion.trace()} errors)")
     return save_figure(fig, path)
