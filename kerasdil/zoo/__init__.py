@@ -8,10 +8,13 @@
 
 The registry and the records (``list_models``, ``model_info``) are plain Python;
 a builder's module, and with it TensorFlow, is imported when a builder (or
-``ZooModel``) is first used.
+``ZooModel``) is first used. To load a saved zoo model with
+``keras.models.load_model``, import Keras before ``kerasdil.zoo`` (the zoo then
+registers its model class at once) or load it with ``kerasdil.saving.load_model``.
 """
 
 import importlib
+import sys
 
 from kerasdil.zoo.record import ZooRecord
 from kerasdil.zoo.registry import (
@@ -33,6 +36,12 @@ _LAZY = {
     "mnist_dsdc": "kerasdil.zoo.mnist",
     "unet_baseline": "kerasdil.zoo.segmentation",
 }
+
+if "keras" in sys.modules:
+    # Keras is loaded already, so registering the zoo's model class with it costs little:
+    # `import keras, kerasdil.zoo` is enough for keras.models.load_model to read a saved zoo
+    # model. (kerasdil.saving.load_model registers it whatever was imported before.)
+    import kerasdil.zoo.model  # noqa: F401,E402
 
 
 def __getattr__(name):
