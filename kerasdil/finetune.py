@@ -22,11 +22,14 @@ import dataclasses
 import json
 import os
 import time
+import types
 
 import numpy as np
 
-#: Layer names (prefixes) that make up a kerasdil backbone: mnist_dsdc and deeplab_aspp.
-BACKBONE_LAYER_PREFIXES = ("stem", "pool", "stage")
+from kerasdil.zoo import registry as _zoo_registry
+from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES  # layer names (prefixes) of a kerasdil backbone
+from kerasdil.zoo.record import DEFAULT_FINETUNING_RECIPE as DEFAULT_FINETUNE_RECIPE
+
 #: Names of head layers, tried in this order by :func:`replace_head`.
 HEAD_LAYER_NAMES = ("logits", "classifier")
 
@@ -119,7 +122,7 @@ def transfer_backbone(source_model, target_model, *, layers=None):
         >>> report.layers
         ['stem', 'stage1', 'stage2', 'classifier']
     """
-    from kerasdil.zoo.registry import resolve_model
+    from kerasdil.saving import resolve_model
 
     source = resolve_model(source_model, "source_model", expect_trained=True)
     target = resolve_model(target_model, "target_model")
@@ -327,21 +330,22 @@ def replace_head(model, num_classes, *, head=None):
 
 # ---------------------------------------------------------------------- recipe
 
-#: Fine-tuning recipes. deeplab_aspp: the segmentation benchmark (zoo/deeplab_aspp/README.md)
-#: found that the all-layers phase at 2e-3 reaches the scratch model's final mIoU at
-#: epoch 6 of 12 (1e-3: epoch 7). The shipped deeplab_aspp:scenes weights predate that
-#: and were made with finetune_learning_rate=1e-3 (zoo/deeplab_aspp/recipe.sh).
-FINETUNE_RECIPES = {
-    "deeplab_aspp": dict(head_epochs=1, epochs=8, batch_size=16, learning_rate=3e-3, finetune_learning_rate=2e-3,
-                         weight_decay=1e-4, augment=True),
-}
-DEFAULT_FINETUNE_RECIPE = dict(head_epochs=1, epochs=4, batch_size=32, learning_rate=1e-3,
-                               finetune_learning_rate=1e-4, weight_decay=1e-4, augment=True)
+#: Read-only view of the zoo entries' fine-tuning recipes that differ from the default,
+#: ``{name: recipe}``. Each recipe lives in its entry's record (``kerasdil/zoo/*_record.py``).
+FINETUNE_RECIPES = types.MappingProxyType({
+    name: info.record.finetuning_recipe
+    for name, info in ((n, _zoo_registry.model_info(n)) for n in _zoo_registry.list_models())
+    if dict(info.record.finetuning_recipe) != dict(DEFAULT_FINETUNE_RECIPE)
+})
 
 
 def finetune_recipe(name):
-    """The fine-tuning recipe (dict) of zoo model ``name``."""
-    return dict(FINETUNE_RECIPES.get(name, DEFAULT_FINETUNE_RECIPE))
+    """The fine-tuning recipe (a dict you may change) of zoo model ``name``; the default
+    recipe for a name the zoo does not know."""
+    try:
+        return _zoo_registry.model_info(name).finetuning_recipe
+    except ValueError:
+        return dict(DEFAULT_FINETUNE_RECIPE)
 
 
 def _atomic_json(path, data):
@@ -421,7 +425,7 @@ def finetune(
         run_folder,
     )
     from kerasdil.zoo import create_model, model_info
-    from kerasdil.zoo.registry import resolve_model
+    from kerasdil.saving import resolve_model
     from kerasdil.zoo.stats import model_stats
 
     info = model_info(name)

@@ -24,6 +24,8 @@ these in alternating blocks of training steps (``tools/ablate_speed.py`` has
 
 import keras
 
+from kerasdil import _compat
+
 __all__ = ["Adam", "AdamW"]
 
 
@@ -50,7 +52,11 @@ def _tf_variable(variable):
 
 
 class _FusedAdamMixin:
-    """The fused TensorFlow update, shared by ``Adam`` and ``AdamW``."""
+    """The fused TensorFlow update, shared by ``Adam`` and ``AdamW``.
+
+    It overrides two private hooks of Keras's optimizer, listed (and tested) in
+    ``kerasdil._compat.OVERRIDDEN_HOOKS``.
+    """
 
     def _apply_weight_decay(self, variables):
         if self.weight_decay is None:
@@ -63,7 +69,7 @@ class _FusedAdamMixin:
         lr = tf.cast(keras.ops.convert_to_tensor(self.learning_rate), tf.float32)
         factor = lr * tf.cast(self.weight_decay, tf.float32)
         for variable in variables:
-            if self._use_weight_decay(variable):
+            if _compat.uses_weight_decay(self, variable):
                 tf_var = _tf_variable(variable)
                 # var -= (lr * wd) * var, Keras's `variable.assign_sub(variable * wd * lr)`.
                 tf.raw_ops.ResourceApplyGradientDescent(
@@ -86,14 +92,14 @@ class _FusedAdamMixin:
             tf_var = _tf_variable(variable)
             if tf_var.dtype not in by_dtype:
                 by_dtype[tf_var.dtype] = {k: tf.cast(v, tf_var.dtype) for k, v in scalars.items()}
-            index = self._get_variable_index(variable)
+            momentum, velocity = _compat.adam_slots(self, variable)
             # ResourceApplyAdam's update is Keras's Adam.update_step:
             # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
             # var -= m * lr * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps).
             tf.raw_ops.ResourceApplyAdam(
                 var=tf_var.handle,
-                m=_tf_variable(self._momentums[index]).handle,
-                v=_tf_variable(self._velocities[index]).handle,
+                m=_tf_variable(momentum).handle,
+                v=_tf_variable(velocity).handle,
                 grad=grad,
                 use_locking=False,
                 **by_dtype[tf_var.dtype],

@@ -3,13 +3,28 @@
 import os
 
 
-def _figure(*args, **kwargs):
+def figure(*args, **kwargs):
+    """A matplotlib ``Figure`` drawn by the Agg backend (no display, no pyplot state).
+
+    Args:
+        *args, **kwargs: passed to ``matplotlib.figure.Figure`` (e.g. ``figsize=(6, 4)``).
+
+    Returns:
+        The ``Figure``; write it with :func:`save_figure`.
+
+    Example:
+        >>> fig = figure(figsize=(6, 4))
+        >>> ax = fig.add_subplot(1, 1, 1)
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(*args, **kwargs)
     FigureCanvasAgg(fig)
     return fig
+
+
+_figure = figure
 
 
 def save_figure(fig, path):
@@ -40,6 +55,67 @@ def plot_history(history, path, title=None):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_overlays(images, masks, predictions, path, *, num_classes=11, max_scenes=6, title=None):
+    """PNG with one row per scene: image, ground truth, prediction (and errors).
+
+    Args:
+        images: (N, H, W[, 1]) floats in [0, 1] or uint8.
+        masks, predictions: (N, H, W) class ids.
+        path: PNG destination (written atomically).
+        num_classes: for the colour map (0 background is black).
+        max_scenes: rows to draw.
+
+    Returns:
+        ``path``.
+    """
+    import numpy as np
+    from matplotlib import colormaps
+
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    n = min(max_scenes, len(images))
+    palette = colormaps["tab10"](np.arange(10))[:, :3]
+    colours = np.concatenate([np.zeros((1, 3)), palette[np.arange(max(num_classes - 1, 1)) % 10]])
+
+    def paint(image, labels):
+        grey = np.repeat(np.asarray(image, np.float32)[..., None], 3, -1)
+        if grey.max() > 1:
+            grey = grey / 255.0
+        colour = colours[np.clip(labels, 0, len(colours) - 1)]
+        fg = (labels > 0)[..., None]
+        return np.where(fg, 0.35 * grey + 0.65 * colour, 0.5 * grey)
+
+    fig = _figure(figsize=(10, 2.0 * n + 0.6))
+    for i in range(n):
+        wrong = masks[i] != predictions[i]
+        panels = [
+            (images[i], "image", "gray"),
+            (paint(images[i], masks[i]), "ground truth", None),
+            (paint(images[i], predictions[i]), "prediction", None),
+            (wrong, f"errors ({int(wrong.sum())} px)", "Reds"),
+        ]
+        for j, (img, label, cmap) in enumerate(panels):
+            ax = fig.add_subplot(n, 4, 4 * i + j + 1)
+            ax.imshow(img, cmap=cmap, interpolation="nearest", vmin=0 if cmap else None, vmax=1 if cmap else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(label, fontsize=9)
+            elif j == 3:
+                ax.set_title(label, fontsize=8)
+    handles = []
+    from matplotlib.patches import Patch
+
+    for c in range(1, num_classes):
+        handles.append(Patch(color=colours[c], label=str(c - 1) if num_classes == 11 else str(c)))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10), fontsize=8,
+               title="digit class colours", title_fontsize=8)
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)

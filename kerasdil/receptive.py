@@ -59,6 +59,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from kerasdil import _compat
+
 __all__ = [
     "LayerSpec",
     "ReceptiveField",
@@ -807,8 +809,8 @@ def _walk(layer, depth=0):
     if graph is not None:
         return graph
     children = getattr(layer, "layers", None)
-    if children is None and hasattr(layer, "_flatten_layers"):
-        children = list(layer._flatten_layers(include_self=False, recursive=False))
+    if children is None and _compat.has_flatten_layers(layer):
+        children = _compat.flatten_layers(layer, recursive=False)
     if not children:
         return [], False  # spatially neutral: BN, activation, dropout, add, concat, ...
     return _walk_sequence(children, depth)
@@ -839,7 +841,7 @@ def _walk_graph(model, depth):
     (``_nodes_by_depth``, ``Node.parent_nodes``); if that is missing the caller
     falls back to walking ``model.layers`` in order.
     """
-    by_depth = getattr(model, "_nodes_by_depth", None)
+    by_depth = _compat.nodes_by_depth(model)
     outputs = getattr(model, "outputs", None)
     if not by_depth or not outputs:
         return None
@@ -851,10 +853,7 @@ def _walk_graph(model, depth):
             for level in sorted(by_depth, reverse=True)
             for node in by_depth[level]
         ]
-        ends = []
-        for tensor in outputs:
-            operation, node_index, _ = tensor._keras_history
-            ends.append(id(operation._inbound_nodes[node_index]))
+        ends = [id(_compat.output_node(tensor)) for tensor in outputs]
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
     chains = {}

@@ -1,8 +1,7 @@
 """Tasks: what a kind of model trains on, with which loss, and how it is scored.
 
 ``kerasdil.train`` and the CLI look up ``model_info(name).task`` and use the task
-registered under that name. Classification lives here; the segmentation task is
-registered by ``kerasdil.zoo.segmentation``.
+registered under that name: "classification" or "segmentation", both defined here.
 """
 
 import json
@@ -49,8 +48,6 @@ def get_task(name):
     Raises:
         ValueError: unknown task.
     """
-    if name not in _TASKS:
-        import kerasdil.zoo  # noqa: F401  (registers the tasks of every zoo family)
     if name not in _TASKS:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_TASKS))}.")
     return _TASKS[name]
@@ -139,3 +136,118 @@ def _softmax(x):
 
 
 register_task(ClassificationTask())
+
+
+class SegmentationTask(Task):
+    """Semantic segmentation on MNIST scenes: per-pixel cross-entropy from logits,
+    mIoU (background included and excluded), per-class IoU, pixel accuracy."""
+
+    name = "segmentation"
+    monitor = "val_mean_iou"
+    num_classes = 11
+
+    def loss(self, label_smoothing=0.0):
+        from kerasdil.losses import sparse_crossentropy
+
+        return sparse_crossentropy(label_smoothing, from_logits=True)
+
+    def metrics(self):
+        from kerasdil.metrics import keras_metrics
+
+        return keras_metrics(self.num_classes)
+
+    def datasets(self, info, *, batch_size, source=None, augment=True, limit=None, seed=0, validation_size=5000,
+                 num_train=None, num_test=None, canvas_size=None, **scene_kwargs):
+        """(train, validation, test, description) MNIST-scenes pipelines sized for ``info``.
+
+        The canvas is ``canvas_size`` or else ``info.input_shape`` (``kerasdil.train``
+        and ``kerasdil.finetune`` pass the size the model is built for, see
+        ``kerasdil.train.data_info_for``); other ``scene_kwargs`` (``digits_per_image``,
+        ``overlap``, ...) go to :func:`kerasdil.data.mnist_scenes`.
+        With ``augment`` the training split composes new scenes at every epoch
+        (``mnist_scenes(new_scenes_every_epoch=True)``), the scene counterpart
+        of image augmentation; validation and test scenes are fixed. ``limit`` caps the train,
+        validation and test scenes; validation scenes number at most
+        ``min(validation_size, 1000)``. ``num_train`` / ``num_test`` override the
+        default 10,000 / 2,000 scenes.
+        """
+        from kerasdil.data import load_mnist_arrays
+        from kerasdil.data.scenes import DEFAULT_NUM_SCENES, mnist_scenes
+
+        arrays = load_mnist_arrays(source)
+        canvas = tuple(canvas_size or info.input_shape[:2])
+        num_train = num_train or DEFAULT_NUM_SCENES["train"]
+        num_test = num_test or DEFAULT_NUM_SCENES["test"]
+        if limit is not None:
+            num_train, num_test = min(num_train, limit), min(num_test, limit)
+        num_val = min(validation_size, DEFAULT_NUM_SCENES["validation"], limit or validation_size)
+        common = dict(source=arrays, batch_size=batch_size, seed=seed, canvas_size=canvas, **scene_kwargs)
+        train = mnist_scenes("train", num_scenes=num_train, new_scenes_every_epoch=bool(augment), **common)
+        validation = mnist_scenes("validation", num_scenes=num_val, **common) if num_val else None
+        test = mnist_scenes("test", num_scenes=num_test, **common)
+        digits = "the embedded MNIST sample" if arrays.is_sample else arrays.source
+        text = (f"data: MNIST scenes {canvas[0]}x{canvas[1]}, {num_train:,} train"
+                f"{' (new every epoch)' if augment else ''} / {num_val:,} validation / "
+                f"{num_test:,} test scenes from {digits}")
+        return train, validation, test, text
+
+    def evaluate(self, model, dataset, out_dir=None, class_names=None, max_overlays=6, prefix=""):
+        """Scores of ``model`` on (image, mask) batches; ``overlays.png`` in ``out_dir``.
+
+        Returns:
+            dict with task, samples, loss, miou, miou_no_background,
+            pixel_accuracy, per_class_iou, confusion_matrix (and overlays_png).
+        """
+        from kerasdil.data.scenes import SCENE_CLASS_NAMES
+        from kerasdil.metrics import confusion_matrix, segmentation_scores
+
+        confusion = None
+        loss_sum, pixels, samples = 0.0, 0, 0
+        shown = []
+        expected = tuple(getattr(model, "input_shape", (None,) * 4)[1:3])
+        for x, y in dataset:
+            if None not in expected and tuple(x.shape[1:3]) != expected:
+                raise ValueError(
+                    f"images of {x.shape[1]}x{x.shape[2]} do not fit model {model.name!r}, built for "
+                    f"{expected[0]}x{expected[1]}; evaluate on data of the model's input size."
+                )
+            logits = np.asarray(model(x, training=False), dtype=np.float64)
+            y = np.asarray(y)
+            if y.ndim == 4 and y.shape[-1] == 1:
+                y = y[..., 0]
+            num_classes = logits.shape[-1]
+            if logits.shape[:3] != y.shape:
+                raise ValueError(
+                    f"model output {logits.shape[1:3]} and masks {y.shape[1:]} differ in size; "
+                    "evaluate on images of the model's input size."
+                )
+            pred = logits.argmax(-1)
+            cm = confusion_matrix(y, pred, num_classes)
+            confusion = cm if confusion is None else confusion + cm
+            shifted = logits - logits.max(-1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+            loss_sum += float(-np.take_along_axis(log_probs, y[..., None].astype(np.int64), -1).sum())
+            pixels += y.size
+            samples += len(y)
+            if len(shown) < max_overlays:
+                take = max_overlays - len(shown)
+                shown.extend(zip(np.asarray(x)[:take], y[:take], pred[:take]))
+        if confusion is None:
+            raise ValueError("the evaluation data set is empty.")
+        names = class_names or (list(SCENE_CLASS_NAMES) if confusion.shape[0] == 11 else None)
+        result = {"task": self.name, "samples": samples, "loss": loss_sum / pixels}
+        result.update(segmentation_scores(confusion, names))
+        result["confusion_matrix"] = confusion.tolist()
+        if out_dir:
+            os.makedirs(out_dir, exist_ok=True)
+            imgs, masks, preds = (np.stack(a) for a in zip(*shown))
+            from kerasdil.plots import plot_overlays
+
+            result["overlays_png"] = plot_overlays(
+                imgs, masks, preds, os.path.join(out_dir, f"{prefix}overlays.png"), num_classes=confusion.shape[0],
+                title=f"{getattr(model, 'name', 'model')}: mIoU {result['miou']:.4f}",
+            )
+        return result
+
+
+register_task(SegmentationTask())

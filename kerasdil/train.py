@@ -20,31 +20,27 @@ import json
 import os
 import shutil
 import time
+import types
 
 import numpy as np
 
-# Recipes: the settings the shipped weights were trained with (zoo/<name>/README.md).
-RECIPES = {
-    # Shipped weights train on all 60,000 images (no held-out split), like the final runs of most MNIST papers.
-    "mnist_dsdc": dict(epochs=50, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=0),
-    "mnist_conv": dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=5000),
-    # keras.io's "Simple MNIST convnet" recipe: Adam 1e-3, batch 128, 15 epochs, no augmentation.
-    "keras_io_convnet": dict(epochs=15, batch_size=128, learning_rate=1e-3, weight_decay=0.0, augment=False, validation_size=6000),
-    # deeplab_aspp from scratch: the epochs, batch, peak lr and weight decay of the segmentation
-    # benchmark's scratch arm (tools/bench_segmentation.py), on the task's default 10,000 new
-    # MNIST scenes every epoch (augment) and 1,000 validation scenes.
-    "deeplab_aspp": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=1000),
-    # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
-    # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
-    # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.
-    "unet_baseline": dict(epochs=50, batch_size=32, learning_rate=1e-4, weight_decay=0.0, augment=False, validation_size=1000),
-}
-DEFAULT_RECIPE = dict(epochs=20, batch_size=64, learning_rate=1e-3, weight_decay=1e-4, augment=True, validation_size=5000)
+from kerasdil.zoo import registry as _zoo_registry
+from kerasdil.zoo.record import DEFAULT_TRAINING_RECIPE as DEFAULT_RECIPE
+
+#: Read-only view of the zoo entries' training recipes, ``{name: recipe}``. Each recipe
+#: lives in its entry's record (``kerasdil/zoo/*_record.py``), with why it is what it is;
+#: the shipped weights were trained with it (zoo/<name>/README.md).
+RECIPES = types.MappingProxyType(
+    {name: _zoo_registry.model_info(name).record.training_recipe for name in _zoo_registry.list_models()})
 
 
 def recipe(name):
-    """The training recipe (dict) of zoo model ``name``."""
-    return dict(RECIPES.get(name, DEFAULT_RECIPE))
+    """The training recipe (a dict you may change) of zoo model ``name``; the default recipe
+    for a name the zoo does not know."""
+    try:
+        return _zoo_registry.model_info(name).training_recipe
+    except ValueError:
+        return dict(DEFAULT_RECIPE)
 
 
 @dataclasses.dataclass
@@ -59,9 +55,9 @@ class TrainResult:
 
 def _atomic_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
-    from kerasdil.export._files import write_text  # a unique temporary name per call, then a rename
+    from kerasdil.io import write_json_atomic  # a unique temporary name per call, then a rename
 
-    write_text(path, json.dumps(data, indent=2, default=_json_default))
+    write_json_atomic(path, data, default=_json_default)
 
 
 def _json_default(o):
@@ -280,8 +276,6 @@ def open_run_dir(out_dir, run, log=print):
     Raises:
         ValueError: ``out_dir`` holds a run made with other settings.
     """
-    import keras
-
     run = json.loads(json.dumps(run, default=_json_default))
     run_path = os.path.join(out_dir, "run.json")
     if not os.path.exists(run_path):
@@ -309,7 +303,9 @@ def open_run_dir(out_dir, run, log=print):
             metrics = json.load(f)
         with open(os.path.join(out_dir, "history.json")) as f:
             history = json.load(f)
-        return TrainResult(keras.models.load_model(model_path, compile=False, safe_mode=True), history, metrics, out_dir)
+        from kerasdil.saving import load_model  # registers kerasdil's layers and model class first
+
+        return TrainResult(load_model(model_path), history, metrics, out_dir)
     return None
 
 
@@ -352,7 +348,7 @@ def check_data_fits_model(dataset, model):
 def _distiller(student, settings):
     """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
     from kerasdil.distill import Distiller
-    from kerasdil.zoo.registry import resolve_model
+    from kerasdil.saving import resolve_model
 
     teacher = resolve_model(settings["teacher"], "teacher", expect_trained=True)
     return Distiller(student, teacher, alpha=settings["alpha"], temperature=settings["temperature"])

@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _step_clock():
@@ -60,7 +59,7 @@ def main(argv=None):
     import keras
 
     from kerasdil import data
-    from kerasdil.export._files import write_text
+    from kerasdil.io import write_text_atomic as write_text
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo import create_model

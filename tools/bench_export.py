@@ -32,7 +32,6 @@ import platform
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SMALLER_TARGET = 3.0
@@ -292,7 +291,8 @@ def main(argv=None):
     import warnings
 
     from kerasdil.data import SampleDataWarning
-    from kerasdil.export import _files, export
+    from kerasdil.export import export
+    from kerasdil.io import write_text_atomic
     from kerasdil.zoo import list_models
 
     warnings.filterwarnings("default", category=SampleDataWarning)
@@ -351,8 +351,8 @@ def main(argv=None):
     )
     text = header + table
     payload = {"command": sys.argv, "environment": env, "rows": rows, "models": summaries}
-    _files.write_text(os.path.join(args.out, "bench_export.json"), json.dumps(payload, indent=2, default=str) + "\n")
-    _files.write_text(os.path.join(args.out, "bench_export.md"), text)
+    write_text_atomic(os.path.join(args.out, "bench_export.json"), json.dumps(payload, indent=2, default=str) + "\n")
+    write_text_atomic(os.path.join(args.out, "bench_export.md"), text)
     print(text)
     return 0
 

@@ -32,10 +32,7 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
-
-from _report import write_report  # noqa: E402
+from kerasdil.io import write_report
 
 MODELS = ("keras_io_convnet", "mnist_conv", "mnist_dsdc")
 

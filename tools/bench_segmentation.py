@@ -37,7 +37,6 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ARMS = ("unet_baseline", "deeplab_aspp", "deeplab_aspp_finetuned")
 #: The arm every speed is compared with.
@@ -321,9 +320,9 @@ def main(argv=None):
               "finetune_vs_scratch": comparison, "targets": targets}
     _atomic_json(os.path.join(args.out, "bench.json"), report)
 
-    from kerasdil.plots import _figure, save_figure
+    from kerasdil.plots import figure, save_figure
 
-    fig = _figure(figsize=(6, 4))
+    fig = figure(figsize=(6, 4))
     ax = fig.add_subplot(1, 1, 1)
     for arm, r in results.items():
         curve = r["val_miou_per_epoch"]

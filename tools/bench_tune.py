@@ -41,10 +41,7 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from kerasdil.tune.constraints import (  # noqa: E402
+from kerasdil.tune.constraints import (
     FAMILIES,
     Constraints,
     SegmenterSpace,
@@ -56,7 +53,8 @@ from kerasdil.tune.constraints import (  # noqa: E402
 
 
 def _env():
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), TF_CPP_MIN_LOG_LEVEL="2")
+    # The searches run the kerasdil this process imported (same environment, same working folder).
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     for k in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "TF_CONFIG"):
         env.pop(k, None)
     return env
@@ -84,12 +82,12 @@ def run_search(a, directory, default_params, workers):
     procs = []
     try:
         if workers == 1:
-            procs.append(subprocess.Popen(base, cwd=REPO, env=_env(), start_new_session=True))
+            procs.append(subprocess.Popen(base, env=_env(), start_new_session=True))
         else:
             address = f"127.0.0.1:{free_port()}"
-            procs.append(subprocess.Popen(base + ["--chief", address], cwd=REPO, env=_env(), start_new_session=True))
+            procs.append(subprocess.Popen(base + ["--chief", address], env=_env(), start_new_session=True))
             for i in range(workers):
-                procs.append(subprocess.Popen(base + ["--worker", address, "--worker-id", str(i)], cwd=REPO,
+                procs.append(subprocess.Popen(base + ["--worker", address, "--worker-id", str(i)],
                                               env=_env(), start_new_session=True))
         for p in procs:
             if p.wait(timeout=a.timeout) != 0:

@@ -35,10 +35,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
-
-from _report import write_report  # noqa: E402
+from kerasdil.io import write_report
 
 F1_NOBN = {"width": 16, "stem": "strided", "stage_filters": [32, 64], "dilation_schedule": [[1, 3], [1, 2, 3]],
            "batchnorm": False}

@@ -17,10 +17,7 @@ import shlex
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/_report.py
-
-from _report import write_report  # noqa: E402
+from kerasdil.io import write_report
 
 
 def _op_stats(logdir):

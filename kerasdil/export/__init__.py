@@ -11,11 +11,19 @@ Every export writes, next to the artifacts, ``export_report.json`` and
 dilated convs checked native), parity against the Keras model on real samples,
 the task metric and latency / throughput in its runtime. See :func:`export`.
 
+:func:`export` runs four steps, each a public function: :func:`plan_export`
+(check the model, settings, output folder and data; trace the model), one
+writer per format (:func:`write_savedmodel`, :func:`write_tflite`,
+:func:`write_onnx`, in :data:`FORMAT_WRITERS`), and :func:`prove` (audit,
+parity, metric, latency). :func:`export_with_options` takes the settings as one
+:class:`ExportOptions` record.
+
 Parity compares class probabilities: a model that outputs logits (the zoo's
 segmenters) is compared after a softmax over the last axis, with the raw logit
 differences reported too; see :mod:`kerasdil.export.parity`.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -26,6 +34,7 @@ from kerasdil.export.errors import ExportError
 from kerasdil.export.parity import THRESHOLDS, accuracy, compare, default_metric, judge, mean_iou
 from kerasdil.export.report import ArtifactReport, ExportReport
 from kerasdil.export.tflite import QUANTIZATIONS
+from kerasdil.saving import load_model
 
 __all__ = [
     "FORMATS",
@@ -33,12 +42,22 @@ __all__ = [
     "THRESHOLDS",
     "ArtifactReport",
     "ExportError",
+    "ExportOptions",
+    "ExportPlan",
     "ExportReport",
+    "FORMAT_WRITERS",
+    "StagedArtifact",
     "accuracy",
     "artifact_names",
     "export",
+    "export_with_options",
     "load_model",
     "mean_iou",
+    "plan_export",
+    "prove",
+    "write_onnx",
+    "write_savedmodel",
+    "write_tflite",
 ]
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -99,41 +118,6 @@ def artifact_names(formats=FORMATS, quantize=None):
     if "onnx" in formats:
         names.append(ONNX_FILE)
     return names
-
-
-def load_model(path):
-    """Load a ``.keras`` file with Keras safe mode on (no Python code is run).
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a ``.keras`` file, refused by safe mode (a Lambda layer or
-            other serialized Python code), or not loadable.
-    """
-    import keras
-
-    import kerasdil.layers  # noqa: F401  (registers the kerasdil layers)
-    import kerasdil.zoo  # noqa: F401  (and the layers of every zoo family)
-
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"model file {path} does not exist.")
-    if not path.endswith(".keras") or os.path.isdir(path):
-        raise ValueError(f"{path} is not a .keras file; save the model with model.save('model.keras').")
-    import zipfile
-
-    if not zipfile.is_zipfile(path):  # Keras would answer "File not found" for a file that exists
-        raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
-                         "it may be truncated or another kind of file.")
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as e:
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "safe_mode" in str(e) or "unsafe" in str(e).lower():
-            raise ValueError(
-                f"{path} was refused by Keras safe mode (it holds serialized Python code, such as a Lambda "
-                f"layer), which export never runs: {text}"
-            ) from None
-        raise ValueError(f"cannot load {path} as a Keras model: {text}") from None
 
 
 def _resolve_model(model):
@@ -328,40 +312,196 @@ def export(
     Example:
         >>> report = export("model.keras", "out", formats="tflite", quantize="int8")
     """
+    options = ExportOptions(
+        formats=formats, quantize=quantize, representative_data=representative_data, input_shape=input_shape,
+        test_data=test_data, data=data, task=task, metric=metric, int8_io=int8_io, int8_per_channel=int8_per_channel,
+        strip_names=strip_names, share_zero_points=share_zero_points, opset=opset, force=force,
+        num_representative=num_representative, max_samples=max_samples, batch_size=batch_size,
+        latency_repeats=latency_repeats, num_threads=num_threads, thresholds=thresholds,
+    )
+    return export_with_options(model, out_dir, options)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ExportOptions:
+    """Every setting of an export but the model and the output folder.
+
+    The fields are :func:`export`'s keyword arguments, with the same defaults and
+    meanings; see its docstring.
+
+    Example:
+        >>> options = ExportOptions(formats="tflite", quantize=("float32", "int8"))
+        >>> report = export_with_options("model.keras", "out", options)
+    """
+
+    formats: object = FORMATS
+    quantize: object = None
+    representative_data: object = None
+    input_shape: object = None
+    test_data: object = None
+    data: object = None
+    task: object = None
+    metric: object = None
+    int8_io: bool = False
+    int8_per_channel: bool = True
+    strip_names: bool = True
+    share_zero_points: bool = True
+    opset: int = 17
+    force: bool = False
+    num_representative: int = 256
+    max_samples: object = None
+    batch_size: int = 64
+    latency_repeats: int = 30
+    num_threads: object = None
+    thresholds: object = None
+
+
+@dataclasses.dataclass(eq=False)
+class ExportPlan:
+    """A model checked and traced for export, with its data: what the format writers and the proof read.
+
+    Made by :func:`plan_export`. ``formats`` and ``quantizations`` are the
+    validated, ordered choices; ``samples`` the representative and test data;
+    ``dynamic_fn`` / ``static_concrete`` the traced serving functions (batch
+    ``None`` and 1); ``expected_dilated`` the dilated convs every artifact must
+    keep native.
+    """
+
+    model: object
+    label: str
+    out_dir: str
+    options: ExportOptions
+    formats: tuple
+    quantizations: tuple
+    shape: tuple
+    task: str
+    metric_name: str
+    metric_fn: object
+    samples: object
+    input_name: str
+    dtype: str
+    dynamic_fn: object
+    dynamic_signature: list
+    static_concrete: object
+    layer_names: list
+    expected_dilated: list
+    num_threads: int
+
+    @property
+    def artifact_names(self):
+        """Names of the artifacts this plan writes into its output folder."""
+        return artifact_names(self.formats, self.quantizations)
+
+
+@dataclasses.dataclass(eq=False)
+class StagedArtifact:
+    """One artifact written into the staging folder by a format writer, and how to check it.
+
+    ``open(path, plan)`` returns ``(runner, audit, details)``: a runtime runner
+    with ``predict`` and ``batch_fn``, the op audit of the file, and details
+    known only once it is loaded (added to ``details``).
+    """
+
+    format: str
+    quantization: str
+    name: str
+    details: dict
+    open: object
+
+
+def export_with_options(model, out_dir, options):
+    """:func:`export` with its settings in one :class:`ExportOptions` record.
+
+    The steps: :func:`plan_export` (check and trace), one writer per format
+    (:func:`write_savedmodel`, :func:`write_tflite`, :func:`write_onnx`) into a
+    staging folder, :func:`prove` (audit, parity, metric, latency), then the
+    reports, and every file renamed into ``out_dir`` at once.
+
+    Args:
+        model: a ``keras.Model``, a ``.keras`` path or a zoo name (as :func:`export`).
+        out_dir: output folder.
+        options: an :class:`ExportOptions`.
+
+    Returns:
+        An :class:`ExportReport`.
+
+    Raises:
+        As :func:`export`.
+
+    Example:
+        >>> report = export_with_options("mnist_dsdc:mnist", "out", ExportOptions(formats="onnx"))
+    """
+    plan = plan_export(model, out_dir, options)
+    with _files.staging(plan.out_dir) as stage:
+        staged = []
+        for fmt in plan.formats:
+            staged += FORMAT_WRITERS[fmt](plan, stage)
+        report = prove(plan, staged, stage)
+        # The reports are staged too, so a failure writing them (a full disk) leaves nothing behind.
+        _files.write_text(os.path.join(stage, REPORT_JSON), report.to_json())
+        _files.write_text(os.path.join(stage, REPORT_MD), report.to_markdown())
+        _files.commit(stage, plan.out_dir, [a.name for a in staged] + [REPORT_JSON, REPORT_MD])
+    return report
+
+
+def plan_export(model, out_dir, options):
+    """Check the model, the settings, the output folder and the data, and trace the model.
+
+    Nothing is written: every mistake a user can make (a missing file, a bad
+    argument, an occupied output folder, data of the wrong shape, a layer that
+    calls Python) is found before any conversion runs.
+
+    Args:
+        model: a ``keras.Model``, a ``.keras`` path or a zoo name.
+        out_dir: output folder (checked, not created).
+        options: an :class:`ExportOptions`.
+
+    Returns:
+        An :class:`ExportPlan`.
+
+    Raises:
+        As :func:`export`.
+
+    Example:
+        >>> plan = plan_export("mnist_dsdc:mnist", "out", ExportOptions(formats="tflite"))
+        >>> plan.artifact_names
+        ['model_float32.tflite']
+    """
+    o = options
     model, model_label = _resolve_model(model)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(
             f"export supports models with one input and one output; {model.name} has "
             f"{len(model.inputs)} inputs and {len(model.outputs)} outputs."
         )
-    formats = normalize_formats(formats)
-    quants = normalize_quantize(quantize)
+    formats = normalize_formats(o.formats)
+    quants = normalize_quantize(o.quantize)
     if "tflite" not in formats and quants != ("float32",):
         raise ValueError("quantize applies to TFLite only; add 'tflite' to the formats.")
-    if thresholds:
-        unknown = set(thresholds) - set(THRESHOLDS)
+    if o.thresholds:
+        unknown = set(o.thresholds) - set(THRESHOLDS)
         if unknown:
             raise ValueError(f"unknown thresholds {sorted(unknown)}; known: {', '.join(THRESHOLDS)}.")
-    for arg, value in (("batch_size", batch_size), ("num_representative", num_representative)):
+    for arg, value in (("batch_size", o.batch_size), ("num_representative", o.num_representative)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{arg} must be a positive integer, got {value!r}.")
-    shape = _input_shape(model, input_shape)
-    task = _task(model, model_label, task)
-    metric_name, metric_fn = (getattr(metric, "__name__", "metric"), metric) if metric else default_metric(task)
+    shape = _input_shape(model, o.input_shape)
+    task = _task(model, model_label, o.task)
+    metric_name, metric_fn = (getattr(o.metric, "__name__", "metric"), o.metric) if o.metric else default_metric(task)
     names = artifact_names(formats, quants)
     out_dir = os.path.abspath(os.fspath(out_dir))
-    _files.check_out_dir(out_dir, names + [REPORT_JSON, REPORT_MD], force=force)
+    _files.check_out_dir(out_dir, names + [REPORT_JSON, REPORT_MD], force=o.force)
 
     need_rep = "tflite" in formats and "int8" in quants
     samples = _data.resolve(
         model_name=model.name,
         task=task,
         input_shape=shape,
-        representative_data=representative_data,
-        test_data=test_data,
-        data=data,
-        num_representative=num_representative,
-        max_samples=max_samples,
+        representative_data=o.representative_data,
+        test_data=o.test_data,
+        data=o.data,
+        num_representative=o.num_representative,
+        max_samples=o.max_samples,
         need_representative=need_rep,
     )
 
@@ -386,80 +526,174 @@ def export(
             "(tf.py_function / tf.numpy_function), which no SavedModel, TFLite or ONNX file can carry; "
             "rewrite that layer with TensorFlow or Keras ops."
         )
-    expected_dilated = _audit.dilated_conv_layers(model)
+    return ExportPlan(
+        model=model, label=model_label, out_dir=out_dir, options=o, formats=formats, quantizations=quants,
+        shape=shape, task=task, metric_name=metric_name, metric_fn=metric_fn, samples=samples,
+        input_name=input_name, dtype=dtype, dynamic_fn=dynamic_fn, dynamic_signature=dynamic_sig,
+        static_concrete=static_concrete, layer_names=layer_names,
+        expected_dilated=_audit.dilated_conv_layers(model), num_threads=o.num_threads or os.cpu_count() or 1,
+    )
 
-    num_threads = num_threads or os.cpu_count() or 1
+
+# ---------------------------------------------------------------- one writer per format
+
+
+def write_savedmodel(plan, folder):
+    """Write the SavedModel (signature ``serving_default``, dynamic batch) into ``folder``.
+
+    Args:
+        plan: an :class:`ExportPlan`.
+        folder: the staging folder.
+
+    Returns:
+        A list with one :class:`StagedArtifact`.
+
+    Example:
+        >>> staged = write_savedmodel(plan_export(model, "out", ExportOptions()), stage)  # doctest: +SKIP
+    """
+    from kerasdil.export import savedmodel
+
+    savedmodel.save(plan.model, plan.dynamic_fn.get_concrete_function(), os.path.join(folder, SAVEDMODEL_DIR))
+    details = {"signature": savedmodel.SIGNATURE,
+               "inputs": f"{plan.input_name}: (batch, {', '.join(map(str, plan.shape))}) {plan.dtype}",
+               "outputs": savedmodel.OUTPUT_KEY}
+    return [StagedArtifact("savedmodel", "float32", SAVEDMODEL_DIR, details, _open_savedmodel)]
+
+
+def _open_savedmodel(path, plan):
+    from kerasdil.export.savedmodel import SavedModelRunner
+
+    runner = SavedModelRunner(path)
+    return runner, _audit.audit_savedmodel(_audit.frozen_graph_def(runner.function), plan.expected_dilated), {}
+
+
+def write_tflite(plan, folder):
+    """Write one TFLite flatbuffer per quantization of the plan into ``folder``.
+
+    Static batch 1, builtin ops only, dilated convs native, compacted losslessly
+    (see :func:`export`'s ``strip_names`` and ``share_zero_points``).
+
+    Args:
+        plan: an :class:`ExportPlan`.
+        folder: the staging folder.
+
+    Returns:
+        A list of :class:`StagedArtifact`, one per quantization.
+
+    Example:
+        >>> staged = write_tflite(plan_export(model, "out", ExportOptions(quantize="int8")), stage)  # doctest: +SKIP
+    """
+    from kerasdil.export import tflite
+
+    o, staged = plan.options, []
+    for q in plan.quantizations:
+        flatbuffer = tflite.convert(
+            plan.static_concrete,
+            q,
+            representative=plan.samples.representative if q == "int8" else None,
+            int8_io=o.int8_io and q == "int8",
+            layer_names=plan.layer_names,
+            per_channel=o.int8_per_channel,
+            strip_names=o.strip_names,
+            share_zero_points=o.share_zero_points,
+        )
+        _files.write_bytes(os.path.join(folder, tflite_name(q)), flatbuffer)
+        io_type = "int8" if (o.int8_io and q == "int8") else "float32"
+        details = {"input": f"{plan.input_name}: (1, {', '.join(map(str, plan.shape))}) {io_type}", "output": io_type,
+                   "tensor names": "stripped (input and output kept)" if o.strip_names else "kept"}
+        if q in ("dynamic", "int8"):
+            details["zero points"] = "identical vectors shared" if o.share_zero_points else "one vector per tensor"
+        if q == "dynamic" and not _has_int8_tensors(flatbuffer):
+            # The converter leaves weight tensors under 1,024 elements in float32.
+            details["note"] = ("no weight tensor was large enough to quantize (TFLite's dynamic range "
+                               "quantization skips those under 1,024 elements): this file is float32")
+        if q == "int8":
+            details["weight scales"] = "per channel" if o.int8_per_channel else "per tensor"
+        staged.append(StagedArtifact("tflite", q, tflite_name(q), details, _open_tflite))
+    return staged
+
+
+def _open_tflite(path, plan):
+    from kerasdil.export.tflite import LiteRTRunner
+
+    runner = LiteRTRunner(path, num_threads=plan.num_threads)
+    with open(path, "rb") as f:
+        audit = _audit.audit_tflite(f.read(), plan.expected_dilated)
+    batch_size = plan.options.batch_size
+    larger = "by resizing the input" if runner.resizable(batch_size) else "one image at a time (not resizable)"
+    return runner, audit, {"larger batches": larger}
+
+
+def write_onnx(plan, folder):
+    """Write ``model.onnx`` (dynamic batch, the plan's opset) into ``folder``.
+
+    Args:
+        plan: an :class:`ExportPlan`.
+        folder: the staging folder.
+
+    Returns:
+        A list with one :class:`StagedArtifact`.
+
+    Example:
+        >>> staged = write_onnx(plan_export(model, "out", ExportOptions(formats="onnx")), stage)  # doctest: +SKIP
+    """
+    from kerasdil.export import onnx as onnx_export
+
+    opset = plan.options.opset
+    proto = onnx_export.convert(plan.dynamic_fn, plan.dynamic_signature, opset=opset, layer_names=plan.layer_names)
+    _files.write_bytes(os.path.join(folder, ONNX_FILE), proto.SerializeToString())
+    details = {"opset": opset, "inputs": f"{plan.input_name}: (batch, {', '.join(map(str, plan.shape))}) float32",
+               "outputs": "output"}
+    return [StagedArtifact("onnx", "float32", ONNX_FILE, details, _open_onnx)]
+
+
+def _open_onnx(path, plan):
+    import onnx
+
+    from kerasdil.export.onnx import OnnxRuntimeRunner
+
+    runner = OnnxRuntimeRunner(path, num_threads=plan.num_threads)
+    return runner, _audit.audit_onnx(onnx.load(path), plan.expected_dilated), {}
+
+
+#: The writer of each format, in :data:`FORMATS` order.
+FORMAT_WRITERS = {"savedmodel": write_savedmodel, "tflite": write_tflite, "onnx": write_onnx}
+
+
+# ---------------------------------------------------------------- the proof
+
+
+def prove(plan, staged, folder):
+    """Audit, parity, task metric and latency of each staged artifact, against the Keras model.
+
+    Args:
+        plan: the :class:`ExportPlan` the artifacts were written from.
+        staged: the :class:`StagedArtifact` list of the format writers.
+        folder: the staging folder they are in.
+
+    Returns:
+        An :class:`ExportReport`; a failed check is in it (``report.failures``), not raised.
+
+    Example:
+        >>> report = prove(plan, write_onnx(plan, stage), stage)  # doctest: +SKIP
+    """
+    from kerasdil.export import timing
+
+    o, model = plan.options, plan.model
+    batch_size, latency_repeats, thresholds = o.batch_size, o.latency_repeats, o.thresholds
+    metric_name, metric_fn, task = plan.metric_name, plan.metric_fn, plan.task
     report = ExportReport(
-        model=model_label,
+        model=plan.label,
         task=task,
-        input_shape=list(shape),
-        out_dir=out_dir,
-        data=samples.description,
+        input_shape=list(plan.shape),
+        out_dir=plan.out_dir,
+        data=plan.samples.description,
         keras={},
         artifacts=[],
         thresholds={**THRESHOLDS, **(thresholds or {})},
-        environment=_environment(num_threads),
+        environment=_environment(plan.num_threads),
     )
-    with _files.staging(out_dir) as stage:
-        made = []  # (format, quantization, name, details)
-        if "savedmodel" in formats:
-            from kerasdil.export import savedmodel
-
-            savedmodel.save(model, dynamic_fn.get_concrete_function(), os.path.join(stage, SAVEDMODEL_DIR))
-            made.append(("savedmodel", "float32", SAVEDMODEL_DIR, {"signature": savedmodel.SIGNATURE,
-                         "inputs": f"{input_name}: (batch, {', '.join(map(str, shape))}) {dtype}",
-                         "outputs": savedmodel.OUTPUT_KEY}))
-        if "tflite" in formats:
-            from kerasdil.export import tflite
-
-            for q in quants:
-                flatbuffer = tflite.convert(
-                    static_concrete,
-                    q,
-                    representative=samples.representative if q == "int8" else None,
-                    int8_io=int8_io and q == "int8",
-                    layer_names=layer_names,
-                    per_channel=int8_per_channel,
-                    strip_names=strip_names,
-                    share_zero_points=share_zero_points,
-                )
-                _files.write_bytes(os.path.join(stage, tflite_name(q)), flatbuffer)
-                io_type = "int8" if (int8_io and q == "int8") else "float32"
-                details = {"input": f"{input_name}: (1, {', '.join(map(str, shape))}) {io_type}", "output": io_type,
-                           "tensor names": "stripped (input and output kept)" if strip_names else "kept"}
-                if q in ("dynamic", "int8"):
-                    details["zero points"] = "identical vectors shared" if share_zero_points else "one vector per tensor"
-                if q == "dynamic" and not _has_int8_tensors(flatbuffer):
-                    # The converter leaves weight tensors under 1,024 elements in float32.
-                    details["note"] = ("no weight tensor was large enough to quantize (TFLite's dynamic range "
-                                       "quantization skips those under 1,024 elements): this file is float32")
-                if q == "int8":
-                    details["weight scales"] = "per channel" if int8_per_channel else "per tensor"
-                made.append(("tflite", q, tflite_name(q), details))
-        if "onnx" in formats:
-            from kerasdil.export import onnx as onnx_export
-
-            proto = onnx_export.convert(dynamic_fn, dynamic_sig, opset=opset, layer_names=layer_names)
-            _files.write_bytes(os.path.join(stage, ONNX_FILE), proto.SerializeToString())
-            made.append(("onnx", "float32", ONNX_FILE, {"opset": opset,
-                         "inputs": f"{input_name}: (batch, {', '.join(map(str, shape))}) float32", "outputs": "output"}))
-
-        _prove(report, model, made, stage, samples, task, metric_name, metric_fn, expected_dilated,
-               batch_size=batch_size, latency_repeats=latency_repeats,
-               num_threads=num_threads, thresholds=thresholds)
-        # The reports are staged too, so a failure writing them (a full disk) leaves nothing behind.
-        _files.write_text(os.path.join(stage, REPORT_JSON), report.to_json())
-        _files.write_text(os.path.join(stage, REPORT_MD), report.to_markdown())
-        _files.commit(stage, out_dir, [name for _, _, name, _ in made] + [REPORT_JSON, REPORT_MD])
-    return report
-
-
-def _prove(report, model, made, stage, samples, task, metric_name, metric_fn, expected_dilated, *,
-           batch_size, latency_repeats, num_threads, thresholds):
-    """Fill ``report`` with audit, parity, metric and latency of each staged artifact."""
-    from kerasdil.export import timing
-
-    x, y = samples.x, samples.y
+    x, y = plan.samples.x, plan.samples.y
     reference = _predict_keras(model, x, batch_size)
     keras_metric = None
     if y is not None:
@@ -475,29 +709,12 @@ def _prove(report, model, made, stage, samples, task, metric_name, metric_fn, ex
             lambda b: ((lambda: model.predict_on_batch(b)), None), x1, xb, repeats=latency_repeats
         )
 
-    for fmt, q, name, details in made:
-        path = os.path.join(stage, name)
-        if fmt == "savedmodel":
-            from kerasdil.export.savedmodel import SavedModelRunner
-
-            runner = SavedModelRunner(path)
-            audit = _audit.audit_savedmodel(_audit.frozen_graph_def(runner.function), expected_dilated)
-        elif fmt == "tflite":
-            from kerasdil.export.tflite import LiteRTRunner
-
-            runner = LiteRTRunner(path, num_threads=num_threads)
-            with open(path, "rb") as f:
-                audit = _audit.audit_tflite(f.read(), expected_dilated)
-            details["larger batches"] = (
-                "by resizing the input" if runner.resizable(batch_size) else "one image at a time (not resizable)"
-            )
-        else:
-            import onnx
-
-            from kerasdil.export.onnx import OnnxRuntimeRunner
-
-            runner = OnnxRuntimeRunner(path, num_threads=num_threads)
-            audit = _audit.audit_onnx(onnx.load(path), expected_dilated)
+    for artifact in staged:
+        path = os.path.join(folder, artifact.name)
+        runner, audit, more = artifact.open(path, plan)
+        details = artifact.details
+        details.update(more)
+        q = artifact.quantization
         outputs = runner.predict(x, batch_size=batch_size)
         parity = compare(reference, outputs)
         artifact_metric = None
@@ -520,7 +737,9 @@ def _prove(report, model, made, stage, samples, task, metric_name, metric_fn, ex
         if latency_repeats:
             latency = timing.measure(runner.batch_fn, x1, xb, repeats=latency_repeats)
         report.artifacts.append(ArtifactReport(
-            format=fmt, quantization=q, path=name, bytes=_files.size_of(path), runtime=_RUNTIME[fmt],
-            audit=audit, parity=parity, metric=artifact_metric, latency=latency, failures=failures, details=details,
+            format=artifact.format, quantization=q, path=artifact.name, bytes=_files.size_of(path),
+            runtime=_RUNTIME[artifact.format], audit=audit, parity=parity, metric=artifact_metric, latency=latency,
+            failures=failures, details=details,
         ))
         del runner
+    return report

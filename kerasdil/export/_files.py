@@ -12,8 +12,10 @@ import os
 import shutil
 import uuid
 
+from kerasdil.io import TEMPORARY_SUFFIX, write_bytes_atomic, write_text_atomic
+
 STAGING_PREFIX = ".kerasdil-export-"
-STAGING_SUFFIX = ".tmp"
+STAGING_SUFFIX = TEMPORARY_SUFFIX
 
 
 def check_out_dir(out_dir, names, *, force):
@@ -100,30 +102,9 @@ def commit(stage, out_dir, names):
             os.replace(src, dst)
 
 
-def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary name and an atomic rename."""
-    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}{STAGING_SUFFIX}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def write_bytes(path, data):
-    """Write ``data`` to ``path`` through a temporary name and an atomic rename."""
-    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}{STAGING_SUFFIX}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+# Files are written by kerasdil.io's atomic writers (a temporary name, then a rename).
+write_text = write_text_atomic
+write_bytes = write_bytes_atomic
 
 
 def size_of(path):

@@ -46,7 +46,9 @@ def dilated_conv_layers(model):
 
     kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
     found = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    from kerasdil import _compat
+
+    for layer in _compat.flatten_layers(model):
         if not isinstance(layer, kinds):
             continue
         rate = tuple(layer.dilation_rate)
@@ -58,7 +60,9 @@ def dilated_conv_layers(model):
 
 def layer_names(model):
     """Names of every layer inside ``model`` (recursively), deepest last."""
-    return [layer.name for layer in model._flatten_layers(include_self=False, recursive=True)]
+    from kerasdil import _compat
+
+    return [layer.name for layer in _compat.flatten_layers(model)]
 
 
 def layer_of(node_name, names):
@@ -82,9 +86,9 @@ def layer_of(node_name, names):
 
 def frozen_graph_def(concrete_function):
     """GraphDef of ``concrete_function`` with variables folded into constants."""
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from kerasdil import _compat
 
-    return convert_variables_to_constants_v2(concrete_function).graph.as_graph_def()
+    return _compat.convert_variables_to_constants(concrete_function).graph.as_graph_def()
 
 
 def tf_nodes(graph_def):

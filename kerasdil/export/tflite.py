@@ -20,6 +20,7 @@ import re
 
 import numpy as np
 
+from kerasdil import _compat
 from kerasdil.export.audit import describe_ops, layers_using, tf_nodes
 from kerasdil.export.errors import ExportError
 
@@ -101,7 +102,7 @@ def convert(
 
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter._experimental_disable_per_channel = not per_channel
+        _compat.set_tflite_per_channel(converter, per_channel)
         if int8_io:
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8

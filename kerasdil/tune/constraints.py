@@ -38,6 +38,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from kerasdil.receptive import LayerSpec, analyze_schedule, receptive_field
+from kerasdil.zoo import mnist_record, segmentation_record
 
 __all__ = [
     "ORDERS",
@@ -135,8 +136,8 @@ class ScheduleSpace:
         return cls(tuple(data["depths"]), tuple(data["rates"]), data["order"], tuple(data["widths"]))
 
 
-#: Output strides deeplab_aspp accepts (kerasdil.zoo.segmentation.OUTPUT_STRIDES).
-OUTPUT_STRIDES = (4, 8, 16)
+#: Output strides deeplab_aspp accepts (its record's).
+OUTPUT_STRIDES = segmentation_record.OUTPUT_STRIDES
 
 
 def _rate_menu(name, values) -> Tuple[Tuple[int, ...], ...]:
@@ -643,11 +644,12 @@ def _measure(family: SearchFamily, schedule, width, input_shape, num_classes, op
     )
 
 
-# mnist_dsdc: stem DilatedConvBN(width, 3) at full size; per stage a 2x2 max-pool then a
-# DilationStack of DSDC blocks (depthwise 3x3 dilated, no bias; pointwise 1x1, no bias; BN)
-# with STAGE_MULTIPLIERS x width channels; global average pooling; Dense(num_classes).
-# Mirrors kerasdil/zoo/mnist.py; tests/test_tune.py pins it against model.count_params().
-_MNIST_MULTIPLIERS = (2, 3)
+# Each family's cost model (parameters and MACs without building the model) and
+# defaults come from its zoo record (kerasdil/zoo/*_record.py), beside the builder
+# they mirror; tests/test_tune.py and tests/test_tune_deeplab.py pin them against
+# the built models.
+_MNIST_RECORD = mnist_record.MNIST_DSDC_RECORD
+_DEEPLAB_RECORD = segmentation_record.DEEPLAB_ASPP_RECORD
 
 
 def _mnist_specs(schedule, input_shape):
@@ -658,70 +660,21 @@ def _mnist_specs(schedule, input_shape):
     return specs
 
 
-def _dsdc_stack_cost(rates, channels, filters, h, w):
-    """Params, MACs of a DilationStack: per block depthwise 3x3 + pointwise 1x1 (no biases) + BN."""
-    params = macs = 0
-    for _ in rates:
-        params += 9 * channels + channels * filters + 4 * filters
-        macs += h * w * (9 * channels + channels * filters)
-        channels = filters
-    return params, macs
-
-
-def _mnist_cost(schedule, width, input_shape, num_classes):
-    h, w, c = input_shape
-    params = 9 * c * width + 4 * width  # stem conv (no bias) + BN (gamma, beta, mean, variance)
-    macs = h * w * 9 * c * width
-    channels = width
-    for rates, mult in zip(schedule, _MNIST_MULTIPLIERS):
-        h, w = h // 2, w // 2  # MaxPooling2D(2), "valid"
-        p, m = _dsdc_stack_cost(rates, channels, width * mult, h, w)
-        params, macs, channels = params + p, macs + m, width * mult
-    params += channels * num_classes + num_classes
-    macs += channels * num_classes
-    return params, macs
-
-
 MNIST_DSDC = SearchFamily(
     name="mnist_dsdc",
     stages=2,
     layer_specs=_mnist_specs,
-    cost=_mnist_cost,
+    cost=_MNIST_RECORD.cost,
     # The family pins the stem and stage widths it mirrors, whatever the builder's defaults.
     builder_kwargs=lambda schedule, width: {"dilation_schedule": schedule, "width": width, "stem": "pool",
-                                            "stage_filters": [width * m for m in _MNIST_MULTIPLIERS]},
-    default_schedule=((1, 2, 5), (1, 2, 3)),
+                                            "stage_filters": [width * m for m in mnist_record.STAGE_MULTIPLIERS]},
+    default_schedule=mnist_record.DEFAULT_SCHEDULE,
     default_width=16,
 )
 
 
-# deeplab_aspp (kerasdil/zoo/segmentation.py), with the builder's defaults for what the
-# search leaves fixed (decoder on, 64 ASPP filters, 32 decoder filters, 10 backbone classes):
-#   stem DilatedConvBN(width, 3) at full size;
-#   stage i (channels width x 2, 3, 4, 4): a 2x2 max-pool while the stride is below the
-#     output stride, else no pool and the stage's rates multiplied by the stride given up
-#     (x2, x4); then a DilationStack of DSDC blocks;
-#   after stage2 (always at 1/4): "classifier", Conv2D(10, 1) with bias (backbone evidence);
-#   ASPP(64, rates, separable): 1x1 branch, a DSDC branch per rate, image pooling (1x1 conv on
-#     the 1x1 pooled map), projection 1x1 of the (rates + 2) x 64 concatenation (all with BN);
-#   decoder at 1/2: DilatedConvBN(16, 1) on stage1; DSDC(32) on [ASPP up, reduce, evidence up];
-#     DSDC(32); at full size DSDC(16) on [decoder up, stem, image]; logits Conv2D(classes, 1).
-# tests/test_tune_deeplab.py pins params and MACs against the built model.
-_DEEPLAB_MULTIPLIERS = (2, 3, 4, 4)
-_DEEPLAB_ASPP_FILTERS = 64
-_DEEPLAB_DECODER_FILTERS = 32
-_DEEPLAB_BACKBONE_CLASSES = 10
-
-
-def _deeplab_stage_rates(schedule, aspp_rates=None, output_stride=8):
-    stride, dilation, out = 1, 1, []
-    for rates in schedule:
-        if stride < output_stride:
-            stride *= 2
-        else:
-            dilation *= 2
-        out.append(tuple(r * dilation for r in rates))
-    return tuple(out)
+def _deeplab_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_record.DEFAULT_OUTPUT_STRIDE):
+    return segmentation_record.deeplab_stage_rates(schedule, output_stride)
 
 
 def _deeplab_specs(schedule, input_shape, aspp_rates, output_stride):
@@ -735,47 +688,6 @@ def _deeplab_specs(schedule, input_shape, aspp_rates, output_stride):
         specs.extend(LayerSpec(3, 1, r) for r in rates)
     specs.append(LayerSpec(3, 1, max(aspp_rates)))
     return specs
-
-
-def _deeplab_cost(schedule, width, input_shape, num_classes, aspp_rates, output_stride):
-    height, wide, c = input_shape
-    params = 9 * c * width + 4 * width  # stem
-    macs = height * wide * 9 * c * width
-    h, w, stride, channels = height, wide, 1, width
-    classes = _DEEPLAB_BACKBONE_CLASSES
-    for i, (rates, mult) in enumerate(zip(schedule, _DEEPLAB_MULTIPLIERS)):
-        if stride < output_stride:
-            h, w, stride = h // 2, w // 2, stride * 2
-        p, m = _dsdc_stack_cost(rates, channels, width * mult, h, w)
-        params, macs, channels = params + p, macs + m, width * mult
-        if i == 0:
-            low = (h, w, channels)
-        if i == 1 and classes:  # "classifier": 1x1 conv with bias on stage2
-            params += channels * classes + classes
-            macs += h * w * channels * classes
-    f, n = _DEEPLAB_ASPP_FILTERS, len(aspp_rates)
-    params += channels * f + 4 * f  # 1x1 branch
-    macs += h * w * channels * f
-    params += n * (9 * channels + channels * f + 4 * f)  # DSDC branches
-    macs += n * h * w * (9 * channels + channels * f)
-    params += channels * f + 4 * f  # image pooling: 1x1 conv on the 1x1 pooled map
-    macs += channels * f
-    params += (n + 2) * f * f + 4 * f  # projection
-    macs += h * w * (n + 2) * f * f
-    d = _DEEPLAB_DECODER_FILTERS
-    r = max(8, d // 2)
-    lh, lw, lc = low
-    params += lc * r + 4 * r  # decoder_reduce
-    macs += lh * lw * lc * r
-    cin = f + r + classes
-    p, m = _dsdc_stack_cost((1, 1), cin, d, lh, lw)  # decoder_conv1, decoder_conv2
-    params, macs = params + p, macs + m
-    cin = d + width + c  # refine_concat: decoder, stem, image
-    p, m = _dsdc_stack_cost((1,), cin, r, height, wide)  # refine_conv
-    params, macs = params + p, macs + m
-    params += r * num_classes + num_classes  # logits
-    macs += height * wide * r * num_classes
-    return params, macs
 
 
 def _deeplab_check(space, input_shape):
@@ -795,17 +707,18 @@ DEEPLAB_ASPP = SearchFamily(
     name="deeplab_aspp",
     stages=4,
     layer_specs=_deeplab_specs,
-    cost=_deeplab_cost,
+    cost=_DEEPLAB_RECORD.cost,
     builder_kwargs=lambda schedule, width, aspp_rates, output_stride: {
         "dilation_schedule": schedule, "width": width, "aspp_rates": aspp_rates, "output_stride": output_stride},
-    default_schedule=((1, 2, 5), (1, 2, 3), (1, 2, 3), (1, 2, 3)),
-    default_width=18,
-    default_options=(("aspp_rates", (2, 4, 6)), ("output_stride", 8)),
+    default_schedule=tuple(schedule for _, schedule, _ in segmentation_record.BACKBONE_STAGES),
+    default_width=segmentation_record.BACKBONE_WIDTH,
+    default_options=(("aspp_rates", segmentation_record.ASPP_RATES_AT_OS8),
+                     ("output_stride", segmentation_record.DEFAULT_OUTPUT_STRIDE)),
     stage_rates=_deeplab_stage_rates,
     space_type=SegmenterSpace,
-    input_shape=(64, 80, 1),
-    num_classes=11,
-    task="segmentation",
+    input_shape=_DEEPLAB_RECORD.input_shape,
+    num_classes=_DEEPLAB_RECORD.num_classes,
+    task=_DEEPLAB_RECORD.task,
     objective="val_mean_iou",
     check=_deeplab_check,
 )

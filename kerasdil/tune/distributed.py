@@ -35,6 +35,8 @@ import socket
 import time
 from typing import Callable, Optional, Tuple
 
+from kerasdil import _compat
+
 __all__ = ["parse_address", "tuner_environment", "serve_oracle", "free_port"]
 
 _ENV_KEYS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
@@ -95,8 +97,7 @@ def tuner_environment(role: str, address: Optional[str] = None, worker_id: Optio
         new = {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
     else:
         raise ValueError(f"role must be 'local', 'chief' or 'worker', got {role!r}.")
-    timeout_saved = None
-    client = None
+    timeout = contextlib.nullcontext()
     if role == "worker":
         try:
             import tensorboard  # noqa: F401
@@ -105,26 +106,21 @@ def tuner_environment(role: str, address: Optional[str] = None, worker_id: Optio
                 "tuning workers need tensorboard (keras-tuner imports it for every trial): "
                 "pip install 'kerasdil[tune]' or pip install tensorboard."
             ) from None
-        if rpc_timeout is not None:
-            from keras_tuner.src.distribute import oracle_client as client
-
-            timeout_saved = client.TIMEOUT
-            client.TIMEOUT = rpc_timeout
+        timeout = _compat.oracle_client_timeout(rpc_timeout)
     try:
-        for k, v in new.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
+        with timeout:
+            for k, v in new.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        if client is not None:
-            client.TIMEOUT = timeout_saved
 
 
 def serve_oracle(oracle, *, poll_seconds: float = 0.5, log: Callable[[str], None] = print, max_workers: int = 8):
@@ -145,14 +141,10 @@ def serve_oracle(oracle, *, poll_seconds: float = 0.5, log: Callable[[str], None
     import grpc
     from concurrent import futures
 
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
     host = os.environ["KERASTUNER_ORACLE_IP"]
     port = os.environ["KERASTUNER_ORACLE_PORT"]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = _compat.add_oracle_servicer(oracle, server)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError:

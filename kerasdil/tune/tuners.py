@@ -14,7 +14,7 @@ the data, run trials, and leave everything in ``directory/project_name``:
 
 Data and objective come from the model's family: mnist_dsdc trains on MNIST
 images and maximises ``val_accuracy`` on images held out from the training
-set; deeplab_aspp trains on MNIST scenes (:class:`kerasdil.zoo.segmentation.SegmentationTask`,
+set; deeplab_aspp trains on MNIST scenes (:class:`kerasdil.tasks.SegmentationTask`,
 at the search's input size) and maximises ``val_mean_iou`` on scenes composed
 from held-out training digits. The test split is never used.
 
@@ -52,8 +52,8 @@ import time
 from typing import Callable, Optional, Sequence
 
 import keras_tuner as kt
-from keras_tuner.src.engine import trial as trial_module
 
+from kerasdil import _compat
 from kerasdil.tune.constraints import Constraints, PruneResult, ScheduleSpace, prune
 from kerasdil.tune.hypermodels import ScheduleHyperModel, get_family
 
@@ -81,10 +81,11 @@ SEARCH_FILE = "kerasdil_search.json"
 #: Per-trial log of starts, inside each ``trial_*`` folder.
 RUNS_FILE = "kerasdil_runs.jsonl"
 
-RUNNING = trial_module.TrialStatus.RUNNING
-COMPLETED = trial_module.TrialStatus.COMPLETED
-IDLE = trial_module.TrialStatus.IDLE
-STOPPED = trial_module.TrialStatus.STOPPED
+_TrialStatus = _compat.trial_status()
+RUNNING = _TrialStatus.RUNNING
+COMPLETED = _TrialStatus.COMPLETED
+IDLE = _TrialStatus.IDLE
+STOPPED = _TrialStatus.STOPPED
 
 
 # ---------------------------------------------------------------------------
@@ -137,8 +138,9 @@ class ResumableOracleMixin:
             trial = self.ongoing_trials.pop(tuner_id, None)
             self.tuner_ids.discard(tuner_id)
             self._last_seen.pop(tuner_id, None)
-            if trial is not None and trial.status != COMPLETED and trial.trial_id not in self._retry_queue:
-                self._retry_queue.append(trial.trial_id)
+            retry_queue = _compat.oracle_retry_queue(self)
+            if trial is not None and trial.status != COMPLETED and trial.trial_id not in retry_queue:
+                retry_queue.append(trial.trial_id)
                 print(f"kerasdil tune: no word from {tuner_id} for {self.lease_seconds:g} s; "
                       f"trial {trial.trial_id} goes back to the queue.", flush=True)
             else:
@@ -185,33 +187,34 @@ class ResumableOracleMixin:
                 if ongoing.trial_id == trial.trial_id:
                     self.ongoing_trials.pop(tid)
             return
-        if trial.trial_id in self._retry_queue:
+        if trial.trial_id in _compat.oracle_retry_queue(self):
             # A worker presumed dead finished after all: take its result, drop the rerun.
-            self._retry_queue.remove(trial.trial_id)
+            _compat.oracle_retry_queue(self).remove(trial.trial_id)
         return super().end_trial(trial)
 
     # keras-tuner writes its state files in place; a kill during such a write leaves
     # a truncated JSON file that stops the next resume. These write and rename.
 
     def save(self):
-        _write_json(self._get_oracle_fname(), self.get_state())
+        _write_json(_compat.oracle_state_file(self), self.get_state())
 
-    def _save_trial(self, trial):
-        _write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+    def _save_trial(self, trial):  # a keras-tuner hook: _compat.OVERRIDDEN_HOOKS
+        _write_json(os.path.join(_compat.oracle_trial_dir(self, trial.trial_id), "trial.json"), trial.get_state())
 
     def reload(self):
         super().reload()
         changed = False
-        for trial_id in list(self._retry_queue):
+        retry_queue = _compat.oracle_retry_queue(self)
+        for trial_id in list(retry_queue):
             trial = self.trials.get(trial_id)
             if trial is not None and trial.status == COMPLETED:
-                self._retry_queue.remove(trial_id)
+                retry_queue.remove(trial_id)
                 if trial_id not in self.end_order:
                     self.end_order.append(trial_id)
                 changed = True
         for trial_id, trial in self.trials.items():
-            if trial.status == RUNNING and trial_id not in self._retry_queue:
-                self._retry_queue.append(trial_id)
+            if trial.status == RUNNING and trial_id not in retry_queue:
+                retry_queue.append(trial_id)
                 if trial_id not in self.start_order:
                     self.start_order.append(trial_id)
                 changed = True
@@ -227,8 +230,8 @@ def _oracle_classes():
         def populate_space(self, trial_id):
             # The Gaussian process may propose a candidate already tried; take an untried one instead.
             response = super().populate_space(trial_id)
-            if response.get("status") == RUNNING and self._duplicate(response["values"]):
-                values = self._random_values()
+            if response.get("status") == RUNNING and _compat.oracle_is_duplicate(self, response["values"]):
+                values = _compat.oracle_random_values(self)
                 if values is None:
                     return {"status": STOPPED, "values": None}
                 response = {"status": RUNNING, "values": values}
@@ -284,7 +287,7 @@ def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hype
     else:
         oracle = _ORACLES[tuner](max_trials=max_trials, **common)
     if space_size:
-        oracle._max_collisions = max(oracle._max_collisions, 10 * space_size)
+        _compat.raise_oracle_collisions(oracle, 10 * space_size)
     oracle._kd_init(lease_seconds)
     return oracle
 
@@ -305,7 +308,7 @@ class _TunerMixin:
         with open(os.path.join(self.get_trial_dir(trial.trial_id), RUNS_FILE), "a") as f:
             f.write(json.dumps(line) + "\n")
         self._heartbeat_stop = threading.Event()
-        if self._is_worker():
+        if _compat.tuner_is_worker(self):
             oracle, stop, every = self.oracle, self._heartbeat_stop, self.heartbeat_seconds
 
             def beat():
@@ -319,9 +322,9 @@ class _TunerMixin:
 
     def save(self):
         # keras-tuner's Tuner.save, with the files written and renamed (ResumableOracleMixin).
-        if not self._is_worker():
+        if not _compat.tuner_is_worker(self):
             self.oracle.save()
-        _write_json(self._get_tuner_fname(), self.get_state())
+        _write_json(_compat.tuner_state_file(self), self.get_state())
 
     def on_trial_end(self, trial):
         stop = getattr(self, "_heartbeat_stop", None)
@@ -331,8 +334,7 @@ class _TunerMixin:
 
     def search(self, *fit_args, **fit_kwargs):
         # keras-tuner's loop, except that an IDLE answer waits before asking again.
-        from keras_tuner.src.distribute import utils as dist_utils
-
+        dist_utils = _compat.distribute_utils()
         if "verbose" in fit_kwargs and (not dist_utils.has_chief_oracle() or dist_utils.is_chief_oracle()):
             self.oracle.verbose = fit_kwargs.get("verbose")
         if dist_utils.is_chief_oracle():
@@ -347,7 +349,7 @@ class _TunerMixin:
                 time.sleep(self.idle_sleep_seconds)
                 continue
             self.on_trial_begin(trial)
-            self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            _compat.run_and_update_trial(self, trial, *fit_args, **fit_kwargs)
             self.on_trial_end(trial)
         self.on_search_end()
 
@@ -421,7 +423,7 @@ def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs
 
 def _write_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
-    from kerasdil.export._files import write_text  # a unique temporary name per call, then a rename
+    from kerasdil.io import write_text_atomic as write_text  # a unique temporary name per call, then a rename
 
     write_text(path, json.dumps(data, indent=1))
 

@@ -5,8 +5,18 @@
 >>> list_models("mnist_*")
 ['mnist_conv', 'mnist_dsdc']
 >>> model = create_model("mnist_dsdc:mnist")     # the same, through the registry
+
+The registry and the records (``list_models``, ``model_info``) are plain Python;
+a builder's module, and with it TensorFlow, is imported when a builder (or
+``ZooModel``) is first used. To load a saved zoo model with
+``keras.models.load_model``, import Keras before ``kerasdil.zoo`` (the zoo then
+registers its model class at once) or load it with ``kerasdil.saving.load_model``.
 """
 
+import importlib
+import sys
+
+from kerasdil.zoo.record import ZooRecord
 from kerasdil.zoo.registry import (
     ModelInfo,
     PretrainedWeights,
@@ -16,14 +26,38 @@ from kerasdil.zoo.registry import (
     register_model,
     weights_dir,
 )
-from kerasdil.zoo.baselines import keras_io_convnet
-from kerasdil.zoo.mnist import mnist_conv, mnist_dsdc
-from kerasdil.zoo.model import ZooModel
-from kerasdil.zoo.segmentation import deeplab_aspp, unet_baseline
+
+# Names that live in the modules that import Keras: loaded on first access.
+_LAZY = {
+    "ZooModel": "kerasdil.zoo.model",
+    "deeplab_aspp": "kerasdil.zoo.segmentation",
+    "keras_io_convnet": "kerasdil.zoo.baselines",
+    "mnist_conv": "kerasdil.zoo.mnist",
+    "mnist_dsdc": "kerasdil.zoo.mnist",
+    "unet_baseline": "kerasdil.zoo.segmentation",
+}
+
+if "keras" in sys.modules:
+    # Keras is loaded already, so registering the zoo's model class with it costs little:
+    # `import keras, kerasdil.zoo` is enough for keras.models.load_model to read a saved zoo
+    # model. (kerasdil.saving.load_model registers it whatever was imported before.)
+    import kerasdil.zoo.model  # noqa: F401,E402
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kerasdil.zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ModelInfo",
     "PretrainedWeights",
+    "ZooRecord",
     "create_model",
     "deeplab_aspp",
     "keras_io_convnet",

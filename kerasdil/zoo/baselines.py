@@ -3,17 +3,9 @@
 import keras
 from keras import layers
 
-from kerasdil.zoo.registry import register_model
 from kerasdil.zoo.weights_io import load_weights
 
 
-@register_model(
-    task="classification",
-    family="baselines",
-    input_shape=(28, 28, 1),
-    num_classes=10,
-    description="keras.io 'Simple MNIST convnet' (34,826 params), the peer baseline",
-)
 def keras_io_convnet(input_shape=(28, 28, 1), num_classes=10, weights=None, name="keras_io_convnet"):
     """keras.io's "Simple MNIST convnet" example, layer for layer (34,826 params).
 

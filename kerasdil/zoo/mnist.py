@@ -5,14 +5,16 @@ from keras import layers
 
 from kerasdil.layers import _validate as V
 from kerasdil.layers import DilatedConvBN, DilationStack, SpaceToDepth
+from kerasdil.zoo.mnist_record import (  # the entries' records, and the constants builders and records share
+    DEFAULT_SCHEDULE,
+    DEFAULT_WIDTH,
+    MNIST_INPUT_SHAPE,
+    MNIST_NUM_CLASSES,
+    STAGE_MULTIPLIERS,
+)
 from kerasdil.zoo.model import ZooModel
-from kerasdil.zoo.registry import register_model
 from kerasdil.zoo.weights_io import load_weights
 
-# One schedule per stage: stage 1 runs at 14x14, stage 2 at 7x7. Both are
-# gridding-free for 3x3 kernels (HDC rule; `kerasdil rf 1,2,5` shows it).
-DEFAULT_SCHEDULE = ((1, 2, 5), (1, 2, 3))
-STAGE_MULTIPLIERS = (2, 3)
 STEMS = ("pool", "strided", "space_to_depth")
 
 
@@ -97,18 +99,11 @@ def _build(
                         config_defaults={"stem": "pool", "stage_filters": default_filters, "batchnorm": True})
 
 
-@register_model(
-    task="classification",
-    family="mnist",
-    input_shape=(28, 28, 1),
-    num_classes=10,
-    description="DSDC MNIST classifier: stem conv, two DilationStack stages, GAP, dense",
-)
 def mnist_dsdc(
-    input_shape=(28, 28, 1),
-    num_classes=10,
+    input_shape=MNIST_INPUT_SHAPE,
+    num_classes=MNIST_NUM_CLASSES,
     dilation_schedule=DEFAULT_SCHEDULE,
-    width=18,
+    width=DEFAULT_WIDTH,
     include_top=True,
     weights=None,
     dropout=0.1,
@@ -169,18 +164,11 @@ def mnist_dsdc(
     )
 
 
-@register_model(
-    task="classification",
-    family="mnist",
-    input_shape=(28, 28, 1),
-    num_classes=10,
-    description="mnist_dsdc with standard dilated Conv2D blocks in place of DSDC (cost comparison)",
-)
 def mnist_conv(
-    input_shape=(28, 28, 1),
-    num_classes=10,
+    input_shape=MNIST_INPUT_SHAPE,
+    num_classes=MNIST_NUM_CLASSES,
     dilation_schedule=DEFAULT_SCHEDULE,
-    width=18,
+    width=DEFAULT_WIDTH,
     include_top=True,
     weights=None,
     dropout=0.1,

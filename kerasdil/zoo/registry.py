@@ -1,88 +1,105 @@
 """The zoo registry: register_model, list_models, create_model, model_info.
 
-After timm: a builder function is registered under its name with a small config
-record; ``create_model(name, **kwargs)`` calls it; ``list_models("mnist_*")`` filters
-with fnmatch patterns. Pretrained weights live in ``kerasdil/zoo/weights`` as
-``<model>-<tag>.npz`` with a ``<model>-<tag>.json`` card (sha256, builder config,
-recipe, metrics) written by the tool that trained them, so the package ships them
-and they load offline.
+After timm: every zoo entry is known by its record (``kerasdil/zoo/*_record.py``,
+see :mod:`kerasdil.zoo.record`); ``create_model(name, **kwargs)`` imports and
+calls its builder; ``list_models("mnist_*")`` filters with fnmatch patterns.
+Pretrained weights live in ``kerasdil/zoo/weights`` as ``<model>-<tag>.npz``
+with a ``<model>-<tag>.json`` card (sha256, builder config, recipe, metrics)
+written by the tool that trained them, so the package ships them and they load
+offline. The registry is plain Python: it imports a builder's module (and
+TensorFlow) only when a model is built.
 """
 
 import dataclasses
 import fnmatch
-import json
-import os
-from importlib import resources
+import inspect
+
+from kerasdil.zoo import baselines_record, mnist_record, segmentation_record
+from kerasdil.zoo.record import (
+    DEFAULT_FINETUNING_RECIPE,
+    DEFAULT_TRAINING_RECIPE,
+    PretrainedWeights,
+    ZooRecord,
+    find_pretrained,
+    weights_dir,
+)
+
+__all__ = ["ModelInfo", "PretrainedWeights", "create_model", "list_models", "model_info", "register_model",
+           "weights_dir"]
 
 _REGISTRY = {}
 
 
 @dataclasses.dataclass(frozen=True)
-class PretrainedWeights:
-    """One set of shipped weights: where it is, what it is for, how it was made."""
-
-    tag: str
-    path: str
-    sha256: str
-    config: dict
-    recipe: str = ""
-    metrics: dict = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
 class ModelInfo:
-    """What the registry knows about one zoo entry."""
+    """What the registry knows about one zoo entry: its :class:`~kerasdil.zoo.record.ZooRecord`,
+    with the input shape a caller may have changed (``dataclasses.replace``)."""
 
     name: str
-    builder: object
     task: str
     family: str
     input_shape: tuple
     num_classes: int
     description: str
-    default_config: dict
+    record: ZooRecord
+
+    @property
+    def builder(self):
+        """The builder function (its module is imported on first use)."""
+        return self.record.load_builder()
+
+    @property
+    def default_config(self):
+        """The builder's default arguments (without ``weights`` and ``name``)."""
+        return {
+            k: p.default
+            for k, p in inspect.signature(self.builder).parameters.items()
+            if p.default is not inspect.Parameter.empty and k not in ("weights", "name")
+        }
 
     @property
     def pretrained(self):
         """Dict tag -> PretrainedWeights for the weights shipped with the package."""
-        return _find_pretrained(self.name)
+        return find_pretrained(self.name)
+
+    @property
+    def training_recipe(self):
+        """The training recipe (a copy, dict) of this entry."""
+        return dict(self.record.training_recipe)
+
+    @property
+    def finetuning_recipe(self):
+        """The fine-tuning recipe (a copy, dict) of this entry."""
+        return dict(self.record.finetuning_recipe)
 
 
-def weights_dir():
-    """Directory of the weights shipped inside the installed package."""
-    return str(resources.files("kerasdil.zoo") / "weights")
+def _add(record):
+    _REGISTRY[record.name] = ModelInfo(
+        name=record.name, task=record.task, family=record.family, input_shape=record.input_shape,
+        num_classes=record.num_classes, description=record.description, record=record,
+    )
 
 
-def _find_pretrained(name):
-    found = {}
-    folder = weights_dir()
-    if not os.path.isdir(folder):
-        return found
-    for fname in sorted(os.listdir(folder)):
-        if fname.startswith(name + "-") and fname.endswith(".json"):
-            tag = fname[len(name) + 1 : -len(".json")]
-            with open(os.path.join(folder, fname)) as f:
-                card = json.load(f)
-            found[tag] = PretrainedWeights(
-                tag=tag,
-                path=os.path.join(folder, card["file"]),
-                sha256=card["sha256"],
-                config=card.get("config", {}),
-                recipe=card.get("recipe", ""),
-                metrics=card.get("metrics", {}),
-            )
-    return found
+for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS):
+    _add(_record)
 
 
-def register_model(*, task, family, input_shape, num_classes, description=""):
+def register_model(*, task, family, input_shape, num_classes, description="", training_recipe=None,
+                   finetuning_recipe=None, backbone_layers=(), cost=None):
     """Decorator that adds a builder function to the zoo under its ``__name__``.
+
+    The zoo's own entries are described by records (``kerasdil/zoo/*_record.py``);
+    this decorator makes a record for a builder of yours.
 
     Args:
         task: "classification" or "segmentation".
         family: module family, e.g. "mnist", "segmentation", "baselines".
         input_shape: default input shape (H, W, C).
         num_classes: default number of classes.
-        description: one line for ``kerasdil zoo list``.
+        description: one line for ``kerasdil zoo list``; default the docstring's first line.
+        training_recipe, finetuning_recipe, backbone_layers, cost: the rest of the
+            record (see :class:`~kerasdil.zoo.record.ZooRecord`); the recipes default
+            to ``kerasdil.train``'s and ``kerasdil.finetune``'s.
 
     Returns:
         The decorator; the builder itself is returned unchanged.
@@ -93,23 +110,13 @@ def register_model(*, task, family, input_shape, num_classes, description=""):
     """
 
     def decorator(fn):
-        import inspect
-
-        defaults = {
-            k: p.default
-            for k, p in inspect.signature(fn).parameters.items()
-            if p.default is not inspect.Parameter.empty and k not in ("weights", "name")
-        }
-        _REGISTRY[fn.__name__] = ModelInfo(
-            name=fn.__name__,
-            builder=fn,
-            task=task,
-            family=family,
-            input_shape=tuple(input_shape),
-            num_classes=num_classes,
-            description=description or (fn.__doc__ or "").strip().splitlines()[0],
-            default_config=defaults,
-        )
+        _add(ZooRecord(
+            name=fn.__name__, builder=fn, task=task, family=family, input_shape=tuple(input_shape),
+            num_classes=num_classes, description=description or (fn.__doc__ or "").strip().splitlines()[0],
+            training_recipe=DEFAULT_TRAINING_RECIPE if training_recipe is None else training_recipe,
+            finetuning_recipe=DEFAULT_FINETUNING_RECIPE if finetuning_recipe is None else finetuning_recipe,
+            backbone_layers=backbone_layers, cost=cost,
+        ))
         return fn
 
     return decorator
@@ -175,8 +182,6 @@ def create_model(name, **kwargs):
     """
     if ":" in name and "weights" not in kwargs:
         name, kwargs["weights"] = name.split(":", 1)
-    import inspect
-
     info = model_info(name)
     params = inspect.signature(info.builder).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
@@ -215,34 +220,3 @@ def warn_if_untrained(spec, what="model"):
         f"{what} {spec!r} names an architecture without weights, so it is randomly initialised; "
         f"pretrained weights: {tags}.", UntrainedModelWarning, stacklevel=3)
     return True
-
-
-def resolve_model(model, what="model", expect_trained=False):
-    """A Keras model from a model, a zoo name (with tag: ``"mnist_dsdc:mnist"``) or a
-    ``.keras`` file (loaded in safe mode, uncompiled).
-
-    Args:
-        model: the model, name or path.
-        what: how error messages name the argument.
-        expect_trained: warn (``UntrainedModelWarning``) when ``model`` is a zoo name
-            without a weights tag.
-
-    Returns:
-        A ``keras.Model``.
-
-    Raises:
-        ValueError: a missing file, an unknown name, or something that is not a model.
-    """
-    if isinstance(model, str):
-        if model.endswith(".keras") or os.path.sep in model:
-            if not os.path.isfile(model):
-                raise ValueError(f"{what} model file {model!r} does not exist.")
-            from kerasdil.export import load_model  # safe mode, one-sentence errors
-
-            return load_model(model)
-        if expect_trained:
-            warn_if_untrained(model, what)
-        return create_model(model)
-    if not hasattr(model, "layers") or not hasattr(model, "weights"):
-        raise ValueError(f"{what} must be a Keras model or a zoo name such as 'mnist_dsdc:mnist', got {model!r}.")
-    return model

@@ -1,12 +1,8 @@
 """Segmenters: deeplab_aspp (dilated DSDC backbone + ASPP) and its U-Net peer.
 
-Also defines and registers the "segmentation" task (loss, metrics, MNIST-scenes
-data, evaluation with mIoU and an overlay PNG) that ``kerasdil train`` and
-``kerasdil evaluate`` use for these models.
+They train and are scored by the "segmentation" task of :mod:`kerasdil.tasks`
+(loss, metrics, MNIST-scenes data, evaluation with mIoU and an overlay PNG).
 """
-
-import inspect
-import os
 
 import keras
 import numpy as np
@@ -14,36 +10,23 @@ from keras import layers
 
 from kerasdil.layers import ASPP, DilatedConvBN, DilationStack, SeparableDilatedConv
 from kerasdil.layers import _validate as V
-from kerasdil.tasks import Task, register_task
-from kerasdil.zoo.mnist import mnist_dsdc
 from kerasdil.zoo.model import ZooModel
-from kerasdil.zoo.registry import register_model
+from kerasdil.zoo.segmentation_record import (  # the constants the builders and their records share
+    ASPP_FILTERS,
+    ASPP_RATES_AT_OS8,
+    BACKBONE_CLASSES,
+    BACKBONE_LAYER_PREFIXES,
+    BACKBONE_STAGES,
+    BACKBONE_WIDTH,
+    DECODER_FILTERS,
+    DEFAULT_OUTPUT_STRIDE,
+    OUTPUT_STRIDES,
+    SEGMENTATION_INPUT_SHAPE,
+    SEGMENTATION_NUM_CLASSES,
+)
 from kerasdil.zoo.weights_io import load_weights
 
-# The input size the zoo's segmenters default to. M2NIST's 64 x 84 canvas divides
-# only by 4 (84 = 4 * 21), so for output strides 8 and 16 the zoo uses 64 x 80,
-# which divides by 16; `deeplab_aspp(input_shape=(64, 84, 1), output_stride=4)`
-# runs on the M2NIST size.
-SEGMENTATION_INPUT_SHAPE = (64, 80, 1)
-OUTPUT_STRIDES = (4, 8, 16)
 BACKBONES = ("dsdc",)
-
-# Backbone stages: (name, dilation schedule, channels as a multiple of `width`).
-# stem/stage1/stage2 have the layer names and shapes of mnist_dsdc's, so
-# kerasdil.finetune.transfer_backbone copies a pretrained classifier into them.
-BACKBONE_STAGES = (
-    ("stage1", (1, 2, 5), 2),
-    ("stage2", (1, 2, 3), 3),
-    ("stage3", (1, 2, 3), 4),
-    ("stage4", (1, 2, 3), 4),
-)
-# ASPP rates at output stride 8; they scale with 8 / output_stride (DeepLab doubles
-# the rates when it halves the stride), i.e. 16, 32 and 48 input pixels apart.
-ASPP_RATES_AT_OS8 = (2, 4, 6)
-#: Names of the layers that make up deeplab_aspp's backbone (see kerasdil.finetune).
-BACKBONE_LAYER_PREFIXES = ("stem", "pool", "stage")
-#: deeplab_aspp's default width is mnist_dsdc's, so the pretrained classifier transfers.
-BACKBONE_WIDTH = inspect.signature(mnist_dsdc).parameters["width"].default
 
 
 def _check_input_shape(name, input_shape, output_stride):
@@ -109,25 +92,18 @@ def _set_background_prior(logits, prior, name):
     logits.bias.assign(bias)
 
 
-@register_model(
-    task="segmentation",
-    family="segmentation",
-    input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
-    description="DeepLab-style segmenter: dilated DSDC backbone (stride traded for dilation), ASPP, V3+ decoder",
-)
 def deeplab_aspp(
     input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
+    num_classes=SEGMENTATION_NUM_CLASSES,
     backbone="dsdc",
-    output_stride=8,
+    output_stride=DEFAULT_OUTPUT_STRIDE,
     aspp_rates=None,
     decoder=True,
     dilation_schedule=None,
     width=BACKBONE_WIDTH,
-    aspp_filters=64,
-    decoder_filters=32,
-    backbone_classes=10,
+    aspp_filters=ASPP_FILTERS,
+    decoder_filters=DECODER_FILTERS,
+    backbone_classes=BACKBONE_CLASSES,
     weights=None,
     background_prior=0.95,
     implementation="auto",
@@ -273,16 +249,9 @@ def deeplab_aspp(
     return load_weights(model, weights, model_name="deeplab_aspp", config=config)
 
 
-@register_model(
-    task="segmentation",
-    family="segmentation",
-    input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
-    description="keras.io 'Image segmentation with a U-Net-like architecture' (Xception-style), the peer",
-)
 def unet_baseline(
     input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=11,
+    num_classes=SEGMENTATION_NUM_CLASSES,
     filters=(32, 64, 128, 256),
     weights=None,
     name="unet_baseline",
@@ -354,181 +323,9 @@ def unet_baseline(
     return load_weights(model, weights, model_name="unet_baseline", config=config)
 
 
-# ------------------------------------------------------------------------ task
-
-
-def plot_overlays(images, masks, predictions, path, *, num_classes=11, max_scenes=6, title=None):
-    """PNG with one row per scene: image, ground truth, prediction (and errors).
-
-    Args:
-        images: (N, H, W[, 1]) floats in [0, 1] or uint8.
-        masks, predictions: (N, H, W) class ids.
-        path: PNG destination (written atomically).
-        num_classes: for the colour map (0 background is black).
-        max_scenes: rows to draw.
-
-    Returns:
-        ``path``.
-    """
-    from matplotlib import colormaps
-
-    from kerasdil.plots import _figure, save_figure
-
-    images = np.asarray(images)
-    if images.ndim == 4:
-        images = images[..., 0]
-    n = min(max_scenes, len(images))
-    palette = colormaps["tab10"](np.arange(10))[:, :3]
-    colours = np.concatenate([np.zeros((1, 3)), palette[np.arange(max(num_classes - 1, 1)) % 10]])
-
-    def paint(image, labels):
-        grey = np.repeat(np.asarray(image, np.float32)[..., None], 3, -1)
-        if grey.max() > 1:
-            grey = grey / 255.0
-        colour = colours[np.clip(labels, 0, len(colours) - 1)]
-        fg = (labels > 0)[..., None]
-        return np.where(fg, 0.35 * grey + 0.65 * colour, 0.5 * grey)
-
-    fig = _figure(figsize=(10, 2.0 * n + 0.6))
-    for i in range(n):
-        wrong = masks[i] != predictions[i]
-        panels = [
-            (images[i], "image", "gray"),
-            (paint(images[i], masks[i]), "ground truth", None),
-            (paint(images[i], predictions[i]), "prediction", None),
-            (wrong, f"errors ({int(wrong.sum())} px)", "Reds"),
-        ]
-        for j, (img, label, cmap) in enumerate(panels):
-            ax = fig.add_subplot(n, 4, 4 * i + j + 1)
-            ax.imshow(img, cmap=cmap, interpolation="nearest", vmin=0 if cmap else None, vmax=1 if cmap else None)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(label, fontsize=9)
-            elif j == 3:
-                ax.set_title(label, fontsize=8)
-    handles = []
-    from matplotlib.patches import Patch
-
-    for c in range(1, num_classes):
-        handles.append(Patch(color=colours[c], label=str(c - 1) if num_classes == 11 else str(c)))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10), fontsize=8,
-               title="digit class colours", title_fontsize=8)
-    if title:
-        fig.suptitle(title)
-    return save_figure(fig, path)
-
-
-class SegmentationTask(Task):
-    """Semantic segmentation on MNIST scenes: per-pixel cross-entropy from logits,
-    mIoU (background included and excluded), per-class IoU, pixel accuracy."""
-
-    name = "segmentation"
-    monitor = "val_mean_iou"
-    num_classes = 11
-
-    def loss(self, label_smoothing=0.0):
-        from kerasdil.losses import sparse_crossentropy
-
-        return sparse_crossentropy(label_smoothing, from_logits=True)
-
-    def metrics(self):
-        from kerasdil.metrics import keras_metrics
-
-        return keras_metrics(self.num_classes)
-
-    def datasets(self, info, *, batch_size, source=None, augment=True, limit=None, seed=0, validation_size=5000,
-                 num_train=None, num_test=None, canvas_size=None, **scene_kwargs):
-        """(train, validation, test, description) MNIST-scenes pipelines sized for ``info``.
-
-        The canvas is ``canvas_size`` or else ``info.input_shape`` (``kerasdil.train``
-        and ``kerasdil.finetune`` pass the size the model is built for, see
-        ``kerasdil.train.data_info_for``); other ``scene_kwargs`` (``digits_per_image``,
-        ``overlap``, ...) go to :func:`kerasdil.data.mnist_scenes`.
-        With ``augment`` the training split composes new scenes at every epoch
-        (``mnist_scenes(new_scenes_every_epoch=True)``), the scene counterpart
-        of image augmentation; validation and test scenes are fixed. ``limit`` caps the train,
-        validation and test scenes; validation scenes number at most
-        ``min(validation_size, 1000)``. ``num_train`` / ``num_test`` override the
-        default 10,000 / 2,000 scenes.
-        """
-        from kerasdil.data import load_mnist_arrays
-        from kerasdil.data.scenes import DEFAULT_NUM_SCENES, mnist_scenes
-
-        arrays = load_mnist_arrays(source)
-        canvas = tuple(canvas_size or info.input_shape[:2])
-        num_train = num_train or DEFAULT_NUM_SCENES["train"]
-        num_test = num_test or DEFAULT_NUM_SCENES["test"]
-        if limit is not None:
-            num_train, num_test = min(num_train, limit), min(num_test, limit)
-        num_val = min(validation_size, DEFAULT_NUM_SCENES["validation"], limit or validation_size)
-        common = dict(source=arrays, batch_size=batch_size, seed=seed, canvas_size=canvas, **scene_kwargs)
-        train = mnist_scenes("train", num_scenes=num_train, new_scenes_every_epoch=bool(augment), **common)
-        validation = mnist_scenes("validation", num_scenes=num_val, **common) if num_val else None
-        test = mnist_scenes("test", num_scenes=num_test, **common)
-        digits = "the embedded MNIST sample" if arrays.is_sample else arrays.source
-        text = (f"data: MNIST scenes {canvas[0]}x{canvas[1]}, {num_train:,} train"
-                f"{' (new every epoch)' if augment else ''} / {num_val:,} validation / "
-                f"{num_test:,} test scenes from {digits}")
-        return train, validation, test, text
-
-    def evaluate(self, model, dataset, out_dir=None, class_names=None, max_overlays=6, prefix=""):
-        """Scores of ``model`` on (image, mask) batches; ``overlays.png`` in ``out_dir``.
-
-        Returns:
-            dict with task, samples, loss, miou, miou_no_background,
-            pixel_accuracy, per_class_iou, confusion_matrix (and overlays_png).
-        """
-        from kerasdil.data.scenes import SCENE_CLASS_NAMES
-        from kerasdil.metrics import confusion_matrix, segmentation_scores
-
-        confusion = None
-        loss_sum, pixels, samples = 0.0, 0, 0
-        shown = []
-        expected = tuple(getattr(model, "input_shape", (None,) * 4)[1:3])
-        for x, y in dataset:
-            if None not in expected and tuple(x.shape[1:3]) != expected:
-                raise ValueError(
-                    f"images of {x.shape[1]}x{x.shape[2]} do not fit model {model.name!r}, built for "
-                    f"{expected[0]}x{expected[1]}; evaluate on data of the model's input size."
-                )
-            logits = np.asarray(model(x, training=False), dtype=np.float64)
-            y = np.asarray(y)
-            if y.ndim == 4 and y.shape[-1] == 1:
-                y = y[..., 0]
-            num_classes = logits.shape[-1]
-            if logits.shape[:3] != y.shape:
-                raise ValueError(
-                    f"model output {logits.shape[1:3]} and masks {y.shape[1:]} differ in size; "
-                    "evaluate on images of the model's input size."
-                )
-            pred = logits.argmax(-1)
-            cm = confusion_matrix(y, pred, num_classes)
-            confusion = cm if confusion is None else confusion + cm
-            shifted = logits - logits.max(-1, keepdims=True)
-            log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-            loss_sum += float(-np.take_along_axis(log_probs, y[..., None].astype(np.int64), -1).sum())
-            pixels += y.size
-            samples += len(y)
-            if len(shown) < max_overlays:
-                take = max_overlays - len(shown)
-                shown.extend(zip(np.asarray(x)[:take], y[:take], pred[:take]))
-        if confusion is None:
-            raise ValueError("the evaluation data set is empty.")
-        names = class_names or (list(SCENE_CLASS_NAMES) if confusion.shape[0] == 11 else None)
-        result = {"task": self.name, "samples": samples, "loss": loss_sum / pixels}
-        result.update(segmentation_scores(confusion, names))
-        result["confusion_matrix"] = confusion.tolist()
-        if out_dir:
-            os.makedirs(out_dir, exist_ok=True)
-            imgs, masks, preds = (np.stack(a) for a in zip(*shown))
-            result["overlays_png"] = plot_overlays(
-                imgs, masks, preds, os.path.join(out_dir, f"{prefix}overlays.png"), num_classes=confusion.shape[0],
-                title=f"{getattr(model, 'name', 'model')}: mIoU {result['miou']:.4f}",
-            )
-        return result
-
-
-register_task(SegmentationTask())
+# The segmentation task and its overlay plot live in kerasdil.tasks and kerasdil.plots;
+# the names stay importable from here.
+from kerasdil.plots import plot_overlays  # noqa: E402
+from kerasdil.tasks import SegmentationTask  # noqa: E402
 
 __all__ = ["SegmentationTask", "deeplab_aspp", "plot_overlays", "unet_baseline"]

@@ -2,10 +2,12 @@
 
 import math
 
+from kerasdil import _compat
+
 
 def _leaf_layers(layer):
     """Yield the innermost layers of a model or composite layer, in order."""
-    children = getattr(layer, "_layers", None) or []
+    children = _compat.tracked_layers(layer)
     if not children:
         yield layer
         return
@@ -14,7 +16,7 @@ def _leaf_layers(layer):
 
 
 def _input_shape(layer):
-    shapes = getattr(layer, "_build_shapes_dict", None) or {}
+    shapes = _compat.built_input_shapes(layer)
     if len(shapes) == 1:
         return tuple(next(iter(shapes.values())))
     return None

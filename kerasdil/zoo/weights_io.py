@@ -159,10 +159,9 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
     """
     if weights is None:
         return model
-    from kerasdil.zoo.registry import model_info
+    from kerasdil.zoo.record import find_pretrained
 
-    info = model_info(model_name)
-    pretrained = info.pretrained
+    pretrained = find_pretrained(model_name)
     if weights in pretrained:
         entry = pretrained[weights]
         if not os.path.isfile(entry.path):

@@ -1,0 +1,152 @@
+"""One record per zoo entry: what the library knows about it besides its layers.
+
+After timm's default configs and keras-hub's presets, each zoo entry has one
+:class:`ZooRecord` beside its builder (``mnist_record.py`` beside ``mnist.py``,
+...): its task, input spec, the builder that makes it, its shipped weights
+(tag, file, sha256, read from the cards in ``kerasdil/zoo/weights``), its
+training and fine-tuning recipes, the layers that form its backbone, and its
+cost model (parameters and MACs computed without building it). ``train``,
+``finetune``, ``tune``, ``export`` and the CLI read the record; nothing
+restates it elsewhere.
+
+Records are plain Python (no TensorFlow), so listing and describing the zoo and
+planning a schedule search stay fast.
+
+Example:
+    >>> from kerasdil.zoo.registry import model_info
+    >>> record = model_info("mnist_dsdc").record
+    >>> record.training_recipe["epochs"], record.input_shape
+    (50, (28, 28, 1))
+"""
+
+import dataclasses
+import importlib
+import json
+import os
+import types
+from importlib import resources
+from typing import Callable, Mapping, Optional, Tuple, Union
+
+__all__ = [
+    "BACKBONE_LAYER_PREFIXES",
+    "DEFAULT_FINETUNING_RECIPE",
+    "DEFAULT_TRAINING_RECIPE",
+    "PretrainedWeights",
+    "ZooRecord",
+    "find_pretrained",
+    "weights_dir",
+]
+
+#: Names (prefixes) of the layers that make up a kerasdil backbone: the stem, the
+#: pools and the DSDC stages of mnist_dsdc and deeplab_aspp (see kerasdil.finetune).
+BACKBONE_LAYER_PREFIXES = ("stem", "pool", "stage")
+
+#: The training recipe of a model whose record gives none (``kerasdil.train``).
+DEFAULT_TRAINING_RECIPE = types.MappingProxyType(
+    dict(epochs=20, batch_size=64, learning_rate=1e-3, weight_decay=1e-4, augment=True, validation_size=5000))
+#: The fine-tuning recipe of a model whose record gives none (``kerasdil.finetune``).
+DEFAULT_FINETUNING_RECIPE = types.MappingProxyType(
+    dict(head_epochs=1, epochs=4, batch_size=32, learning_rate=1e-3, finetune_learning_rate=1e-4,
+         weight_decay=1e-4, augment=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedWeights:
+    """One set of shipped weights: where it is, what it is for, how it was made."""
+
+    tag: str
+    path: str
+    sha256: str
+    config: dict
+    recipe: str = ""
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+
+def weights_dir():
+    """Directory of the weights shipped inside the installed package."""
+    return str(resources.files("kerasdil.zoo") / "weights")
+
+
+def find_pretrained(name):
+    """``{tag: PretrainedWeights}`` of the weights shipped for zoo model ``name``.
+
+    Weights live in :func:`weights_dir` as ``<model>-<tag>.npz`` with a
+    ``<model>-<tag>.json`` card (file, sha256, builder config, recipe, metrics)
+    written by the tool that trained them.
+    """
+    found = {}
+    folder = weights_dir()
+    if not os.path.isdir(folder):
+        return found
+    for fname in sorted(os.listdir(folder)):
+        if fname.startswith(name + "-") and fname.endswith(".json"):
+            tag = fname[len(name) + 1 : -len(".json")]
+            with open(os.path.join(folder, fname)) as f:
+                card = json.load(f)
+            found[tag] = PretrainedWeights(
+                tag=tag,
+                path=os.path.join(folder, card["file"]),
+                sha256=card["sha256"],
+                config=card.get("config", {}),
+                recipe=card.get("recipe", ""),
+                metrics=card.get("metrics", {}),
+            )
+    return found
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ZooRecord:
+    """Everything about one zoo entry that is not its layers.
+
+    Attributes:
+        name: the zoo name, e.g. "mnist_dsdc".
+        builder: the builder function, or where it is as ``"module:function"``
+            (imported only when a model is built, so reading records stays cheap).
+        task: the :mod:`kerasdil.tasks` task: "classification" or "segmentation".
+        family: module family, e.g. "mnist", "segmentation", "baselines".
+        input_shape: the default input (H, W, C); data sets are made at this size.
+        num_classes: the default number of classes.
+        description: one line for ``kerasdil zoo list``.
+        training_recipe: ``kerasdil.train``'s settings (epochs, batch_size,
+            learning_rate, weight_decay, augment, validation_size); the shipped
+            weights were trained with them (see the model card).
+        finetuning_recipe: ``kerasdil.finetune``'s settings (head_epochs, epochs,
+            batch_size, learning_rate, finetune_learning_rate, weight_decay, augment).
+        backbone_layers: name prefixes of the layers that form the backbone
+            (frozen first when fine-tuning); empty when the model has none.
+        cost: ``(schedule, width, input_shape, num_classes, **options) -> (params, macs)``
+            without building the model, for the schedule search; None when the
+            search does not cover the model. tests/test_tune*.py pin it against
+            the built model.
+    """
+
+    name: str
+    builder: Union[str, Callable]
+    task: str
+    family: str
+    input_shape: Tuple[int, ...]
+    num_classes: int
+    description: str
+    training_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_TRAINING_RECIPE)
+    finetuning_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_FINETUNING_RECIPE)
+    backbone_layers: Tuple[str, ...] = ()
+    cost: Optional[Callable] = None
+
+    def __post_init__(self):
+        # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does).
+        object.__setattr__(self, "input_shape", tuple(self.input_shape))
+        object.__setattr__(self, "training_recipe", types.MappingProxyType(dict(self.training_recipe)))
+        object.__setattr__(self, "finetuning_recipe", types.MappingProxyType(dict(self.finetuning_recipe)))
+        object.__setattr__(self, "backbone_layers", tuple(self.backbone_layers))
+
+    @property
+    def weights(self):
+        """``{tag: PretrainedWeights}`` shipped for this entry (tag, file, sha256, config)."""
+        return find_pretrained(self.name)
+
+    def load_builder(self):
+        """The builder function (imports its module the first time)."""
+        if callable(self.builder):
+            return self.builder
+        module, _, function = self.builder.partition(":")
+        return getattr(importlib.import_module(module), function)

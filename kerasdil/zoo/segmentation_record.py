@@ -1,0 +1,148 @@
+"""The records of the segmenters (``kerasdil.zoo.segmentation``): deeplab_aspp and unet_baseline.
+
+Also the architecture constants deeplab_aspp's builder and its cost model share.
+"""
+
+from kerasdil.zoo.mnist_record import DEFAULT_WIDTH, dsdc_stack_cost
+from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES, ZooRecord
+
+# The input size the zoo's segmenters default to. M2NIST's 64 x 84 canvas divides
+# only by 4 (84 = 4 * 21), so for output strides 8 and 16 the zoo uses 64 x 80,
+# which divides by 16; `deeplab_aspp(input_shape=(64, 84, 1), output_stride=4)`
+# runs on the M2NIST size.
+SEGMENTATION_INPUT_SHAPE = (64, 80, 1)
+#: Classes per pixel of MNIST scenes: background and ten digits.
+SEGMENTATION_NUM_CLASSES = 11
+OUTPUT_STRIDES = (4, 8, 16)
+DEFAULT_OUTPUT_STRIDE = 8
+
+# Backbone stages: (name, dilation schedule, channels as a multiple of `width`).
+# stem/stage1/stage2 have the layer names and shapes of mnist_dsdc's, so
+# kerasdil.finetune.transfer_backbone copies a pretrained classifier into them.
+BACKBONE_STAGES = (
+    ("stage1", (1, 2, 5), 2),
+    ("stage2", (1, 2, 3), 3),
+    ("stage3", (1, 2, 3), 4),
+    ("stage4", (1, 2, 3), 4),
+)
+# ASPP rates at output stride 8; they scale with 8 / output_stride (DeepLab doubles
+# the rates when it halves the stride), i.e. 16, 32 and 48 input pixels apart.
+ASPP_RATES_AT_OS8 = (2, 4, 6)
+#: deeplab_aspp's default width is mnist_dsdc's, so the pretrained classifier transfers.
+BACKBONE_WIDTH = DEFAULT_WIDTH
+#: Defaults of deeplab_aspp's head: channels of every ASPP branch, of the decoder
+#: blocks, and outputs of the backbone classifier on stage2 (MNIST's 10 digits).
+ASPP_FILTERS = 64
+DECODER_FILTERS = 32
+BACKBONE_CLASSES = 10
+
+
+def deeplab_stage_rates(schedule, output_stride=DEFAULT_OUTPUT_STRIDE):
+    """The rates each backbone stage runs with: a stage past the output stride gives up
+    its pool and multiplies its rates by the stride given up (x2, x4), as in the builder."""
+    stride, dilation, out = 1, 1, []
+    for rates in schedule:
+        if stride < output_stride:
+            stride *= 2
+        else:
+            dilation *= 2
+        out.append(tuple(r * dilation for r in rates))
+    return tuple(out)
+
+
+def deeplab_aspp_cost(schedule, width, input_shape, num_classes, aspp_rates, output_stride):
+    """``(params, macs)`` of ``deeplab_aspp`` with the builder's defaults for the rest, computed.
+
+    With the defaults for what the search leaves fixed (decoder on, ASPP_FILTERS,
+    DECODER_FILTERS, BACKBONE_CLASSES):
+      stem DilatedConvBN(width, 3) at full size;
+      stage i (channels width x 2, 3, 4, 4): a 2x2 max-pool while the stride is below the
+        output stride, else no pool and the stage's rates multiplied by the stride given up
+        (x2, x4); then a DilationStack of DSDC blocks;
+      after stage2 (always at 1/4): "classifier", Conv2D(BACKBONE_CLASSES, 1) with bias;
+      ASPP(ASPP_FILTERS, rates, separable): 1x1 branch, a DSDC branch per rate, image pooling
+        (1x1 conv on the 1x1 pooled map), projection 1x1 of the (rates + 2) x filters
+        concatenation (all with BN);
+      decoder at 1/2: DilatedConvBN(16, 1) on stage1; DSDC(32) on [ASPP up, reduce, evidence up];
+        DSDC(32); at full size DSDC(16) on [decoder up, stem, image]; logits Conv2D(classes, 1).
+    tests/test_tune_deeplab.py pins params and MACs against the built model.
+    """
+    height, wide, c = input_shape
+    params = 9 * c * width + 4 * width  # stem
+    macs = height * wide * 9 * c * width
+    h, w, stride, channels = height, wide, 1, width
+    classes = BACKBONE_CLASSES
+    for i, (rates, (_, _, mult)) in enumerate(zip(schedule, BACKBONE_STAGES)):
+        if stride < output_stride:
+            h, w, stride = h // 2, w // 2, stride * 2
+        p, m = dsdc_stack_cost(rates, channels, width * mult, h, w)
+        params, macs, channels = params + p, macs + m, width * mult
+        if i == 0:
+            low = (h, w, channels)
+        if i == 1 and classes:  # "classifier": 1x1 conv with bias on stage2
+            params += channels * classes + classes
+            macs += h * w * channels * classes
+    f, n = ASPP_FILTERS, len(aspp_rates)
+    params += channels * f + 4 * f  # 1x1 branch
+    macs += h * w * channels * f
+    params += n * (9 * channels + channels * f + 4 * f)  # DSDC branches
+    macs += n * h * w * (9 * channels + channels * f)
+    params += channels * f + 4 * f  # image pooling: 1x1 conv on the 1x1 pooled map
+    macs += channels * f
+    params += (n + 2) * f * f + 4 * f  # projection
+    macs += h * w * (n + 2) * f * f
+    d = DECODER_FILTERS
+    r = max(8, d // 2)
+    lh, lw, lc = low
+    params += lc * r + 4 * r  # decoder_reduce
+    macs += lh * lw * lc * r
+    cin = f + r + classes
+    p, m = dsdc_stack_cost((1, 1), cin, d, lh, lw)  # decoder_conv1, decoder_conv2
+    params, macs = params + p, macs + m
+    cin = d + width + c  # refine_concat: decoder, stem, image
+    p, m = dsdc_stack_cost((1,), cin, r, height, wide)  # refine_conv
+    params, macs = params + p, macs + m
+    params += r * num_classes + num_classes  # logits
+    macs += height * wide * r * num_classes
+    return params, macs
+
+
+DEEPLAB_ASPP_RECORD = ZooRecord(
+    name="deeplab_aspp",
+    builder="kerasdil.zoo.segmentation:deeplab_aspp",
+    task="segmentation",
+    family="segmentation",
+    input_shape=SEGMENTATION_INPUT_SHAPE,
+    num_classes=SEGMENTATION_NUM_CLASSES,
+    description="DeepLab-style segmenter: dilated DSDC backbone (stride traded for dilation), ASPP, V3+ decoder",
+    # From scratch: the epochs, batch, peak lr and weight decay of the segmentation
+    # benchmark's scratch arm (tools/bench_segmentation.py), on the task's default 10,000 new
+    # MNIST scenes every epoch (augment) and 1,000 validation scenes.
+    training_recipe=dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True,
+                         validation_size=1000),
+    # The segmentation benchmark (zoo/deeplab_aspp/README.md) found that the all-layers
+    # phase at 2e-3 reaches the scratch model's final mIoU at epoch 6 of 12 (1e-3: epoch 7).
+    # The shipped deeplab_aspp:scenes weights predate that and were made with
+    # finetune_learning_rate=1e-3 (zoo/deeplab_aspp/recipe.sh).
+    finetuning_recipe=dict(head_epochs=1, epochs=8, batch_size=16, learning_rate=3e-3, finetune_learning_rate=2e-3,
+                           weight_decay=1e-4, augment=True),
+    backbone_layers=BACKBONE_LAYER_PREFIXES,
+    cost=deeplab_aspp_cost,
+)
+
+UNET_BASELINE_RECORD = ZooRecord(
+    name="unet_baseline",
+    builder="kerasdil.zoo.segmentation:unet_baseline",
+    task="segmentation",
+    family="segmentation",
+    input_shape=SEGMENTATION_INPUT_SHAPE,
+    num_classes=SEGMENTATION_NUM_CLASSES,
+    description="keras.io 'Image segmentation with a U-Net-like architecture' (Xception-style), the peer",
+    # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
+    # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
+    # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.
+    training_recipe=dict(epochs=50, batch_size=32, learning_rate=1e-4, weight_decay=0.0, augment=False,
+                         validation_size=1000),
+)
+
+RECORDS = (DEEPLAB_ASPP_RECORD, UNET_BASELINE_RECORD)
