@@ -28,10 +28,8 @@ Writes ``bench_mobile.json`` and ``bench_mobile.md`` into ``--out`` and prints t
 """
 
 import argparse
-import json
 import os
 import statistics
-import tempfile
 import time
 
 import numpy as np
@@ -54,19 +52,6 @@ def parse_args(argv=None):
     if args.rounds < 1 or args.invokes < 1 or args.train_steps < 0 or args.peer_epochs < 1:
         p.error("--rounds, --invokes and --peer-epochs must be at least 1, --train-steps at least 0")
     return args
-
-
-def _write(path, text):
-    """Write ``text`` to ``path`` whole or not at all."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _load(spec):
@@ -126,6 +111,7 @@ def main(argv=None):
 
     from kerasdil import data
     from kerasdil.export.tflite import convert
+    from kerasdil.io import write_report
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
     from kerasdil.zoo.stats import model_stats
@@ -254,11 +240,8 @@ def main(argv=None):
             f"{100 * (row['int8_accuracy'] - row['float32_accuracy']):+.2f} | "
             f"{cell(row, 'keras_predict_b256_images_per_s', '/s')} | {cell(row, 'eager_b1_ms', 'ms')} | "
             f"{cell(row, 'eager_b256_images_per_s', '/s')} | {train} |")
-    os.makedirs(args.out, exist_ok=True)
     payload = {"data": arrays.describe(), "args": vars(args), "cpu_count": os.cpu_count(), "rows": rows}
-    _write(os.path.join(args.out, "bench_mobile.json"), json.dumps(payload, indent=2))
-    _write(os.path.join(args.out, "bench_mobile.md"), "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, "bench_mobile", payload, lines)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import sys
 import time
 import warnings
 
-from _report import write_report  # tools/_report.py: the script's own folder is on sys.path
+from kerasdil.io import write_report
 
 PEER = "keras_io_convnet"
 
