@@ -124,6 +124,9 @@ def load_model(path):
     if not zipfile.is_zipfile(path):  # Keras would answer "File not found" for a file that exists
         raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
                          "it may be truncated or another kind of file.")
+    from kerasdil.zoo.weights_io import check_keras_archive
+
+    check_keras_archive(path)  # a huge config.json is refused before Keras reads it whole
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:
@@ -350,6 +353,7 @@ def export(
     metric_name, metric_fn = (getattr(metric, "__name__", "metric"), metric) if metric else default_metric(task)
     names = artifact_names(formats, quants)
     out_dir = os.path.abspath(os.fspath(out_dir))
+    _files.tidy(out_dir)  # finish or remove what a killed export left here
     _files.check_out_dir(out_dir, names + [REPORT_JSON, REPORT_MD], force=force)
 
     need_rep = "tflite" in formats and "int8" in quants
@@ -462,7 +466,11 @@ def _prove(report, model, made, stage, samples, task, metric_name, metric_fn, ex
     x, y = samples.x, samples.y
     reference = _predict_keras(model, x, batch_size)
     keras_metric = None
-    if y is not None:
+    reference_finite = bool(np.all(np.isfinite(reference)))
+    if not reference_finite:
+        report.notes.append("the Keras model's outputs hold NaN or infinite values (broken weights): no metric "
+                            "is computed and every artifact fails")
+    if y is not None and reference_finite:  # argmax of NaN is no prediction
         keras_metric = {"name": metric_name, "value": float(metric_fn(y, reference))}
     report.keras = {"samples": int(len(x)), "metric": keras_metric, "latency": {}}
     x1 = x[:1]
@@ -501,7 +509,7 @@ def _prove(report, model, made, stage, samples, task, metric_name, metric_fn, ex
         outputs = runner.predict(x, batch_size=batch_size)
         parity = compare(reference, outputs)
         artifact_metric = None
-        if keras_metric is not None:
+        if keras_metric is not None and np.all(np.isfinite(outputs)):
             value = float(metric_fn(y, outputs))
             artifact_metric = {"name": metric_name, "value": value, "keras": keras_metric["value"],
                                "drop": 100.0 * (keras_metric["value"] - value)}

@@ -365,6 +365,7 @@ class DilatedConvBN(_ConvBlock):
         )
 
     def build(self, input_shape):
+        V.dilation_fits(self, input_shape, self.kernel_size, self.dilation_rate, self.padding)
         self.conv.build(input_shape)
         if self.bn is not None:
             self.bn.build(self.conv.compute_output_shape(input_shape))
@@ -376,6 +377,7 @@ class DilatedConvBN(_ConvBlock):
         return self.activation(x) if self.activation is not None else x
 
     def call(self, inputs, training=None):
+        V.input_channels(self, self.conv.kernel.shape[2] if self.conv.built else None, inputs.shape)
         fast = _fast_inference(self, inputs, training)
         if fast is not None:
             return fast
@@ -467,6 +469,7 @@ class SeparableDilatedConv(_ConvBlock):
         self._add_residual = False
 
     def build(self, input_shape):
+        V.dilation_fits(self, input_shape, self.kernel_size, self.dilation_rate, self.padding)
         self.depthwise.build(input_shape)
         mid = self.depthwise.compute_output_shape(input_shape)
         self.pointwise.build(mid)
@@ -491,6 +494,7 @@ class SeparableDilatedConv(_ConvBlock):
         return self.activation(x) if self.activation is not None else x
 
     def call(self, inputs, training=None):
+        V.input_channels(self, self.depthwise.kernel.shape[2] if self.depthwise.built else None, inputs.shape)
         fast = _fast_inference(self, inputs, training)
         if fast is not None:
             return fast

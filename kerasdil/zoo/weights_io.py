@@ -26,6 +26,38 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+#: Largest config.json / metadata.json a .keras archive may hold (a zoo model's is a few hundred KB).
+MAX_KERAS_CONFIG_BYTES = 64 << 20
+
+
+def check_keras_archive(path):
+    """Refuse a ``.keras`` file that is no zip, or whose config would take gigabytes to read.
+
+    Keras reads ``config.json`` whole into memory and parses it before anything can
+    refuse it; a small zip can hold a 1 GiB one. The sizes in the zip directory are
+    read first (no decompression).
+
+    Raises:
+        ValueError: not a zip archive, or ``config.json`` / ``metadata.json`` larger
+            than ``MAX_KERAS_CONFIG_BYTES``.
+
+    Example:
+        >>> check_keras_archive("model.keras")
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
+                         f"it may be truncated or another kind of file ({type(e).__name__}).") from None
+    for member in members:
+        if member.filename in ("config.json", "metadata.json") and member.file_size > MAX_KERAS_CONFIG_BYTES:
+            raise ValueError(
+                f"{path} holds a {member.filename} of {member.file_size:,} bytes (at most "
+                f"{MAX_KERAS_CONFIG_BYTES:,} are read); it is not a model written by model.save, so it was not loaded."
+            )
+
+
 def save_weights(model, path, *, config=None):
     """Write ``model``'s weights to ``path`` (.npz) atomically.
 
@@ -62,14 +94,28 @@ def read_weights(path):
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"weights file {path!r} does not exist.")
+    if not zipfile.is_zipfile(path):
+        # np.load would try to unpickle it and suggest allow_pickle, which runs code from the file.
+        raise ValueError(
+            f"{path!r} is not an .npz weights file (not a zip archive: another kind of file, or truncated); "
+            "pass a file written by kerasdil.zoo.save_weights."
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             if _HEADER not in data.files:
-                raise ValueError(f"{path!r} is not a kerasdil weights file (no header).")
+                raise ValueError(f"{path!r} is not a kerasdil weights file (no header); "
+                                 "pass a file written by kerasdil.zoo.save_weights.")
             header = json.loads(bytes(data[_HEADER]).decode())
             arrays = {name: data[f"w{i}"] for i, name in enumerate(header["names"])}
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, json.JSONDecodeError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
         raise ValueError(f"weights file {path!r} is corrupt or truncated ({type(e).__name__}).") from None
+    except ValueError as e:
+        if "pickle" in str(e).lower():  # an object array inside the zip: never unpickled
+            raise ValueError(f"weights file {path!r} holds pickled objects, not plain arrays, so kerasdil "
+                             "will not read it; pass a file written by kerasdil.zoo.save_weights.") from None
+        if "kerasdil weights file" in str(e):
+            raise
+        raise ValueError(f"weights file {path!r} is corrupt or truncated ({e}).") from None
     return header, arrays
 
 
@@ -114,6 +160,12 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
             raise ValueError(
                 f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
                 f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
+            )
+        if np.issubdtype(value.dtype, np.inexact) and not np.all(np.isfinite(value)):
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            raise ValueError(
+                f"weights {source!r} hold {bad} NaN or infinite value{'s' if bad > 1 else ''} in {v.path} (saved from "
+                "a diverged training run, or corrupt); nothing was loaded: use an earlier good checkpoint."
             )
         plan.append((v, value))
     used = {v.path for v, _ in plan}
@@ -196,6 +248,7 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
     elif path.endswith(".keras"):
         import keras
 
+        check_keras_archive(path)
         try:
             other = keras.models.load_model(path, compile=False, safe_mode=True)
         except Exception as e:  # Keras raises many types for a bad archive
@@ -207,6 +260,12 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
             model.load_weights(path)
         except Exception as e:
             raise ValueError(f"weights {path!r} do not fit model {model.name!r}: {e}") from None
+        broken = [v.path for v in model.weights if not np.all(np.isfinite(np.asarray(v.numpy(), dtype=np.float64)))]
+        if broken:
+            raise ValueError(
+                f"weights {path!r} hold NaN or infinite values in {broken[0]} (saved from a diverged training run, "
+                "or corrupt); use an earlier good checkpoint."
+            )
     else:
         raise ValueError(f"weights file {path!r} must be a .npz (kerasdil), .weights.h5 or .keras file.")
     return model
