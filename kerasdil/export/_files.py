@@ -70,12 +70,13 @@ def tidy(out_dir):
             return done  # another export is committing right now
         if entry is not None and os.path.isdir(stage):
             _move_in(stage, out_dir, names)
+            shutil.rmtree(stage, ignore_errors=True)  # what is left: the replaced artifacts
             done.append(f"completed the interrupted commit of {', '.join(names)}")
         with contextlib.suppress(FileNotFoundError):
             os.remove(journal)
     for name in os.listdir(out_dir):
         path = os.path.join(out_dir, name)
-        stale = _STAGING_RE.fullmatch(name) or (_TEMP_FILE_RE.fullmatch(name) and os.path.isfile(path))
+        stale = _STAGING_RE.fullmatch(name) or (os.path.isfile(path) and _TEMP_FILE_RE.fullmatch(name))
         if stale and not _alive(int(stale.group(1))):
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
