@@ -176,3 +176,35 @@ def test_a_later_export_removes_staging_left_by_a_killed_one(tmp_path):
     assert report.passed
     assert sorted(os.listdir(out)) == ["export_report.json", "export_report.md", "model_float32.tflite"]
     assert not stale.exists()
+
+
+def test_a_commit_that_fails_midway_keeps_its_staging_for_the_next_export(tmp_path, monkeypatch):
+    import errno
+
+    from kerasdil.export import _files
+
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ["model.onnx", "export_report.json"]
+    for name in names:
+        (out / name).write_text("old " + name)
+    real, calls = os.replace, []
+
+    def failing_fourth_rename(src, dst):
+        calls.append(dst)
+        if len(calls) == 4:  # the journal, two old files aside, then the disk fails
+            raise OSError(errno.EIO, "Input/output error", dst)
+        return real(src, dst)
+
+    with pytest.raises(OSError, match="Input/output"):
+        with _files.staging(str(out)) as stage:
+            for name in names:
+                with open(os.path.join(stage, name), "w") as f:
+                    f.write("new " + name)
+            monkeypatch.setattr(_files.os, "replace", failing_fourth_rename)
+            _files.commit(stage, str(out), names)
+    monkeypatch.setattr(_files.os, "replace", real)
+    assert os.path.isdir(stage)  # not removed: it holds the new files and the replaced old ones
+    _files.tidy(str(out))
+    assert sorted(os.listdir(out)) == sorted(names)
+    assert [(out / n).read_text() for n in names] == ["new " + n for n in names]

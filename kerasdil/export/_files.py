@@ -138,13 +138,23 @@ def staging(out_dir):
     try:
         yield stage
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if not _journal_names(out_dir, stage):  # a commit that failed midway is kept for tidy() to complete
+            shutil.rmtree(stage, ignore_errors=True)
         if created:
             with contextlib.suppress(OSError):
                 os.rmdir(out_dir)  # only succeeds when empty
         raise
     else:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _journal_names(out_dir, stage):
+    """Whether the commit journal in ``out_dir`` names ``stage`` (a commit of it began)."""
+    try:
+        with open(os.path.join(out_dir, JOURNAL), encoding="utf-8") as f:
+            return json.load(f).get("stage") == os.path.basename(stage)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def commit(stage, out_dir, names):
