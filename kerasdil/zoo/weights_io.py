@@ -97,7 +97,7 @@ def read_weights(path):
     if not zipfile.is_zipfile(path):
         # np.load would try to unpickle it and suggest allow_pickle, which runs code from the file.
         raise ValueError(
-            f"{path!r} is not an .npz weights file (not a zip archive: another kind of file, or truncated); "
+            f"{path!r} is not an .npz weights file (no zip archive: another kind of file, or one corrupt or truncated); "
             "pass a file written by kerasdil.zoo.save_weights."
         )
     try:
