@@ -62,8 +62,7 @@ def load_trials(project_dir: str, skipped: Optional[list] = None) -> list:
         except (OSError, ValueError) as e:
             reason = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
             text = (f"{os.path.basename(os.path.dirname(path))} was skipped: {path} is unreadable ({reason}), so "
-                    "this leaderboard may miss that trial; restore the file, or delete that trial folder to leave "
-                    "the trial out on purpose")
+                    "this leaderboard may miss that trial; restore the file from a copy to report it")
             if skipped is None:
                 import warnings
 
