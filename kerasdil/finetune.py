@@ -349,9 +349,11 @@ def finetune_recipe(name):
 
 
 def _atomic_json(path, data):
+    from kerasdil._json import dumps  # NaN / Inf written as null: the file stays valid JSON
+
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+        f.write(dumps(data, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
     os.replace(tmp, path)
 
 

@@ -11,9 +11,10 @@ half-written file under the final name.
 import contextlib
 import json
 import os
+import zipfile
 import uuid
 
-__all__ = ["write_bytes_atomic", "write_json_atomic", "write_report", "write_text_atomic"]
+__all__ = ["check_keras_archive", "write_bytes_atomic", "write_json_atomic", "write_report", "write_text_atomic"]
 
 # Temporary files end in this suffix (export's staging folders too), so leftovers are recognisable.
 TEMPORARY_SUFFIX = ".tmp"
@@ -103,3 +104,35 @@ def write_report(out_dir, stem, payload, lines, *, echo=True):
     if echo:
         print("\n".join(lines))
     return json_path, md_path
+
+
+#: Largest config.json / metadata.json a .keras archive may hold (a zoo model's is a few hundred KB).
+MAX_KERAS_CONFIG_BYTES = 64 << 20
+
+
+def check_keras_archive(path):
+    """Refuse a ``.keras`` file that is no zip, or whose config would take gigabytes to read.
+
+    Keras reads ``config.json`` whole into memory and parses it before anything can
+    refuse it; a small zip can hold a 1 GiB one. The sizes in the zip directory are
+    read first (no decompression).
+
+    Raises:
+        ValueError: not a zip archive, or ``config.json`` / ``metadata.json`` larger
+            than ``MAX_KERAS_CONFIG_BYTES``.
+
+    Example:
+        >>> check_keras_archive("model.keras")
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
+                         f"it may be truncated or another kind of file ({type(e).__name__}).") from None
+    for member in members:
+        if member.filename in ("config.json", "metadata.json") and member.file_size > MAX_KERAS_CONFIG_BYTES:
+            raise ValueError(
+                f"{path} holds a {member.filename} of {member.file_size:,} bytes (at most "
+                f"{MAX_KERAS_CONFIG_BYTES:,} are read); it is not a model written by model.save, so it was not loaded."
+            )

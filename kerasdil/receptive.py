@@ -392,6 +392,10 @@ class ReceptiveField:
         }
 
 
+#: Most offsets (height x width) a coverage map may have: 4096 x 4096, 128 MiB of int64 counts.
+MAX_COVERAGE_CELLS = 1 << 24
+
+
 def receptive_field(layers) -> ReceptiveField:
     """Receptive field, effective stride and coverage map of a chain of layers.
 
@@ -407,7 +411,8 @@ def receptive_field(layers) -> ReceptiveField:
         ``holes``, ``gridding_free``, ``touched`` and ``total``.
 
     Raises:
-        ValueError: an entry is not a valid layer description.
+        ValueError: an entry is not a valid layer description, or the field has more
+            than ``MAX_COVERAGE_CELLS`` offsets.
 
     Example:
         >>> rf = receptive_field([LayerSpec(3, dilation=2)])
@@ -417,6 +422,17 @@ def receptive_field(layers) -> ReceptiveField:
     if isinstance(layers, (LayerSpec, str, bytes)):
         raise ValueError(f"layers must be a list of LayerSpec, got {layers!r}.")
     specs = tuple(_as_spec(layer) for layer in layers)
+    extents = [
+        _axis_extent([s.kernel[a] for s in specs], [s.stride[a] for s in specs], [s.dilation[a] for s in specs])
+        for a in (0, 1)
+    ]
+    if extents[0] * extents[1] > MAX_COVERAGE_CELLS:
+        # The map holds one count per offset; refuse before allocating it (it would need terabytes).
+        raise ValueError(
+            f"the receptive field is {extents[0]:,} x {extents[1]:,} pixels, too large for a coverage map "
+            f"(at most {MAX_COVERAGE_CELLS:,} offsets); use smaller dilation rates (the field of 3x3 layers "
+            "is 1 + 2 x the sum of the rates)."
+        )
     paths = [math.prod(s.kernel[axis] for s in specs) for axis in (0, 1)]
     # Total paths bound every cell; stay in int64 while the product fits, else exact Python ints.
     dtype = np.int64 if paths[0] * paths[1] < 2**63 else object

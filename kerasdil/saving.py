@@ -8,6 +8,8 @@ that the zoo never imports export or this module.
 
 import os
 
+from kerasdil.io import check_keras_archive
+
 __all__ = ["load_model", "resolve_model"]
 
 
@@ -44,6 +46,7 @@ def load_model(path):
     if not zipfile.is_zipfile(path):  # Keras would answer "File not found" for a file that exists
         raise ValueError(f"{path} is not a .keras archive (a .keras file is a zip written by model.save); "
                          "it may be truncated or another kind of file.")
+    check_keras_archive(path)  # a huge config.json is refused before Keras reads it whole
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:

@@ -4,7 +4,6 @@
 registered under that name: "classification" or "segmentation", both defined here.
 """
 
-import json
 import os
 
 import numpy as np
@@ -60,9 +59,11 @@ def task_of_model(model):
 
 
 def _write_json(path, data):
+    from kerasdil._json import dumps  # NaN / Inf written as null: the file stays valid JSON
+
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
+        f.write(dumps(data, indent=2))
     os.replace(tmp, path)
 
 
@@ -105,6 +106,17 @@ class ClassificationTask(Task):
         probs, labels = predict_dataset(model, dataset)
         labels = labels.astype(int)
         num_classes = probs.shape[-1]
+        if labels.size and labels.max() >= num_classes:
+            raise ValueError(
+                f"model {model.name!r} outputs {num_classes} classes but the data's labels go up to "
+                f"{labels.max()}; evaluate a model built for {labels.max() + 1} or more classes (num_classes)."
+            )
+        if not np.all(np.isfinite(probs)):
+            raise ValueError(
+                f"model {model.name!r} outputs NaN or infinite values on {int((~np.isfinite(probs)).any(-1).sum())} "
+                "of the test images, so no accuracy can be computed; its weights are broken (a diverged training "
+                "run): use the last good checkpoint."
+            )
         if probs.min() < 0 or not np.allclose(probs.sum(-1), 1, atol=1e-3):
             probs = _softmax(probs)  # the model returns logits
         pred = probs.argmax(-1)

@@ -11,12 +11,19 @@ trains with the model's recipe and writes into ``out_dir``:
   ``curves.png``, ``model.keras`` (the final model), ``metrics.json`` (test set
   scores and timing), ``run.json`` (the arguments, to refuse a mismatched resume).
 
-Every file is written under a temporary name and renamed.
+- ``train.lock`` while the run runs: a second run into the same folder is refused
+  at once (``kerasdil._lock.RunLock``).
+
+Every file is written under a temporary name and renamed, as strict JSON (a
+non-finite number is ``null``). Training stops with :class:`TrainingDiverged` at
+the first NaN or infinite loss, before that epoch's history entry or backup is
+written, so ``backup/`` keeps the last good epoch.
 """
 
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import shutil
 import time
@@ -24,6 +31,7 @@ import types
 
 import numpy as np
 
+from kerasdil._lock import LOCK_FILE, RunLock  # noqa: F401  (LOCK_FILE: part of this module's API)
 from kerasdil.zoo import registry as _zoo_registry
 from kerasdil.zoo.record import DEFAULT_TRAINING_RECIPE as DEFAULT_RECIPE
 
@@ -55,9 +63,10 @@ class TrainResult:
 
 def _atomic_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
-    from kerasdil.io import write_json_atomic  # a unique temporary name per call, then a rename
+    from kerasdil._json import dumps  # NaN / Inf written as null: the file stays valid JSON
+    from kerasdil.io import write_text_atomic  # a unique temporary name per call, then a rename
 
-    write_json_atomic(path, data, default=_json_default)
+    write_text_atomic(path, dumps(data, indent=2, default=_json_default))
 
 
 def _json_default(o):
@@ -78,8 +87,8 @@ def _history_callback(path):
         def on_train_begin(self, logs=None):
             self.entries = []
             if os.path.exists(path):
-                with open(path) as f:
-                    self.entries = json.load(f)
+                self.entries = _read_json(path, f"delete it to resume without the earlier epochs' log, or "
+                                                f"delete the folder {os.path.dirname(path)} to train afresh")
 
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
@@ -98,16 +107,34 @@ _BACKUP_STATE = "state.json"
 _KERAS_BACKUP_STATE, _KERAS_BACKUP_WEIGHTS = "training_metadata.json", "latest.weights.h5"
 
 
+def _read_json(path, what_to_do):
+    from kerasdil._json import read
+
+    return read(path, what_to_do)
+
+
+def _restart_hint(backup_dir):
+    return f"delete the folder {backup_dir} to restart this run from epoch 1 (the rest of the run folder is kept)"
+
+
 def _backup_state(backup_dir):
-    """``{"epoch", "weights"}`` of the resume state in ``backup_dir``, or None."""
+    """``{"epoch", "weights"}`` of the resume state in ``backup_dir``, or None.
+
+    Raises:
+        ValueError: the state file is truncated or corrupt (the message names it and the way out).
+    """
     state_path = os.path.join(backup_dir, _BACKUP_STATE)
     if os.path.exists(state_path):
-        with open(state_path) as f:
-            return json.load(f)
+        state = _read_json(state_path, _restart_hint(backup_dir))
+        if not (isinstance(state, dict) and isinstance(state.get("epoch"), int) and isinstance(state.get("weights"), str)):
+            raise ValueError(f"{state_path} does not hold a training state; {_restart_hint(backup_dir)}.")
+        return state
     keras_state = os.path.join(backup_dir, _KERAS_BACKUP_STATE)
     if os.path.exists(keras_state) and os.path.exists(os.path.join(backup_dir, _KERAS_BACKUP_WEIGHTS)):
-        with open(keras_state) as f:
-            return {"epoch": json.load(f)["epoch"], "weights": _KERAS_BACKUP_WEIGHTS}
+        state = _read_json(keras_state, _restart_hint(backup_dir))
+        if not isinstance(state, dict) or not isinstance(state.get("epoch"), int):
+            raise ValueError(f"{keras_state} does not hold a training state; {_restart_hint(backup_dir)}.")
+        return {"epoch": state["epoch"], "weights": _KERAS_BACKUP_WEIGHTS}
     return None
 
 
@@ -135,7 +162,16 @@ def _backup_callback(backup_dir):
             optimizer = getattr(self.model, "optimizer", None)
             if optimizer is not None and not optimizer.built:
                 optimizer.build(self.model.trainable_variables)  # its variables are in the file too
-            self.model.load_weights(os.path.join(backup_dir, state["weights"]))
+            weights = os.path.join(backup_dir, state["weights"])
+            if not os.path.isfile(weights):
+                raise ValueError(f"the training backup {weights} named by {_BACKUP_STATE} is missing; "
+                                 f"{_restart_hint(backup_dir)}.")
+            try:
+                self.model.load_weights(weights)
+            except Exception as e:  # h5py and Keras raise many types for a truncated or foreign file
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise ValueError(f"the training backup {weights} cannot be read ({first}); "
+                                 f"{_restart_hint(backup_dir)}.") from None
 
         def on_epoch_end(self, epoch, logs=None):
             os.makedirs(backup_dir, exist_ok=True)
@@ -151,6 +187,56 @@ def _backup_callback(backup_dir):
             shutil.rmtree(backup_dir, ignore_errors=True)
 
     return EpochBackup(), state["epoch"] if state else 0
+
+
+class TrainingDiverged(ValueError):
+    """Training stopped because the loss (or another logged value) became NaN or infinite.
+
+    Raised at the first training step whose loss is not finite, before that epoch's
+    history entry or backup is written, so the run folder keeps the last good epoch.
+    A ``ValueError``: ``kerasdil train`` prints it as one sentence and exits 2.
+    """
+
+
+def _finite_guard(backup_dir):
+    """A callback that raises :class:`TrainingDiverged` at the first non-finite loss.
+
+    Keras' ``TerminateOnNaN`` only stops the run: the epoch still ends, so its NaN
+    weights would be backed up and saved as the model, and the command would succeed.
+    """
+    import keras
+
+    class FiniteGuard(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                self._stop(f"the training loss became {float(loss)} at step {batch + 1} of epoch {self.epoch + 1}")
+
+        def on_epoch_end(self, epoch, logs=None):
+            bad = []
+            for key, value in (logs or {}).items():
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):  # not a scalar: not a loss or metric
+                    continue
+                if not math.isfinite(value):
+                    bad.append(f"{key} = {value}")
+            if bad:
+                self._stop(f"{', '.join(bad)} at the end of epoch {epoch + 1}")
+
+        def _stop(self, what):
+            state = _backup_state(backup_dir) if os.path.isdir(backup_dir) else None
+            kept = (f"{backup_dir} keeps the weights of epoch {state['epoch']}, the last good one"
+                    if state else "no epoch had completed, so no weights were saved")
+            raise TrainingDiverged(
+                f"training diverged: {what}; {kept}, and nothing of the diverged epoch was written. "
+                "Lower the learning rate (--lr) and train into a new --out."
+            )
+
+    return FiniteGuard()
 
 
 def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=None, label_smoothing=0.0,
@@ -213,7 +299,9 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
         print(f"resuming {out_dir}: {completed_epochs} of {epochs} epochs were done; continuing at epoch "
               f"{completed_epochs + 1}", flush=True)
     cbs = [
-        # History first: an epoch's entry is on disk before its backup, so a kill between
+        # The guard first: a diverged epoch must raise before its history entry and backup are written.
+        _finite_guard(os.path.join(out_dir, "backup")),
+        # History next: an epoch's entry is on disk before its backup, so a kill between
         # the two redoes the epoch and rewrites the entry; the other way round would lose it.
         _history_callback(history_path),
         backup,
@@ -230,22 +318,30 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
 
 
 @contextlib.contextmanager
-def run_folder(out_dir, what):
+def run_folder(out_dir, what, lock=None):
     """Create ``out_dir`` for a run (``what``: "training", "fine-tuning") while the run is set up.
 
     If the setup raises (a misspelt argument, bad data, a refused resume), the folder is
     removed again when this call created it and nothing was written into it yet.
 
+    Args:
+        lock: a :class:`RunLock` of ``out_dir`` to acquire once the folder exists; it is
+            released again if the setup raises, and otherwise stays held for the caller.
+
     Raises:
-        FileExistsError: ``out_dir`` is a file.
+        FileExistsError: ``out_dir`` is a file, or ``lock`` is held by another run.
     """
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise FileExistsError(f"--out {out_dir!r} is a file; {what} needs a folder (new or a run to resume).")
     created = not os.path.exists(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     try:
+        if lock is not None:
+            lock.acquire()
         yield
     except BaseException:
+        if lock is not None:
+            lock.release()
         if created:
             with contextlib.suppress(OSError):
                 os.rmdir(out_dir)  # fails (and is ignored) unless empty
@@ -286,9 +382,9 @@ def open_run_dir(out_dir, run, log=print):
                 f"{out_dir!r} is not a kerasdil run folder (no run.json) but holds {', '.join(ours)}, which "
                 "training would overwrite; choose another --out."
             )
+    fresh = f"delete the folder {out_dir} to train afresh, or choose another --out"
     if os.path.exists(run_path):
-        with open(run_path) as f:
-            previous = json.load(f)
+        previous = _read_json(run_path, fresh)
         if previous != run:
             changed = sorted(k for k in set(previous) | set(run) if previous.get(k) != run.get(k))
             raise ValueError(
@@ -299,10 +395,8 @@ def open_run_dir(out_dir, run, log=print):
     model_path = os.path.join(out_dir, "model.keras")
     if os.path.exists(metrics_path) and os.path.exists(model_path):
         log(f"{out_dir} already holds a finished run; loading it (delete the folder to train again).")
-        with open(metrics_path) as f:
-            metrics = json.load(f)
-        with open(os.path.join(out_dir, "history.json")) as f:
-            history = json.load(f)
+        metrics = _read_json(metrics_path, fresh)
+        history = _read_json(os.path.join(out_dir, "history.json"), fresh)
         from kerasdil.saving import load_model  # registers kerasdil's layers and model class first
 
         return TrainResult(load_model(model_path), history, metrics, out_dir)
@@ -437,8 +531,9 @@ def train(
     for key in ("epochs", "batch_size"):
         if not isinstance(settings[key], int) or settings[key] < 1:
             raise ValueError(f"`{key}` must be a positive int, got {settings[key]!r}.")
-    if not settings["learning_rate"] > 0:
-        raise ValueError(f"`learning_rate` must be > 0, got {settings['learning_rate']!r}.")
+    lr = settings["learning_rate"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not lr > 0:
+        raise ValueError(f"`learning_rate` (--lr) must be a finite number > 0, got {lr!r}.")
     for key, low, high, text in (("weight_decay", 0.0, float("inf"), ">= 0"), ("label_smoothing", 0.0, 1.0, "in [0, 1)")):
         value = settings.get(key, 0.0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
@@ -477,9 +572,11 @@ def train(
     run_path = os.path.join(out_dir, "run.json")
     metrics_path = os.path.join(out_dir, "metrics.json")
     model_path = os.path.join(out_dir, "model.keras")
-    with run_folder(out_dir, "training"):  # a refused run leaves no folder behind
+    lock = RunLock(out_dir)  # one run at a time in a folder
+    with run_folder(out_dir, "training", lock=lock):  # a refused run leaves no folder behind
         finished = open_run_dir(out_dir, run, log)
         if finished is not None:
+            lock.release()
             return finished
         keras.utils.set_random_seed(seed)
         train_ds, val_ds, test_ds, source_text = task.datasets(
@@ -501,31 +598,34 @@ def train(
                 decay_steps=steps * settings["epochs"] if steps > 0 else None,
                 label_smoothing=settings.get("label_smoothing", 0.0),
             )
-    stats = model_stats(model)
-    log(f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
-        f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}, "
-        f"weight decay {settings['weight_decay']}"
-        + (f", label smoothing {settings['label_smoothing']}" if settings.get("label_smoothing") else ""))
+    try:
+        stats = model_stats(model)
+        log(f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
+            f"{settings['epochs']} epochs x {steps} steps, batch {settings['batch_size']}, lr {settings['learning_rate']}, "
+            f"weight decay {settings['weight_decay']}"
+            + (f", label smoothing {settings['label_smoothing']}" if settings.get("label_smoothing") else ""))
 
-    start = time.perf_counter()
-    history = fit(trainee, train_ds, epochs=settings["epochs"], out_dir=out_dir, task=task,
-                  validation_data=val_ds, verbose=verbose)
-    train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        history = fit(trainee, train_ds, epochs=settings["epochs"], out_dir=out_dir, task=task,
+                      validation_data=val_ds, verbose=verbose)
+        train_seconds = time.perf_counter() - start
 
-    from kerasdil.plots import plot_history
+        from kerasdil.plots import plot_history
 
-    plot_history(history, os.path.join(out_dir, "curves.png"), title=name)
-    metrics = task.evaluate(model, test_ds, out_dir=out_dir)
-    epoch_seconds = [h["seconds"] for h in history]
-    metrics.update(
-        model=name, **stats, epochs=len(history), data=source_text,
-        seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
-        train_seconds_this_process=round(train_seconds, 1),
-        train_seconds_total=round(float(sum(epoch_seconds)), 1),
-    )
-    tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")
-    model.save(tmp_model)
-    os.replace(tmp_model, model_path)
-    _atomic_json(metrics_path, metrics)
-    return TrainResult(model, history, metrics, out_dir)
+        plot_history(history, os.path.join(out_dir, "curves.png"), title=name)
+        metrics = task.evaluate(model, test_ds, out_dir=out_dir)
+        epoch_seconds = [h["seconds"] for h in history]
+        metrics.update(
+            model=name, **stats, epochs=len(history), data=source_text,
+            seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
+            train_seconds_this_process=round(train_seconds, 1),
+            train_seconds_total=round(float(sum(epoch_seconds)), 1),
+        )
+        tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")
+        model.save(tmp_model)
+        os.replace(tmp_model, model_path)
+        _atomic_json(metrics_path, metrics)
+        return TrainResult(model, history, metrics, out_dir)
+    finally:
+        lock.release()
 

@@ -134,9 +134,8 @@ def test_keras_cache_found_under_home_without_keras_home(tmp_path, monkeypatch):
 
 
 def test_auto_without_download_falls_back_to_sample_loudly(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("KERASDIL_DATA_DIR", str(tmp_path / "empty"))
     with pytest.warns(SampleDataWarning, match="EMBEDDED MNIST SAMPLE") as record:
-        arrays = load_mnist_arrays(download=False)
+        arrays = load_mnist_arrays(data_dir=tmp_path / "empty", download=False)
     message = str(record[0].message)
     assert str(tmp_path / "empty" / "mnist.npz") in message
     assert str(tmp_path / "keras_home" / "datasets" / "mnist.npz") in message
@@ -162,7 +161,6 @@ def test_an_unreachable_download_host_falls_back_in_seconds(tmp_path, monkeypatc
 
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KERASDIL_DATA_DIR", str(tmp_path / "empty"))
     monkeypatch.setattr(mnist_module, "_DOWNLOAD_HOST", "kerasdil-test.invalid")  # .invalid never resolves
     start = time.monotonic()
     with pytest.warns(SampleDataWarning, match="kerasdil-test.invalid is unreachable"):
@@ -179,6 +177,17 @@ def test_found_but_malformed_file_raises_instead_of_being_skipped(tmp_path, monk
     with pytest.raises(ValueError, match="y_test") as info:
         load_mnist_arrays(download=False)
     assert bad in str(info.value)
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+def test_env_data_dir_without_mnist_is_refused_not_replaced_by_the_sample(tmp_path, monkeypatch, folder):
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("KERASDIL_DATA_DIR", str(tmp_path / folder))
+    with pytest.raises(FileNotFoundError, match="KERASDIL_DATA_DIR") as info:
+        load_mnist_arrays(download=False)
+    assert str(tmp_path / folder) in str(info.value) and "--data sample" in str(info.value)
+    with pytest.warns(SampleDataWarning):  # the sample stays available on request
+        assert load_mnist_arrays("sample").is_sample
 
 
 def test_nothing_anywhere_lists_every_place_looked(tmp_path, monkeypatch):

@@ -35,7 +35,6 @@ def load_model_arg(spec):
 
 
 def run(args):
-    import json
     import os
 
     from kerasdil.tasks import get_task, task_of_model
@@ -72,14 +71,19 @@ def run(args):
     _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
                                             limit=args.limit, **extra)
     print(source_text)
+    from kerasdil.train import check_data_fits_model
+
+    check_data_fits_model(test, model)  # a 3-channel or 32x32 model: one sentence, not a graph dump
     out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{info.name}"))
     os.makedirs(out, exist_ok=True)
     metrics = task.evaluate(model, test, out_dir=out, prefix="eval_")  # training's plots stay
+    # Which data the numbers are of: a path, or the embedded sample (whose numbers are not MNIST's).
+    metrics["data"] = source_text[len("data: "):] if source_text.startswith("data: ") else source_text
     path = os.path.join(out, "eval_metrics.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(metrics, f, indent=2)
-    os.replace(tmp, path)
+    from kerasdil._json import dumps
+    from kerasdil.export._files import write_text
+
+    write_text(path, dumps(metrics, indent=2))
     if "accuracy" in metrics:
         print(f"accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of {metrics['samples']}), loss {metrics['loss']:.4f}")
         print("per-class accuracy: " + ", ".join(f"{c}: {a:.4f}" for c, a in metrics["per_class_accuracy"].items()))

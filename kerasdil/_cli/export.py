@@ -76,6 +76,9 @@ def _read_array(path, what, keys):
     try:
         loaded = np.load(path, allow_pickle=False)
     except Exception as e:
+        if "pickle" in str(e).lower():  # numpy's own text would invite allow_pickle, which runs the file's code
+            raise ValueError(f"{what} file {path} is not a .npy / .npz of plain arrays (another kind of file, or "
+                             "pickled objects); save the arrays with numpy.save or numpy.savez.") from None
         raise ValueError(f"cannot read {what} file {path} as .npy / .npz: {e}") from None
     if isinstance(loaded, np.ndarray):
         return {keys[0]: loaded}

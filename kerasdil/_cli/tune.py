@@ -4,9 +4,10 @@ Examples::
 
     kerasdil tune mnist_dsdc --tuner hyperband --max-trials 30 --epochs 3 --dir runs/tune \\
         --gridding-free --min-receptive-field 28 --max-params 12234
-    # the same search, distributed: one chief and any number of workers
-    kerasdil tune mnist_dsdc ... --dir /shared/tune --chief 10.0.0.1:8000
-    kerasdil tune mnist_dsdc ... --dir /shared/tune --worker 10.0.0.1:8000 --worker-id 0
+    # the same search, distributed: one chief and any number of workers (the chief's
+    # port is unauthenticated: PORT alone listens on loopback, 127.0.0.1)
+    kerasdil tune mnist_dsdc ... --dir /shared/tune --chief 8000
+    kerasdil tune mnist_dsdc ... --dir /shared/tune --worker 127.0.0.1:8000 --worker-id 0
     # the segmenter: backbone schedules, ASPP rates and output stride, scored by val_mean_iou
     kerasdil tune deeplab_aspp --tuner random --max-trials 12 --epochs 2 --dir runs/tune_seg \
         --aspp-rates 1,2,3/2,4,6/3,6,9 --output-strides 8,16 --max-params 110k --data mnist.npz
@@ -117,7 +118,9 @@ def add_arguments(parser):
     d.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras fit verbosity (default 2)")
     x = parser.add_argument_group("distributed search")
     role = x.add_mutually_exclusive_group()
-    role.add_argument("--chief", metavar="HOST:PORT", default=None, help="run the oracle, listening on HOST:PORT")
+    role.add_argument("--chief", metavar="[HOST:]PORT", default=None,
+                      help="run the oracle, listening on HOST:PORT (PORT alone: 127.0.0.1, this machine only); "
+                           "the port has no authentication, so any other HOST gets a warning")
     role.add_argument("--worker", metavar="HOST:PORT", default=None, help="run trials for the chief at HOST:PORT")
     x.add_argument("--worker-id", type=int, default=None, help="this worker's number (0, 1, ...), with --worker")
     x.add_argument("--lease", type=float, default=60.0,

@@ -1,4 +1,11 @@
-"""``kerasdil tune-report DIR``: leaderboard, Pareto plot and best model of a schedule search."""
+"""``kerasdil tune-report DIR``: leaderboard, Pareto plot and best model of a schedule search.
+
+Exits 1, after writing the report of the readable trials, when a ``trial.json`` was
+unreadable: the leaderboard may then miss a trial, and a script must not take it
+for the whole search. The warning names each skipped trial.
+"""
+
+import sys
 
 
 def add_arguments(parser):
@@ -24,4 +31,6 @@ def run(args):
     if "best_keras" in report:
         best = report["rows"][0]
         print(f"best model:  {report['best_keras']} (trial_{best['trial_id']}, weights of its best epoch, not retrained)")
-    return 0
+    for text in report.get("skipped", ()):
+        print(f"kerasdil tune-report: warning: {text}.", file=sys.stderr)
+    return 1 if report.get("skipped") else 0

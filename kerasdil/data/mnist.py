@@ -386,6 +386,15 @@ def _load_auto(data_dir: Optional[PathLike], download: bool, stacklevel: int) ->
         env_dir = data_dir_from_env()
         if env_dir:
             candidates.append(os.path.join(os.path.abspath(env_dir), MNIST_FILENAME))
+            if not os.path.exists(candidates[-1]):
+                # A set variable is a request for that data: falling back to the sample would
+                # give sample numbers under a full-MNIST label, with only a warning.
+                what = "does not exist" if not os.path.isdir(env_dir) else f"holds no {MNIST_FILENAME}"
+                raise FileNotFoundError(
+                    f"${DATA_DIR_ENV} is {env_dir}, which {what}; put {MNIST_FILENAME} there, unset "
+                    f"${DATA_DIR_ENV} to use the usual search, or pass --data sample (source='sample') "
+                    "for the embedded sample."
+                )
             looked.append(f"{candidates[-1]} (${DATA_DIR_ENV})")
         else:
             looked.append(f"${DATA_DIR_ENV} (not set)")
@@ -438,8 +447,8 @@ def load_mnist_arrays(
 
     Args:
         source: where to read from.
-            ``None`` or ``"auto"``: search ``data_dir`` (or ``$KERASDIL_DATA_DIR``)
-            for ``mnist.npz``, then the Keras cache, then download (Keras, then
+            ``None`` or ``"auto"``: search ``data_dir`` (or ``$KERASDIL_DATA_DIR``,
+            which must then hold ``mnist.npz``) for ``mnist.npz``, then the Keras cache, then download (Keras, then
             tensorflow-datasets) if ``download``; if all that fails, fall back to
             the embedded sample with a :class:`SampleDataWarning` and a stderr line.
             ``"sample"``: the embedded 2,000 / 500 image sample (announced with a
@@ -458,7 +467,8 @@ def load_mnist_arrays(
 
     Raises:
         FileNotFoundError: an explicit path does not exist (or a directory has no
-            ``mnist.npz``); or, in auto mode, nothing was found and the embedded
+            ``mnist.npz``); ``$KERASDIL_DATA_DIR`` is set to a folder without
+            ``mnist.npz`` (in auto mode without ``data_dir``); or, in auto mode, nothing was found and the embedded
             sample is missing too (the message lists every place looked at).
         ValueError: the file is malformed: not a readable npz (truncated,
             corrupt), object arrays (never unpickled), a missing key, wrong image

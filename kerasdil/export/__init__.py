@@ -490,6 +490,7 @@ def plan_export(model, out_dir, options):
     metric_name, metric_fn = (getattr(o.metric, "__name__", "metric"), o.metric) if o.metric else default_metric(task)
     names = artifact_names(formats, quants)
     out_dir = os.path.abspath(os.fspath(out_dir))
+    _files.tidy(out_dir)  # finish or remove what a killed export left here
     _files.check_out_dir(out_dir, names + [REPORT_JSON, REPORT_MD], force=o.force)
 
     need_rep = "tflite" in formats and "int8" in quants
@@ -696,7 +697,11 @@ def prove(plan, staged, folder):
     x, y = plan.samples.x, plan.samples.y
     reference = _predict_keras(model, x, batch_size)
     keras_metric = None
-    if y is not None:
+    reference_finite = bool(np.all(np.isfinite(reference)))
+    if not reference_finite:
+        report.notes.append("the Keras model's outputs hold NaN or infinite values (broken weights): no metric "
+                            "is computed and every artifact fails")
+    if y is not None and reference_finite:  # argmax of NaN is no prediction
         keras_metric = {"name": metric_name, "value": float(metric_fn(y, reference))}
     report.keras = {"samples": int(len(x)), "metric": keras_metric, "latency": {}}
     x1 = x[:1]
@@ -718,7 +723,7 @@ def prove(plan, staged, folder):
         outputs = runner.predict(x, batch_size=batch_size)
         parity = compare(reference, outputs)
         artifact_metric = None
-        if keras_metric is not None:
+        if keras_metric is not None and np.all(np.isfinite(outputs)):
             value = float(metric_fn(y, outputs))
             artifact_metric = {"name": metric_name, "value": value, "keras": keras_metric["value"],
                                "drop": 100.0 * (keras_metric["value"] - value)}

@@ -86,7 +86,16 @@ def _as_inputs(x, what, input_shape):
         )
     if len(x) == 0:
         raise ValueError(f"{what} holds no samples.")
-    return x.astype(np.float32)
+    x = x.astype(np.float32)
+    finite = np.isfinite(x)
+    if not finite.all():
+        # The TFLite int8 calibrator crashes the process on NaN (SIGSEGV), and NaN parity compares nothing.
+        bad = np.flatnonzero(~finite.reshape(len(x), -1).all(axis=1))
+        raise ValueError(
+            f"{what} holds {x.size - int(finite.sum()):,} NaN or infinite values in {len(bad):,} of its "
+            f"{len(x):,} samples (the first is sample {int(bad[0])}); remove or repair those samples."
+        )
+    return x
 
 
 def _mnist(source, num_representative, max_samples, seed):

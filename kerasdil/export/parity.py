@@ -132,7 +132,9 @@ def compare(reference, outputs):
 
     Returns:
         dict with ``samples``, ``compared`` ("probabilities" or "softmax of
-        logits"), ``max_abs_diff`` and ``mean_abs_diff`` (of probabilities; what
+        logits"; when either side has NaN or infinite values, "nothing
+        (non-finite outputs)" with the counts in ``non_finite`` and None for the
+        differences, which :func:`judge` fails), ``max_abs_diff`` and ``mean_abs_diff`` (of probabilities; what
         the float thresholds judge), ``top1_agreement`` (fraction of argmax over
         the last axis that agree), and for logits also ``logit_max_abs_diff`` and
         ``logit_mean_abs_diff`` (raw outputs).
@@ -148,6 +150,12 @@ def compare(reference, outputs):
     outputs = np.asarray(outputs, dtype=np.float32)
     if reference.shape != outputs.shape:
         raise ValueError(f"output shape {outputs.shape} differs from the Keras output shape {reference.shape}.")
+    non_finite = {"keras": int(np.size(reference) - np.count_nonzero(np.isfinite(reference))),
+                  "artifact": int(np.size(outputs) - np.count_nonzero(np.isfinite(outputs)))}
+    if non_finite["keras"] or non_finite["artifact"]:
+        # NaN compares as no difference (max(0, nan) is 0): report it, and let judge() fail it.
+        return {"samples": int(reference.shape[0]), "compared": "nothing (non-finite outputs)",
+                "top1_agreement": None, "max_abs_diff": None, "mean_abs_diff": None, "non_finite": non_finite}
     logits = not is_distribution(reference)
     result = {
         "samples": int(reference.shape[0]),
@@ -190,6 +198,12 @@ def judge(quantization, parity, metric, task, thresholds=None):
         ``(criterion text, passed bool, failure text or None)``.
     """
     t = {**THRESHOLDS, **(thresholds or {})}
+    if parity.get("non_finite"):
+        counts = parity["non_finite"]
+        where = " and ".join(f"{n:,} from {'the Keras model' if k == 'keras' else 'the artifact'}"
+                             for k, n in counts.items() if n)
+        return ("finite outputs", False,
+                f"NaN or infinite outputs ({where}): nothing to compare (broken weights or inputs)")
     if quantization in ("float32", "float16"):
         limit = t[f"{quantization}_max_abs_diff"]
         ok = parity["max_abs_diff"] <= limit

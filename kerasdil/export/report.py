@@ -1,7 +1,6 @@
 """The export report: one record per artifact, written as JSON and markdown."""
 
 import dataclasses
-import json
 
 
 @dataclasses.dataclass
@@ -90,7 +89,9 @@ class ExportReport:
         return out
 
     def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n"
+        from kerasdil._json import dumps  # NaN / Inf written as null: the report stays valid JSON
+
+        return dumps(self.to_dict(), indent=2, default=_json_default) + "\n"
 
     def to_markdown(self):
         return format_markdown(self)

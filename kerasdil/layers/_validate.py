@@ -77,3 +77,57 @@ def conv_output_length(length, kernel, stride, dilation, padding):
     if padding == "same":
         return -(-length // stride)
     return max(0, (length - effective) // stride + 1)
+
+
+def input_channels(layer, built, input_shape):
+    """Raise a ValueError naming ``layer`` when ``input_shape``'s channels differ from ``built``.
+
+    TensorFlow runs a conv whose kernel was made for C channels on a multiple of C
+    channels as a grouped conv, silently; a plain Keras ``Conv2D`` refuses. So do we.
+    """
+    got = input_shape[-1]
+    if built is not None and got is not None and int(got) != int(built):
+        raise ValueError(
+            f"layer {layer.name!r} ({type(layer).__name__}) was built for inputs with {int(built)} channels but "
+            f"got {int(got)} (input shape {tuple(input_shape)}); feed {int(built)}-channel images, or build the "
+            f"model for {int(got)} channels (input_shape)."
+        )
+
+
+def dilation_fits(layer, input_shape, kernel_size, dilation_rate, padding):
+    """Say so when ``dilation_rate`` reaches past the input: a warning, or for 'valid' padding an error.
+
+    With 'same' padding and a dilation at least the input's size, every tap but the
+    centre reads padding at every position: the layer is a 1x1 conv in disguise.
+    """
+    import warnings
+
+    too_far = []
+    for axis, (size, k, d) in enumerate(zip(tuple(input_shape)[1:3], kernel_size, dilation_rate)):
+        if size is None or k == 1 or d == 1:
+            continue
+        span = (k - 1) * d + 1
+        if padding == "valid" and span > size:
+            raise ValueError(
+                f"layer {layer.name!r} ({type(layer).__name__}): kernel {k} with dilation_rate {d} spans {span} "
+                f"pixels, more than the input's {size} along axis {axis + 1}, so 'valid' padding leaves no output; "
+                f"use a dilation_rate of at most {max(1, (size - 1) // (k - 1))} or padding='same'."
+            )
+        if padding == "same" and d >= size:
+            too_far.append((d, size))
+    if len(too_far) == 2:
+        d, size = too_far[0]
+        warnings.warn(
+            f"layer {layer.name!r} ({type(layer).__name__}): dilation_rate {d} is not smaller than the input's "
+            f"{size} pixels, so every tap but the centre reads zero padding and the layer acts as a 1x1 "
+            f"convolution; use a dilation_rate below {size}.",
+            stacklevel=3,
+        )
+    elif too_far:
+        d, size = too_far[0]
+        warnings.warn(
+            f"layer {layer.name!r} ({type(layer).__name__}): dilation_rate {d} is not smaller than the input's "
+            f"{size} pixels along one axis, so along it every tap but the centre reads zero padding; use a "
+            f"dilation_rate below {size}.",
+            stacklevel=3,
+        )

@@ -226,11 +226,13 @@ class DilatedConvBN(_ConvBlock):
         )
 
     def build(self, input_shape):
+        V.dilation_fits(self, input_shape, self.kernel_size, self.dilation_rate, self.padding)
         self.conv.build(input_shape)
         if self.bn is not None:
             self.bn.build(self.conv.compute_output_shape(input_shape))
 
     def call(self, inputs, training=None):
+        V.input_channels(self, self.conv.kernel.shape[2] if self.conv.built else None, inputs.shape)
         fast = _eager_inference(self, inputs, training)
         if fast is not None:
             return fast
@@ -324,6 +326,7 @@ class SeparableDilatedConv(_ConvBlock):
         self._add_residual = False
 
     def build(self, input_shape):
+        V.dilation_fits(self, input_shape, self.kernel_size, self.dilation_rate, self.padding)
         self.depthwise.build(input_shape)
         mid = self.depthwise.compute_output_shape(input_shape)
         self.pointwise.build(mid)
@@ -337,6 +340,7 @@ class SeparableDilatedConv(_ConvBlock):
         )
 
     def call(self, inputs, training=None):
+        V.input_channels(self, self.depthwise.kernel.shape[2] if self.depthwise.built else None, inputs.shape)
         fast = _eager_inference(self, inputs, training)
         if fast is not None:
             return fast

@@ -22,6 +22,13 @@ heard from for ``lease_seconds`` to another worker, so a killed worker costs
 one trial's progress, not the search. A worker that joins late, or restarts
 with the same ``--worker-id``, simply takes part.
 
+The oracle's gRPC port has no authentication and no encryption: anyone who can
+reach it can read the search space and every trial's settings and scores, ask
+for trials, report made-up scores (which decide the leaderboard and the best
+model) and end the search. It runs no code it receives. ``--chief PORT`` (or
+``:PORT``) therefore listens on loopback (127.0.0.1) only, and any other address
+gets a warning: use one only on a network you trust, or tunnel the port (ssh -L).
+
 All processes should see the same ``--dir`` (a shared filesystem when they run
 on several machines): the chief keeps the oracle and trial files there, the
 workers write the trial checkpoints that ``kerasdil tune-report`` exports.
@@ -37,21 +44,37 @@ from typing import Callable, Optional, Tuple
 
 from kerasdil import _compat
 
-__all__ = ["parse_address", "tuner_environment", "serve_oracle", "free_port"]
+__all__ = ["parse_address", "tuner_environment", "serve_oracle", "free_port", "is_loopback"]
+
+#: Where ``--chief PORT`` / ``--chief :PORT`` listens: this machine only.
+LOOPBACK = "127.0.0.1"
 
 _ENV_KEYS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
 def parse_address(text: str, flag: str = "--chief") -> Tuple[str, int]:
-    """``"127.0.0.1:8000"`` -> ``("127.0.0.1", 8000)``.
+    """``"127.0.0.1:8000"`` -> ``("127.0.0.1", 8000)``; ``"8000"`` or ``":8000"`` -> loopback.
 
     Raises:
-        ValueError: not ``HOST:PORT`` with a port 1..65535.
+        ValueError: not ``[HOST:]PORT`` with a port 1..65535.
     """
-    host, sep, port = str(text).rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{flag} takes HOST:PORT such as 127.0.0.1:8000, got {text!r}.")
-    return host.strip("[]"), int(port)
+    host, _, port = str(text).strip().rpartition(":")
+    host = host.strip("[]") or LOOPBACK
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{flag} takes HOST:PORT such as 127.0.0.1:8000 (or PORT alone for loopback), got {text!r}.")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine's loopback interface only (no lookup is made)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -88,6 +111,15 @@ def tuner_environment(role: str, address: Optional[str] = None, worker_id: Optio
         if address is None:
             raise ValueError(f"{flag} needs the chief's HOST:PORT.")
         host, port = parse_address(address, flag)
+        if role == "chief" and not is_loopback(host):
+            import warnings
+
+            warnings.warn(
+                f"the chief's oracle will listen on {host}:{port} without authentication: anyone who can reach that "
+                "port can read the search and its scores, report made-up scores and end the search; use it only on "
+                f"a network you trust (--chief {port} listens on loopback only).",
+                stacklevel=3,
+            )
         if role == "worker":
             if isinstance(worker_id, bool) or not isinstance(worker_id, int) or worker_id < 0:
                 raise ValueError(f"--worker needs --worker-id N with N >= 0, got {worker_id!r}.")

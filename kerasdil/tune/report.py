@@ -44,15 +44,32 @@ def _atomic_write(path: str, data, mode="w"):
     os.replace(tmp, path)
 
 
-def load_trials(project_dir: str) -> list:
-    """Every trial of a project as a dict (id, status, candidate, score, best_step, learning rate, runs)."""
+def load_trials(project_dir: str, skipped: Optional[list] = None) -> list:
+    """Every trial of a project as a dict (id, status, candidate, score, best_step, learning rate, runs).
+
+    Args:
+        skipped: a list to which each unreadable (truncated, corrupt) ``trial.json`` is
+            appended as one sentence naming the trial and the file; when None, each
+            is reported with a ``UserWarning`` instead. Never silently dropped.
+    """
     out = []
     for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))):
         try:
             with open(path) as f:
-                data = json.load(f)
-        except (OSError, json.JSONDecodeError):
-            continue  # a trial file being written right now
+                data = json.load(f)  # written whole or not at all by the search, so never half-written
+            if not isinstance(data, dict) or "trial_id" not in data:
+                raise ValueError("no trial_id")
+        except (OSError, ValueError) as e:
+            reason = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+            text = (f"{os.path.basename(os.path.dirname(path))} was skipped: {path} is unreadable ({reason}), so "
+                    "this leaderboard may miss that trial; restore the file from a copy to report it")
+            if skipped is None:
+                import warnings
+
+                warnings.warn(text + ".", stacklevel=2)
+            else:
+                skipped.append(text)
+            continue
         values = data.get("hyperparameters", {}).get("values", {})
         runs_path = os.path.join(os.path.dirname(path), RUNS_FILE)
         runs = 0
@@ -84,13 +101,16 @@ def _gridding_text(c) -> str:
     return "grids in " + ",".join(bad) if bad else "grids"
 
 
-def leaderboard(project_dir: str) -> list:
-    """Completed trials, best score first, each with the candidate's measurements."""
+def leaderboard(project_dir: str, skipped: Optional[list] = None) -> list:
+    """Completed trials, best score first, each with the candidate's measurements.
+
+    ``skipped``: as :func:`load_trials` takes it.
+    """
     info = load_search_file(project_dir)
     measured = {c["key"]: c for c in info["candidates"]}
     family = FAMILIES.get(info["settings"]["model"])
     rows = []
-    for trial in load_trials(project_dir):
+    for trial in load_trials(project_dir, skipped):
         if trial["status"] != "COMPLETED" or trial["score"] is None or trial["candidate"] is None:
             continue
         c = measured.get(trial["candidate"])
@@ -277,14 +297,17 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
         top: keep only the best ``top`` rows in the markdown leaderboard.
 
     Returns:
-        dict with ``rows``, ``markdown`` (text), and the paths written.
+        dict with ``rows``, ``markdown`` (text), ``skipped`` (one sentence per
+        unreadable ``trial.json`` left out; the markdown lists them too), and the
+        paths written.
 
     Raises:
         FileNotFoundError: no search, or no completed trial.
     """
     project_dir = find_project(directory, project_name)
     info = load_search_file(project_dir)
-    rows = leaderboard(project_dir)
+    skipped = []
+    rows = leaderboard(project_dir, skipped)
     if not rows:
         raise FileNotFoundError(f"{project_dir!r} has no completed trial yet; run or resume kerasdil tune first.")
     out_dir = out_dir or project_dir
@@ -292,6 +315,8 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
     front = pareto_front([(r["params"], r["score"]) for r in rows])
     pareto_ids = {rows[i]["trial_id"] for i in front}
     markdown = _markdown(rows[:top] if top else rows, info, pareto_ids)
+    if skipped:
+        markdown += "\n" + "".join(f"- INCOMPLETE: {text}.\n" for text in skipped)
     paths = {
         "leaderboard_md": os.path.join(out_dir, "leaderboard.md"),
         "leaderboard_csv": os.path.join(out_dir, "leaderboard.csv"),
@@ -306,4 +331,5 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
     if export:
         paths["best_keras"] = os.path.join(out_dir, "best.keras")
         export_best_model(project_dir, paths["best_keras"], rows)
-    return {"rows": rows, "markdown": markdown, "pareto": [rows[i]["trial_id"] for i in front], **paths}
+    return {"rows": rows, "markdown": markdown, "pareto": [rows[i]["trial_id"] for i in front], "skipped": skipped,
+            **paths}

@@ -45,6 +45,7 @@ trial of a worker it has not heard from for ``lease_seconds`` to another worker.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import threading
@@ -425,7 +426,9 @@ def _write_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
     from kerasdil.io import write_text_atomic as write_text  # a unique temporary name per call, then a rename
 
-    write_text(path, json.dumps(data, indent=1))
+    from kerasdil._json import dumps  # a NaN score is written as null: the file stays valid JSON
+
+    write_text(path, dumps(data, indent=1))
 
 
 def load_search_file(project_dir: str) -> dict:
@@ -437,8 +440,30 @@ def load_search_file(project_dir: str) -> dict:
     path = os.path.join(project_dir, SEARCH_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{project_dir!r} holds no kerasdil search ({SEARCH_FILE} is missing).")
-    with open(path) as f:
-        return json.load(f)
+    from kerasdil._json import read
+
+    return read(path, _AFRESH)
+
+
+_AFRESH = "restore it from a copy, or rerun kerasdil tune with --overwrite to start the search afresh"
+
+
+def check_project_files(project_dir: str) -> None:
+    """Refuse to resume a search whose state files are truncated or corrupt, naming the file.
+
+    keras-tuner would stop with a bare "Expecting value: line 1 column 11" that names
+    no file. Checked: the project's ``*.json`` (oracle, tuners, kerasdil's search
+    file) and every ``trial_*/trial.json``.
+
+    Raises:
+        ValueError: a file is not valid JSON (the message names it and the way out).
+    """
+    from kerasdil._json import read
+
+    paths = sorted(glob.glob(os.path.join(project_dir, "*.json")))
+    paths += sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json")))
+    for path in paths:
+        read(path, _AFRESH + " (its completed trials are then lost)")
 
 
 def find_project(directory: str, project_name: Optional[str] = None) -> str:
@@ -630,9 +655,10 @@ def search(
             import shutil
 
             shutil.rmtree(project_dir)
+        if os.path.isdir(project_dir):
+            check_project_files(project_dir)  # a truncated file: one sentence naming it, before keras-tuner reads it
         if os.path.isfile(search_path):
-            with open(search_path) as f:
-                previous = json.load(f)["settings"]
+            previous = load_search_file(project_dir).get("settings")
             if previous != json.loads(json.dumps(settings)):
                 changed = sorted(k for k in set(previous) | set(settings)
                                  if previous.get(k) != json.loads(json.dumps(settings.get(k))))

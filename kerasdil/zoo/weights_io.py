@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from kerasdil.io import MAX_KERAS_CONFIG_BYTES, check_keras_archive  # noqa: F401
+
 _HEADER = "__kerasdil_header__"
 
 
@@ -24,6 +26,8 @@ def sha256_of(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
 
 
 def save_weights(model, path, *, config=None):
@@ -62,14 +66,28 @@ def read_weights(path):
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"weights file {path!r} does not exist.")
+    if not zipfile.is_zipfile(path):
+        # np.load would try to unpickle it and suggest allow_pickle, which runs code from the file.
+        raise ValueError(
+            f"{path!r} is not an .npz weights file (no zip archive: another kind of file, or one corrupt or truncated); "
+            "pass a file written by kerasdil.zoo.save_weights."
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             if _HEADER not in data.files:
-                raise ValueError(f"{path!r} is not a kerasdil weights file (no header).")
+                raise ValueError(f"{path!r} is not a kerasdil weights file (no header); "
+                                 "pass a file written by kerasdil.zoo.save_weights.")
             header = json.loads(bytes(data[_HEADER]).decode())
             arrays = {name: data[f"w{i}"] for i, name in enumerate(header["names"])}
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, json.JSONDecodeError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
         raise ValueError(f"weights file {path!r} is corrupt or truncated ({type(e).__name__}).") from None
+    except ValueError as e:
+        if "pickle" in str(e).lower():  # an object array inside the zip: never unpickled
+            raise ValueError(f"weights file {path!r} holds pickled objects, not plain arrays, so kerasdil "
+                             "will not read it; pass a file written by kerasdil.zoo.save_weights.") from None
+        if "kerasdil weights file" in str(e):
+            raise
+        raise ValueError(f"weights file {path!r} is corrupt or truncated ({e}).") from None
     return header, arrays
 
 
@@ -114,6 +132,12 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
             raise ValueError(
                 f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
                 f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
+            )
+        if np.issubdtype(value.dtype, np.inexact) and not np.all(np.isfinite(value)):
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            raise ValueError(
+                f"weights {source!r} hold {bad} NaN or infinite value{'s' if bad > 1 else ''} in {v.path} (saved from "
+                "a diverged training run, or corrupt); nothing was loaded: use an earlier good checkpoint."
             )
         plan.append((v, value))
     used = {v.path for v, _ in plan}
@@ -195,6 +219,7 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
     elif path.endswith(".keras"):
         import keras
 
+        check_keras_archive(path)
         try:
             other = keras.models.load_model(path, compile=False, safe_mode=True)
         except Exception as e:  # Keras raises many types for a bad archive
@@ -206,6 +231,12 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
             model.load_weights(path)
         except Exception as e:
             raise ValueError(f"weights {path!r} do not fit model {model.name!r}: {e}") from None
+        broken = [v.path for v in model.weights if not np.all(np.isfinite(np.asarray(v.numpy(), dtype=np.float64)))]
+        if broken:
+            raise ValueError(
+                f"weights {path!r} hold NaN or infinite values in {broken[0]} (saved from a diverged training run, "
+                "or corrupt); use an earlier good checkpoint."
+            )
     else:
         raise ValueError(f"weights file {path!r} must be a .npz (kerasdil), .weights.h5 or .keras file.")
     return model
