@@ -1,12 +1,18 @@
 """`kerasdil evaluate MODEL --data ...`"""
 
 
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+
+
 def add_arguments(p):
     p.add_argument("model", help="a .keras file, or a zoo name with pretrained tag such as mnist_dsdc:mnist")
-    p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default search order)")
+    p.add_argument("--data", default=None,
+                   help=DATA_HELP + "; your own data is evaluated whole, or its test/ folder (default: the data the "
+                        "run folder's model was trained on, its test split; else MNIST's search order)")
     p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
+    add_data_arguments(p, sizes=False)  # the model fixes the image size and channels
 
 
 def load_model_arg(spec):
@@ -26,15 +32,71 @@ def load_model_arg(spec):
     return create_model(spec), info
 
 
-def run(args):
+def _trained_on(model_path):
+    """``(data, options)`` of the user data a run folder's model was trained on, or None."""
     import json
     import os
 
+    folder = os.path.dirname(os.path.abspath(model_path))
+    run_path, data_path = os.path.join(folder, "run.json"), os.path.join(folder, "data.json")
+    if not model_path.endswith(".keras") or not (os.path.isfile(run_path) and os.path.isfile(data_path)):
+        return None
+    with open(run_path) as f:
+        run = json.load(f)
+    data = run.get("data")
+    if not isinstance(data, str) or not (data.startswith("tfds:") or os.path.isdir(data)):
+        return None  # arrays or a dataset given in Python: nothing to reload from
+    options = {k: v for k, v in (run.get("data_options") or {}).items() if k not in ("image_size", "channels")}
+    options.setdefault("seed", run.get("seed", 0))
+    return data, options
+
+
+def _user_test_data(args, model, task):
+    """``(test dataset, description, class names)`` from the user's data, or None for MNIST sources."""
+    from kerasdil.data.sources import is_user_data, load_data
+
+    options = data_options(args)
+    data = args.data
+    if data is None:
+        found = _trained_on(args.model)
+        if found is None:
+            return None
+        data, trained_options = found
+        options = {**trained_options, **options}
+        print(f"evaluating on the test split of the data {args.model} was trained on: {data}")
+    elif not is_user_data(data):
+        if options:
+            raise ValueError(f"--{sorted(options)[0].replace('_', '-')} applies to your own data (an image folder, "
+                             "tfds:NAME), not to MNIST sources.")
+        return None
+    else:
+        options.setdefault("validation_split", 0.0)  # a folder given to evaluate is evaluated whole
+    height, width, channels = tuple(model.input_shape)[1:]
+    if height is None or width is None:
+        raise ValueError(f"model {model.name!r} takes images of any size; evaluate it in Python with a fixed size.")
+    spec = load_data(data, task=task.name, image_size=(height, width), channels=channels, **options)
+    classes = model.outputs[0].shape[-1]
+    if classes is not None and classes != spec.num_classes:
+        raise ValueError(
+            f"model {model.name!r} predicts {classes} classes but the data has {spec.num_classes} "
+            f"({', '.join(spec.class_names)}); evaluate on data of the classes it was trained for."
+        )
+    test = spec.dataset("test", batch_size=args.batch_size, shuffle=False, limit=args.limit)
+    return test, spec.description, spec.class_names
+
+
+def run(args):
     from kerasdil.tasks import get_task, task_of_model
     from kerasdil.zoo import model_info
 
     model, info = load_model_arg(args.model)
     task = get_task(info.task) if info else task_of_model(model)
+    user = _user_test_data(args, model, task)
+    if user is not None:
+        test, source_text, class_names = user
+        print(source_text)
+        name = info.name if info else model.name
+        return _score(args, model, task, test, class_names, name)
     if info is None:
         # A .keras file from `kerasdil train` carries its zoo name as the model name.
         try:
@@ -50,9 +112,16 @@ def run(args):
     _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
                                             limit=args.limit, **extra)
     print(source_text)
-    out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{info.name}"))
+    return _score(args, model, task, test, None, info.name)
+
+
+def _score(args, model, task, test, class_names, name):
+    import json
+    import os
+
+    out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{name}"))
     os.makedirs(out, exist_ok=True)
-    metrics = task.evaluate(model, test, out_dir=out, prefix="eval_")  # training's plots stay
+    metrics = task.evaluate(model, test, out_dir=out, class_names=class_names, prefix="eval_")  # training's plots stay
     path = os.path.join(out, "eval_metrics.json")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:

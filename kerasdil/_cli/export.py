@@ -42,7 +42,9 @@ def add_arguments(parser):
         default=None,
         metavar="SOURCE",
         help="where the model's own data set comes from: 'sample' (embedded), a folder or a data file "
-        "(default: the usual search, $KERASDIL_DATA_DIR first)",
+        "(default: the usual search, $KERASDIL_DATA_DIR first); or your own data, a folder of class subfolders, "
+        "of images/ and masks/, or tfds:NAME[:CONFIG]: int8 calibration from its training images, proof on its "
+        "test images",
     )
     parser.add_argument(
         "--representative",
@@ -64,6 +66,9 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="LiteRT / onnxruntime threads (default all cores)")
     parser.add_argument("--force", action="store_true", help="overwrite artifacts that already exist")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of markdown")
+    from kerasdil._cli._data import add_data_arguments
+
+    add_data_arguments(parser, sizes=False)  # the model fixes the image size and channels
 
 
 def _read_array(path, what, keys):
@@ -100,6 +105,7 @@ def _parse_shape(text):
 
 def run(args):
     """Run ``kerasdil export``; returns the exit code."""
+    from kerasdil._cli._data import data_options
     from kerasdil.export import export
 
     for name in ("samples", "batch_size", "threads"):
@@ -133,6 +139,7 @@ def run(args):
         batch_size=args.batch_size,
         latency_repeats=args.repeats,
         num_threads=args.threads,
+        data_options=data_options(args) or None,
     )
     print(report.to_json() if args.json else report.to_markdown())
     if not report.passed:
