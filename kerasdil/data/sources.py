@@ -713,8 +713,13 @@ def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, n
     try:
         builder = tfds.builder(name, config=config, data_dir=directory)
     except Exception as err:  # unknown name or config: tfds raises several types
-        if isinstance(err, (ValueError, KeyError)) and config is not None and "config" in str(err).lower():
-            raise ValueError(f"tensorflow-datasets data set {name!r} has no config {config!r} ({err}).") from None
+        if config is not None and "config" in str(err).lower():
+            try:
+                known = ", ".join(c.name for c in tfds.builder_cls(name).BUILDER_CONFIGS) or "none"
+            except Exception:  # noqa: BLE001  (a data set known only from its prepared files)
+                known = "unknown"
+            raise ValueError(f"tensorflow-datasets data set {name!r} has no config {config!r} (its configs: {known}).") \
+                from None
         raise ValueError(
             f"tensorflow-datasets knows no data set {name!r} and none is prepared under {where} "
             f"({type(err).__name__}); check the name (tfds.list_builders())."
