@@ -374,8 +374,6 @@ def user_data_for(data, data_options, info, model_kwargs, seed):
     if shape is not None and len(shape) == 3:
         options.setdefault("image_size", tuple(shape[:2]))
         options.setdefault("channels", shape[2])
-    if "num_classes" in model_kwargs:
-        options.setdefault("num_classes", model_kwargs["num_classes"])
     options.setdefault("seed", seed)
     return load_data(data, task=info.task, **options)
 
