@@ -92,7 +92,7 @@ def test_tune_searches_at_the_size_and_classes_of_the_data(tmp_path, capsys):
     data = photo_folder(str(tmp_path / "photos"), per_class=5)
     assert main(["tune", "mnist_dsdc", "--data", data, "--image-size", "16,16", "--dir", str(tmp_path / "tune"),
                  "--tuner", "random", "--max-trials", "1", "--epochs", "1", "--batch-size", "4", "--verbose", "0"]) == 0
-    settings = read(str(tmp_path / "tune" / "mnist_dsdc" / "search.json"))["settings"]
+    settings = read(str(tmp_path / "tune" / "mnist_dsdc" / "kerasdil_search.json"))["settings"]
     assert settings["input_shape"] == [16, 16, 3] and settings["num_classes"] == 2
     assert settings["data_options"] == {"image_size": [16, 16]}
 
@@ -135,3 +135,21 @@ def test_evaluate_refuses_data_of_other_classes(tmp_path, capsys):
     _write(os.path.join(data, "third", "x.png"), np.zeros((32, 32, 3), np.uint8))
     assert main(["evaluate", "mnist_dsdc:mnist", "--data", data]) == 2
     assert "predicts 10 classes but the data has 3 (china, flower, third)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_on_numpy_arrays_from_python(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from kerasdil.train import train
+
+    digits = load_digits()
+    keep = digits.target < 4
+    x = np.round(digits.images[keep][:64] * (255 / 16)).astype(np.uint8)
+    y = digits.target[keep][:64]
+    result = train("mnist_dsdc", out_dir=str(tmp_path / "arrays"), data=(x, y), epochs=1, batch_size=16, verbose=0)
+    assert result.model.input_shape == (None, 8, 8, 1) and result.model.output_shape == (None, 4)
+    record = read(str(tmp_path / "arrays" / "data.json"))
+    counts = np.bincount(y)
+    assert record["kind"] == "in_memory" and record["splits"]["validation"] == int(np.round(counts * 0.2).sum())
+    assert read(str(tmp_path / "arrays" / "run.json"))["data"].startswith("arrays x(64, 8, 8) uint8")
