@@ -404,8 +404,8 @@ def describe_data_arg(data, spec):
     """What run.json records for ``data``: the argument itself, or the user data's source line."""
     if data is None:
         return None
-    if spec is not None and not isinstance(data, (str, os.PathLike)):
-        return spec.record["source"]
+    if spec is not None:
+        return spec.record["source"]  # an absolute folder path, so evaluate finds it from anywhere
     return str(data)
 
 

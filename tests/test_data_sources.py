@@ -187,6 +187,9 @@ def test_split_folders_are_used_as_given(tmp_path):
     spec = load_data(str(tmp_path / "d"))
     assert spec.sizes() == {"train": 6, "validation": 3, "test": 6}
     assert spec.class_names == sorted(DIGIT_NAMES)
+    mnist_folder(str(tmp_path / "only" / "train"), per_class=5)
+    only = load_data(str(tmp_path / "only"))
+    assert only.sizes() == {"train": 12, "validation": 3, "test": 3} and "validation split" in only.record["test_split"]
     mnist_folder(str(tmp_path / "other" / "train"), per_class=1)
     os.makedirs(str(tmp_path / "other" / "test" / "eleven"))
     _write(str(tmp_path / "other" / "test" / "eleven" / "1.png"), np.zeros((28, 28), np.uint8))

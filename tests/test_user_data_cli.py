@@ -22,9 +22,10 @@ def read(path):
         return json.load(f)
 
 
-def export_and_check(model_path, data, out, capsys):
-    """Export float32 and int8 TFLite, calibrated on ``data``; the float32 file must match Keras."""
-    code = main(["export", model_path, "--data", data, "--out", out, "--format", "tflite",
+def export_and_check(model_path, data, out, capsys, pass_data=True):
+    """Export float32 and int8 TFLite, calibrated on ``data`` (given, or found from the run folder);
+    the float32 file must match Keras."""
+    code = main(["export", model_path, *(["--data", data] if pass_data else []), "--out", out, "--format", "tflite",
                  "--quantize", "float32,int8", "--repeats", "1", "--samples", "16"])
     report = read(os.path.join(out, "export_report.json"))
     # int8 on an all-but-untrained model may flip a near-tie (exit 1, report written); float32 may not.
@@ -84,7 +85,8 @@ def test_segmentation_folder_train_evaluate_export(tmp_path, capsys):
     scores = read(os.path.join(run, "eval_metrics.json"))
     assert set(scores["per_class_iou"]) == {"background", *DIGIT_NAMES} and len(scores["confusion_matrix"]) == 4
     assert os.path.isfile(os.path.join(run, "eval_overlays.png"))
-    export_and_check(os.path.join(run, "model.keras"), data, str(tmp_path / "export"), capsys)
+    # No --data: the run folder's data.json says what the model was trained on.
+    export_and_check(os.path.join(run, "model.keras"), data, str(tmp_path / "export"), capsys, pass_data=False)
 
 
 @pytest.mark.slow

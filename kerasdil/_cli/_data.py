@@ -41,3 +41,31 @@ def data_options(args):
         if value is not None:
             options[name] = value
     return options
+
+
+def trained_on(model_path):
+    """``(data, options)`` of the user data a run folder's ``model.keras`` was trained on, or None.
+
+    Raises:
+        ValueError: the run was trained on arrays or a dataset given in Python, which
+            cannot be found again (pass ``--data``).
+    """
+    import json
+    import os
+
+    if not str(model_path).endswith(".keras"):
+        return None
+    folder = os.path.dirname(os.path.abspath(model_path))
+    run_path, data_path = os.path.join(folder, "run.json"), os.path.join(folder, "data.json")
+    if not (os.path.isfile(run_path) and os.path.isfile(data_path)):
+        return None
+    with open(run_path) as f:
+        run = json.load(f)
+    with open(data_path) as f:
+        record = json.load(f)
+    if record.get("kind") == "in_memory":
+        raise ValueError(f"{model_path} was trained on data given in Python ({record.get('source')}), which the "
+                         "command line cannot load again; pass --data.")
+    options = {k: v for k, v in (run.get("data_options") or {}).items() if k not in ("image_size", "channels")}
+    options.setdefault("seed", run.get("seed", 0))
+    return record["source"], options

@@ -1,7 +1,7 @@
 """`kerasdil evaluate MODEL --data ...`"""
 
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, trained_on
 
 
 def add_arguments(p):
@@ -32,25 +32,6 @@ def load_model_arg(spec):
     return create_model(spec), info
 
 
-def _trained_on(model_path):
-    """``(data, options)`` of the user data a run folder's model was trained on, or None."""
-    import json
-    import os
-
-    folder = os.path.dirname(os.path.abspath(model_path))
-    run_path, data_path = os.path.join(folder, "run.json"), os.path.join(folder, "data.json")
-    if not model_path.endswith(".keras") or not (os.path.isfile(run_path) and os.path.isfile(data_path)):
-        return None
-    with open(run_path) as f:
-        run = json.load(f)
-    data = run.get("data")
-    if not isinstance(data, str) or not (data.startswith("tfds:") or os.path.isdir(data)):
-        return None  # arrays or a dataset given in Python: nothing to reload from
-    options = {k: v for k, v in (run.get("data_options") or {}).items() if k not in ("image_size", "channels")}
-    options.setdefault("seed", run.get("seed", 0))
-    return data, options
-
-
 def _user_test_data(args, model, task):
     """``(test dataset, description, class names)`` from the user's data, or None for MNIST sources."""
     from kerasdil.data.sources import is_user_data, load_data
@@ -58,7 +39,7 @@ def _user_test_data(args, model, task):
     options = data_options(args)
     data = args.data
     if data is None:
-        found = _trained_on(args.model)
+        found = trained_on(args.model)
         if found is None:
             return None
         data, trained_options = found

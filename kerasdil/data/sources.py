@@ -476,6 +476,18 @@ def _classification_files(folder, class_names=None):
     return names, paths, labels
 
 
+def _default_test(kept, record):
+    """A split layout without test/: the validation split serves as test (or the training split)."""
+    if "test" in kept or "train" not in kept:
+        return
+    if "validation" in kept:
+        kept["test"] = kept["validation"]
+        record["test_split"] = "the validation split (the folder has no test/ folder)"
+    else:
+        kept["test"] = kept["train"]
+        record["test_split"] = "the training split (no validation or test images)"
+
+
 def _load_classification_folder(folder, image_size, resize, channels, validation_split, seed, notes, record):
     layout = _split_layout(folder)
     if layout is None:
@@ -525,15 +537,14 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
         else:
             kept["test"] = (paths, labels)
             record["test_split"] = "every image (validation_split=0 and no test/ folder)"
-    elif "test" not in kept and "validation" in kept:
-        kept["test"] = kept["validation"]
-        record["test_split"] = "the validation split (the folder has no test/ folder)"
-    elif "validation" not in kept and "train" in kept and validation_split > 0:
-        paths, labels = kept["train"]
-        tr, va = _stratified_split(labels, validation_split, seed)
-        kept["train"] = ([paths[i] for i in tr], labels[tr])
-        if len(va):
-            kept["validation"] = ([paths[i] for i in va], labels[va])
+    else:
+        if "validation" not in kept and "train" in kept and validation_split > 0:
+            paths, labels = kept["train"]
+            tr, va = _stratified_split(labels, validation_split, seed)
+            kept["train"] = ([paths[i] for i in tr], labels[tr])
+            if len(va):
+                kept["validation"] = ([paths[i] for i in va], labels[va])
+        _default_test(kept, record)
     for split, (paths, labels) in kept.items():
         splits[split] = _Split(make(paths, labels), len(paths), os.path.dirname(paths[0]) if paths else "")
     if "train" not in splits:  # an evaluation folder (test/ only): the test images serve every purpose
@@ -674,9 +685,14 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         else:
             kept["test"] = pairs
             record["test_split"] = "every image (validation_split=0 and no test/ folder)"
-    elif "test" not in kept and "validation" in kept:
-        kept["test"] = kept["validation"]
-        record["test_split"] = "the validation split (the folder has no test/ folder)"
+    else:
+        if "validation" not in kept and "train" in kept and validation_split > 0:
+            pairs = kept["train"]
+            tr, va = _stratified_split(np.zeros(len(pairs)), validation_split, seed)
+            kept["train"] = [pairs[i] for i in tr]
+            if len(va):
+                kept["validation"] = [pairs[i] for i in va]
+        _default_test(kept, record)
     splits = {split: _Split(make(pairs), len(pairs), "") for split, pairs in kept.items()}
     if "train" not in splits:
         splits["train"] = splits["test"]
