@@ -40,6 +40,8 @@ class TransferReport:
 
     Attributes:
         layers: names of the top-level layers whose weights were copied.
+        adapted: variable paths copied with their input channels adapted (1 -> C).
+        new_head: head layers left at their fresh values (another class count).
         copied: variable paths copied (``stage1/block2/depthwise/kernel``, ...).
         target_not_copied: target variables left as they were (layers the
             source does not have: ASPP, decoder, head, deeper stages).
@@ -51,6 +53,8 @@ class TransferReport:
     copied: list
     target_not_copied: list
     source_not_used: list
+    adapted: list = dataclasses.field(default_factory=list)
+    new_head: list = dataclasses.field(default_factory=list)
 
     def summary(self):
         """Several lines for a log."""
@@ -61,6 +65,10 @@ class TransferReport:
             f"not used from the source: {len(self.source_not_used)} variables"
             + (f" in {', '.join(_top_names(self.source_not_used))}" if self.source_not_used else ""),
         ]
+        if self.adapted:
+            lines.append(f"adapted to the input channels (grayscale kernel replicated and scaled): {', '.join(self.adapted)}")
+        if self.new_head:
+            lines.append(f"new head for the target's classes (fresh values): {', '.join(self.new_head)}")
         return "\n".join(lines)
 
     __str__ = summary
@@ -90,7 +98,7 @@ def _layer_variables(layer):
     return out
 
 
-def transfer_backbone(source_model, target_model, *, layers=None):
+def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_channels=False, head_layers=()):
     """Copy weights from ``source_model`` into ``target_model`` by layer name and shape.
 
     Every top-level layer of the target whose name is also a layer of the
@@ -107,6 +115,13 @@ def transfer_backbone(source_model, target_model, *, layers=None):
         target_model: the Keras model to receive the weights.
         layers: names of the layers to copy; default every layer the two models
             share by name.
+        adapt_input_channels: when the models take different input channel counts,
+            adapt the first conv kernel: 1 -> C replicates the grayscale kernel over
+            the C channels divided by C (an RGB image whose channels hold the gray
+            values gives the grayscale model's activations); C -> 1 sums it.
+        head_layers: names of head layers that are left out (fresh values in the
+            target, listed in ``new_head``) when their shapes differ, e.g.
+            ``HEAD_LAYER_NAMES`` when the target has other classes.
 
     Returns:
         :class:`TransferReport`.
@@ -147,7 +162,11 @@ def transfer_backbone(source_model, target_model, *, layers=None):
             f"with weights by name (source: {', '.join(source_layers) or 'none'}; "
             f"target: {', '.join(target_layers) or 'none'}); nothing to transfer."
         )
-    plan = []
+    from kerasdil.zoo.weights_io import _adapt_input_channels
+
+    source_channels, target_channels = source.input_shape[-1], target.input_shape[-1]
+    adapt = adapt_input_channels and source_channels and target_channels and source_channels != target_channels
+    plan, adapted, new_head = [], [], []
     for n in names:
         src_vars = _layer_variables(source_layers[n])
         dst_vars = _layer_variables(target_layers[n])
@@ -159,19 +178,34 @@ def transfer_backbone(source_model, target_model, *, layers=None):
                 f"transfer_backbone: layer {n!r} differs in structure between {source.name!r} and "
                 f"{target.name!r} ({first} is in only one of them); nothing was copied."
             )
+        layer_plan, layer_adapted = [], []
         for rel, dst in dst_vars.items():
             src = src_vars[rel]
             path = f"{n}/{rel}"
             value = np.asarray(src.numpy())
             if value.ndim == 2 and tuple(dst.shape) == (1, 1, *value.shape):
                 value = value.reshape(dst.shape)  # a Dense kernel becomes a 1x1 conv (FCN)
+            if tuple(value.shape) != tuple(dst.shape) and adapt and rel.endswith("kernel") and "depthwise" not in rel:
+                changed = _adapt_input_channels(value, tuple(dst.shape), int(source_channels), int(target_channels))
+                if changed is not None:
+                    value = changed
+                    layer_adapted.append(path)
             if tuple(value.shape) != tuple(dst.shape):
+                if n in head_layers:
+                    layer_plan = None  # another class count: the head starts afresh
+                    break
                 raise ValueError(
                     f"transfer_backbone: {path} has shape {tuple(src.shape)} in {source.name!r} but "
                     f"{tuple(dst.shape)} in {target.name!r} (another width or input channel count?); "
                     "nothing was copied."
                 )
-            plan.append((dst, value))
+            layer_plan.append((dst, value))
+        if layer_plan is None:
+            new_head.append(n)
+            continue
+        plan += layer_plan
+        adapted += layer_adapted
+    names = [n for n in names if n not in new_head]
     for dst, value in plan:
         dst.assign(value.astype(dst.dtype))
     copied = [dst.path for dst, _ in plan]
@@ -181,6 +215,8 @@ def transfer_backbone(source_model, target_model, *, layers=None):
         copied=copied,
         target_not_copied=[v.path for v in target.weights if v.path not in copied_set],
         source_not_used=[v.path for v in source.weights if v.path not in copied_set],
+        adapted=adapted,
+        new_head=new_head,
     )
 
 
@@ -373,6 +409,7 @@ def finetune(
     seed=0,
     model_kwargs=None,
     dataset_kwargs=None,
+    data_options=None,
     verbose="auto",
     log=print,
 ):
@@ -399,7 +436,13 @@ def finetune(
         head_epochs, epochs, batch_size, learning_rate, finetune_learning_rate, augment:
             override :func:`finetune_recipe`; ``epochs`` counts both phases;
             ``augment`` is the task's (for segmentation: new scenes every epoch).
-        data, limit, seed: as ``kerasdil.train.train``.
+        data, limit, seed, data_options: as ``kerasdil.train.train``. With the user's own
+            data (an image folder, "tfds:NAME", arrays) the model is built for the data's
+            input shape and classes: a head made for other classes starts afresh, and a
+            grayscale source's first conv is adapted to RGB input (the kernel replicated
+            over the 3 channels, divided by 3). When ``source`` is a shipped tag of
+            ``name`` itself (``finetune("mnist_dsdc", "mnist_dsdc:mnist", ...)``), the
+            model is built with that tag's architecture.
         model_kwargs: extra builder arguments for ``name``; an ``input_shape``
             also sets the size the data is made at (the scenes canvas).
         dataset_kwargs: extra arguments for the task's ``datasets``.
@@ -422,9 +465,13 @@ def finetune(
         check_data_fits_model,
         compile_model,
         data_info_for,
+        describe_data_arg,
         fit,
+        model_kwargs_for_data,
         open_run_dir,
         run_folder,
+        user_data_for,
+        user_datasets,
     )
     from kerasdil.zoo import create_model, model_info
     from kerasdil.saving import resolve_model
@@ -447,11 +494,26 @@ def finetune(
         if not isinstance(settings[key], (int, float)) or not settings[key] > 0:
             raise ValueError(f"finetune: `{key}` must be > 0, got {settings[key]!r}.")
     model_kwargs = dict(model_kwargs or {})
+    user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
+    if user_data is not None:
+        model_kwargs = model_kwargs_for_data(user_data, info, model_kwargs)
+        if info.task == "segmentation":
+            settings["augment"] = False  # the segmentation recipe's augmentation is new MNIST scenes every epoch
     data_info = data_info_for(info, model_kwargs)
     source_text = source if isinstance(source, str) else getattr(source, "name", str(source))
-    run = {"model": name, "source": source_text, "model_kwargs": model_kwargs, "data": None if data is None else str(data),
+    run = {"model": name, "source": source_text, "model_kwargs": model_kwargs,
+           "data": describe_data_arg(data, user_data),
            "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings}
+    if user_data is not None:
+        run["data_options"] = dict(data_options or {})
     run = json.loads(json.dumps(run, default=str))
+    build_kwargs = dict(model_kwargs)
+    if isinstance(source, str) and ":" in source and source.split(":", 1)[0] == name:
+        # A shipped tag of this very model: build its architecture (the builder's defaults may differ).
+        tag = source.split(":", 1)[1]
+        if tag in info.pretrained:
+            preset = {k: v for k, v in info.pretrained[tag].config.items() if k not in ("input_shape", "num_classes")}
+            build_kwargs = {**preset, **build_kwargs}
 
     run_path = os.path.join(out_dir, "run.json")
     metrics_path = os.path.join(out_dir, "metrics.json")
@@ -463,15 +525,24 @@ def finetune(
         # Resolve the source before anything is written, so a bad source leaves no run behind.
         source_model = resolve_model(source, "finetune: source", expect_trained=True)
         keras.utils.set_random_seed(seed)
-        model = create_model(name, **model_kwargs)
-        report = transfer_backbone(source_model, model)  # raises before any file is written
+        model = create_model(name, **build_kwargs)
+        # raises before any file is written
+        report = transfer_backbone(source_model, model, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES)
         del source_model
-        train_ds, val_ds, test_ds, data_text = task.datasets(
-            data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]),
-            limit=limit, seed=seed, **dict(dataset_kwargs or {}),
-        )
+        if user_data is not None:
+            train_ds, val_ds, test_ds, data_text = user_datasets(
+                user_data, batch_size=settings["batch_size"], augment=settings["augment"], limit=limit, seed=seed)
+        else:
+            train_ds, val_ds, test_ds, data_text = task.datasets(
+                data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]),
+                limit=limit, seed=seed, **dict(dataset_kwargs or {}),
+            )
         check_data_fits_model(train_ds, model)  # also before any file is written
     _atomic_json(run_path, run)
+    if user_data is not None:
+        from kerasdil.data.sources import write_data_record
+
+        write_data_record(user_data, out_dir)
     _atomic_json(os.path.join(out_dir, "transfer.json"), report.as_dict())
     log(report.summary())
     log(data_text)
@@ -519,7 +590,8 @@ def finetune(
 
     plot_history([{k: v for k, v in h.items() if k != "phase"} for h in history],
                  os.path.join(out_dir, "curves.png"), title=f"{name} fine-tuned from {source_text}")
-    metrics = task.evaluate(model, test_ds, out_dir=out_dir)
+    metrics = task.evaluate(model, test_ds, out_dir=out_dir,
+                            class_names=user_data.class_names if user_data is not None else None)
     stats = model_stats(model)
     epoch_seconds = [h["seconds"] for h in history]
     metrics.update(

@@ -123,6 +123,11 @@ class ClassificationTask(Task):
         confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
         np.add.at(confusion, (labels, pred), 1)
         per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
+        names = [str(c) for c in range(num_classes)]
+        if class_names is not None:
+            if len(class_names) != num_classes:
+                raise ValueError(f"{len(class_names)} class names for a model of {num_classes} classes.")
+            names = [str(n) for n in class_names]
         loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1))))
         result = {
             "task": self.name,
@@ -130,9 +135,11 @@ class ClassificationTask(Task):
             "accuracy": float((pred == labels).mean()),
             "loss": loss,
             "errors": int((pred != labels).sum()),
-            "per_class_accuracy": {str(c): float(a) for c, a in enumerate(per_class)},
+            "per_class_accuracy": {n: float(a) for n, a in zip(names, per_class)},
             "confusion_matrix": confusion.tolist(),
         }
+        if class_names is not None:
+            result["class_names"] = names
         if out_dir:
             os.makedirs(out_dir, exist_ok=True)
             from kerasdil.plots import plot_confusion

@@ -264,10 +264,16 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
         lr = keras.optimizers.schedules.CosineDecay(
             learning_rate / 10, max(decay_steps - warmup, 1), alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup
         )
+    metrics = task.metrics()
+    out_classes = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+    if task.name == "segmentation" and out_classes:
+        from kerasdil.metrics import keras_metrics
+
+        metrics = keras_metrics(int(out_classes))  # mean IoU over the model's own classes (the user's data)
     model.compile(
         optimizer=classes.AdamW(lr, weight_decay=weight_decay) if weight_decay else classes.Adam(lr),
         loss=task.loss(label_smoothing=label_smoothing),
-        metrics=task.metrics(),
+        metrics=metrics,
     )
     return model
 
@@ -359,7 +365,7 @@ def _is_chief():
 
 
 #: What a training run writes into its folder (besides run.json).
-RUN_FILES = ("model.keras", "metrics.json", "history.json", "curves.png", "confusion.png", "backup")
+RUN_FILES = ("model.keras", "metrics.json", "history.json", "curves.png", "confusion.png", "backup", "data.json")
 
 
 def open_run_dir(out_dir, run, log=print):
@@ -439,6 +445,61 @@ def check_data_fits_model(dataset, model):
             )
 
 
+def user_data_for(data, data_options, info, model_kwargs, seed):
+    """The ``DataSpec`` of the user's data (None for MNIST sources), sized for ``model_kwargs``.
+
+    An ``input_shape`` in ``model_kwargs`` sets the image size and channels the data
+    is brought to, unless ``data_options`` name them.
+    """
+    from kerasdil.data.sources import is_user_data, load_data
+
+    if not is_user_data(data):
+        if data_options:
+            raise ValueError(
+                f"data options ({', '.join(sorted(data_options))}) apply to your own data (an image folder, "
+                "'tfds:NAME', arrays); MNIST sources take none."
+            )
+        return None
+    options = dict(data_options or {})
+    shape = model_kwargs.get("input_shape")
+    if shape is not None and len(shape) == 3:
+        options.setdefault("image_size", tuple(shape[:2]))
+        options.setdefault("channels", shape[2])
+    options.setdefault("seed", seed)
+    return load_data(data, task=info.task, **options)
+
+
+def model_kwargs_for_data(spec, info, model_kwargs):
+    """``model_kwargs`` with the data's ``input_shape`` and ``num_classes``; a contradiction is an error."""
+    kwargs = dict(model_kwargs)
+    for key, value in (("input_shape", list(spec.input_shape)), ("num_classes", spec.num_classes)):
+        given = kwargs.get(key)
+        if given is not None and (list(given) if key == "input_shape" else given) != value:
+            raise ValueError(
+                f"{info.name}: model_kwargs {key}={given!r} but the data gives {value!r}; drop it from "
+                "model_kwargs, or bring the data to it (image_size, channels)."
+            )
+        kwargs[key] = tuple(value) if key == "input_shape" else value
+    return kwargs
+
+
+def user_datasets(spec, *, batch_size, augment=False, limit=None, seed=0):
+    """``(train, validation, test, description)`` pipelines of a ``DataSpec``, as a task's ``datasets`` gives them."""
+    train = spec.dataset("train", batch_size=batch_size, augment=augment, limit=limit, seed=seed)
+    validation = spec.dataset("validation", batch_size=batch_size, shuffle=False)
+    test = spec.dataset("test", batch_size=batch_size, shuffle=False, limit=limit)
+    return train, validation, test, spec.description
+
+
+def describe_data_arg(data, spec):
+    """What run.json records for ``data``: the argument itself, or the user data's source line."""
+    if data is None:
+        return None
+    if spec is not None:
+        return spec.record["source"]  # an absolute folder path, so evaluate finds it from anywhere
+    return str(data)
+
+
 def _distiller(student, settings):
     """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
     from kerasdil.distill import Distiller
@@ -466,6 +527,7 @@ def train(
     teacher=None,
     distill_alpha=None,
     distill_temperature=None,
+    data_options=None,
     verbose="auto",
     log=print,
 ):
@@ -480,8 +542,16 @@ def train(
             augmentation on, with those settings changed.
         label_smoothing: train on smoothed targets (a float in [0, 1)); default
             the recipe's (0 for every shipped recipe).
-        data: data source as ``kerasdil.data`` takes it ("sample", a file, a folder,
-            None for the default search order).
+        data: MNIST as ``kerasdil.data`` takes it ("sample", an .npz file, a folder holding
+            mnist.npz, None for the default search order), or the user's own data as
+            ``kerasdil.data.sources.load_data`` takes it: a folder of class subfolders, a
+            folder of images/ and masks/, "tfds:NAME[:CONFIG]", ``(x, y)`` arrays, a
+            ``tf.data.Dataset`` or a ``DataSpec``. With the user's data the model is built
+            for its input shape and classes (``model_kwargs`` may not contradict them),
+            and ``data.json`` in ``out_dir`` records what was read and how.
+        data_options: for the user's data, ``load_data``'s options: ``image_size``,
+            ``resize``, ``channels``, ``validation_split``, ``data_dir``, ``num_classes``,
+            ``class_names``.
         limit: use only the first ``limit`` training and test images.
         seed: shuffling / augmentation seed.
         strategy: None, "mirrored" or "multiworker" (``kerasdil.distribute``).
@@ -550,9 +620,16 @@ def train(
     elif not isinstance(settings["augment"], bool):
         raise ValueError(f"`augment` must be True, False or a dict of augmentation settings, got {settings['augment']!r}.")
     model_kwargs = dict(model_kwargs or {})
+    user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
+    if user_data is not None:
+        model_kwargs = model_kwargs_for_data(user_data, info, model_kwargs)
+        if info.task == "segmentation":
+            settings["augment"] = False  # the segmentation recipe's augmentation is new MNIST scenes every epoch
     data_info = data_info_for(info, model_kwargs)
-    run = {"model": name, "model_kwargs": model_kwargs, "data": str(data) if data is not None else None, "limit": limit,
+    run = {"model": name, "model_kwargs": model_kwargs, "data": describe_data_arg(data, user_data), "limit": limit,
            "seed": seed, "strategy": strategy, **settings}
+    if user_data is not None:
+        run["data_options"] = dict(data_options or {})
     if teacher is not None or distill_alpha is not None or distill_temperature is not None:
         from kerasdil import distill
 
@@ -579,10 +656,14 @@ def train(
             lock.release()
             return finished
         keras.utils.set_random_seed(seed)
-        train_ds, val_ds, test_ds, source_text = task.datasets(
-            data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit,
-            seed=seed, validation_size=settings.get("validation_size", 5000),
-        )
+        if user_data is not None:
+            train_ds, val_ds, test_ds, source_text = user_datasets(
+                user_data, batch_size=settings["batch_size"], augment=settings["augment"], limit=limit, seed=seed)
+        else:
+            train_ds, val_ds, test_ds, source_text = task.datasets(
+                data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit,
+                seed=seed, validation_size=settings.get("validation_size", 5000),
+            )
         log(source_text)
         steps = int(train_ds.cardinality())
         # A strategy's scope can be entered once: everything that needs it goes here.
@@ -593,6 +674,10 @@ def train(
             if "distill" in run:
                 trainee = _distiller(model, run["distill"])
             _atomic_json(run_path, run)  # only once the run can start: a refused one leaves no run behind
+            if user_data is not None:
+                from kerasdil.data.sources import write_data_record
+
+                write_data_record(user_data, out_dir)
             compile_model(
                 trainee, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
                 decay_steps=steps * settings["epochs"] if steps > 0 else None,
@@ -613,7 +698,8 @@ def train(
         from kerasdil.plots import plot_history
 
         plot_history(history, os.path.join(out_dir, "curves.png"), title=name)
-        metrics = task.evaluate(model, test_ds, out_dir=out_dir)
+        metrics = task.evaluate(model, test_ds, out_dir=out_dir,
+                                class_names=user_data.class_names if user_data is not None else None)
         epoch_seconds = [h["seconds"] for h in history]
         metrics.update(
             model=name, **stats, epochs=len(history), data=source_text,

@@ -1,12 +1,18 @@
 """`kerasdil evaluate MODEL --data ...`"""
 
 
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, trained_on
+
+
 def add_arguments(p):
     p.add_argument("model", help="a .keras file, or a zoo name with pretrained tag such as mnist_dsdc:mnist")
-    p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default search order)")
+    p.add_argument("--data", default=None,
+                   help=DATA_HELP + "; your own data is evaluated whole, or its test/ folder (default: the data the "
+                        "run folder's model was trained on, its test split; else MNIST's search order)")
     p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
+    add_data_arguments(p, sizes=False)  # the model fixes the image size and channels
     g = p.add_argument_group("corruption benchmark (classifiers)")
     g.add_argument("--corruptions", default=None, metavar="NAMES",
                    help="also score the model on corrupted test images: 'all' or a comma list of names "
@@ -34,9 +40,41 @@ def load_model_arg(spec):
     return create_model(spec), info
 
 
-def run(args):
-    import os
+def _user_test_data(args, model, task):
+    """``(test dataset, description, class names)`` from the user's data, or None for MNIST sources."""
+    from kerasdil.data.sources import is_user_data, load_data
 
+    options = data_options(args)
+    data = args.data
+    if data is None:
+        found = trained_on(args.model)
+        if found is None:
+            return None
+        data, trained_options = found
+        options = {**trained_options, **options}
+        print(f"evaluating on the test split of the data {args.model} was trained on: {data}")
+    elif not is_user_data(data):
+        if options:
+            raise ValueError(f"--{sorted(options)[0].replace('_', '-')} applies to your own data (an image folder, "
+                             "tfds:NAME), not to MNIST sources.")
+        return None
+    else:
+        options.setdefault("validation_split", 0.0)  # a folder given to evaluate is evaluated whole
+    height, width, channels = tuple(model.input_shape)[1:]
+    if height is None or width is None:
+        raise ValueError(f"model {model.name!r} takes images of any size; evaluate it in Python with a fixed size.")
+    spec = load_data(data, task=task.name, image_size=(height, width), channels=channels, **options)
+    classes = model.outputs[0].shape[-1]
+    if classes is not None and classes != spec.num_classes:
+        raise ValueError(
+            f"model {model.name!r} predicts {classes} classes but the data has {spec.num_classes} "
+            f"({', '.join(spec.class_names)}); evaluate on data of the classes it was trained for."
+        )
+    test = spec.dataset("test", batch_size=args.batch_size, shuffle=False, limit=args.limit)
+    return test, spec.description, spec.class_names
+
+
+def run(args):
     from kerasdil.tasks import get_task, task_of_model
     from kerasdil.zoo import model_info
 
@@ -54,6 +92,15 @@ def run(args):
             raise ValueError(f"--corruption-seed must be a non-negative integer; got {args.corruption_seed}.")
     model, info = load_model_arg(args.model)
     task = get_task(info.task) if info else task_of_model(model)
+    user = _user_test_data(args, model, task)
+    if user is not None:
+        test, source_text, class_names = user
+        print(source_text)
+        name = info.name if info else model.name
+        if corruptions:
+            raise ValueError("--corruptions scores MNIST classifiers on corrupted MNIST test images; "
+                             "leave it out for your own data.")
+        return _score(args, model, task, test, class_names, name, source_text)
     if info is None:
         # A .keras file from `kerasdil train` carries its zoo name as the model name.
         try:
@@ -74,11 +121,18 @@ def run(args):
     from kerasdil.train import check_data_fits_model
 
     check_data_fits_model(test, model)  # a 3-channel or 32x32 model: one sentence, not a graph dump
-    out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{info.name}"))
-    os.makedirs(out, exist_ok=True)
-    metrics = task.evaluate(model, test, out_dir=out, prefix="eval_")  # training's plots stay
     # Which data the numbers are of: a path, or the embedded sample (whose numbers are not MNIST's).
-    metrics["data"] = source_text[len("data: "):] if source_text.startswith("data: ") else source_text
+    data_text = source_text[len("data: "):] if source_text.startswith("data: ") else source_text
+    return _score(args, model, task, test, None, info.name, data_text, corruptions, severities)
+
+
+def _score(args, model, task, test, class_names, name, data_text, corruptions=None, severities=None):
+    import os
+
+    out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{name}"))
+    os.makedirs(out, exist_ok=True)
+    metrics = task.evaluate(model, test, out_dir=out, class_names=class_names, prefix="eval_")  # training's plots stay
+    metrics["data"] = data_text
     path = os.path.join(out, "eval_metrics.json")
     from kerasdil._json import dumps
     from kerasdil.export._files import write_text

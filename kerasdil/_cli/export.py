@@ -44,7 +44,9 @@ def add_arguments(parser):
         default=None,
         metavar="SOURCE",
         help="where the model's own data set comes from: 'sample' (embedded), a folder or a data file "
-        "(default: the usual search, $KERASDIL_DATA_DIR first)",
+        "(default: the usual search, $KERASDIL_DATA_DIR first); or your own data, a folder of class subfolders, "
+        "of images/ and masks/, or tfds:NAME[:CONFIG]: int8 calibration from its training images, proof on its "
+        "test images (default for a run folder's model.keras trained on your own data: that data)",
     )
     parser.add_argument(
         "--representative",
@@ -66,6 +68,9 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="LiteRT / onnxruntime threads (default all cores)")
     parser.add_argument("--force", action="store_true", help="overwrite artifacts that already exist")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of markdown")
+    from kerasdil._cli._data import add_data_arguments
+
+    add_data_arguments(parser, sizes=False)  # the model fixes the image size and channels
 
 
 def _read_array(path, what, keys):
@@ -105,6 +110,7 @@ def _parse_shape(text):
 
 def run(args):
     """Run ``kerasdil export``; returns the exit code."""
+    from kerasdil._cli._data import data_options, trained_on
     from kerasdil.export import export
 
     for name in ("samples", "batch_size", "threads"):
@@ -120,6 +126,11 @@ def run(args):
     if args.test_data:
         arrays = _read_array(args.test_data, "test data", ("x", "y"))
         test_data = (arrays["x"], arrays.get("y"))
+    data, options = args.data, data_options(args)
+    if data is None and representative is None and test_data is None:
+        found = trained_on(args.model)  # a model trained on the user's own data: that data, not MNIST
+        if found is not None:
+            data, options = found[0], {**found[1], **options}
     # The converters report their progress on stderr: captured unless --verbose, shown if the export fails.
     with _quiet.captured_stderr(enabled=not getattr(args, "cli_verbose", False)):
         report = export(
@@ -130,7 +141,7 @@ def run(args):
             representative_data=representative,
             input_shape=_parse_shape(args.input_shape),
             test_data=test_data,
-            data=args.data,
+            data=data,
             int8_io=args.int8_io,
             int8_per_channel=not args.int8_per_tensor,
             strip_names=not args.keep_names,
@@ -140,6 +151,7 @@ def run(args):
             batch_size=args.batch_size,
             latency_repeats=args.repeats,
             num_threads=args.threads,
+            data_options=options or None,
         )
     print(report.to_json() if args.json else report.to_markdown())
     if not report.passed:

@@ -1,5 +1,6 @@
 """`kerasdil finetune NAME --from SOURCE ...`"""
 
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
 from kerasdil._cli.train import model_kwargs_arg
 
 
@@ -13,7 +14,7 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="learning rate of the head phase")
     p.add_argument("--finetune-lr", type=float, default=None, help="(lower) learning rate once every layer trains")
-    p.add_argument("--data", default=None, help="MNIST source: 'sample', an .npz file or a folder (default search order)")
+    p.add_argument("--data", default=None, help=DATA_HELP + " (default: MNIST's search order)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test examples")
     p.add_argument("--no-augment", action="store_true",
                    help="turn off the recipe's augmentation (segmentation: new scenes every epoch)")
@@ -22,6 +23,7 @@ def add_arguments(p):
                    help="builder arguments of the fine-tuned model as a JSON object, e.g. "
                         "'{\"input_shape\": [64, 84, 1], \"output_stride\": 4}' (an input_shape also sets the data size)")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    add_data_arguments(p)
 
 
 def run(args):
@@ -44,6 +46,7 @@ def run(args):
         limit=args.limit,
         seed=args.seed,
         model_kwargs=args.model_kwargs,
+        data_options=data_options(args),
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics
@@ -54,5 +57,6 @@ def run(args):
         score = f"accuracy {m['accuracy']:.4f}"
     print(f"{args.model} fine-tuned from {args.source}: test {score} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
-    print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png")
+    print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png"
+          + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))
     return 0

@@ -2,6 +2,8 @@
 
 import argparse
 
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+
 
 def _json_object_arg(text, example):
     """Parse an argparse value that must be a JSON object; ``example`` goes into the error."""
@@ -41,7 +43,7 @@ def add_arguments(p):
     p.add_argument("--weight-decay", type=float, default=None,
                    help="AdamW's decoupled weight decay (scaled by the learning rate each step); 0 trains with Adam")
     p.add_argument("--label-smoothing", type=float, default=None, help="train on smoothed targets, in [0, 1) (default 0)")
-    p.add_argument("--data", default=None, help="'sample', an .npz file or a folder (default: $KERASDIL_DATA_DIR, keras cache, download)")
+    p.add_argument("--data", default=None, help=DATA_HELP + " (default: MNIST from $KERASDIL_DATA_DIR, keras cache, download)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
     augment = p.add_mutually_exclusive_group()
     augment.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
@@ -59,6 +61,7 @@ def add_arguments(p):
     p.add_argument("--distill-alpha", type=float, default=None, help="hard-label weight of the distillation loss (default 0.1)")
     p.add_argument("--distill-temperature", type=float, default=None, help="distillation temperature (default 10)")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    add_data_arguments(p)
 
 
 def run(args):
@@ -84,11 +87,13 @@ def run(args):
         teacher=args.teacher,
         distill_alpha=args.distill_alpha,
         distill_temperature=args.distill_temperature,
+        data_options=data_options(args),
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics
     score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"mIoU {m.get('miou', float('nan')):.4f}"
     print(f"{args.model}: test {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
-    print(f"artifacts in {out}: model.keras, metrics.json, history.json, curves.png")
+    print(f"artifacts in {out}: model.keras, metrics.json, history.json, curves.png"
+          + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))
     return 0

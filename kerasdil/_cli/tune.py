@@ -104,7 +104,8 @@ def add_arguments(parser):
     d = parser.add_argument_group("data and training")
     d.add_argument("--data", default=None,
                    help='MNIST source as kerasdil.data takes it: "sample", a .npz file or a folder '
-                        "(default: kerasdil.data's search order)")
+                        "(default: kerasdil.data's search order); or your own data: a folder of class subfolders, "
+                        "of images/ and masks/, or tfds:NAME[:CONFIG] (the search runs at its size and classes)")
     d.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images (deeplab_aspp: at most N train and validation scenes)")
     d.add_argument("--validation-size", type=int, default=None,
@@ -116,6 +117,9 @@ def add_arguments(parser):
     d.add_argument("--seed", type=int, default=0, help="sampling and data seed (default 0)")
     d.add_argument("--hyperband-factor", type=int, default=3, help="Hyperband reduction factor (default 3)")
     d.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras fit verbosity (default 2)")
+    from kerasdil._cli._data import add_data_arguments
+
+    add_data_arguments(parser)
     x = parser.add_argument_group("distributed search")
     role = x.add_mutually_exclusive_group()
     role.add_argument("--chief", metavar="[HOST:]PORT", default=None,
@@ -147,6 +151,7 @@ def run(args):
         if len(lr_range) != 2:
             raise ValueError(f"--search-learning-rate takes LOW,HIGH such as 1e-4,1e-2; got {args.search_learning_rate!r}.")
 
+    from kerasdil._cli._data import data_options
     from kerasdil.tune.constraints import Constraints, SegmenterSpace
     from kerasdil.tune.hypermodels import get_family
 
@@ -214,6 +219,7 @@ def run(args):
             lease_seconds=args.lease,
             heartbeat_seconds=args.heartbeat,
             verbose=args.verbose,
+            data_options=data_options(args),
         )
     if result.role != "worker":
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")

@@ -1,4 +1,5 @@
-"""Data pipelines for kerasdil (``tf.data``), starting with MNIST.
+"""Data pipelines for kerasdil (``tf.data``): MNIST, MNIST scenes, and your own data
+(:func:`load_data`: image folders, mask folders, tensorflow-datasets, arrays).
 
 Importing this package is light (numpy only); TensorFlow is imported when a
 pipeline is built.
@@ -41,6 +42,8 @@ from .scenes import (
     segmentation_dataset,
 )
 from .digits import few_shot_split, load_digits_arrays
+from .sources import DataSpec, UserDataWarning, is_user_data, load_data
+
 from .corrupt import (
     CORRUPTION_PARAMETERS,
     CORRUPTIONS,
@@ -53,6 +56,10 @@ from .corrupt import (
 )
 
 __all__ = [
+    "DataSpec",
+    "UserDataWarning",
+    "is_user_data",
+    "load_data",
     "CORRUPTION_PARAMETERS",
     "CORRUPTIONS",
     "SEVERITIES",

@@ -247,6 +247,7 @@ def export(
     latency_repeats=30,
     num_threads=None,
     thresholds=None,
+    data_options=None,
 ):
     """Export a model to SavedModel / TFLite / ONNX and prove each artifact right.
 
@@ -274,7 +275,10 @@ def export(
         test_data: ``(x, y)`` arrays or a dataset of ``(x, y)`` for parity and the
             task metric; default: the test split of the model's own data set.
         data: where the model's own data set comes from (MNIST: None for the
-            usual search, "sample" for the embedded sample, or a path).
+            usual search, "sample" for the embedded sample, or a path), or the
+            user's own data (an image folder, "tfds:NAME", arrays; see
+            ``kerasdil.data.sources.load_data``) at the model's size and channels:
+            int8 calibration from its training split, proof on its test split.
         task: "classification" or "segmentation"; default from the zoo registry or
             the output rank.
         metric: ``metric(labels, outputs) -> float in [0, 1]``; default accuracy
@@ -297,6 +301,8 @@ def export(
         latency_repeats: timed calls per runtime (0: skip latency).
         num_threads: LiteRT / onnxruntime threads (default: all cores).
         thresholds: overrides of :data:`THRESHOLDS`.
+        data_options: for the user's own ``data``: ``resize``, ``validation_split``,
+            ``data_dir`` (``load_data``'s options; the model fixes size and channels).
 
     Returns:
         An :class:`ExportReport` (``report.passed``, ``report.failures``,
@@ -504,6 +510,7 @@ def plan_export(model, out_dir, options):
         num_representative=o.num_representative,
         max_samples=o.max_samples,
         need_representative=need_rep,
+        data_options=data_options,
     )
 
     import tensorflow as tf

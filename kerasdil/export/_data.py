@@ -146,6 +146,20 @@ def _from_task(model_name, task, source, input_shape, num_representative, max_sa
     return rep, x, y, str(description or f"{task} data of {model_name}")
 
 
+def _user(data, task, input_shape, options, num_representative, max_samples, seed):
+    """Samples from the user's own data (``kerasdil.data.sources``) at the model's size and channels."""
+    from kerasdil.data.sources import load_data
+
+    options = {k: v for k, v in dict(options or {}).items() if k not in ("image_size", "channels")}
+    height, width, channels = tuple(input_shape)
+    spec = load_data(data, task=task if task in ("classification", "segmentation") else None,
+                     image_size=(height, width), channels=channels, **options)
+    # A random draw: a folder lists its classes one after another, and calibration needs them all.
+    rep = spec.arrays("train", num_representative, shuffle=True, seed=seed) if num_representative else None
+    x, y = spec.arrays("test", max_samples)
+    return None if rep is None else rep[0], x, y.astype(np.int64), spec.description
+
+
 def resolve(
     *,
     model_name,
@@ -158,8 +172,14 @@ def resolve(
     max_samples=None,
     need_representative=False,
     seed=0,
+    data_options=None,
 ):
     """Gather representative and test samples; see :class:`ExportData`.
+
+    ``data`` may be the user's own data (an image folder, "tfds:NAME", arrays, a
+    ``DataSpec``; ``kerasdil.data.sources``), brought to the model's input size and
+    channels with ``data_options`` (``resize``, ``validation_split``, ``data_dir``):
+    int8 calibration draws from its training split, the proof uses its test split.
 
     Raises:
         ValueError: data of the wrong shape or kind, or no data known for this model.
@@ -173,8 +193,12 @@ def resolve(
         x, y = _first_n(test_data, max_samples, "test data", input_shape)
         notes.append(f"test: {len(x)} given samples" + ("" if y is not None else " (no labels)"))
     if (rep is None and need_representative) or x is None:
+        from kerasdil.data.sources import is_user_data
+
         own = None
-        if task == "classification" and tuple(input_shape) == (28, 28, 1):
+        if is_user_data(data):
+            own = _user(data, task, input_shape, data_options, num_representative, max_samples, seed)
+        elif task == "classification" and tuple(input_shape) == (28, 28, 1):
             own = _mnist(data, num_representative, max_samples, seed)
         if own is None:
             own = _from_task(model_name, task, data, input_shape, num_representative, max_samples)

@@ -523,6 +523,24 @@ def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, se
     return train, val
 
 
+def _user_data(data, data_options, family, input_shape, seed):
+    """The user's data (``kerasdil.data.sources``) for a search, or None for MNIST sources."""
+    from kerasdil.data.sources import is_user_data, load_data
+
+    if not is_user_data(data):
+        if data_options:
+            raise ValueError(f"data options ({', '.join(sorted(data_options))}) apply to your own data "
+                             "(an image folder, 'tfds:NAME', arrays); MNIST sources take none.")
+        return None
+    options = dict(data_options or {})
+    if input_shape is not None:
+        options.setdefault("image_size", tuple(input_shape)[:2])
+        if len(tuple(input_shape)) == 3:
+            options.setdefault("channels", tuple(input_shape)[2])
+    options.setdefault("seed", seed)
+    return load_data(data, task=family.task, **options)
+
+
 def _check_positive(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
@@ -572,6 +590,7 @@ def search(
     heartbeat_seconds: float = 5.0,
     verbose: int = 2,
     train_data=None,
+    data_options=None,
     log: Callable[[str], None] = print,
 ) -> SearchResult:
     """Search dilation schedules of a zoo model; resumable; see the module docstring.
@@ -605,6 +624,11 @@ def search(
         heartbeat_seconds: worker: how often it tells the chief it is alive.
         verbose: Keras fit verbosity per trial.
         train_data: optional ``(train_ds, val_ds)`` to use instead of loading MNIST.
+        data_options: with the user's own ``data`` (an image folder, "tfds:NAME",
+            arrays; ``kerasdil.data.sources.load_data``), its options (``image_size``,
+            ``resize``, ``channels``, ``validation_split``, ``data_dir``). The search
+            then runs at the data's input shape and classes and scores on its
+            validation split.
         log: one-line progress messages.
 
     Returns:
@@ -631,7 +655,12 @@ def search(
 
     info = model_info(model)
     num_classes = int(info.num_classes)
-    input_shape = _input_shape(model, info, family, input_shape)
+    user_data = _user_data(data, data_options, family, input_shape, seed) if train_data is None else None
+    if user_data is not None:
+        num_classes, input_shape = user_data.num_classes, tuple(user_data.input_shape)
+        log(user_data.description)
+    else:
+        input_shape = _input_shape(model, info, family, input_shape)
     space = family.check_space(space, input_shape)
     constraints = constraints or Constraints()
     pruning = prune(family, space, constraints, input_shape=input_shape, num_classes=num_classes)
@@ -649,6 +678,8 @@ def search(
     settings = _settings(model, tuner, space, constraints, input_shape, num_classes, epochs, batch_size,
                          learning_rate, learning_rate_range, data, limit, validation_size, seed, augment,
                          hyperband_factor, family.objective)
+    if user_data is not None:
+        settings["data_options"] = json.loads(json.dumps(dict(data_options or {}), default=list))
     search_path = os.path.join(project_dir, SEARCH_FILE)
     if role != "worker":
         if overwrite and os.path.isdir(project_dir):
@@ -693,7 +724,14 @@ def search(
         kt_tuner.save()
         serve_oracle(kt_tuner.oracle, log=log)
     else:
-        if train_data is None and family.task == "segmentation":
+        if user_data is not None:
+            train_ds = user_data.dataset("train", batch_size=batch_size, seed=seed, limit=limit,
+                                         augment=augment and family.task == "classification")
+            val_ds = user_data.dataset("validation", batch_size=batch_size, shuffle=False)
+            if val_ds is None:
+                raise ValueError("the search needs validation images for its objective; give a validation split "
+                                 "(--validation-split 0.2) or a validation/ folder.")
+        elif train_data is None and family.task == "segmentation":
             train_ds, val_ds = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed,
                                             augment, log)
         elif train_data is None:

@@ -17,6 +17,38 @@ import numpy as np
 from kerasdil.io import MAX_KERAS_CONFIG_BYTES, check_keras_archive  # noqa: F401
 
 _HEADER = "__kerasdil_header__"
+#: Layers that make a model's head: with another ``num_classes`` they start afresh.
+HEAD_LAYERS = ("classifier", "logits")
+
+
+class PartialWeightsWarning(UserWarning):
+    """Pretrained weights were loaded into a model of another input or class count, with
+    some variables adapted or left at their initial values (the message names them)."""
+
+
+def _input_channels(config):
+    shape = (config or {}).get("input_shape")
+    try:
+        return int(shape[-1]) if shape is not None and len(shape) == 3 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _adapt_input_channels(value, shape, file_channels, model_channels):
+    """A first-layer conv kernel ``(kh, kw, file_in, out)`` for ``model_channels`` input channels, or None.
+
+    1 -> C: every input channel gets the grayscale kernel divided by C, so an image whose C
+    channels all hold the gray values gives exactly the grayscale model's activations.
+    C -> 1: the kernel summed over the C channels (a gray image seen as C equal channels).
+    Input channels grouped by a space-to-depth stem (block-major) are handled the same way.
+    """
+    if value.ndim != 4 or len(shape) != 4 or value.shape[:2] != tuple(shape[:2]) or value.shape[3] != shape[3]:
+        return None
+    if file_channels == 1 and value.shape[2] * model_channels == shape[2]:
+        return np.repeat(value, model_channels, axis=2) / model_channels
+    if model_channels == 1 and value.shape[2] == shape[2] * file_channels:
+        return value.reshape(*value.shape[:2], shape[2], file_channels, value.shape[3]).sum(axis=3)
+    return None
 
 
 def sha256_of(path):
@@ -103,13 +135,20 @@ def _config_diff(saved, current, defaults=None):
 
 
 def assign_weights(model, arrays, *, source, saved_config=None, config=None, allow_missing=False, allow_extra=False,
-                   config_defaults=None):
+                   config_defaults=None, adapt=False):
     """Set ``model``'s variables from ``{path: array}``, all or nothing.
 
     Every model variable must be found with the same shape unless ``allow_missing``;
     file entries the model lacks are an error unless ``allow_extra`` (e.g. a
     classifier head when ``include_top=False``). Nothing is assigned if anything is
     wrong, so a failed load never leaves a half-loaded model.
+
+    With ``adapt`` (and both configs known), weights made for another input channel
+    count or class count still load where the shapes allow: the first conv kernel is
+    adapted from 1 to C input channels (replicated, divided by C) or from C to 1
+    (summed), and a head layer (``classifier``, ``logits``) made for another
+    ``num_classes`` keeps its fresh initial values; a :class:`PartialWeightsWarning`
+    says which. Any other mismatch is still an error naming the variable and shapes.
 
     Returns:
         (assigned, missing, extra): lists of variable paths.
@@ -122,17 +161,34 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
         diffs = _config_diff(saved_config, config, config_defaults)
         if diffs:
             hint = " They were made for another architecture: " + "; ".join(diffs) + "."
-    plan, missing = [], []
+    file_channels = model_channels = None
+    classes_differ = False
+    if adapt and saved_config is not None and config is not None:
+        file_channels, model_channels = _input_channels(saved_config), _input_channels(config)
+        saved_classes = {**(config_defaults or {}), **saved_config}.get("num_classes")
+        classes_differ = saved_classes is not None and config.get("num_classes") not in (None, saved_classes)
+    plan, missing, adapted, fresh = [], [], [], []
     for v in model.weights:
         if v.path not in arrays:
             missing.append(v.path)
             continue
         value = arrays[v.path]
         if tuple(value.shape) != tuple(v.shape):
-            raise ValueError(
-                f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
-                f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
-            )
+            changed = None
+            if file_channels and model_channels and file_channels != model_channels and v.path.endswith("kernel") \
+                    and "depthwise" not in v.path:
+                changed = _adapt_input_channels(np.asarray(value), tuple(v.shape), file_channels, model_channels)
+            if changed is not None:
+                adapted.append(f"{v.path} {tuple(value.shape)} -> {tuple(v.shape)}")
+                value = changed
+            elif classes_differ and v.path.split("/", 1)[0] in HEAD_LAYERS:
+                fresh.append(f"{v.path} {tuple(value.shape)} in the file, {tuple(v.shape)} in the model")
+                continue
+            else:
+                raise ValueError(
+                    f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
+                    f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
+                )
         if np.issubdtype(value.dtype, np.inexact) and not np.all(np.isfinite(value)):
             bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
             raise ValueError(
@@ -140,7 +196,7 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
                 "a diverged training run, or corrupt); nothing was loaded: use an earlier good checkpoint."
             )
         plan.append((v, value))
-    used = {v.path for v, _ in plan}
+    used = {v.path for v, _ in plan} | {entry.split(" ", 1)[0] for entry in fresh}
     extra = [k for k in arrays if k not in used]
     if missing and not allow_missing:
         raise ValueError(
@@ -154,10 +210,23 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
         )
     for v, value in plan:
         v.assign(value.astype(v.dtype))
+    if adapted or fresh:
+        import warnings
+
+        parts = []
+        if fresh:
+            parts.append(f"the head starts from fresh values for num_classes={config.get('num_classes')} "
+                         f"({'; '.join(fresh)})")
+        if adapted:
+            parts.append(f"the input layer was adapted from {file_channels} to {model_channels} channel(s) "
+                         f"({'; '.join(adapted)}; " + ("the grayscale kernel replicated and divided by "
+                         f"{model_channels}" if file_channels == 1 else "the kernel summed over the channels") + ")")
+        warnings.warn(f"weights {source!r} loaded into {model.name!r} except where the shapes differ: "
+                      + "; ".join(parts) + ".", PartialWeightsWarning, stacklevel=3)
     if saved_config is not None and config is not None:
         # Every shape fits, yet the builder arguments differ in something other than the
         # input size (a conv net's weights are size-independent): say so, once.
-        ignored = {"input_shape"}
+        ignored = {"input_shape"} | ({"num_classes"} if fresh else set())
         diffs = [d for d in _config_diff(saved_config, config, config_defaults) if d.split("=", 1)[0] not in ignored]
         if diffs:
             import warnings
@@ -208,7 +277,7 @@ def load_weights(model, weights, *, model_name, config, allow_extra=False, confi
         header, arrays = read_weights(path)
         try:
             assign_weights(model, arrays, source=path, saved_config=header.get("config"), config=config,
-                           allow_extra=allow_extra, config_defaults=config_defaults)
+                           allow_extra=allow_extra, config_defaults=config_defaults, adapt=True)
         except ValueError as e:
             if weights not in pretrained:
                 raise

@@ -1,0 +1,71 @@
+"""The ``--data`` flags every verb shares: where the data is and how images become model inputs."""
+
+#: Help text of ``--data`` (each verb adds its own default).
+DATA_HELP = ("'sample', an mnist .npz or a folder holding mnist.npz; or your own data: a folder of class "
+             "subfolders, a folder of images/ and masks/ (+ classes.txt), or tfds:NAME[:CONFIG]")
+
+
+def add_data_arguments(parser, *, sizes=True):
+    """Add the user-data flags (``--data-dir``, ``--image-size``, ``--resize``, ``--channels``,
+    ``--validation-split``) to an argparse parser or group; ``sizes=False`` leaves out the two
+    that a trained model fixes (image size and channels)."""
+    from kerasdil.data.sources import RESIZE_POLICIES
+
+    group = parser.add_argument_group("your own data (image folders, tfds)")
+    group.add_argument("--data-dir", default=None, metavar="DIR",
+                       help="tensorflow-datasets folder for tfds:NAME (default $TFDS_DATA_DIR, then $KERASDIL_DATA_DIR); "
+                            "nothing is downloaded")
+    if sizes:
+        group.add_argument("--image-size", default=None, metavar="H,W",
+                           help="model input size; default the images' (most common) size")
+        group.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                           help="1 (grayscale) or 3 (RGB); default 1 when every image is grayscale, else 3")
+    group.add_argument("--resize", choices=RESIZE_POLICIES, default=None,
+                       help="how images of another size are brought to it: pad (keep the aspect ratio, pad with "
+                            "zeros; the default), crop (keep it, centre-crop) or stretch")
+    group.add_argument("--validation-split", type=float, default=None, metavar="F",
+                       help="share of the training images held out for validation when the data has no "
+                            "validation split (default 0.2)")
+    return group
+
+
+def data_options(args):
+    """The ``load_data`` options the user gave on the command line (unset flags left out)."""
+    from kerasdil.data.sources import _as_size
+
+    options = {}
+    if getattr(args, "image_size", None) is not None:
+        options["image_size"] = list(_as_size(args.image_size))
+    for name in ("channels", "resize", "validation_split", "data_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    return options
+
+
+def trained_on(model_path):
+    """``(data, options)`` of the user data a run folder's ``model.keras`` was trained on, or None.
+
+    Raises:
+        ValueError: the run was trained on arrays or a dataset given in Python, which
+            cannot be found again (pass ``--data``).
+    """
+    import json
+    import os
+
+    if not str(model_path).endswith(".keras"):
+        return None
+    folder = os.path.dirname(os.path.abspath(model_path))
+    run_path, data_path = os.path.join(folder, "run.json"), os.path.join(folder, "data.json")
+    if not (os.path.isfile(run_path) and os.path.isfile(data_path)):
+        return None
+    with open(run_path) as f:
+        run = json.load(f)
+    with open(data_path) as f:
+        record = json.load(f)
+    if record.get("kind") == "in_memory":
+        raise ValueError(f"{model_path} was trained on data given in Python ({record.get('source')}), which the "
+                         "command line cannot load again; pass --data.")
+    options = {k: v for k, v in (run.get("data_options") or {}).items() if k not in ("image_size", "channels")}
+    options.setdefault("seed", run.get("seed", 0))
+    return record["source"], options
