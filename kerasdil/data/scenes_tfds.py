@@ -151,7 +151,7 @@ class MnistScenes(tfds.core.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        from kerasdil.data import load_mnist_arrays
+        from kerasdil.data.mnist import load_mnist_arrays
 
         arrays = load_mnist_arrays(self._mnist_source, download=False)
         self.info.metadata["mnist_source"] = "embedded sample" if arrays.is_sample else str(arrays.source)

@@ -1081,10 +1081,10 @@ def write_data_record(spec, out_dir):
     """Write ``spec.record`` to ``out_dir/data.json`` (atomically); returns the path."""
     import json
 
-    from kerasdil.export._files import write_text
+    from kerasdil.io import write_text_atomic
 
     path = os.path.join(out_dir, "data.json")
-    write_text(path, json.dumps(spec.record, indent=2, default=str))
+    write_text_atomic(path, json.dumps(spec.record, indent=2, default=str))
     return path
 
 
