@@ -45,7 +45,7 @@ ENTRIES = {
         family="mnist",
         input_shape=(28, 28, 1),
         num_classes=10,
-        description="mnist_dsdc with standard dilated Conv2D blocks in place of DSDC (cost comparison)",
+        description="the width-18 six-block DSDC net (mnist_dsdc:mnist_w18) with plain dilated Conv2D blocks (cost comparison)",
         default_config={
             "input_shape": (28, 28, 1), "num_classes": 10, "dilation_schedule": ((1, 2, 5), (1, 2, 3)),
             "width": 18, "include_top": True, "dropout": 0.1, "classifier_activation": "softmax",

@@ -222,7 +222,7 @@ def test_cli_train_then_evaluate(tmp_path):
     # A zoo name without a weights tag is a random model: evaluate says so.
     r = cli("evaluate", "mnist_dsdc", "--data", "sample", "--limit", "50", "--out", str(tmp_path / "bare"))
     assert r.returncode == 0, r.stderr
-    assert "UntrainedModelWarning" in r.stderr and "mnist_dsdc:mnist_fast" in r.stderr
+    assert "UntrainedModelWarning" in r.stderr and "mnist_dsdc:mnist_w18" in r.stderr
 
 
 def test_cli_errors_are_one_clear_line():

@@ -36,8 +36,12 @@ def test_count_macs_of_peer_by_hand():
     assert count_macs(keras_io_convnet()) == 26 * 26 * 9 * 32 + 11 * 11 * 9 * 32 * 64 + 1600 * 10
 
 
+# The width-18 six-block topology (mnist_conv's default, and mnist_dsdc:mnist_w18's).
+W18 = dict(width=18, stem="pool", stage_filters=None, dilation_schedule=((1, 2, 5), (1, 2, 3)))
+
+
 def test_mnist_conv_is_same_topology_with_plain_convs():
-    dsdc, conv = mnist_dsdc(), mnist_conv()
+    dsdc, conv = mnist_dsdc(**W18), mnist_conv()
     assert [l.name for l in dsdc.layers] == [l.name for l in conv.layers]
     assert conv.count_params() > dsdc.count_params()
 
@@ -52,7 +56,7 @@ def test_schedule_argument_changes_blocks_and_flat_schedule_applies_to_both_stag
 
 def test_include_top_false_returns_feature_map():
     model = mnist_dsdc(include_top=False)
-    assert model.output.shape == (None, 7, 7, 54)
+    assert model.output.shape == (None, 7, 7, 64)
 
 
 def test_weights_round_trip_through_npz(tmp_path):
@@ -67,13 +71,14 @@ def test_weights_round_trip_through_npz(tmp_path):
 
 
 def test_weights_for_another_schedule_are_refused_with_clear_error(tmp_path):
-    model = mnist_dsdc(width=4)
+    old = dict(W18, width=4)
+    model = mnist_dsdc(**old)
     path = str(tmp_path / "w.npz")
     save_weights(model, path, config={"width": 4})
     with pytest.raises(ValueError, match="do not fit model 'mnist_dsdc'.*width=4 in the file but 8 in the model"):
-        mnist_dsdc(width=8, weights=path)
+        mnist_dsdc(**dict(old, width=8), weights=path)
     with pytest.raises(ValueError, match="variables the model lacks|missing from the file"):
-        mnist_dsdc(width=4, dilation_schedule=((1, 2), (1, 2)), weights=path)
+        mnist_dsdc(**dict(old, dilation_schedule=((1, 2), (1, 2))), weights=path)
 
 
 def test_weights_for_another_class_count_are_refused(tmp_path):
@@ -137,20 +142,30 @@ def test_pretrained_mnist_dsdc_classifies_sample_digits():
     assert (pred == arrays.y_test).mean() > 0.98
 
 
-@pytest.mark.skipif("mnist_fast" not in model_info("mnist_dsdc").pretrained, reason="no shipped mnist_dsdc:mnist_fast")
-def test_mnist_fast_weights_build_their_own_architecture_and_classify_sample_digits():
+@pytest.mark.skipif("mnist_w18" not in model_info("mnist_dsdc").pretrained, reason="no shipped mnist_dsdc:mnist_w18")
+def test_mnist_w18_weights_build_their_own_architecture_and_classify_sample_digits():
     from kerasdil import data
     from kerasdil.zoo import create_model
 
     arrays = data.load_mnist_arrays("sample")
-    model = create_model("mnist_dsdc:mnist_fast")
-    assert model.get_layer("stem").output.shape[1:3] == (14, 14)  # the strided stem of its card
-    assert model.get_layer("stage2").output.shape[-1] == 64 and model.count_params() == 15530
+    model = create_model("mnist_dsdc:mnist_w18")
+    assert model.get_layer("stem").output.shape[1:] == (28, 28, 18)  # the full-size stem of its card
+    assert model.get_layer("stage1").output.shape[-1] == 36 and model.count_params() == 14986
     pred = np.asarray(model(data.normalize(arrays.x_test), training=False)).argmax(-1)
     assert (pred == arrays.y_test).mean() > 0.98
     # The plain builder keeps its own defaults; the refusal says how to get the right architecture.
-    with pytest.raises(ValueError, match=r"create_model\('mnist_dsdc:mnist_fast'\) builds the architecture"):
-        mnist_dsdc(weights="mnist_fast")
+    with pytest.raises(ValueError, match=r"create_model\('mnist_dsdc:mnist_w18'\) builds the architecture"):
+        mnist_dsdc(weights="mnist_w18")
+
+
+def test_default_classifier_is_the_shipped_architecture_with_16_multiple_channels():
+    model = mnist_dsdc()
+    assert model.get_layer("stem").output.shape[1:] == (14, 14, 32)
+    assert "stage1" not in [layer.name for layer in model.layers]
+    assert model.get_layer("stage2").output.shape[1:] == (7, 7, 64)
+    assert model.count_params() <= 20_000
+    if "mnist" in model_info("mnist_dsdc").pretrained:
+        assert create_model("mnist_dsdc:mnist").count_params() == model.count_params()
 
 
 def test_mnist_dsdc_half_size_stems_replace_the_first_pool():
@@ -175,16 +190,16 @@ def test_weights_for_another_stem_load_with_a_warning_naming_the_difference():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the shipped architecture loads silently
         create_model("mnist_dsdc:mnist")
-    with pytest.warns(UserWarning, match="stem='pool' in the file but 'strided' in the model"):
-        create_model("mnist_dsdc:mnist", stem="strided")
+    with pytest.warns(UserWarning, match="stem='strided' in the file but 'pool' in the model"):
+        create_model("mnist_dsdc:mnist", stem="pool")
 
 
 def test_stage_filters_set_each_stage_width_and_are_checked():
     model = mnist_dsdc(width=8, stage_filters=(16, 32), dilation_schedule=((1, 2), (1, 2)))
     assert model.get_layer("stage1").output.shape[-1] == 16
     assert model.get_layer("stage2").output.shape[-1] == 32
-    default = mnist_dsdc(width=8, dilation_schedule=((1, 2), (1, 2)))
-    assert default.get_layer("stage2").output.shape[-1] == 24  # 3 x width
+    default = mnist_dsdc(width=8, stage_filters=None, dilation_schedule=((1, 2), (1, 2)))
+    assert default.get_layer("stage2").output.shape[-1] == 24  # None: 3 x width
     for bad in ((16,), (16, 0), "16,32", 16):
         with pytest.raises(ValueError, match="stage_filters"):
             mnist_dsdc(width=8, stage_filters=bad)

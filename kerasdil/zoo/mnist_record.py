@@ -89,7 +89,7 @@ MNIST_CONV_RECORD = ZooRecord(
     family="mnist",
     input_shape=MNIST_INPUT_SHAPE,
     num_classes=MNIST_NUM_CLASSES,
-    description="mnist_dsdc with standard dilated Conv2D blocks in place of DSDC (cost comparison)",
+    description="the width-18 six-block DSDC net (mnist_dsdc:mnist_w18) with plain dilated Conv2D blocks (cost comparison)",
     training_recipe=dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True,
                          validation_size=5000),
     backbone_layers=BACKBONE_LAYER_PREFIXES,
