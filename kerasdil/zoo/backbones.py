@@ -523,7 +523,7 @@ def segmenter_features(backbone, image, output_stride, *, decoder=True, feature_
     dilated = dilate_backbone(net, output_stride, multi_grid=multi_grid, input_shape=(h, w, net_channels), name="backbone")
     outputs = [dilated.get_layer(low_name).output] if low_name else []
     outputs.append(dilated.get_layer(high_name).output)
-    features = keras.Model(dilated.inputs, outputs, name="backbone")
+    features = keras.Model(dilated.inputs[0], outputs, name="backbone")
     x = image
     if net_channels == 3 and channels == 1:
         x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
