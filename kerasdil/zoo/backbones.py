@@ -76,7 +76,7 @@ KERAS_BACKBONES = {
     "efficientnet_b0": BackboneSpec("EfficientNetB0", "block2b_add", 255.0, 0.0),
 }
 
-_CONV = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv1D")
+_CONV = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 _UPSAMPLING = ("Conv2DTranspose", "UpSampling2D", "Resizing")
 
 
@@ -165,8 +165,9 @@ def _layer_stride(layer):
     if strides is None or not (hasattr(layer, "kernel_size") or hasattr(layer, "pool_size")):
         return 1
     s = _pair(strides)
-    if s[0] != s[1]:
-        raise ValueError(f"cannot trade strides for dilation: layer {layer.name!r} has unequal strides {s}.")
+    if len(s) != 2 or s[0] != s[1]:
+        raise ValueError(f"cannot trade strides for dilation: layer {layer.name!r} has strides {s}, not one "
+                         "stride for both image axes.")
     return int(s[0])
 
 
