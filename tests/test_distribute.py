@@ -81,7 +81,8 @@ WORKER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("sync", [False, True], ids=["own-batchnorm", "sync-batchnorm"])
+@pytest.mark.parametrize("sync", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["own-batchnorm", "sync-batchnorm"])
 def test_two_workers_train_together_on_localhost(tmp_path, sync):
     from kerasdil.tune.distributed import free_port
 
