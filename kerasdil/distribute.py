@@ -23,6 +23,18 @@ Strategies
                     checkpoints and the final model) unless the cluster names an
                     explicit ``"chief"`` task.
 
+Synchronized BatchNormalization
+-------------------------------
+By default each replica normalises with the statistics of its own share of the
+batch, and its moving averages follow that share. :func:`synchronize_batchnorm`
+(``kerasdil train --sync-batchnorm``) makes every BatchNormalization layer of a
+model, those inside kerasdil's blocks and nested backbones too, compute the
+batch mean and variance over all replicas (``keras.layers.BatchNormalization
+(synchronized=True)``): every replica then normalises with the statistics of the
+global batch and all of them keep the same moving averages. It costs three
+all-reduces per BN layer and step, and pays off when the per-replica batch is
+small (segmentation).
+
 ``TF_CONFIG`` for two workers on one machine (worker 1 uses ``"index": 1``)::
 
     {"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]},
@@ -53,6 +65,7 @@ __all__ = [
     "is_chief",
     "worker_index",
     "num_workers",
+    "synchronize_batchnorm",
 ]
 
 #: Names accepted by :func:`make_strategy` (and ``kerasdil train --strategy``).
@@ -298,3 +311,50 @@ def make_strategy(name: Optional[str] = None, *, devices: Optional[Sequence[str]
                 "call make_strategy('multiworker') before building datasets or models."
             ) from e
         raise
+
+
+def synchronize_batchnorm(model, synchronized=True):
+    """Make every BatchNormalization layer of ``model`` use statistics over all replicas.
+
+    Sets ``synchronized`` (the argument of ``keras.layers.BatchNormalization``)
+    on every BatchNormalization layer found in ``model``, recursively: nested
+    models, kerasdil's DSDC blocks and ASPP (their ``FusedBatchNormalization``
+    then takes Keras's synchronized path instead of the fused kernel). Under a
+    ``tf.distribute`` strategy the batch mean and variance are then all-reduced
+    over the replicas in training; outside one, or with one replica, nothing
+    changes. Call it before ``compile``/``fit`` trace the training step. Only the
+    training computation changes: the saved model is the same architecture, and
+    inference uses the moving statistics as before.
+
+    Args:
+        model: a ``keras.Model`` (or layer).
+        synchronized: True to synchronize, False to undo.
+
+    Returns:
+        The number of BatchNormalization layers changed.
+
+    Raises:
+        ValueError: ``model`` is not a Keras layer, or the backend is not
+            TensorFlow (synchronized BatchNormalization is TensorFlow-only).
+
+    Example:
+        >>> strategy = make_strategy("multiworker")
+        >>> with strategy.scope():
+        ...     model = create_model("deeplab_aspp")
+        ...     synchronize_batchnorm(model)
+        ...     model.compile(...)
+    """
+    import keras
+
+    if not isinstance(model, keras.layers.Layer):
+        raise ValueError(f"synchronize_batchnorm needs a keras.Model or layer, got {type(model).__name__}.")
+    if synchronized and keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"synchronized BatchNormalization needs the TensorFlow backend; this Keras runs on {keras.backend.backend()!r}."
+        )
+    count = 0
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = bool(synchronized)
+            count += 1
+    return count

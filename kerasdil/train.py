@@ -523,6 +523,7 @@ def train(
     limit=None,
     seed=0,
     strategy=None,
+    sync_batchnorm=False,
     model_kwargs=None,
     teacher=None,
     distill_alpha=None,
@@ -555,6 +556,8 @@ def train(
         limit: use only the first ``limit`` training and test images.
         seed: shuffling / augmentation seed.
         strategy: None, "mirrored" or "multiworker" (``kerasdil.distribute``).
+        sync_batchnorm: with a strategy, BatchNormalization computes its batch
+            statistics over all replicas (``kerasdil.distribute.synchronize_batchnorm``).
         model_kwargs: extra builder arguments (e.g. ``dilation_schedule``). An
             ``input_shape`` also sets the size the data is made at (for a
             segmenter, the MNIST scenes canvas).
@@ -577,6 +580,13 @@ def train(
         >>> result = train("mnist_dsdc", out_dir="runs/quick", epochs=1, data="sample")
         >>> result.metrics["accuracy"]
     """
+    if not isinstance(sync_batchnorm, bool):
+        raise ValueError(f"`sync_batchnorm` must be True or False, got {sync_batchnorm!r}.")
+    if sync_batchnorm and not strategy:
+        raise ValueError(
+            "sync_batchnorm synchronizes BatchNormalization across the replicas of a distribution strategy; "
+            "pass strategy='mirrored' or 'multiworker' too (--strategy on the command line)."
+        )
     dist = None
     if strategy:
         # First, before any TensorFlow op: collectives can only be configured at startup.
@@ -630,6 +640,8 @@ def train(
            "seed": seed, "strategy": strategy, **settings}
     if user_data is not None:
         run["data_options"] = dict(data_options or {})
+    if sync_batchnorm:
+        run["sync_batchnorm"] = True  # only when on, so runs made without the option still resume
     if teacher is not None or distill_alpha is not None or distill_temperature is not None:
         from kerasdil import distill
 
@@ -670,6 +682,11 @@ def train(
         with dist.scope() if dist is not None else contextlib.nullcontext():
             model = create_model(name, **model_kwargs)
             check_data_fits_model(train_ds, model)
+            if sync_batchnorm:
+                from kerasdil.distribute import synchronize_batchnorm
+
+                log(f"synchronized BatchNormalization: {synchronize_batchnorm(model)} layers, statistics over "
+                    f"{dist.num_replicas_in_sync} replicas")
             trainee = model
             if "distill" in run:
                 trainee = _distiller(model, run["distill"])

@@ -60,41 +60,31 @@ WORKER = textwrap.dedent(
     import numpy as np
     from kerasdil.distribute import is_chief, make_strategy
 
-    out = sys.argv[1]
+    out, sync = sys.argv[1], sys.argv[2] == "sync"
     strategy = make_strategy("multiworker", communication="ring")
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     import keras
 
-    try:
-        from kerasdil.train import train
-        use_train = "strategy" in inspect.signature(train).parameters
-    except ImportError:
-        use_train = False
-    if use_train:
-        result = train("mnist_dsdc", out_dir=os.path.join(out, "run"), epochs=1, batch_size=64, data="sample",
-                       limit=256, seed=0, strategy="multiworker", model_kwargs={"width": 2}, verbose=0,
-                       log=lambda s: None)
-        model, losses = result.model, [h["loss"] for h in result.history]
-    else:
-        from kerasdil.data import mnist
-        from kerasdil.zoo import mnist_dsdc
+    from kerasdil.train import train
 
-        with strategy.scope():
-            model = mnist_dsdc(width=2)
-            model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-        train_ds = mnist("train", source="sample", batch_size=64, limit=256, shuffle=False)
-        losses = model.fit(train_ds, epochs=1, verbose=0).history["loss"]
-    # Trainable weights only: BatchNormalization's moving statistics are per worker (not synchronized).
+    result = train("mnist_dsdc", out_dir=os.path.join(out, "run"), epochs=1, batch_size=64, data="sample",
+                   limit=256, seed=0, strategy="multiworker", sync_batchnorm=sync, model_kwargs={"width": 2},
+                   verbose=0, log=lambda s: None)
+    model, losses = result.model, [h["loss"] for h in result.history]
     digest = float(sum(float(np.abs(w.numpy()).sum()) for w in model.trainable_weights))
+    # BatchNormalization's moving statistics: per worker unless synchronized.
+    moving = float(sum(float(np.abs(w.numpy()).sum()) for w in model.non_trainable_weights))
     with open(os.path.join(out, f"worker{index}.json"), "w") as f:
-        json.dump({"digest": digest, "losses": losses, "chief": is_chief(), "used_train": use_train,
+        json.dump({"digest": digest, "moving": moving, "losses": losses, "chief": is_chief(),
                    "replicas": strategy.num_replicas_in_sync}, f)
     """
 )
 
 
 @pytest.mark.slow
-def test_two_workers_train_together_on_localhost(tmp_path):
+@pytest.mark.parametrize("sync", [False, True],
+                         ids=["own-batchnorm", "sync-batchnorm"])
+def test_two_workers_train_together_on_localhost(tmp_path, sync):
     from kerasdil.tune.distributed import free_port
 
     script = tmp_path / "worker.py"
@@ -107,7 +97,7 @@ def test_two_workers_train_together_on_localhost(tmp_path):
         for i in range(2):
             logs.append(open(tmp_path / f"worker{i}.log", "w"))
             procs.append(subprocess.Popen(
-                [sys.executable, str(script), str(tmp_path)], cwd=REPO,
+                [sys.executable, str(script), str(tmp_path), "sync" if sync else "plain"], cwd=REPO,
                 env=dict(env, TF_CONFIG=tf_config(workers, i)), stdout=logs[i], stderr=subprocess.STDOUT,
                 start_new_session=True,
             ))
@@ -129,3 +119,27 @@ def test_two_workers_train_together_on_localhost(tmp_path):
     # Synchronous data parallelism: both workers end with the same trainable weights and the same loss curve.
     assert results[0]["digest"] == pytest.approx(results[1]["digest"], rel=1e-6)
     assert results[0]["losses"] == pytest.approx(results[1]["losses"], rel=1e-5)
+    if sync:
+        # Synchronized BatchNormalization: both workers normalised with the global batch's statistics.
+        assert results[0]["moving"] == pytest.approx(results[1]["moving"], rel=1e-6)
+    else:
+        # Each worker's moving statistics follow its own half of the batch.
+        assert results[0]["moving"] != pytest.approx(results[1]["moving"], rel=1e-4)
+
+
+def test_sync_batchnorm_reaches_every_batchnorm_layer_and_needs_a_strategy(tmp_path):
+    import keras
+
+    from kerasdil.distribute import synchronize_batchnorm
+    from kerasdil.train import train
+    from kerasdil.zoo import deeplab_aspp
+
+    model = deeplab_aspp(input_shape=(32, 32, 1), num_classes=3, width=4)
+    bns = [l for l in model._flatten_layers(recursive=True) if isinstance(l, keras.layers.BatchNormalization)]
+    assert len(bns) > 10 and not any(l.synchronized for l in bns)  # inside DSDC blocks and the ASPP
+    assert synchronize_batchnorm(model) == len(bns)
+    assert all(l.synchronized for l in bns)
+    assert synchronize_batchnorm(model, False) == len(bns) and not any(l.synchronized for l in bns)
+    with pytest.raises(ValueError, match="strategy"):
+        train("mnist_dsdc", out_dir=str(tmp_path / "run"), sync_batchnorm=True, data="sample")
+    assert not (tmp_path / "run").exists()

@@ -56,6 +56,8 @@ def add_arguments(p):
                         "\"output_stride\": 4}' (an input_shape also sets the size of the data)")
     p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
                    help="tf.distribute strategy; multiworker reads TF_CONFIG")
+    p.add_argument("--sync-batchnorm", action="store_true",
+                   help="with --strategy: BatchNormalization uses the statistics of the global batch (all replicas)")
     p.add_argument("--teacher", default=None,
                    help="distil from this trained classifier: a zoo name with tag (mnist_dsdc:mnist) or a .keras file")
     p.add_argument("--distill-alpha", type=float, default=None, help="hard-label weight of the distillation loss (default 0.1)")
@@ -83,6 +85,7 @@ def run(args):
         limit=args.limit,
         seed=args.seed,
         strategy=args.strategy,
+        sync_batchnorm=args.sync_batchnorm,
         model_kwargs=args.model_kwargs,
         teacher=args.teacher,
         distill_alpha=args.distill_alpha,

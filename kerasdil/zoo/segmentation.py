@@ -10,6 +10,7 @@ from keras import layers
 
 from kerasdil.layers import ASPP, DilatedConvBN, DilationStack, SeparableDilatedConv
 from kerasdil.layers import _validate as V
+from kerasdil.zoo.backbones import backbone_names, segmenter_features
 from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.segmentation_record import (  # the constants the builders and their records share
     ASPP_FILTERS,
@@ -26,7 +27,8 @@ from kerasdil.zoo.segmentation_record import (  # the constants the builders and
 )
 from kerasdil.zoo.weights_io import load_weights
 
-BACKBONES = ("dsdc",)
+#: Backbone names: the DSDC backbone and the keras.applications ones (kerasdil.zoo.backbones).
+BACKBONES = ("dsdc",) + backbone_names()
 
 
 def _check_input_shape(name, input_shape, output_stride):
@@ -107,9 +109,12 @@ def deeplab_aspp(
     weights=None,
     background_prior=0.95,
     implementation="auto",
+    backbone_weights=None,
+    feature_layers=None,
+    multi_grid=None,
     name="deeplab_aspp",
 ):
-    """DeepLab-style semantic segmenter on a dilated DSDC backbone.
+    """DeepLab-style semantic segmenter on a dilated DSDC or keras.applications backbone.
 
     Backbone (DeepLab's trade of stride for dilation): a full-resolution ``stem``
     conv, then four stages of DSDC blocks (``DilationStack``), ``stage1`` at 1/2
@@ -140,8 +145,17 @@ def deeplab_aspp(
         input_shape: (H, W, C), H and W divisible by ``output_stride``. Default
             (64, 80, 1). Inputs are floats in [0, 1].
         num_classes: classes per pixel. Default 11 (MNIST scenes).
-        backbone: "dsdc" (the only backbone so far).
-        output_stride: 4, 8 (default) or 16: input size / ASPP feature map size.
+        backbone: "dsdc" (default, the backbone above); a keras.applications
+            backbone by name: "mobilenet_v2", "mobilenet_v3_small",
+            "mobilenet_v3_large", "resnet50_v2", "efficientnet_b0"; any
+            functional ``keras.Model``; or a function ``image -> {stride:
+            tensor}``. The keras.applications and ``keras.Model`` backbones are
+            rebuilt with their strides past ``output_stride`` traded for
+            dilation (:func:`kerasdil.zoo.backbones.dilate_backbone`) and sit
+            in one nested layer "backbone"; see "Other backbones" below.
+        output_stride: input size / ASPP feature map size: 4, 8 (default) or 16
+            for "dsdc"; any stride a keras.applications backbone passes
+            through (2 to 32; 8 and 16 are DeepLab's).
         aspp_rates: atrous rates of the ASPP branches; default (2, 4, 6) at
             output stride 8, scaled by 8 / output_stride.
         decoder: add the DeepLabV3+ decoder. Default True.
@@ -166,24 +180,65 @@ def deeplab_aspp(
             does not spend its first steps learning that most pixels are
             background. None: zero bias. Default 0.95.
         implementation: depthwise implementation, "auto", "native" or "keras".
+        backbone_weights: for a named keras.applications backbone: None
+            (random initialisation, default), "imagenet" (keras.applications
+            downloads the weights on first use) or a weights file of that
+            application.
+        feature_layers: for keras.applications and ``keras.Model`` backbones,
+            ``{stride: layer name}`` at the backbone's natural strides: the
+            largest stride feeds the ASPP (default: the backbone's output), the
+            smallest the decoder (default: the named backbone's stride-4 layer,
+            or the last layer at stride 4).
+        multi_grid: for keras.applications and ``keras.Model`` backbones,
+            rates such as (1, 2, 4) that multiply the dilation of the convs
+            after the last traded stride in turn (DeepLabV3's multi-grid).
         name: model name.
+
+    Other backbones: with a keras.applications or ``keras.Model`` backbone the
+    input [0, 1] is scaled to the range the named backbone's ImageNet weights
+    expect (layer "backbone_preprocess"); a 1-channel image is repeated to 3
+    channels (layer "gray_to_rgb") when the backbone takes 3 (ImageNet
+    weights), while with ``backbone_weights=None`` a named backbone is built for
+    the image's channels. The head is DeepLabV3+'s: the ASPP output upsampled
+    to the low-level features' stride, concatenated with their 1x1 reduction,
+    two DSDC blocks, upsampled to the input size, fused with the image by one
+    DSDC block, 1x1 ``logits``. ``width``, ``dilation_schedule`` and
+    ``backbone_classes`` describe the DSDC backbone and are not used. Freeze
+    the backbone with ``model.get_layer("backbone").trainable = False``.
 
     Returns:
         A ``keras.Model`` mapping (B, H, W, C) images to (B, H, W, num_classes) logits.
 
     Raises:
         ValueError: input size not divisible by the output stride, an unknown
-            backbone or output stride, bad rates, or weights for another architecture.
+            backbone, an output stride the backbone cannot give, bad rates,
+            feature layers the backbone lacks, or weights for another architecture.
 
     Example:
         >>> model = deeplab_aspp(input_shape=(64, 80, 1), output_stride=8)
         >>> model.output_shape
         (None, 64, 80, 11)
+        >>> deeplab_aspp(backbone="mobilenet_v3_small", output_stride=16).output_shape
+        (None, 64, 80, 11)
     """
-    if backbone not in BACKBONES:
-        raise ValueError(f"{name}: unknown backbone {backbone!r}; choose from {', '.join(BACKBONES)}.")
+    if not isinstance(backbone, str) or backbone != "dsdc":
+        return _deeplab_on_backbone(
+            input_shape=input_shape, num_classes=num_classes, backbone=backbone, output_stride=output_stride,
+            aspp_rates=aspp_rates, decoder=decoder, dilation_schedule=dilation_schedule, aspp_filters=aspp_filters,
+            decoder_filters=decoder_filters, weights=weights, background_prior=background_prior,
+            implementation=implementation, backbone_weights=backbone_weights, feature_layers=feature_layers,
+            multi_grid=multi_grid, name=name,
+        )
+    if backbone_weights is not None or feature_layers is not None or multi_grid is not None:
+        raise ValueError(
+            f"{name}: backbone_weights, feature_layers and multi_grid apply to keras.applications backbones; the DSDC "
+            "backbone takes pretrained weights through weights= or kerasdil.finetune.transfer_backbone."
+        )
     if output_stride not in OUTPUT_STRIDES:
-        raise ValueError(f"{name}: `output_stride` must be one of {OUTPUT_STRIDES}, got {output_stride!r}.")
+        raise ValueError(
+            f"{name}: the DSDC backbone cannot give output stride {output_stride!r}; `output_stride` must be one of "
+            f"{', '.join(map(str, OUTPUT_STRIDES))}."
+        )
     input_shape = _check_input_shape(name, input_shape, output_stride)
     V.positive_int(name, "num_classes", num_classes)
     V.positive_int(name, "width", width)
@@ -246,6 +301,55 @@ def deeplab_aspp(
         config["dilation_schedule"] = [list(s) for s in schedules]
     # Output stride and ASPP rates change no weight shape, so they are not part
     # of the compatibility config: weights trained at OS 8 load at OS 16.
+    return load_weights(model, weights, model_name="deeplab_aspp", config=config)
+
+
+def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, aspp_rates, decoder, dilation_schedule,
+                         aspp_filters, decoder_filters, weights, background_prior, implementation, backbone_weights,
+                         feature_layers, multi_grid, name):
+    """deeplab_aspp on a keras.applications, keras.Model or function backbone (see deeplab_aspp)."""
+    if dilation_schedule is not None:
+        raise ValueError(f"{name}: `dilation_schedule` describes the DSDC backbone; it does not apply to backbone "
+                         f"{backbone if isinstance(backbone, str) else type(backbone).__name__!r}.")
+    if isinstance(output_stride, bool) or not isinstance(output_stride, int) or output_stride < 1:
+        raise ValueError(f"{name}: `output_stride` must be a positive int such as 8 or 16, got {output_stride!r}.")
+    input_shape = _check_input_shape(name, input_shape, output_stride)
+    V.positive_int(name, "num_classes", num_classes)
+    V.positive_int(name, "aspp_filters", aspp_filters)
+    V.positive_int(name, "decoder_filters", decoder_filters)
+    rates = _aspp_rates(aspp_rates, output_stride, name)
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    low, low_stride, x, described = segmenter_features(
+        backbone, inputs, output_stride, decoder=decoder, feature_layers=feature_layers, weights=backbone_weights,
+        multi_grid=multi_grid, where=name,
+    )
+    x = ASPP(filters=aspp_filters, rates=rates, separable=True, dropout=0.1, name="aspp")(x)
+    if decoder:
+        skip = DilatedConvBN(max(8, decoder_filters // 2), 1, name="decoder_reduce")(low)
+        if output_stride > low_stride:
+            x = layers.UpSampling2D(output_stride // low_stride, interpolation="bilinear", name="decoder_upsample")(x)
+        x = layers.Concatenate(name="decoder_concat")([x, skip])
+        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv1")(x)
+        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv2")(x)
+        if low_stride > 1:
+            x = layers.UpSampling2D(low_stride, interpolation="bilinear", name="upsample")(x)
+        # The image joins the last block, as in the DSDC segmenter: thin strokes stay sharp.
+        x = layers.Concatenate(name="refine_concat")([x, inputs])
+        x = SeparableDilatedConv(max(8, decoder_filters // 2), 3, implementation=implementation, name="refine_conv")(x)
+        outputs = layers.Conv2D(num_classes, 1, name="logits")(x)
+    else:
+        x = layers.Conv2D(num_classes, 1, name="logits")(x)
+        outputs = layers.UpSampling2D(output_stride, interpolation="bilinear", name="upsample")(x) \
+            if output_stride > 1 else x
+    model = ZooModel(inputs, outputs, name=name)
+    if background_prior is not None and num_classes > 1:
+        _set_background_prior(model.get_layer("logits"), background_prior, name)
+    config = dict(
+        input_shape=list(input_shape), num_classes=num_classes, backbone=described["backbone"], decoder=bool(decoder),
+        aspp_filters=aspp_filters, decoder_filters=decoder_filters, aspp_input=described["aspp_input"],
+        low_level=described["low_level"],
+    )
     return load_weights(model, weights, model_name="deeplab_aspp", config=config)
 
 
