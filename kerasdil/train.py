@@ -38,6 +38,12 @@ RECIPES = {
     # serve every canvas (the shipped preset builds it at 64 x 80).
     "deeplab_aspp": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=1000,
                          scenes=dict(canvas_size=(96, 96), scale_range=(0.5, 2.0), digits_per_image=(1, 5)), jitter=True),
+    # The mobile segmentation peer (keras.applications MobileNetV3Small + LR-ASPP, from scratch):
+    # deeplab_aspp's recipe, scenes and jitter.
+    "lraspp_mobilenetv3": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True,
+                               validation_size=1000,
+                               scenes=dict(canvas_size=(96, 96), scale_range=(0.5, 2.0), digits_per_image=(1, 5)),
+                               jitter=True),
     # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
     # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
     # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.
@@ -379,15 +385,17 @@ def _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes):
         settings["jitter"] = jitter
     if train_scenes is not None:
         settings["train_scenes"] = train_scenes
+    data_info_for(info, model_kwargs)  # a malformed input_shape is one sentence before anything else
     look = dict(settings.get("scenes") or {})
     canvas = look.pop("canvas_size", None)
     shape = model_kwargs.get("input_shape")
+    if shape is not None and canvas is not None:
+        if scenes and "canvas_size" in scenes and tuple(shape[:2]) != tuple(canvas):
+            raise ValueError(f"the scene canvas {tuple(canvas)} and the model's input_shape {tuple(shape)} differ; "
+                             "give one of them.")
+        canvas = None  # a model built for another size gets scenes of its size, not the recipe's canvas
     if canvas is not None:
-        SceneConfig(canvas_size=canvas, **{k: v for k, v in look.items()})  # one clear sentence for bad values
-        canvas = tuple(int(v) for v in canvas)
-        if shape is not None and tuple(shape[:2]) != canvas:
-            raise ValueError(f"the scene canvas {canvas[0]}x{canvas[1]} and the model's input_shape {tuple(shape)} "
-                             "differ; give one of them.")
+        canvas = SceneConfig(canvas_size=canvas, **look).canvas_size  # one clear sentence for bad values
     else:
         SceneConfig(canvas_size=tuple(shape[:2]) if shape else tuple(info.input_shape[:2]), **look)
     if not isinstance(settings.get("jitter", False), bool):

@@ -107,8 +107,19 @@ def test_unet_baseline_is_keras_io_model():
     assert unet_baseline(input_shape=SMALL, filters=(8, 16)).output_shape == (None, 32, 48, 11)
 
 
+def test_lraspp_mobilenetv3_peer_segments_at_input_size():
+    model = create_model("lraspp_mobilenetv3", input_shape=SMALL)
+    assert model.output_shape == (None, 32, 48, 11)
+    assert model.get_layer("lraspp_gate").output.shape[1:3] == (1, 1)  # the global-pooling gate of LR-ASPP
+    assert deeplab_aspp().count_params() < model.count_params()  # the zoo's segmenter is the smaller one
+    x = np.random.default_rng(0).random((2, 32, 48, 1), dtype=np.float32)
+    assert np.isfinite(np.asarray(model(x))).all()
+    with pytest.raises(ValueError, match="lraspp_mobilenetv3"):
+        create_model("lraspp_mobilenetv3", input_shape=(30, 48, 1))
+
+
 def test_registered_as_segmentation_models():
-    assert list_models(task="segmentation") == ["deeplab_aspp", "unet_baseline"]
+    assert list_models(task="segmentation") == ["deeplab_aspp", "lraspp_mobilenetv3", "unet_baseline"]
     assert model_info("deeplab_aspp").task == "segmentation"
     assert get_task("segmentation").name == "segmentation"
     assert create_model("deeplab_aspp", input_shape=SMALL).name == "deeplab_aspp"
