@@ -33,17 +33,11 @@ RECIPES = {
     # deeplab_aspp from scratch: the epochs, batch, peak lr and weight decay of the segmentation
     # benchmark's scratch arm (tools/bench_segmentation.py), on the task's default 10,000 new
     # MNIST scenes every epoch (augment) and 1,000 validation scenes.
-    # Scenes that vary (zoo/deeplab_aspp/README.md, "Robustness"): 1-5 digits at scale 0.5-2.0 on a
-    # 96 x 96 canvas, with photometric jitter; the model is fully convolutional, so the weights
-    # serve every canvas (the shipped preset builds it at 64 x 80).
-    "deeplab_aspp": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=1000,
-                         scenes=dict(canvas_size=(96, 96), scale_range=(0.5, 2.0), digits_per_image=(1, 5)), jitter=True),
+    "deeplab_aspp": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True, validation_size=1000),
     # The mobile segmentation peer (keras.applications MobileNetV3Small + LR-ASPP, from scratch):
-    # deeplab_aspp's recipe, scenes and jitter.
+    # deeplab_aspp's recipe.
     "lraspp_mobilenetv3": dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True,
-                               validation_size=1000,
-                               scenes=dict(canvas_size=(96, 96), scale_range=(0.5, 2.0), digits_per_image=(1, 5)),
-                               jitter=True),
+                               validation_size=1000),
     # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
     # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
     # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.

@@ -187,7 +187,8 @@ def test_shipped_weights_load_and_carry_their_card():
     for tag, entry in info.pretrained.items():
         model = deeplab_aspp(weights=tag, **{k: v for k, v in entry.config.items() if k in ("decoder",)})
         assert model.output_shape[-1] == entry.config["num_classes"]
-        assert entry.metrics["miou"] > 0.9 and entry.recipe
+        # Each card scores its own training run's test scenes (varied scenes for the default tag).
+        assert entry.metrics["miou"] > 0.85 and entry.recipe
 
 
 @pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")
@@ -300,8 +301,8 @@ def test_scene_flags_errors_are_one_sentence(tmp_path, capsys):
         (["evaluate", "mnist_dsdc:mnist", "--data", "sample", "--canvas", "96,96"], "apply to segmenters"),
         (["train", "mnist_dsdc", "--data", "sample", "--scene-scale", "0.5,2", "--out", str(tmp_path / "a")],
          "apply to segmenters"),
-        (["train", "deeplab_aspp", "--data", "sample", "--canvas", "40,40", "--out", str(tmp_path / "b")],
-         "canvas_size"),  # the recipe's 2.0-scale digits (56 px) do not fit
+        (["train", "deeplab_aspp", "--data", "sample", "--canvas", "40,40", "--scene-scale", "0.5,2.0",
+          "--out", str(tmp_path / "b")], "canvas_size"),  # 2.0-scale digits (56 px) do not fit
         (["train", "deeplab_aspp", "--data", "sample", "--canvas", "64,64", "--model-kwargs",
           '{"input_shape": [96, 96, 1]}', "--out", str(tmp_path / "c")], "differ"),
     ]

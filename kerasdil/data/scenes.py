@@ -34,6 +34,15 @@ Overlap policy (``overlap``)
   covers what lies beneath, like paper cut-outs; covered pixels take the label
   of the covering digit (or background when its ink there is below threshold).
 
+Scales and jitter
+-----------------
+Every split records each digit's resize factor and the box it was pasted in
+(``ScenesArrays.scales``, ``ScenesArrays.instances``, ``ScenesArrays.scale_map()``),
+so scores can be split by digit size (``kerasdil.metrics.scale_bucket_scores``).
+Training pipelines that compose new scenes every epoch can add mild photometric
+jitter (contrast, brightness, blur, noise; :func:`jitter_scenes`); the masks stay
+those of the clean scenes.
+
 Splits and leakage
 ------------------
 ``"train"`` scenes use only the first ``N - validation_digits`` MNIST training
