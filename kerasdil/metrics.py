@@ -144,3 +144,88 @@ def keras_metrics(num_classes):
         keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, name="mean_iou"),
         keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
     ]
+
+
+def check_scale_buckets(edges):
+    """Validate digit-scale bucket edges; return them as a tuple of floats.
+
+    Raises:
+        ValueError: fewer than two edges, a non-positive edge, or edges not increasing.
+    """
+    try:
+        values = tuple(float(e) for e in edges)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale buckets must be numbers such as 0.5,0.8,1.1,1.4,1.7,2.0, got {edges!r}.") from None
+    if len(values) < 2 or values[0] <= 0 or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"scale buckets must be at least two increasing positive edges such as 0.5,0.8,1.1,1.4,1.7,2.0, "
+                         f"got {','.join(f'{v:g}' for v in values) or 'none'}.")
+    return values
+
+
+def scale_bucket_scores(masks, predictions, scale_map, edges, num_classes, digit_scales=None):
+    """Segmentation scores of the pixels near digits of each scale bucket.
+
+    A pixel belongs to bucket ``[edges[i], edges[i+1])`` (the last bucket also
+    holds its upper edge) when it lies in the pasted box of a digit whose scale
+    is in the bucket (``ScenesArrays.scale_map``); pixels outside every box
+    (``nan``) count in no bucket. Each bucket's scores come from its own
+    confusion matrix, so its mIoU includes the background around its digits.
+
+    Args:
+        masks: true classes ``(N, H, W)``.
+        predictions: predicted classes ``(N, H, W)``.
+        scale_map: float ``(N, H, W)``, a pixel's digit scale or ``nan``.
+        edges: increasing bucket edges (see :func:`check_scale_buckets`).
+        num_classes: classes per pixel.
+        digit_scales: optional float ``(N, max_digits)`` per-digit scales (``nan``:
+            none), to count digits per bucket.
+
+    Returns:
+        A list with one dict per bucket: ``low``, ``high``, ``pixels``,
+        ``digits`` (with ``digit_scales``), ``miou``, ``miou_no_background``,
+        ``pixel_accuracy`` and ``digit_pixel_accuracy`` (the share of the
+        bucket's digit pixels given the right class; ``nan`` when empty).
+
+    Example:
+        >>> test = load_scenes_arrays("test", num_scenes=200, scale_range=(0.5, 2.0))
+        >>> rows = scale_bucket_scores(test.masks, pred, test.scale_map(), (0.5, 1.0, 2.0), 11)
+    """
+    edges = check_scale_buckets(edges)
+    masks = np.asarray(masks)
+    predictions = np.asarray(predictions)
+    scale_map = np.asarray(scale_map, dtype=np.float64)
+    if not masks.shape == predictions.shape == scale_map.shape:
+        raise ValueError(f"masks {masks.shape}, predictions {predictions.shape} and scale map {scale_map.shape} "
+                         "must have the same shape.")
+    rows = []
+    for i, (low, high) in enumerate(zip(edges, edges[1:])):
+        last = i == len(edges) - 2
+        inside = (scale_map >= low) & ((scale_map <= high) if last else (scale_map < high))
+        confusion = confusion_matrix(masks[inside], predictions[inside], num_classes)
+        digit = masks[inside] > 0
+        right = int((predictions[inside][digit] == masks[inside][digit]).sum())
+        row = {"low": low, "high": high, "pixels": int(inside.sum())}
+        if digit_scales is not None:
+            s = np.asarray(digit_scales, dtype=np.float64)
+            row["digits"] = int(((s >= low) & ((s <= high) if last else (s < high))).sum())
+        row.update(
+            miou=mean_iou(confusion),
+            miou_no_background=mean_iou(confusion, include_background=False),
+            pixel_accuracy=pixel_accuracy(confusion),
+            digit_pixel_accuracy=float(right / digit.sum()) if digit.any() else float("nan"),
+        )
+        rows.append(row)
+    return rows
+
+
+def predict_classes(model, images, batch_size=64):
+    """Argmax class of every pixel of uint8 or float ``images`` ``(N, H, W[, C])`` (uint8 scaled by 1/255)."""
+    images = np.asarray(images)
+    scale = 1.0 / 255.0 if images.dtype == np.uint8 else 1.0
+    if images.ndim == 3:
+        images = images[..., None]
+    out = []
+    for i in range(0, len(images), batch_size):
+        batch = images[i : i + batch_size].astype(np.float32) * scale
+        out.append(np.asarray(model(batch, training=False)).argmax(-1).astype(np.uint8))
+    return np.concatenate(out) if out else np.zeros(images.shape[:3], np.uint8)

@@ -176,7 +176,7 @@ class SegmentationTask(Task):
         return keras_metrics(self.num_classes)
 
     def datasets(self, info, *, batch_size, source=None, augment=True, limit=None, seed=0, validation_size=5000,
-                 num_train=None, num_test=None, canvas_size=None, **scene_kwargs):
+                 num_train=None, num_test=None, canvas_size=None, jitter=False, **scene_kwargs):
         """(train, validation, test, description) MNIST-scenes pipelines sized for ``info``.
 
         The canvas is ``canvas_size`` or else ``info.input_shape`` (``kerasdil.train``
@@ -188,7 +188,8 @@ class SegmentationTask(Task):
         of image augmentation; validation and test scenes are fixed. ``limit`` caps the train,
         validation and test scenes; validation scenes number at most
         ``min(validation_size, 1000)``. ``num_train`` / ``num_test`` override the
-        default 10,000 / 2,000 scenes.
+        default 10,000 / 2,000 scenes. ``jitter`` (with ``augment``) adds
+        :func:`kerasdil.data.scenes.jitter_scenes` to the training scenes.
         """
         from kerasdil.data import load_mnist_arrays
         from kerasdil.data.scenes import DEFAULT_NUM_SCENES, mnist_scenes
@@ -201,12 +202,17 @@ class SegmentationTask(Task):
             num_train, num_test = min(num_train, limit), min(num_test, limit)
         num_val = min(validation_size, DEFAULT_NUM_SCENES["validation"], limit or validation_size)
         common = dict(source=arrays, batch_size=batch_size, seed=seed, canvas_size=canvas, **scene_kwargs)
-        train = mnist_scenes("train", num_scenes=num_train, new_scenes_every_epoch=bool(augment), **common)
+        if jitter and not augment:
+            raise ValueError("scene jitter applies to scenes composed anew every epoch; turn augmentation on with it.")
+        train = mnist_scenes("train", num_scenes=num_train, new_scenes_every_epoch=bool(augment), jitter=bool(jitter),
+                             **common)
         validation = mnist_scenes("validation", num_scenes=num_val, **common) if num_val else None
         test = mnist_scenes("test", num_scenes=num_test, **common)
         digits = "the embedded MNIST sample" if arrays.is_sample else arrays.source
-        text = (f"data: MNIST scenes {canvas[0]}x{canvas[1]}, {num_train:,} train"
-                f"{' (new every epoch)' if augment else ''} / {num_val:,} validation / "
+        look = {k: v for k, v in scene_kwargs.items() if k in ("digits_per_image", "scale_range")}
+        look = "".join(f", {'digits' if k == 'digits_per_image' else 'scale'} {v[0]:g}-{v[1]:g}" for k, v in look.items())
+        text = (f"data: MNIST scenes {canvas[0]}x{canvas[1]}{look}, {num_train:,} train"
+                f"{' (new every epoch' + (', jittered)' if jitter else ')') if augment else ''} / {num_val:,} validation / "
                 f"{num_test:,} test scenes from {digits}")
         return train, validation, test, text
 

@@ -500,6 +500,62 @@ def describe_data_arg(data, spec):
     return str(data)
 
 
+def _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes):
+    """Fold the scene arguments of ``train`` into ``settings`` (in place).
+
+    Returns:
+        ``(build_kwargs, scene_data)``: the builder arguments (``model_kwargs``
+        with the scene canvas as ``input_shape``) and the extra arguments of the
+        task's ``datasets``.
+    """
+    if info.task != "segmentation":
+        if scenes is not None or jitter is not None or train_scenes is not None:
+            raise ValueError(f"scene settings (canvas, scale, digits, jitter, train scenes) apply to segmenters; "
+                             f"{info.name!r} is a {info.task} model.")
+        return model_kwargs, {}
+    from kerasdil.data.scenes import SceneConfig
+
+    if scenes is not None:
+        if not isinstance(scenes, dict):
+            raise ValueError(f"`scenes` must be a dict of SceneConfig fields, got {scenes!r}.")
+        unknown = sorted(set(scenes) - {f.name for f in dataclasses.fields(SceneConfig)})
+        if unknown:
+            raise ValueError(f"`scenes` has unknown field(s) {', '.join(unknown)}; "
+                             f"the fields are {', '.join(f.name for f in dataclasses.fields(SceneConfig))}.")
+        settings["scenes"] = {**settings.get("scenes", {}), **scenes}
+    if jitter is not None:
+        settings["jitter"] = jitter
+    if train_scenes is not None:
+        settings["train_scenes"] = train_scenes
+    data_info_for(info, model_kwargs)  # a malformed input_shape is one sentence before anything else
+    look = dict(settings.get("scenes") or {})
+    canvas = look.pop("canvas_size", None)
+    shape = model_kwargs.get("input_shape")
+    if shape is not None and canvas is not None:
+        if scenes and "canvas_size" in scenes and tuple(shape[:2]) != tuple(canvas):
+            raise ValueError(f"the scene canvas {tuple(canvas)} and the model's input_shape {tuple(shape)} differ; "
+                             "give one of them.")
+        canvas = None  # a model built for another size gets scenes of its size, not the recipe's canvas
+    if canvas is not None:
+        canvas = SceneConfig(canvas_size=canvas, **look).canvas_size  # one clear sentence for bad values
+    else:
+        SceneConfig(canvas_size=tuple(shape[:2]) if shape else tuple(info.input_shape[:2]), **look)
+    if not isinstance(settings.get("jitter", False), bool):
+        raise ValueError(f"`jitter` must be True or False, got {settings['jitter']!r}.")
+    count = settings.get("train_scenes")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"`train_scenes` must be an int >= 1, got {count!r}.")
+    build_kwargs = dict(model_kwargs)
+    if canvas is not None:
+        build_kwargs["input_shape"] = (*canvas, info.input_shape[2])
+    scene_data = dict(look)
+    if settings.get("jitter"):
+        scene_data["jitter"] = True
+    if count:
+        scene_data["num_train"] = count
+    return build_kwargs, scene_data
+
+
 def _distiller(student, settings):
     """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
     from kerasdil.distill import Distiller
@@ -529,6 +585,11 @@ def train(
     distill_alpha=None,
     distill_temperature=None,
     data_options=None,
+
+
+    scenes=None,
+    jitter=None,
+    train_scenes=None,
     verbose="auto",
     log=print,
 ):
@@ -566,6 +627,16 @@ def train(
             Only the student is saved. Classification only.
         distill_alpha, distill_temperature: the distillation loss's hard-label
             weight and temperature (default ``kerasdil.distill``'s 0.1 and 10).
+        scenes: segmenters only: how the MNIST scenes look, a dict of
+            ``kerasdil.data.scenes.SceneConfig`` fields (``canvas_size``,
+            ``digits_per_image``, ``scale_range``, ...) that replace the
+            recipe's. A ``canvas_size`` builds the model at that size (the
+            segmenters are fully convolutional, so its weights also load at
+            any other size).
+        jitter: segmenters only: photometric jitter of the training scenes
+            (``kerasdil.data.scenes.jitter_scenes``); default the recipe's.
+        train_scenes: segmenters only: training scenes per epoch (default the
+            recipe's, else 10,000).
         verbose: Keras ``fit`` verbosity ("auto" shows the progress bar).
         log: function for one-line progress messages.
 
@@ -635,7 +706,8 @@ def train(
         model_kwargs = model_kwargs_for_data(user_data, info, model_kwargs)
         if info.task == "segmentation":
             settings["augment"] = False  # the segmentation recipe's augmentation is new MNIST scenes every epoch
-    data_info = data_info_for(info, model_kwargs)
+    build_kwargs, scene_data = _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes)
+    data_info = data_info_for(info, build_kwargs)
     run = {"model": name, "model_kwargs": model_kwargs, "data": describe_data_arg(data, user_data), "limit": limit,
            "seed": seed, "strategy": strategy, **settings}
     if user_data is not None:
@@ -674,13 +746,13 @@ def train(
         else:
             train_ds, val_ds, test_ds, source_text = task.datasets(
                 data_info, batch_size=settings["batch_size"], source=data, augment=settings["augment"], limit=limit,
-                seed=seed, validation_size=settings.get("validation_size", 5000),
+                seed=seed, validation_size=settings.get("validation_size", 5000), **scene_data,
             )
         log(source_text)
         steps = int(train_ds.cardinality())
         # A strategy's scope can be entered once: everything that needs it goes here.
         with dist.scope() if dist is not None else contextlib.nullcontext():
-            model = create_model(name, **model_kwargs)
+            model = create_model(name, **build_kwargs)
             check_data_fits_model(train_ds, model)
             if sync_batchnorm:
                 from kerasdil.distribute import synchronize_batchnorm

@@ -10,6 +10,7 @@ from kerasdil.data import MnistArrays, SampleDataWarning
 from kerasdil.data.scenes import (
     SceneConfig,
     check_segmentation_arrays,
+    jitter_scenes,
     load_scenes_arrays,
     make_scenes,
     mnist_scenes,
@@ -238,3 +239,90 @@ def test_new_scenes_every_epoch(arrays):
     from kerasdil.data import repeat_epochs
 
     assert repeat_epochs(ds) == (ds, None)
+
+
+def ink_box_sides(image):
+    rows, cols = np.flatnonzero(image.any(1)), np.flatnonzero(image.any(0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def test_digit_boxes_grow_with_scale_and_scales_are_recorded(arrays):
+    sides = {}
+    for scale in (0.5, 1.0, 2.0):
+        scenes = load_scenes_arrays("test", num_scenes=12, source=arrays, scale_range=(scale, scale),
+                                    digits_per_image=(1, 1), canvas_size=(96, 96))
+        np.testing.assert_allclose(scenes.scales[:, 0], round(28 * scale) / 28)
+        box = int(round(28 * scale))
+        for instances in scenes.instances:  # the pasted box: a box x box square marked 1
+            assert (instances == 1).sum() == box * box and set(np.unique(instances)) == {0, 1}
+        sides[scale] = np.mean([max(ink_box_sides(im)) for im in scenes.images])
+    assert sides[0.5] < sides[1.0] < sides[2.0]
+    assert sides[2.0] > 1.7 * sides[1.0]  # ink boxes scale with the digit
+
+
+def test_varied_scenes_honour_canvas_digit_count_and_scale_range(arrays):
+    scenes = load_scenes_arrays("test", num_scenes=40, source=arrays, scale_range=(0.5, 2.0),
+                                digits_per_image=(1, 5), canvas_size=(96, 128))
+    assert scenes.images.shape == scenes.masks.shape == scenes.instances.shape == (40, 96, 128)
+    assert scenes.digits.shape == scenes.scales.shape == (40, 5)
+    counts = (scenes.digits >= 0).sum(1)
+    assert counts.min() >= 1 and counts.max() == 5
+    np.testing.assert_array_equal(np.isnan(scenes.scales), scenes.digits < 0)
+    present = scenes.scales[~np.isnan(scenes.scales)]
+    assert present.min() >= 0.5 and present.max() <= 2.0 and present.max() - present.min() > 1.0
+    scale_map = scenes.scale_map()
+    assert not np.isnan(scale_map[scenes.masks > 0]).any()  # every stroke pixel knows its digit's scale
+    assert np.isnan(scale_map[scenes.instances == 0]).all()
+
+
+def test_recording_instances_leaves_the_scenes_unchanged(arrays):
+    common = dict(canvas_size=(64, 64), scale_range=(0.5, 2.0), digits_per_image=(1, 4), seed=5)
+    plain = make_scenes(arrays.x_test, arrays.y_test, 10, split_index=2, **common)  # the test split's stream
+    recorded = make_scenes(arrays.x_test, arrays.y_test, 10, split_index=2, return_instances=True, **common)
+    for a, b in zip(plain, recorded[:3]):
+        np.testing.assert_array_equal(a, b)
+    again = load_scenes_arrays("test", num_scenes=10, source=arrays, **common)
+    np.testing.assert_array_equal(again.scales, recorded[3])
+    np.testing.assert_array_equal(again.instances, recorded[4])
+
+
+def test_jitter_is_deterministic_bounded_and_mild(arrays):
+    images = load_scenes_arrays("test", num_scenes=32, source=arrays, canvas_size=(40, 40)).images
+    a = jitter_scenes(images, np.random.default_rng(1))
+    b = jitter_scenes(images, np.random.default_rng(1))
+    assert a.dtype == np.float32 and a.shape == images.shape
+    np.testing.assert_array_equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1
+    clean = images / 255.0
+    assert not np.allclose(a, clean)
+    assert np.abs(a - clean).mean() < 0.2  # still the same scenes
+
+
+def test_jittered_pipeline_and_its_errors(arrays):
+    ds = mnist_scenes("train", num_scenes=4, batch_size=4, source=arrays, canvas_size=(32, 48),
+                      new_scenes_every_epoch=True, jitter=True)
+    images, masks = next(iter(ds))
+    fixed = load_scenes_arrays("train", num_scenes=4, source=arrays, canvas_size=(32, 48))
+    np.testing.assert_array_equal(masks.numpy(), fixed.masks)  # labels of the clean scenes
+    assert images.dtype.name == "float32" and not np.allclose(images.numpy()[..., 0], fixed.images / 255.0)
+    with pytest.raises(ValueError, match="new_scenes_every_epoch"):
+        mnist_scenes("train", num_scenes=4, source=arrays, jitter=True)
+
+
+def test_tfds_builder_records_scales_and_instances(arrays, tmp_path):
+    import tensorflow_datasets as tfds
+
+    from kerasdil.data.scenes_tfds import MnistScenes, MnistScenesConfig
+
+    assert "varied" in [c.name for c in MnistScenes.BUILDER_CONFIGS]
+    config = MnistScenesConfig(name="test_varied", num_train=2, num_validation=2, num_test=4, canvas_size=(64, 64),
+                               digits_per_image=(1, 4), scale_range=(0.5, 2.0), seed=2)
+    mnist_file = tmp_path / "mnist.npz"
+    np.savez(mnist_file, x_train=arrays.x_train, y_train=arrays.y_train, x_test=arrays.x_test, y_test=arrays.y_test)
+    ds = tfds.load("mnist_scenes", split="test", data_dir=str(tmp_path / "tfds"),
+                   builder_kwargs={"config": config, "mnist_source": str(mnist_file)})
+    examples = sorted(tfds.as_numpy(ds), key=lambda e: e["index"])
+    ref = load_scenes_arrays("test", num_scenes=4, source=arrays, seed=2, canvas_size=(64, 64),
+                             digits_per_image=(1, 4), scale_range=(0.5, 2.0))
+    np.testing.assert_array_equal(np.stack([e["scales"] for e in examples]), ref.scales)
+    np.testing.assert_array_equal(np.stack([e["instances"][..., 0] for e in examples]), ref.instances)

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from kerasdil.metrics import (
+    check_scale_buckets,
     confusion_matrix,
     keras_metrics,
     mean_iou,
     per_class_iou,
     pixel_accuracy,
+    scale_bucket_scores,
     segmentation_scores,
 )
 
@@ -78,3 +80,36 @@ def test_keras_mean_iou_on_logits_agrees_with_numpy():
     assert float(miou_metric.result()) == pytest.approx(mean_iou(cm), abs=1e-6)
     assert float(accuracy_metric.result()) == pytest.approx(pixel_accuracy(cm), abs=1e-6)
     assert not math.isnan(float(miou_metric.result()))
+
+
+def test_scale_buckets_score_only_the_pixels_near_their_digits():
+    # One scene, two digit boxes: a small digit (scale 0.6) predicted right, a large one (1.8) wrong.
+    masks = np.zeros((1, 6, 10), np.int64)
+    scale_map = np.full((1, 6, 10), np.nan)
+    masks[0, 1:3, 1:3] = 4
+    scale_map[0, 0:4, 0:4] = 0.6
+    masks[0, 1:5, 5:9] = 7
+    scale_map[0, 0:6, 5:10] = 1.8
+    pred = masks.copy()
+    pred[0, 1:5, 5:9] = 2  # the large digit gets the wrong class
+    pred[0, 5, 0] = 3  # outside every box: counts in no bucket
+    rows = scale_bucket_scores(masks, pred, scale_map, (0.5, 1.0, 2.0), 11,
+                               digit_scales=np.array([[0.6, 1.8, np.nan]]))
+    assert [(r["low"], r["high"], r["digits"]) for r in rows] == [(0.5, 1.0, 1), (1.0, 2.0, 1)]
+    assert rows[0]["pixels"] == 16 and rows[1]["pixels"] == 30
+    assert rows[0]["miou"] == 1.0 and rows[0]["digit_pixel_accuracy"] == 1.0
+    assert rows[1]["digit_pixel_accuracy"] == 0.0
+    assert rows[1]["miou"] == pytest.approx(1 / 3)  # background right, digits 7 and 2 IoU 0
+
+
+def test_scale_bucket_upper_edge_belongs_to_the_last_bucket():
+    masks = np.ones((1, 1, 2), np.int64)
+    rows = scale_bucket_scores(masks, masks, np.array([[[1.0, 2.0]]]), (0.5, 1.0, 2.0), 2)
+    assert [r["pixels"] for r in rows] == [0, 2]
+    assert math.isnan(rows[0]["miou"]) and math.isnan(rows[0]["digit_pixel_accuracy"])
+
+
+@pytest.mark.parametrize("edges", [(1.0,), (1.0, 0.5), (0, 1), ("a", 1), ()])
+def test_bad_scale_buckets_are_one_sentence(edges):
+    with pytest.raises(ValueError, match="scale buckets must be"):
+        check_scale_buckets(edges)

@@ -107,8 +107,19 @@ def test_unet_baseline_is_keras_io_model():
     assert unet_baseline(input_shape=SMALL, filters=(8, 16)).output_shape == (None, 32, 48, 11)
 
 
+def test_lraspp_mobilenetv3_peer_segments_at_input_size():
+    model = create_model("lraspp_mobilenetv3", input_shape=SMALL)
+    assert model.output_shape == (None, 32, 48, 11)
+    assert model.get_layer("lraspp_gate").output.shape[1:3] == (1, 1)  # the global-pooling gate of LR-ASPP
+    assert deeplab_aspp().count_params() < model.count_params()  # the zoo's segmenter is the smaller one
+    x = np.random.default_rng(0).random((2, 32, 48, 1), dtype=np.float32)
+    assert np.isfinite(np.asarray(model(x))).all()
+    with pytest.raises(ValueError, match="lraspp_mobilenetv3"):
+        create_model("lraspp_mobilenetv3", input_shape=(30, 48, 1))
+
+
 def test_registered_as_segmentation_models():
-    assert list_models(task="segmentation") == ["deeplab_aspp", "unet_baseline"]
+    assert list_models(task="segmentation") == ["deeplab_aspp", "lraspp_mobilenetv3", "unet_baseline"]
     assert model_info("deeplab_aspp").task == "segmentation"
     assert get_task("segmentation").name == "segmentation"
     assert create_model("deeplab_aspp", input_shape=SMALL).name == "deeplab_aspp"
@@ -177,7 +188,8 @@ def test_shipped_weights_load_and_carry_their_card():
     for tag, entry in info.pretrained.items():
         model = deeplab_aspp(weights=tag, **{k: v for k, v in entry.config.items() if k in ("decoder",)})
         assert model.output_shape[-1] == entry.config["num_classes"]
-        assert entry.metrics["miou"] > 0.9 and entry.recipe
+        # Each card scores its own training run's test scenes (varied scenes for the default tag).
+        assert entry.metrics["miou"] > 0.85 and entry.recipe
 
 
 @pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")
@@ -265,3 +277,44 @@ def test_segmentation_benchmark_times_batch_1_latency_and_compares_with_the_peer
     assert ratios["deeplab_aspp"]["latency_batch1_ms"] == pytest.approx(
         timing["deeplab_aspp"]["latency_batch1_ms"] / timing["unet_baseline"]["latency_batch1_ms"])
     assert bench.ratios_over_peer({"deeplab_aspp": results["deeplab_aspp"]}) == {}  # no peer, no ratios
+
+
+@pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")
+def test_evaluate_reports_miou_per_scale_bucket_on_varied_scenes(tmp_path, digits, capsys):
+    from kerasdil.cli import main
+
+    mnist_file = tmp_path / "mnist.npz"
+    np.savez(mnist_file, x_train=digits.x_train, y_train=digits.y_train, x_test=digits.x_test, y_test=digits.y_test)
+    out = tmp_path / "eval"
+    argv = ["evaluate", "deeplab_aspp:scenes", "--data", str(mnist_file), "--limit", "6", "--out", str(out),
+            "--canvas", "48,64", "--scene-scale", "0.5,1.5", "--scene-digits", "1,3", "--scale-buckets", "0.5,1.0,1.5"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "eval_metrics.json").read_text())
+    assert metrics["samples"] == 6 and metrics["scenes"]["canvas_size"] == [48, 64]
+    rows = metrics["scale_buckets"]
+    assert [(r["low"], r["high"]) for r in rows] == [(0.5, 1.0), (1.0, 1.5)]
+    assert sum(r["digits"] for r in rows) >= 6 and all(0 <= r["miou"] <= 1 for r in rows if r["pixels"])
+    assert "digit scale" in capsys.readouterr().out  # the printed table
+
+
+def test_scene_flags_errors_are_one_sentence(tmp_path, capsys):
+    from kerasdil.cli import main
+
+    cases = [
+        (["evaluate", "deeplab_aspp:scenes", "--data", "sample", "--scale-buckets", "1.0,0.5"], "scale buckets must be"),
+        (["evaluate", "mnist_dsdc:mnist", "--data", "sample", "--canvas", "96,96"], "apply to segmenters"),
+        (["train", "mnist_dsdc", "--data", "sample", "--scene-scale", "0.5,2", "--out", str(tmp_path / "a")],
+         "apply to segmenters"),
+        (["train", "deeplab_aspp", "--data", "sample", "--canvas", "40,40", "--scene-scale", "0.5,2.0",
+          "--out", str(tmp_path / "b")], "canvas_size"),  # 2.0-scale digits (56 px) do not fit
+        (["train", "deeplab_aspp", "--data", "sample", "--canvas", "64,64", "--model-kwargs",
+          '{"input_shape": [96, 96, 1]}', "--out", str(tmp_path / "c")], "differ"),
+    ]
+    for argv, words in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    with pytest.raises(SystemExit):
+        main(["evaluate", "deeplab_aspp:scenes", "--canvas", "96"])
+    assert "the canvas must be two ints" in capsys.readouterr().err

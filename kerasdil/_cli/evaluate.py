@@ -21,6 +21,12 @@ def add_arguments(p):
     g.add_argument("--corruption-limit", type=int, default=None, metavar="N",
                    help="corrupt only the first N test images (default: as many as --limit, else all)")
     g.add_argument("--corruption-seed", type=int, default=0, help="seed of the corruptions (default 0)")
+    from kerasdil._cli._scenes import add_scene_arguments
+
+    add_scene_arguments(p)
+    p.add_argument("--scale-buckets", default=None, metavar="EDGES",
+                   help="segmenters: also score the pixels near digits of each scale bucket, e.g. "
+                        "0.5,0.8,1.1,1.4,1.7,2.0 (bucket edges; JSON key scale_buckets and a printed table)")
 
 
 def load_model_arg(spec):
@@ -111,28 +117,63 @@ def run(args):
         raise ValueError(f"cannot tell which data set {args.model!r} was trained on; its name {model.name!r} is not a zoo model.")
     if corruptions and info.task != "classification":
         raise ValueError(f"--corruptions scores classifiers; {args.model!r} is a {info.task} model.")
+    from kerasdil._cli._scenes import scene_settings
+
+    scenes = scene_settings(args)
+    if info.task != "segmentation" and (scenes or args.scale_buckets):
+        raise ValueError(f"--canvas, --scene-scale, --scene-digits and --scale-buckets apply to segmenters; "
+                         f"{args.model!r} is a {info.task} model.")
+    buckets = None
+    if args.scale_buckets is not None:
+        from kerasdil.metrics import check_scale_buckets
+
+        buckets = check_scale_buckets(args.scale_buckets.split(","))
     extra = {}
     size = tuple(model.input_shape[1:3])
-    if info.task == "segmentation" and None not in size:
-        extra["canvas_size"] = size  # scenes at the size the model was built for
-    _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
-                                            limit=args.limit, **extra)
+    if info.task == "segmentation":
+        scenes = dict(scenes or {})
+        canvas = tuple(scenes.pop("canvas_size", size))
+        if None in canvas:
+            canvas = tuple(info.input_shape[:2])
+        if canvas != size:
+            model = _model_at_size(args.model, model, canvas)
+        extra = dict(canvas_size=canvas, **scenes)  # scenes at the size the model was built for (or --canvas)
+    scene_arrays = None
+    if buckets is not None:
+        test, source_text, scene_arrays = _scene_test_set(info, args, extra)
+    else:
+        _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
+                                                limit=args.limit, **extra)
     print(source_text)
     from kerasdil.train import check_data_fits_model
 
     check_data_fits_model(test, model)  # a 3-channel or 32x32 model: one sentence, not a graph dump
     # Which data the numbers are of: a path, or the embedded sample (whose numbers are not MNIST's).
     data_text = source_text[len("data: "):] if source_text.startswith("data: ") else source_text
-    return _score(args, model, task, test, None, info.name, data_text, corruptions, severities)
+    scenes_info = None
+    if info.task == "segmentation":
+        scenes_info = dict(source_text=source_text, extra=extra, buckets=buckets, scene_arrays=scene_arrays)
+    return _score(args, model, task, test, None, info.name, data_text, corruptions, severities, scenes_info)
 
 
-def _score(args, model, task, test, class_names, name, data_text, corruptions=None, severities=None):
+def _score(args, model, task, test, class_names, name, data_text, corruptions=None, severities=None,
+           scenes_info=None):
     import os
 
     out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{name}"))
     os.makedirs(out, exist_ok=True)
     metrics = task.evaluate(model, test, out_dir=out, class_names=class_names, prefix="eval_")  # training's plots stay
     metrics["data"] = data_text
+    if scenes_info is not None:
+        metrics["scenes"] = {"description": scenes_info["source_text"],
+                             **{k: list(v) for k, v in scenes_info["extra"].items()}}
+        if scenes_info["buckets"] is not None:
+            from kerasdil.metrics import predict_classes, scale_bucket_scores
+
+            arrays = scenes_info["scene_arrays"]
+            predictions = predict_classes(model, arrays.images, batch_size=args.batch_size)
+            metrics["scale_buckets"] = scale_bucket_scores(
+                arrays.masks, predictions, arrays.scale_map(), scenes_info["buckets"], task.num_classes, arrays.scales)
     path = os.path.join(out, "eval_metrics.json")
     from kerasdil._json import dumps
     from kerasdil.export._files import write_text
@@ -147,6 +188,8 @@ def _score(args, model, task, test, class_names, name, data_text, corruptions=No
         if iou:
             pairs = iou.items() if isinstance(iou, dict) else enumerate(iou)
             print("per-class IoU: " + ", ".join(f"{c}: {'n/a' if v is None else f'{v:.4f}'}" for c, v in pairs))
+    if "scale_buckets" in metrics:
+        print(format_scale_buckets(metrics["scale_buckets"]))
     print(f"written: {path}" + "".join(f", {v}" for k, v in metrics.items() if k.endswith("_png")))
     if corruptions:
         _run_corruptions(args, model, corruptions, severities, out)
@@ -169,3 +212,42 @@ def _run_corruptions(args, model, corruptions, severities, out):
                                  seed=args.corruption_seed, batch_size=args.batch_size, out_dir=out)
     print(format_robustness(result))
     print(f"written: {result['json']}, {result['examples_png']}")
+
+
+def format_scale_buckets(rows):
+    """The per-scale-bucket scores as a printed table."""
+    lines = ["digit scale    digits   pixels     mIoU  digit pixel acc.",
+             "-----------  --------  ---------  ------  ----------------"]
+    for r in rows:
+        def num(v):
+            return "   n/a" if v != v else f"{v:.4f}"
+
+        lines.append(f"{r['low']:4.2f}-{r['high']:<6.2f}  {r.get('digits', 0):8,}  {r['pixels']:9,}  {num(r['miou'])}"
+                     f"  {num(r['digit_pixel_accuracy']):>16}")
+    return "\n".join(lines)
+
+
+def _model_at_size(spec, model, canvas):
+    """``model`` rebuilt for a ``canvas`` (H, W): zoo segmenters are fully convolutional."""
+    if spec.endswith(".keras") or "/" in spec:
+        raise ValueError(
+            f"{spec!r} is built for {model.input_shape[1]}x{model.input_shape[2]} scenes; --canvas "
+            f"{canvas[0]},{canvas[1]} needs a zoo name with a weights tag (such as deeplab_aspp:scenes), "
+            "which is rebuilt at any canvas.")
+    from kerasdil.zoo import create_model
+
+    return create_model(spec, input_shape=(*canvas, model.input_shape[3]))
+
+
+def _scene_test_set(info, args, scene_kwargs):
+    """(dataset, description, ScenesArrays) of the test scenes ``task.datasets`` would make."""
+    from kerasdil.data import load_mnist_arrays
+    from kerasdil.data.scenes import DEFAULT_NUM_SCENES, SCENE_NUM_CLASSES, load_scenes_arrays, segmentation_dataset
+
+    count = DEFAULT_NUM_SCENES["test"] if args.limit is None else min(DEFAULT_NUM_SCENES["test"], args.limit)
+    arrays = load_scenes_arrays("test", num_scenes=count, source=load_mnist_arrays(args.data), **scene_kwargs)
+    data = segmentation_dataset(arrays.images, arrays.masks, num_classes=SCENE_NUM_CLASSES, batch_size=args.batch_size)
+    c = arrays.config
+    text = (f"data: MNIST scenes {c.canvas_size[0]}x{c.canvas_size[1]}, scale {c.scale_range[0]:g}-{c.scale_range[1]:g}, "
+            f"digits {c.digits_per_image[0]}-{c.digits_per_image[1]}, {len(arrays):,} test scenes from {arrays.source}")
+    return data, text, arrays

@@ -62,6 +62,16 @@ def add_arguments(p):
                    help="distil from this trained classifier: a zoo name with tag (mnist_dsdc:mnist) or a .keras file")
     p.add_argument("--distill-alpha", type=float, default=None, help="hard-label weight of the distillation loss (default 0.1)")
     p.add_argument("--distill-temperature", type=float, default=None, help="distillation temperature (default 10)")
+    from kerasdil._cli._scenes import add_scene_arguments
+
+    add_scene_arguments(p)
+    jitter = p.add_mutually_exclusive_group()
+    jitter.add_argument("--scene-jitter", dest="scene_jitter", action="store_true", default=None,
+                        help="segmenters: photometric jitter (contrast, brightness, blur, noise) of the training scenes")
+    jitter.add_argument("--no-scene-jitter", dest="scene_jitter", action="store_false",
+                        help="segmenters: train on clean scenes")
+    p.add_argument("--train-scenes", type=int, default=None, metavar="N",
+                   help="segmenters: training scenes per epoch (default the recipe's, 10,000)")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     add_data_arguments(p)
 
@@ -69,6 +79,7 @@ def add_arguments(p):
 def run(args):
     import os
 
+    from kerasdil._cli._scenes import scene_settings
     from kerasdil.train import train
 
     out = args.out or os.path.join("runs", args.model)
@@ -91,6 +102,9 @@ def run(args):
         distill_alpha=args.distill_alpha,
         distill_temperature=args.distill_temperature,
         data_options=data_options(args),
+        scenes=scene_settings(args),
+        jitter=args.scene_jitter,
+        train_scenes=args.train_scenes,
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics

@@ -34,6 +34,15 @@ Overlap policy (``overlap``)
   covers what lies beneath, like paper cut-outs; covered pixels take the label
   of the covering digit (or background when its ink there is below threshold).
 
+Scales and jitter
+-----------------
+Every split records each digit's resize factor and the box it was pasted in
+(``ScenesArrays.scales``, ``ScenesArrays.instances``, ``ScenesArrays.scale_map()``),
+so scores can be split by digit size (``kerasdil.metrics.scale_bucket_scores``).
+Training pipelines that compose new scenes every epoch can add mild photometric
+jitter (contrast, brightness, blur, noise; :func:`jitter_scenes`); the masks stay
+those of the clean scenes.
+
 Splits and leakage
 ------------------
 ``"train"`` scenes use only the first ``N - validation_digits`` MNIST training
@@ -148,6 +157,11 @@ class ScenesArrays:
         seed: the seed.
         source: where the MNIST digits came from (one line).
         is_sample: True when built from the embedded MNIST sample.
+        scales: float32 ``(N, max_digits)``: each pasted digit's resize factor
+            (its box side / 28), NaN where a scene holds fewer digits.
+        instances: ``(N, H, W)``: ``1 + k`` on the pixels of the pasted box of
+            the scene's digit ``k``, 0 elsewhere; with ``scales`` it gives every
+            pixel near a digit that digit's scale (see :meth:`scale_map`).
     """
 
     images: np.ndarray
@@ -158,9 +172,23 @@ class ScenesArrays:
     seed: int
     source: str
     is_sample: bool = False
+    scales: np.ndarray = None
+    instances: np.ndarray = None
 
     def __len__(self):
         return int(self.images.shape[0])
+
+    def scale_map(self):
+        """float32 ``(N, H, W)``: the scale of the digit whose box holds each pixel, NaN outside every box.
+
+        Example:
+            >>> test = load_scenes_arrays("test", num_scenes=10, source="sample", scale_range=(0.5, 2.0))
+            >>> bool(np.nanmax(test.scale_map()) <= 2.0)
+            True
+        """
+        padded = np.concatenate([np.full((len(self), 1), np.nan, np.float32), self.scales], axis=1)
+        return np.take_along_axis(padded, self.instances.reshape(len(self), -1).astype(np.int64), axis=1).reshape(
+            self.instances.shape)
 
     def describe(self):
         """One line for logs."""
@@ -194,13 +222,68 @@ def resize_bilinear(image, size):
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+#: Photometric jitter of training scenes (:func:`jitter_scenes`): for each setting, the
+#: share of scenes it touches and the range its strength is drawn from.
+SCENE_JITTER = {
+    "contrast": (0.5, (0.5, 1.0)),     # ink scaled by this factor
+    "brightness": (0.3, (0.0, 0.1)),   # added to every pixel (a grey background)
+    "blur": (0.3, (0.5, 1.0)),         # Gaussian sigma in pixels (3-tap kernel)
+    "noise": (0.5, (0.02, 0.15)),      # Gaussian noise sigma on [0, 1]
+}
+
+
+def jitter_scenes(images, rng):
+    """Mild photometric jitter of uint8 scenes: contrast, brightness, blur, noise.
+
+    Each scene independently gets each change with the probability and
+    strength range of :data:`SCENE_JITTER` (in that order), then is clipped
+    to [0, 1]. The label masks stay those of the clean scenes: the jitter
+    imitates other cameras and pens, not other digits.
+
+    Args:
+        images: uint8 ``(N, H, W)`` scenes.
+        rng: a ``numpy.random.Generator`` (the jitter is deterministic by it).
+
+    Returns:
+        float32 ``(N, H, W)`` in [0, 1].
+
+    Example:
+        >>> x = jitter_scenes(images, np.random.default_rng(0))
+    """
+    x = np.asarray(images, np.float32) * (1.0 / 255.0)
+    n = len(x)
+
+    def draw(key):
+        share, (low, high) = SCENE_JITTER[key]
+        on = rng.random(n) < share
+        return on, rng.uniform(low, high, n).astype(np.float32)
+
+    on, factor = draw("contrast")
+    x *= np.where(on, factor, 1.0)[:, None, None]
+    on, offset = draw("brightness")
+    x += np.where(on, offset, 0.0)[:, None, None]
+    on, sigma = draw("blur")
+    if on.any():
+        side = np.exp(-0.5 / sigma[on] ** 2)
+        side = (side / (1 + 2 * side))[:, None, None]
+        for axis in (1, 2):
+            part = x[on]
+            padded = np.pad(part, [(0, 0)] + [(1, 1) if a == axis else (0, 0) for a in (1, 2)], mode="edge")
+            before = padded[:, :-2] if axis == 1 else padded[:, :, :-2]
+            after = padded[:, 2:] if axis == 1 else padded[:, :, 2:]
+            x[on] = (1 - 2 * side) * part + side * (before + after)
+    on, sigma = draw("noise")
+    x += rng.standard_normal(x.shape, dtype=np.float32) * np.where(on, sigma, 0.0)[:, None, None]
+    return np.clip(x, 0.0, 1.0, out=x)
+
+
 def _boxes_touch(box, others):
     y0, x0, y1, x1 = box
     return any(y0 <= b[2] and b[0] <= y1 and x0 <= b[3] and b[1] <= x1 for b in others)
 
 
 def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, split_index=0, epoch=0,
-                **config_kwargs):
+                return_instances=False, **config_kwargs):
     """Compose ``num_scenes`` scenes from a pool of digits (the generator itself).
 
     Args:
@@ -212,10 +295,18 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
         split_index: second seed word, so splits draw independent streams.
         epoch: for scenes drawn anew every epoch: epoch 0 is the stream above,
             epoch ``e > 0`` the stream ``default_rng([seed, split_index, e])``.
+        return_instances: also return each digit's scale and a map of which
+            digit's pasted box every pixel lies in (the random stream, and so
+            the scenes, are the same either way).
 
     Returns:
         (images uint8 (n, H, W), masks uint8 (n, H, W), digits int32 (n, max_digits))
-        where ``digits`` indexes ``digit_images`` (-1: no digit).
+        where ``digits`` indexes ``digit_images`` (-1: no digit). With
+        ``return_instances`` two more arrays: ``scales`` float32 (n, max_digits),
+        the resize factor of each digit (NaN: no digit), and ``instances`` uint8
+        (n, H, W): ``1 + k`` on the pixels of the pasted box of digit ``k``
+        (the later digit where boxes overlap; ink boxes never overlap under
+        ``overlap="none"``), 0 outside every box.
 
     Raises:
         ValueError: bad parameters, an empty pool, or labels outside 0..9.
@@ -247,6 +338,9 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
     images = np.zeros((num_scenes, h, w), np.uint8)
     masks = np.zeros((num_scenes, h, w), np.uint8)
     used = np.full((num_scenes, hi), -1, np.int32)
+    if return_instances:
+        scales = np.full((num_scenes, hi), np.nan, np.float32)
+        instances = np.zeros((num_scenes, h, w), np.uint8 if hi < 255 else np.uint16)
     fixed_scale = config.scale_range[0] == config.scale_range[1] == 1.0
     for n in range(num_scenes):
         count = int(rng.integers(lo, hi + 1))
@@ -281,9 +375,14 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
             region[take] = digit[take]
             region_owner[take] = placed + 1
             used[n, placed] = index
+            if return_instances:
+                scales[n, placed] = size_h / 28.0  # the factor actually applied, after rounding to whole pixels
+                instances[n, y : y + size_h, x : x + size_w] = placed + 1
             placed += 1
         digit_class = np.concatenate([[0], labels[used[n, :placed]].astype(np.int16) + 1])
         masks[n] = np.where(canvas >= config.threshold, digit_class[owner], 0)
+    if return_instances:
+        return images, masks, used, scales, instances
     return images, masks, used
 
 
@@ -354,10 +453,11 @@ def load_scenes_arrays(
         num_scenes = DEFAULT_NUM_SCENES[split]
     arrays = source if isinstance(source, MnistArrays) else load_mnist_arrays(source, data_dir=data_dir, download=download)
     x, y, offset = _split_pool(arrays, split, validation_digits)
-    images, masks, used = make_scenes(x, y, num_scenes, config=config, seed=seed, split_index=_SPLIT_INDEX[split])
+    images, masks, used, scales, instances = make_scenes(
+        x, y, num_scenes, config=config, seed=seed, split_index=_SPLIT_INDEX[split], return_instances=True)
     used = np.where(used >= 0, used + offset, -1).astype(np.int32)
     label = "the embedded MNIST sample" if arrays.is_sample else arrays.source
-    return ScenesArrays(images, masks, used, split, config, int(seed), label, arrays.is_sample)
+    return ScenesArrays(images, masks, used, split, config, int(seed), label, arrays.is_sample, scales, instances)
 
 
 def check_segmentation_arrays(images, masks, num_classes, *, what="masks"):
@@ -445,6 +545,7 @@ def mnist_scenes(
     cache=True,
     new_scenes_every_epoch=False,
     first_epoch=0,
+    jitter=False,
     config=None,
     **config_kwargs,
 ):
@@ -472,6 +573,9 @@ def mnist_scenes(
             are counted from ``first_epoch``. Default False.
         first_epoch: with ``new_scenes_every_epoch``, the epoch index of the
             first pass (default 0), e.g. to continue a run by hand.
+        jitter: with ``new_scenes_every_epoch``, apply :func:`jitter_scenes`
+            (contrast, brightness, blur, noise) to every pass's scenes, from
+            its own stream ``default_rng([seed, split_index, epoch, 1])``.
         config / canvas_size, digits_per_image, scale_range, overlap, threshold:
             how scenes look (:class:`SceneConfig`).
 
@@ -491,11 +595,14 @@ def mnist_scenes(
         num_scenes = min(num_scenes, limit)
     if shuffle is None:
         shuffle = split == "train"
+    if jitter and not new_scenes_every_epoch:
+        raise ValueError("mnist scenes: `jitter` applies to scenes composed anew every epoch; "
+                         "pass new_scenes_every_epoch=True with it.")
     if new_scenes_every_epoch:
         return _fresh_scenes_dataset(
             split, num_scenes=num_scenes, batch_size=batch_size, source=source, data_dir=data_dir,
             download=download, seed=seed, validation_digits=validation_digits, first_epoch=first_epoch,
-            config=config, **config_kwargs,
+            jitter=bool(jitter), config=config, **config_kwargs,
         )
     arrays = load_scenes_arrays(
         split, num_scenes=num_scenes, source=source, data_dir=data_dir, download=download, seed=seed,
@@ -565,7 +672,7 @@ def scene_epoch_callback(dataset, first_epoch=0):
 
 
 def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, download, seed, validation_digits,
-                          config, first_epoch=0, **config_kwargs):
+                          config, first_epoch=0, jitter=False, **config_kwargs):
     """A pipeline that composes new scenes at every pass (see ``mnist_scenes``)."""
     from kerasdil.data.mnist import MnistArrays, load_mnist_arrays
 
@@ -584,6 +691,8 @@ def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, do
         epoch = epochs.take()
         images, masks, _ = make_scenes(x, y, num_scenes, config=config, seed=seed,
                                        split_index=_SPLIT_INDEX[split], epoch=epoch)
+        if jitter:
+            images = jitter_scenes(images, np.random.default_rng([int(seed), _SPLIT_INDEX[split], epoch, 1]))
         for i in range(0, num_scenes, batch_size):
             yield images[i : i + batch_size, :, :, None], masks[i : i + batch_size].astype(np.int32)
 
@@ -592,14 +701,16 @@ def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, do
     dataset = tf.data.Dataset.from_generator(
         batches,
         output_signature=(
-            tf.TensorSpec((None, h, w, 1), tf.uint8),
+            tf.TensorSpec((None, h, w, 1), tf.float32 if jitter else tf.uint8),
             tf.TensorSpec((None, h, w), tf.int32),
         ),
     )
     # Scenes are composed in random order already; a known length lets Keras and
     # learning-rate schedules count steps.
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-num_scenes // batch_size)))
-    dataset = dataset.map(lambda a, b: (tf.cast(a, tf.float32) * (1.0 / 255.0), b), num_parallel_calls=tf.data.AUTOTUNE)
+    if not jitter:  # jittered scenes come as floats in [0, 1] already
+        dataset = dataset.map(lambda a, b: (tf.cast(a, tf.float32) * (1.0 / 255.0), b),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset._kerasdil_scene_epochs = epochs  # read by scene_epoch_callback
     return dataset

@@ -15,12 +15,17 @@ Configurations (``builder_kwargs={"config": ...}``):
 - ``"tiny"``: 64 / 16 / 32 scenes, 64 x 80 (for tests).
 - ``"64x80"``: the default sizes, named by canvas.
 - ``"64x84"``: the default sizes on M2NIST's 64 x 84 canvas.
+- ``"varied"``: the default sizes, 1-5 digits at scale 0.5-2.0 on a 96 x 96 canvas
+  (the scenes of ``deeplab_aspp:scenes_varied``).
 - any :class:`MnistScenesConfig` you make (give it a new ``name``).
 
 Features: ``image`` uint8 ``(H, W, 1)``, ``mask`` uint8 ``(H, W, 1)`` (class ids
 0..10, PNG-encoded, lossless), ``index`` (the scene's position in
-``load_scenes_arrays``; tfds stores examples in hashed-key order) and ``digits``
-(the MNIST indices pasted, -1 for none); supervised keys ``("image", "mask")``.
+``load_scenes_arrays``; tfds stores examples in hashed-key order), ``digits``
+(the MNIST indices pasted, -1 for none), ``scales`` (each digit's resize factor,
+NaN for none) and ``instances`` uint8 ``(H, W, 1)`` (``1 + k`` in the pasted box
+of digit ``k``, 0 elsewhere: with ``scales``, the scale near every pixel);
+supervised keys ``("image", "mask")``.
 
 The digits' origin is part of the builder: pass ``mnist_source`` (a path, or
 "sample") through ``builder_kwargs``. A prepared ``data_dir`` records in its
@@ -106,7 +111,8 @@ class MnistScenes(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
         "1.0.0": "First release.",
-        "1.1.0": "default, small and tiny on a 64 x 80 canvas (the zoo segmenters' input); 64 x 84 is config 64x84.",
+        "1.1.0": "default, small and tiny on a 64 x 80 canvas (the zoo segmenters' input); 64 x 84 is config 64x84; "
+                 "per-digit scales and instance maps; the varied config.",
     }
     BUILDER_CONFIGS = [
         MnistScenesConfig(name="default"),
@@ -114,6 +120,7 @@ class MnistScenes(tfds.core.GeneratorBasedBuilder):
         MnistScenesConfig(name="tiny", num_train=64, num_validation=16, num_test=32),
         MnistScenesConfig(name="64x80", canvas_size=(64, 80)),
         MnistScenesConfig(name="64x84", canvas_size=(64, 84)),
+        MnistScenesConfig(name="varied", canvas_size=(96, 96), digits_per_image=(1, 5), scale_range=(0.5, 2.0)),
     ]
     DEFAULT_CONFIG_NAME = "default"
 
@@ -143,6 +150,8 @@ class MnistScenes(tfds.core.GeneratorBasedBuilder):
                     "mask": tfds.features.Image(shape=(h, w, 1)),
                     "index": tfds.features.Scalar(dtype=np.int32),
                     "digits": tfds.features.Tensor(shape=(max_digits,), dtype=np.int32),
+                    "scales": tfds.features.Tensor(shape=(max_digits,), dtype=np.float32),
+                    "instances": tfds.features.Image(shape=(h, w, 1), dtype=np.uint8 if max_digits < 255 else np.uint16),
                 }
             ),
             supervised_keys=("image", "mask"),
@@ -171,4 +180,6 @@ class MnistScenes(tfds.core.GeneratorBasedBuilder):
                 "mask": scenes.masks[i][..., None],
                 "index": i,
                 "digits": scenes.digits[i],
+                "scales": scenes.scales[i],
+                "instances": scenes.instances[i][..., None],
             }

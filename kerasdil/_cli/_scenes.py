@@ -1,0 +1,47 @@
+"""Command-line flags that say how MNIST scenes look: shared by train and evaluate.
+
+``--canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5`` map to the
+``canvas_size``, ``scale_range`` and ``digits_per_image`` fields of
+``kerasdil.data.scenes.SceneConfig``; a flag not given keeps the recipe's (train)
+or the model's (evaluate) value.
+"""
+
+import argparse
+
+
+def _pair(kind, what, example):
+    def parse(text):
+        parts = [p.strip() for p in str(text).replace("x", ",").split(",")]
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            return tuple(kind(p) for p in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be two {kind.__name__}s such as {example}, got {text!r}") from None
+
+    return parse
+
+
+canvas_arg = _pair(int, "the canvas", "96,96 (height,width)")
+scale_arg = _pair(float, "the digit scale range", "0.5,2.0 (low,high)")
+digits_arg = _pair(int, "the digits per scene", "1,5 (low,high)")
+
+
+def add_scene_arguments(p):
+    """Add --canvas, --scene-scale and --scene-digits to parser ``p``."""
+    p.add_argument("--canvas", type=canvas_arg, default=None, metavar="H,W",
+                   help="segmenters: scene canvas height,width, e.g. 96,96 (the model is built at this size)")
+    p.add_argument("--scene-scale", type=scale_arg, default=None, metavar="LOW,HIGH",
+                   help="segmenters: each digit is resized by a factor drawn from LOW..HIGH, e.g. 0.5,2.0 (default 1,1)")
+    p.add_argument("--scene-digits", type=digits_arg, default=None, metavar="LOW,HIGH",
+                   help="segmenters: digits per scene, LOW..HIGH inclusive, e.g. 1,5 (default 1,3)")
+
+
+def scene_settings(args):
+    """The SceneConfig fields the flags in ``args`` give (a dict; None when none are given)."""
+    scenes = {}
+    for flag, field in (("canvas", "canvas_size"), ("scene_scale", "scale_range"), ("scene_digits", "digits_per_image")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            scenes[field] = value
+    return scenes or None
