@@ -40,6 +40,16 @@ ENTRIES = {
         params=34_826, trainable_params=34_826, macs=2_440_960,
         receptive_field=(10, 10), stride=(4, 4), holes=0,
     ),
+    "lraspp_mobilenetv3": dict(
+        task="segmentation",
+        family="baselines",
+        input_shape=(64, 80, 1),
+        num_classes=11,
+        description="keras.applications MobileNetV3Small (from scratch) with an LR-ASPP head, the mobile peer",
+        default_config={"input_shape": (64, 80, 1), "num_classes": 11, "alpha": 1.0, "head_filters": 128},
+        params=286_686, trainable_params=281_230, macs=4_542_368,
+        receptive_field=(351, 351), stride=(1, 1), holes=0,
+    ),
     "mnist_conv": dict(
         task="classification",
         family="mnist",

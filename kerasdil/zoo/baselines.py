@@ -33,13 +33,6 @@ def keras_io_convnet(input_shape=(28, 28, 1), num_classes=10, weights=None, name
     return load_weights(model, weights, model_name="keras_io_convnet", config=config)
 
 
-@register_model(
-    task="segmentation",
-    family="baselines",
-    input_shape=(64, 80, 1),
-    num_classes=11,
-    description="keras.applications MobileNetV3Small (from scratch) with an LR-ASPP head, the mobile peer",
-)
 def lraspp_mobilenetv3(input_shape=(64, 80, 1), num_classes=11, alpha=1.0, head_filters=128, weights=None,
                        name="lraspp_mobilenetv3"):
     """MobileNetV3-Small with the Lite R-ASPP segmentation head (Howard et al., 2019).

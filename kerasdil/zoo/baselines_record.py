@@ -1,4 +1,4 @@
-"""The record of the peer baseline classifier (``kerasdil.zoo.baselines``)."""
+"""The records of the peer baselines (``kerasdil.zoo.baselines``): the classifier and the mobile segmenter."""
 
 from kerasdil.zoo.record import ZooRecord
 
@@ -15,4 +15,17 @@ KERAS_IO_CONVNET_RECORD = ZooRecord(
                          validation_size=6000),
 )
 
-RECORDS = (KERAS_IO_CONVNET_RECORD,)
+LRASPP_MOBILENETV3_RECORD = ZooRecord(
+    name="lraspp_mobilenetv3",
+    builder="kerasdil.zoo.baselines:lraspp_mobilenetv3",
+    task="segmentation",
+    family="baselines",
+    input_shape=(64, 80, 1),
+    num_classes=11,
+    description="keras.applications MobileNetV3Small (from scratch) with an LR-ASPP head, the mobile peer",
+    # deeplab_aspp's from-scratch recipe, so the two compare at the same budget.
+    training_recipe=dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True,
+                         validation_size=1000),
+)
+
+RECORDS = (KERAS_IO_CONVNET_RECORD, LRASPP_MOBILENETV3_RECORD)
