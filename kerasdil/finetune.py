@@ -133,7 +133,7 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
             input): the message names the variable and both shapes.
 
     Example:
-        >>> report = transfer_backbone("mnist_dsdc:mnist", deeplab_aspp())
+        >>> report = transfer_backbone("mnist_dsdc:mnist_w18", deeplab_aspp())
         >>> report.layers
         ['stem', 'stage1', 'stage2', 'classifier']
     """
@@ -393,9 +393,15 @@ def _atomic_json(path, data):
     os.replace(tmp, path)
 
 
+#: Where ``finetune`` starts when no source is given: the shipped weights whose layers fit the model.
+#: deeplab_aspp's DSDC backbone is the width-18 classifier's stem and stages.
+DEFAULT_SOURCES = {"deeplab_aspp": "mnist_dsdc:mnist_w18"}
+DEFAULT_SOURCE = "mnist_dsdc:mnist"
+
+
 def finetune(
     name,
-    source="mnist_dsdc:mnist",
+    source=None,
     *,
     out_dir,
     head_epochs=None,
@@ -430,7 +436,8 @@ def finetune(
 
     Args:
         name: zoo model to fine-tune (e.g. "deeplab_aspp").
-        source: pretrained model: a zoo name with tag ("mnist_dsdc:mnist"), a
+        source: pretrained model (default: ``DEFAULT_SOURCES[name]``, else
+            "mnist_dsdc:mnist"; deeplab_aspp starts from "mnist_dsdc:mnist_w18"): a zoo name with tag, a
             Keras model, or a ``.keras`` file.
         out_dir: run directory.
         head_epochs, epochs, batch_size, learning_rate, finetune_learning_rate, augment:
@@ -455,7 +462,7 @@ def finetune(
             ``out_dir`` holding a run made with other settings.
 
     Example:
-        >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist", out_dir="runs/ft", epochs=4)
+        >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist_w18", out_dir="runs/ft", epochs=4)
     """
     import keras
 
@@ -479,6 +486,8 @@ def finetune(
 
     info = model_info(name)
     task = get_task(info.task)
+    if source is None:
+        source = DEFAULT_SOURCES.get(name, DEFAULT_SOURCE)
     settings = finetune_recipe(name)
     overrides = dict(head_epochs=head_epochs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                      finetune_learning_rate=finetune_learning_rate, augment=augment)

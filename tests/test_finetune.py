@@ -203,9 +203,9 @@ def test_finetune_command_is_wired():
     from kerasdil.cli import build_parser
 
     args = build_parser(only="finetune").parse_args(
-        ["finetune", "deeplab_aspp", "--from", "mnist_dsdc:mnist", "--head-epochs", "1", "--epochs", "3"]
+        ["finetune", "deeplab_aspp", "--from", "mnist_dsdc:mnist_w18", "--head-epochs", "1", "--epochs", "3"]
     )
-    assert (args.model, args.source, args.head_epochs, args.epochs) == ("deeplab_aspp", "mnist_dsdc:mnist", 1, 3)
+    assert (args.model, args.source, args.head_epochs, args.epochs) == ("deeplab_aspp", "mnist_dsdc:mnist_w18", 1, 3)
 
 
 def test_finetune_recipe_all_layers_phase_runs_at_2e_3():

@@ -6,8 +6,9 @@ from kerasdil._cli.train import model_kwargs_arg
 
 def add_arguments(p):
     p.add_argument("model", help="zoo model to fine-tune, e.g. deeplab_aspp")
-    p.add_argument("--from", dest="source", default="mnist_dsdc:mnist",
-                   help="pretrained source: zoo name with tag (default mnist_dsdc:mnist) or a .keras file")
+    p.add_argument("--from", dest="source", default=None,
+                   help="pretrained source: zoo name with tag or a .keras file (default mnist_dsdc:mnist; for "
+                        "deeplab_aspp mnist_dsdc:mnist_w18, whose layers its DSDC backbone shares)")
     p.add_argument("--out", default=None, help="run directory (default runs/<model>-finetune); rerun to resume")
     p.add_argument("--head-epochs", type=int, default=None, help="epochs with the transferred backbone frozen")
     p.add_argument("--epochs", type=int, default=None, help="total epochs (head phase included)")
@@ -55,7 +56,7 @@ def run(args):
                  f"pixel accuracy {m['pixel_accuracy']:.4f}")
     else:
         score = f"accuracy {m['accuracy']:.4f}"
-    print(f"{args.model} fine-tuned from {args.source}: test {score} on {m.get('samples')} images; "
+    print(f"{args.model} fine-tuned from {args.source or 'its default source'}: test {score} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))
