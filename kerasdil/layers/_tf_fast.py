@@ -302,9 +302,9 @@ _EAGER_FUNCTIONS = weakref.WeakKeyDictionary()
 
 
 def _in_stateless_scope():
-    from keras.src.backend.common.stateless_scope import in_stateless_scope
+    from kerasdil import _compat  # the one place private Keras names are reached
 
-    return in_stateless_scope()
+    return _compat.in_stateless_scope()
 
 
 def eager_inference(layer, inputs, training):
