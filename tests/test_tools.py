@@ -14,9 +14,8 @@ TOOLS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.dirname(os.path.ab
 
 #: Tools that still switch kerasdil.layers internals for their ablations, and why.
 #: kerasdil.layers has no public switch for these code paths yet.
-SWITCHES_LAYER_INTERNALS = {
-    "ablate_speed.py": "compares the layers' TensorFlow fast paths with the plain Keras ones",
-}
+# Tools that may switch layer internals (none: ablate_speed uses kerasdil.layers.tensorflow_fast_path).
+SWITCHES_LAYER_INTERNALS = {}
 
 
 def _tree(path):

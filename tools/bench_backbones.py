@@ -33,7 +33,7 @@ import shlex
 import sys
 import time
 
-from _report import write_report  # tools/_report.py, beside this script
+from kerasdil.io import write_report
 
 DEFAULT_ARMS = "dsdc@8,mobilenet_v3_small@16"
 
