@@ -323,7 +323,7 @@ def export(
         test_data=test_data, data=data, task=task, metric=metric, int8_io=int8_io, int8_per_channel=int8_per_channel,
         strip_names=strip_names, share_zero_points=share_zero_points, opset=opset, force=force,
         num_representative=num_representative, max_samples=max_samples, batch_size=batch_size,
-        latency_repeats=latency_repeats, num_threads=num_threads, thresholds=thresholds,
+        latency_repeats=latency_repeats, num_threads=num_threads, thresholds=thresholds, data_options=data_options,
     )
     return export_with_options(model, out_dir, options)
 
@@ -360,6 +360,7 @@ class ExportOptions:
     latency_repeats: int = 30
     num_threads: object = None
     thresholds: object = None
+    data_options: object = None
 
 
 @dataclasses.dataclass(eq=False)
@@ -510,7 +511,7 @@ def plan_export(model, out_dir, options):
         num_representative=o.num_representative,
         max_samples=o.max_samples,
         need_representative=need_rep,
-        data_options=data_options,
+        data_options=o.data_options,
     )
 
     import tensorflow as tf
