@@ -18,12 +18,14 @@ from kerasdil.finetune import (
 from kerasdil.zoo import deeplab_aspp, keras_io_convnet, mnist_dsdc
 
 SMALL = (32, 48, 1)
+# deeplab_aspp's DSDC backbone shares the layers of this classifier (mnist_dsdc:mnist_w18's architecture).
+W18 = dict(width=18, stem="pool", stage_filters=None, dilation_schedule=((1, 2, 5), (1, 2, 3)))
 
 
 @pytest.fixture(scope="module")
 def source():
     keras.utils.set_random_seed(1)
-    model = mnist_dsdc()
+    model = mnist_dsdc(**W18)
     # Distinct, recognisable values in every variable (BN statistics included).
     for i, v in enumerate(model.weights):
         v.assign(np.full(v.shape, 0.01 * (i + 1), "float32"))
@@ -51,7 +53,7 @@ def test_transfer_backbone_copies_stage_weights(source):
     assert target.get_layer("classifier").kernel.shape[:2] == (1, 1) and report.source_not_used == []
     assert {"aspp", "stage3", "logits"} <= {p.split("/")[0] for p in report.target_not_copied}
     headless = small_segmenter()
-    report = transfer_backbone(mnist_dsdc(include_top=False), headless)
+    report = transfer_backbone(mnist_dsdc(include_top=False, **W18), headless)
     assert report.layers == ["stem", "stage1", "stage2"]
     assert "copied" in report.summary() and json.dumps(report.as_dict())
 
@@ -78,7 +80,7 @@ def test_transfer_without_matching_layers_is_clear_error():
     with pytest.raises(ValueError, match=r"classifier/kernel has shape \(1600, 10\) in 'keras_io_convnet'"):
         transfer_backbone(keras_io_convnet(), small_segmenter())
     with pytest.raises(ValueError, match="layer 'stage3' is not a layer"):
-        transfer_backbone(mnist_dsdc(), small_segmenter(), layers=["stage3"])
+        transfer_backbone(mnist_dsdc(**W18), small_segmenter(), layers=["stage3"])
 
 
 def test_transfer_selected_layers_only(source):
