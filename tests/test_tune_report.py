@@ -211,3 +211,14 @@ def test_python_errors_name_arguments_and_the_cli_names_flags(tmp_path, capsys):
     assert "--project-name" in capsys.readouterr().err
     with pytest.raises(ValueError, match="max_trials="):
         search("mnist_dsdc", directory=str(tmp_path / "x"), max_trials=0)
+
+
+@pytest.mark.parametrize("model", ["mnist_dsdc", "deeplab_aspp"])
+def test_zoo_default_counts_the_model_the_zoo_builds(model):
+    from kerasdil.tune.tuners import zoo_default
+    from kerasdil.zoo import create_model
+
+    default = zoo_default(model)
+    if default["differs"]:
+        pytest.skip(f"the zoo default sets {default['differs']}, outside the searched layout")
+    assert default["params"] == create_model(model).count_params()

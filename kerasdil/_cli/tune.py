@@ -11,7 +11,11 @@ Examples::
     kerasdil tune deeplab_aspp --tuner random --max-trials 12 --epochs 2 --dir runs/tune_seg \
         --aspp-rates 1,2,3/2,4,6/3,6,9 --output-strides 8,16 --max-params 110k --data mnist.npz
 
-Kill it at any point and rerun the same command: the search continues.
+    # multi-fidelity search, then the two best candidates and the zoo default retrained over 3 seeds
+    kerasdil tune mnist_dsdc --tuner hyperband --max-epochs 4 --factor 3 --max-trials 8 --dir runs/tune \
+        --reevaluate-top 2 --seeds 0,1,2 --reevaluate-epochs 2
+
+Kill it at any point and rerun the same command: the search (and the re-evaluation) continues.
 """
 
 import re
