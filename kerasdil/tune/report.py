@@ -257,7 +257,8 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
     lines = [
         f"# Schedule search: {s['model']} ({s['tuner']}, objective {s['objective']})",
         "",
-        f"{len(rows)} completed trials; score = {s['objective']} on {s['validation_size'] or 'the default'} "
+        f"{len(rows)} completed trials; score = {s['objective']} on "
+        f"{info.get('validation_images') or s['validation_size'] or 'the default number of'} "
         f"{what} (never the test set). "
         f"{schedule_text}. Gridding: HDC rule and coverage map per stage. "
         "MACs per image (conv and dense layers). * = on the Pareto front (params vs score; each step up "
