@@ -12,7 +12,11 @@ Examples::
     kerasdil tune deeplab_aspp --tuner random --max-trials 12 --epochs 2 --dir runs/tune_seg \
         --aspp-rates 1,2,3/2,4,6/3,6,9 --output-strides 8,16 --max-params 110k --data mnist.npz
 
-Kill it at any point and rerun the same command: the search continues.
+    # multi-fidelity search, then the two best candidates and the zoo default retrained over 3 seeds
+    kerasdil tune mnist_dsdc --tuner hyperband --max-epochs 4 --factor 3 --max-trials 8 --dir runs/tune \
+        --reevaluate-top 2 --seeds 0,1,2 --reevaluate-epochs 2
+
+Kill it at any point and rerun the same command: the search (and the re-evaluation) continues.
 """
 
 import re
@@ -58,13 +62,39 @@ def _count(text):
     return int(round(float(m.group(1)) * scale))
 
 
+#: Python argument names in the library's messages -> the flags of ``kerasdil tune`` / ``tune-report``.
+FLAGS = {
+    "overwrite=True": "--overwrite",
+    "directory=": "--dir",
+    "project_name=": "--project-name",
+    "max_trials=": "--max-trials",
+    "epochs=": "--epochs",
+    "batch_size=": "--batch-size",
+    "validation_size=": "--validation-size",
+    "top=": "--reevaluate-top",
+    "seeds=": "--seeds",
+    "tuner='bayesian'": "--tuner bayesian",
+    "tuner='random' or 'hyperband'": "--tuner random or hyperband",
+}
+
+
+def as_flags(error, flags=None):
+    """The same exception with the library's Python argument names (``overwrite=True``) as CLI flags."""
+    message = str(error.args[0]) if error.args else str(error)
+    for name, flag in (flags or FLAGS).items():
+        message = message.replace(name, flag)
+    message = message.replace("a search (kerasdil.tune.search)", "kerasdil tune")
+    message = message.replace("rerun with the same settings", "rerun the same command")
+    return type(error)(message)
+
+
 def add_arguments(parser):
     """Add the ``tune`` arguments to an argparse (sub)parser."""
     parser.add_argument("model", help="zoo model to search (mnist_dsdc, deeplab_aspp)")
     parser.add_argument("--tuner", default="hyperband", choices=("random", "bayesian", "hyperband"),
                         help="search algorithm (default hyperband)")
     parser.add_argument("--max-trials", type=int, default=10, help="total trials, also across resumes (default 10)")
-    parser.add_argument("--epochs", type=int, default=2,
+    parser.add_argument("--epochs", "--max-epochs", dest="epochs", type=int, default=2,
                         help="epochs per trial; for hyperband the most epochs of a trial (default 2)")
     parser.add_argument("--dir", required=True, help="search folder (rerun with the same --dir to resume)")
     parser.add_argument("--project-name", default=None, help="sub-folder of the search (default: the model name)")
@@ -115,11 +145,19 @@ def add_arguments(parser):
     d.add_argument("--augment", action="store_true",
                    help="random affine augmentation while training (deeplab_aspp: new scenes every epoch)")
     d.add_argument("--seed", type=int, default=0, help="sampling and data seed (default 0)")
-    d.add_argument("--hyperband-factor", type=int, default=3, help="Hyperband reduction factor (default 3)")
+    d.add_argument("--hyperband-factor", "--factor", dest="hyperband_factor", type=int, default=3,
+                   help="Hyperband reduction factor (default 3)")
     d.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras fit verbosity (default 2)")
     from kerasdil._cli._data import add_data_arguments
 
     add_data_arguments(parser)
+    r = parser.add_argument_group("re-evaluation (after the search; resumable)")
+    r.add_argument("--reevaluate-top", type=int, default=None, metavar="K",
+                   help="retrain the K best distinct candidates and the zoo default once per --seeds, "
+                        "and say whether the winner beats the default with non-overlapping ranges")
+    r.add_argument("--seeds", default="0,1,2", help="seeds of the re-evaluation (default 0,1,2)")
+    r.add_argument("--reevaluate-epochs", type=int, default=None, metavar="E",
+                   help="epochs per re-evaluation run (default --epochs)")
     x = parser.add_argument_group("distributed search")
     role = x.add_mutually_exclusive_group()
     role.add_argument("--chief", metavar="[HOST:]PORT", default=None,
@@ -189,9 +227,24 @@ def run(args):
     )
     role = "chief" if args.chief else "worker" if args.worker else "local"
 
+    family.check_space(space, input_shape and input_shape + family.input_shape[2:])  # before TensorFlow loads
+    if args.reevaluate_top is not None and role != "local":
+        raise ValueError("--reevaluate-top runs after a local search; run it once the distributed search is done, "
+                         "without --chief or --worker.")
+    if args.reevaluate_top is not None and args.reevaluate_top < 1:
+        raise ValueError(f"--reevaluate-top must be 1 or more, got {args.reevaluate_top}.")
+    if args.reevaluate_epochs is not None and args.reevaluate_epochs < 1:
+        raise ValueError(f"--reevaluate-epochs must be 1 or more, got {args.reevaluate_epochs}.")
+    seeds = _int_list(args.seeds, "--seeds")
+    try:
+        return _run(args, space, constraints, lr_range, input_shape, role, seeds)
+    except (ValueError, FileNotFoundError) as e:
+        raise as_flags(e) from None
+
+
+def _run(args, space, constraints, lr_range, input_shape, role, seeds):
     from kerasdil.tune.distributed import tuner_environment
 
-    family.check_space(space, input_shape and input_shape + family.input_shape[2:])  # before TensorFlow loads
     with tuner_environment(role, args.chief or args.worker, args.worker_id, rpc_timeout=args.rpc_timeout):
         from kerasdil.tune.tuners import search
 
@@ -225,8 +278,16 @@ def run(args):
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")
         print(f"{done} of {args.max_trials} trials completed in {result.project_dir}")
         if result.best:
-            print(f"best: trial_{result.best['trial_id']} {result.best['candidate']} "
-                  f"{result.best['objective']} {result.best['score']:.4f}")
+            from kerasdil.tune.tuners import trial_name
+
+            print(f"best: {trial_name(result.best['trial_id'])} {result.best['candidate']} "
+                  f"{result.best['objective']} {result.best['score']:.4f} (one seed)")
+        if args.reevaluate_top is not None:
+            from kerasdil.tune.reevaluate import format_reevaluation, reevaluate
+
+            again = reevaluate(result.project_dir, top=args.reevaluate_top, seeds=seeds,
+                               epochs=args.reevaluate_epochs)
+            print(format_reevaluation(again))
         print(f"report: kerasdil tune-report {args.dir}")
     else:
         print(f"worker {args.worker_id}: no more trials; done")

@@ -12,6 +12,7 @@ The search and the reports (keras-tuner, TensorFlow) are loaded on first use::
     >>> from kerasdil.tune import search, make_report
     >>> search("mnist_dsdc", directory="runs/tune", tuner="hyperband", max_trials=20, epochs=3,
     ...        constraints=Constraints(gridding_free=True, min_receptive_field=28))   # doctest: +SKIP
+    >>> reevaluate("runs/tune", top=2, seeds=(0, 1, 2), epochs=2).verdict            # doctest: +SKIP
     >>> make_report("runs/tune")                                                      # doctest: +SKIP
 
 deeplab_aspp's space adds the ASPP rates and the output stride (:class:`SegmenterSpace`)
@@ -23,7 +24,8 @@ and is scored by ``val_mean_iou`` on MNIST scenes::
 
 Modules: ``constraints`` (spaces, measurements, pruning, Pareto front),
 ``hypermodels`` (keras-tuner HyperModels), ``tuners`` (tuners, resume, the
-``search`` function), ``distributed`` (chief oracle and workers), ``report``
+``search`` function), ``reevaluate`` (top candidates and the zoo default
+retrained over seeds), ``distributed`` (chief oracle and workers), ``report``
 (leaderboard, plot, best model).
 """
 
@@ -57,6 +59,10 @@ _LAZY = {
     "TUNERS": "kerasdil.tune.tuners",
     "make_oracle": "kerasdil.tune.tuners",
     "make_tuner": "kerasdil.tune.tuners",
+    "zoo_default": "kerasdil.tune.tuners",
+    "trial_name": "kerasdil.tune.tuners",
+    "reevaluate": "kerasdil.tune.reevaluate",
+    "ReevaluationResult": "kerasdil.tune.reevaluate",
     "make_report": "kerasdil.tune.report",
     "leaderboard": "kerasdil.tune.report",
     "export_best_model": "kerasdil.tune.report",

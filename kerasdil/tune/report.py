@@ -15,11 +15,30 @@ temporary name and renamed):
   the training set for mnist_dsdc, ``val_mean_iou`` on validation scenes for
   deeplab_aspp) and epochs;
 - ``pareto.png``: score against parameters, the Pareto front (no other trial
-  has as few parameters and a higher score) drawn and labelled, and the
-  hand-designed default's parameter count marked;
+  has as few parameters and a higher score, and each step up the front gains
+  more than the noise band) drawn and labelled, and the zoo default's
+  parameter count marked;
 - ``best.keras``: the best trial's model with the weights of its best epoch,
   as saved during the search (``checkpoint.weights.h5``; not retrained). It
   loads with plain ``keras.models.load_model(path, safe_mode=True)``.
+
+Noise
+-----
+A trial's score is one training run with one seed. Where the search was
+re-evaluated (:func:`kerasdil.tune.reevaluate.reevaluate`), each re-evaluated
+candidate's row carries its mean and range over seeds, and the widest range is
+the noise band; otherwise the band is the sampling noise of the validation
+split alone (two binomial standard errors of the best score, a floor: seeds
+add more) or the ``noise`` given. The report warns, and then draws no Pareto
+front and stars no trial, when the best score sits at chance (at most
+``1/num_classes + chance_margin``, or within the noise band of chance; a
+constant prediction scores at most ``1/num_classes`` accuracy or mIoU) or when
+all scores lie within the noise band of each other. Trials at chance never
+enter the front.
+
+The hand-designed default in the report is the zoo's default as
+``create_model(model)`` builds it when the report is made
+(:func:`kerasdil.tune.tuners.zoo_default`), not a copy kept in the search.
 """
 
 from __future__ import annotations
@@ -28,13 +47,18 @@ import csv
 import glob
 import io
 import json
+import math
 import os
 from typing import Optional
 
 from kerasdil.tune.constraints import FAMILIES, decode_candidate, decode_options, format_schedule, pareto_front
-from kerasdil.tune.tuners import RUNS_FILE, find_project, load_search_file
+from kerasdil.tune.tuners import RUNS_FILE, find_project, load_search_file, trial_name
 
-__all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto"]
+__all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto", "noise_check",
+           "CHANCE_MARGIN"]
+
+#: How far above chance (1/num_classes) a score still counts as chance.
+CHANCE_MARGIN = 0.1
 
 
 def _atomic_write(path: str, data, mode="w"):
@@ -134,6 +158,98 @@ def leaderboard(project_dir: str, skipped: Optional[list] = None) -> list:
     return rows
 
 
+def _validation_images(info):
+    """How many validation images scored each trial (classifier), or None when unknown."""
+    count = info.get("validation_images")
+    return int(count) if count else None
+
+
+def _reevaluated(project_dir):
+    """The re-evaluation summary of a project (mean and range per candidate), or None."""
+    from kerasdil.tune.reevaluate import load_reevaluation, summarize
+
+    record = load_reevaluation(project_dir)
+    if record is None or not record.get("runs"):
+        return None
+    record["project_dir"] = project_dir
+    return summarize(record)
+
+
+def noise_check(rows, info, reevaluation=None, *, chance_margin: float = CHANCE_MARGIN,
+                noise: Optional[float] = None) -> dict:
+    """Which scores are at chance, how wide the noise band is, and the Pareto front that survives both.
+
+    Args:
+        rows: leaderboard rows (best first).
+        info: the search file's content.
+        reevaluation: a :class:`kerasdil.tune.reevaluate.ReevaluationResult`, or None.
+        chance_margin: how far above ``1/num_classes`` still counts as chance.
+        noise: the noise band to use when no seed spread was measured.
+
+    Returns:
+        dict: ``chance`` (the level), ``band`` and ``band_source`` (words),
+        ``at_chance`` (trial ids), ``front`` (row indices on the noise-aware
+        Pareto front; empty when the report must not draw one) and
+        ``warnings`` (sentences).
+
+    Example:
+        >>> noise_check(rows, info)["warnings"]          # doctest: +SKIP
+        ['every trial scored at chance ...']
+    """
+    s = info["settings"]
+    chance = 1.0 / int(s["num_classes"])
+    warnings = []
+    band, source = 0.0, "no seed spread measured and no noise given"
+    spreads = [r["max"] - r["min"] for r in (reevaluation.rows if reevaluation else []) if r["n"] >= 2]
+    if spreads:
+        band = max(spreads)
+        source = (f"the widest seed range of the re-evaluation ({len(spreads)} candidates, "
+                  f"{len(reevaluation.settings['seeds'])} seeds)")
+    elif noise is not None:
+        band, source = float(noise), "the noise given"
+    elif rows and _validation_images(info) and s.get("objective") == "val_accuracy":
+        p, n = rows[0]["score"], _validation_images(info)
+        band = 2 * math.sqrt(max(p * (1 - p), 1.0 / n) / n)
+        source = (f"two binomial standard errors on {n:,} validation images (a floor: the seed spread, "
+                  "not measured, adds to it)")
+    at_chance = {r["trial_id"] for r in rows if r["score"] <= chance + max(chance_margin, band)}
+    live = [i for i, r in enumerate(rows) if r["trial_id"] not in at_chance]
+    front = []
+    if rows and not live:
+        warnings.append(f"every trial scored at chance ({s['objective']} <= {chance + max(chance_margin, band):.3f}; "
+                        f"chance is {chance:.3f}): the models did not learn at this budget, so the ranking is noise. "
+                        "Train longer (more epochs or images) before reading anything into it.")
+    else:
+        if at_chance:
+            warnings.append(f"{len(at_chance)} of {len(rows)} trials scored at chance "
+                            f"(<= {chance + max(chance_margin, band):.3f}); they are left out of the Pareto front.")
+        scores = [rows[i]["score"] for i in live]
+        if len(live) >= 2 and max(scores) - min(scores) <= band:
+            warnings.append(f"all {len(live)} scores above chance lie within {max(scores) - min(scores):.4f} of "
+                            f"each other, inside the noise band {band:.4f} ({source}): the search did not separate "
+                            "them, so no Pareto front is drawn and no trial is starred.")
+        else:
+            points = [(rows[i]["params"], rows[i]["score"]) for i in live]
+            kept, last = [], None
+            for j in sorted(pareto_front(points), key=lambda j: points[j][0]):
+                # A step up the front counts only when it gains more than the noise band.
+                if last is None or points[j][1] > last + band:
+                    kept.append(live[j])
+                    last = points[j][1]
+            front = kept
+    return {"chance": chance, "band": band, "band_source": source, "at_chance": at_chance, "front": front,
+            "warnings": warnings}
+
+
+def _spread_text(row, reevaluation):
+    if reevaluation is None:
+        return "1 seed"
+    for r in reevaluation.rows:
+        if r["candidate"] == row["candidate"] and r["n"]:
+            return f"{r['mean']:.4f} [{r['min']:.4f}, {r['max']:.4f}] ({r['n']} seeds)"
+    return "1 seed"
+
+
 _COLUMNS = ("rank", "trial_id", "schedule", "width", "receptive_field", "gridding", "params", "macs", "score",
             "epochs", "learning_rate")
 #: Extra columns, after the width, for families with options: (row key, markdown header).
@@ -146,7 +262,7 @@ def _option_columns(info):
     return [(key, header) for key, header in _OPTION_COLUMNS if key in names]
 
 
-def _markdown(rows, info, pareto_ids) -> str:
+def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=None) -> str:
     s = info["settings"]
     extra = _option_columns(info)
     segmenter = bool(extra)
@@ -161,31 +277,50 @@ def _markdown(rows, info, pareto_ids) -> str:
     lines = [
         f"# Schedule search: {s['model']} ({s['tuner']}, objective {s['objective']})",
         "",
-        f"{len(rows)} completed trials; score = {s['objective']} on {s['validation_size'] or 'the default'} "
+        f"{len(rows)} completed trials; score = {s['objective']} on "
+        f"{info.get('validation_images') or s['validation_size'] or 'the default number of'} "
         f"{what} (never the test set). "
         f"{schedule_text}. Gridding: HDC rule and coverage map per stage. "
-        "MACs per image (conv and dense layers). * = on the Pareto front (params vs score).",
+        "MACs per image (conv and dense layers). * = on the Pareto front (params vs score; each step up "
+        "gains more than the noise band). Score = one run, one seed; seeds = mean [range] over the "
+        "re-evaluation's seeds where measured.",
         "",
+    ]
+    if check is not None:
+        lines += [f"> **Warning:** {w}" for w in check["warnings"]]
+        lines += [f"Chance: {check['chance']:.3f}. Noise band: {check['band']:.4f} ({check['band_source']}).", ""]
+    lines += [
         "| rank | trial | schedule | width | " + "".join(f"{h} | " for _, h in extra)
-        + "receptive field | gridding | params | MACs | score | epochs | lr |",
-        "|---:|---|---|---:|" + "---:|" * len(extra) + "---:|---|---:|---:|---:|---:|---:|",
+        + "receptive field | gridding | params | MACs | score | seeds | epochs | lr |",
+        "|---:|---|---|---:|" + "---:|" * len(extra) + "---:|---|---:|---:|---:|---|---:|---:|",
     ]
     for i, r in enumerate(rows, 1):
         star = "*" if r["trial_id"] in pareto_ids else ""
+        if check is not None and r["trial_id"] in check["at_chance"]:
+            star = " (chance)"
         lr = s["learning_rate"] if r["learning_rate"] is None else r["learning_rate"]
         epochs = r["epochs"] if r["epochs"] is not None else s["epochs"]
         lines.append(
-            f"| {i}{star} | {r['trial_id']} | {r['schedule']} | {r['width']} | "
+            f"| {i}{star} | {trial_name(r['trial_id'])} | {r['schedule']} | {r['width']} | "
             + "".join(f"{r.get(key, '')} | " for key, _ in extra)
             + f"{r['receptive_field']} | "
-            f"{r['gridding']} | {r['params']:,} | {r['macs']:,} | {r['score']:.4f} | {epochs} | {lr:.3g} |"
+            f"{r['gridding']} | {r['params']:,} | {r['macs']:,} | {r['score']:.4f} | "
+            f"{_spread_text(r, reevaluation)} | {epochs} | {lr:.3g} |"
         )
-    d = info.get("default")
+    d = default if default is not None else info.get("default")
     if d:
         options = "".join(f", {header} {_text(d.get(key))}" for key, header in extra)
-        lines += ["", f"Hand-designed default: {format_schedule(d['schedule'])}, width {d['width']}{options}: "
+        differs = d.get("differs") or {}
+        lines += ["", f"Hand-designed default (the zoo's, as create_model({s['model']!r}) builds it): "
+                      f"{format_schedule(d['schedule'])}, width {d['width']}{options}: "
                       f"{d['params']:,} params, {d['macs']:,} MACs, receptive field {d['receptive_field'][0]}, "
-                      f"{'gridding-free' if d['gridding_free'] else 'not gridding-free'}."]
+                      f"{'gridding-free' if d['gridding_free'] else 'not gridding-free'}"
+                      + (f"; it also sets {', '.join(f'{k}={v!r}' for k, v in differs.items())}, which the search "
+                         "space does not vary (counts are for the searched layout)" if differs else "") + "."]
+    if reevaluation is not None:
+        from kerasdil.tune.reevaluate import format_reevaluation
+
+        lines += ["", format_reevaluation(reevaluation).rstrip("\n")]
     p = info["pruning"]
     lines += ["", f"Constraints: {p['raw']:,} raw candidates, {p['survivors']:,} searchable."]
     for name, n in p["removed_sequential"].items():
@@ -197,23 +332,29 @@ def _text(value):
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
 
-def _csv(rows, info) -> str:
+def _csv(rows, info, reevaluation=None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     extra = [key for key, _ in _option_columns(info)]
-    writer.writerow(_COLUMNS[:4] + tuple(extra) + _COLUMNS[4:])
+    writer.writerow(_COLUMNS[:4] + tuple(extra) + _COLUMNS[4:] + ("seeds",))
     for i, r in enumerate(rows, 1):
-        writer.writerow([i, r["trial_id"], r["schedule"], r["width"], *[r.get(key) for key in extra],
+        writer.writerow([i, trial_name(r["trial_id"]), r["schedule"], r["width"], *[r.get(key) for key in extra],
                          r["receptive_field"], r["gridding"],
                          r["params"], r["macs"], f"{r['score']:.6f}",
                          r["epochs"] if r["epochs"] is not None else info["settings"]["epochs"],
-                         r["learning_rate"] if r["learning_rate"] is not None else info["settings"]["learning_rate"]])
+                         r["learning_rate"] if r["learning_rate"] is not None else info["settings"]["learning_rate"],
+                         _spread_text(r, reevaluation)])
     return buf.getvalue()
 
 
 def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title: Optional[str] = None,
-                objective: str = "val_accuracy") -> str:
-    """Scatter of score against parameters with the Pareto front; written atomically (Agg, no display)."""
+                objective: str = "val_accuracy", front: Optional[list] = None, warning: Optional[str] = None) -> str:
+    """Scatter of score against parameters with the Pareto front; written atomically (Agg, no display).
+
+    ``front``: row indices to draw as the front (default: the plain Pareto
+    front); an empty list draws none. ``warning``: a line printed on the plot
+    (why no front is drawn).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -221,7 +362,7 @@ def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     points = [(r["params"], r["score"]) for r in rows]
-    front = pareto_front(points)
+    front = pareto_front(points) if front is None else sorted(front, key=lambda i: points[i][0])
     ax.scatter([p[0] for p in points], [p[1] for p in points], s=22, color="#9aa5b1", label="trials", zorder=2)
     if front:
         fx = [points[i][0] for i in front]
@@ -233,6 +374,8 @@ def plot_pareto(rows, path: str, *, default_params: Optional[int] = None, title:
                 label += f" aspp {rows[i]['aspp_rates']} os{rows[i]['output_stride']}"
             ax.annotate(label, points[i], fontsize=7,
                         xytext=(4, -10), textcoords="offset points")
+    if warning:
+        ax.text(0.02, 0.98, warning, transform=ax.transAxes, fontsize=8, va="top", color="#b00000", wrap=True)
     if default_params:
         ax.axvline(default_params, color="#1f77b4", linestyle="--", linewidth=1, label="default's params")
     ax.set_xlabel("parameters")
@@ -286,7 +429,8 @@ def export_best_model(project_dir: str, path: str, rows: Optional[list] = None) 
 
 
 def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: Optional[str] = None,
-                export: bool = True, top: Optional[int] = None) -> dict:
+                export: bool = True, top: Optional[int] = None, chance_margin: float = CHANCE_MARGIN,
+                noise: Optional[float] = None) -> dict:
     """Write the leaderboard, the Pareto plot and the best model of a search.
 
     Args:
@@ -295,11 +439,15 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
         project_name: which project, when ``directory`` holds several.
         export: also write ``best.keras``.
         top: keep only the best ``top`` rows in the markdown leaderboard.
+        chance_margin: how far above ``1/num_classes`` a score still counts as chance.
+        noise: the noise band when the search was not re-evaluated over seeds.
 
     Returns:
-        dict with ``rows``, ``markdown`` (text), ``skipped`` (one sentence per
-        unreadable ``trial.json`` left out; the markdown lists them too), and the
-        paths written.
+        dict with ``rows``, ``markdown`` (text), ``pareto`` (trial ids on the
+        front; empty when the scores sit at chance or within noise),
+        ``warnings``, ``noise`` (the :func:`noise_check` result),
+        ``reevaluation`` (or None), ``skipped`` (one sentence per unreadable
+        ``trial.json`` left out; the markdown lists them too) and the paths written.
 
     Raises:
         FileNotFoundError: no search, or no completed trial.
@@ -312,9 +460,16 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
         raise FileNotFoundError(f"{project_dir!r} has no completed trial yet; run or resume kerasdil tune first.")
     out_dir = out_dir or project_dir
     os.makedirs(out_dir, exist_ok=True)
-    front = pareto_front([(r["params"], r["score"]) for r in rows])
+    if noise is not None and not noise >= 0:
+        raise ValueError(f"noise= must be a score difference >= 0, got {noise!r}.")
+    if not chance_margin >= 0:
+        raise ValueError(f"chance_margin= must be >= 0, got {chance_margin!r}.")
+    reevaluation = _reevaluated(project_dir)
+    check = noise_check(rows, info, reevaluation, chance_margin=chance_margin, noise=noise)
+    front = check["front"]
     pareto_ids = {rows[i]["trial_id"] for i in front}
-    markdown = _markdown(rows[:top] if top else rows, info, pareto_ids)
+    default = _current_default(info)
+    markdown = _markdown(rows[:top] if top else rows, info, pareto_ids, check, reevaluation, default)
     if skipped:
         markdown += "\n" + "".join(f"- INCOMPLETE: {text}.\n" for text in skipped)
     paths = {
@@ -323,13 +478,25 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
         "pareto_png": os.path.join(out_dir, "pareto.png"),
     }
     _atomic_write(paths["leaderboard_md"], markdown)
-    _atomic_write(paths["leaderboard_csv"], _csv(rows, info))
-    default = info.get("default") or {}
-    plot_pareto(rows, paths["pareto_png"], default_params=default.get("params"),
+    _atomic_write(paths["leaderboard_csv"], _csv(rows, info, reevaluation))
+    plot_pareto(rows, paths["pareto_png"], default_params=(default or {}).get("params"),
                 title=f"{info['settings']['model']}: {len(rows)} trials, {info['settings']['tuner']}",
-                objective=info["settings"].get("objective", "val_accuracy"))
+                objective=info["settings"].get("objective", "val_accuracy"), front=front,
+                warning="no Pareto front: " + check["warnings"][-1].split(":")[0] if not front and check["warnings"]
+                else None)
     if export:
         paths["best_keras"] = os.path.join(out_dir, "best.keras")
         export_best_model(project_dir, paths["best_keras"], rows)
-    return {"rows": rows, "markdown": markdown, "pareto": [rows[i]["trial_id"] for i in front], "skipped": skipped,
-            **paths}
+    return {"rows": rows, "markdown": markdown, "pareto": [rows[i]["trial_id"] for i in front],
+            "warnings": check["warnings"], "noise": check, "reevaluation": reevaluation, "skipped": skipped, **paths}
+
+
+def _current_default(info):
+    """The zoo default as the zoo builds it now; the search file's copy when the zoo cannot say."""
+    from kerasdil.tune.tuners import zoo_default
+
+    s = info["settings"]
+    try:
+        return zoo_default(s["model"], tuple(s["input_shape"]), s["num_classes"])
+    except ValueError:  # a model the installed zoo no longer searches
+        return info.get("default")

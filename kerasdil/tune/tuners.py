@@ -70,6 +70,8 @@ __all__ = [
     "search",
     "load_search_file",
     "find_project",
+    "zoo_default",
+    "trial_name",
 ]
 
 #: Tuner names accepted by :func:`search` and ``kerasdil tune --tuner``.
@@ -87,6 +89,68 @@ RUNNING = _TrialStatus.RUNNING
 COMPLETED = _TrialStatus.COMPLETED
 IDLE = _TrialStatus.IDLE
 STOPPED = _TrialStatus.STOPPED
+
+
+# ---------------------------------------------------------------------------
+# trial names
+
+
+def trial_name(trial_id) -> str:
+    """The one name of a trial everywhere: its folder name, ``trial_<keras-tuner trial_id>``.
+
+    Example:
+        >>> trial_name("03")
+        'trial_03'
+    """
+    return f"trial_{trial_id}"
+
+
+def _display_class():
+    from keras_tuner.src.engine.oracle import Display
+
+    class TrialDisplay(Display):
+        """keras-tuner's progress lines, naming each trial by its folder (``trial_03``), not a running count.
+
+        keras-tuner prints "Running Trial #4" for the trial whose id and folder
+        are ``03``; the summary and the report use the folder name, so the log
+        does too. Its hyperparameter table also cuts long values (a schedule
+        reads ``s1=1,2,4;s2=1,2...``); here every value is printed whole.
+        """
+
+        def on_trial_begin(self, trial):
+            if self.verbose < 1:
+                return
+            import datetime
+
+            start = datetime.datetime.now()
+            self.trial_start[trial.trial_id] = start
+            if self.search_start is None:
+                self.search_start = start
+            self.trial_number[trial.trial_id] = len(self.oracle.trials)
+            print(f"\nSearch: running {trial_name(trial.trial_id)}", flush=True)
+            for hp, value in trial.hyperparameters.values.items():
+                print(f"  {hp} = {self.format_value(value)}", flush=True)
+
+        def on_trial_end(self, trial):
+            if self.verbose < 1:
+                return
+            import datetime
+
+            took = self.format_duration(datetime.datetime.now() - self.trial_start.get(trial.trial_id,
+                                                                                         datetime.datetime.now()))
+            score = "no score" if trial.score is None else f"{self.oracle.objective.name} {trial.score:.4f}"
+            best = self.oracle.get_best_trials()
+            best_text = (f"; best so far {trial_name(best[0].trial_id)} {best[0].score:.4f}"
+                         if best and best[0].score is not None else "")
+            print(f"{trial_name(trial.trial_id)} {str(trial.status).lower()} [{took}]: {score}{best_text}",
+                  flush=True)
+
+        def format_value(self, val):
+            if isinstance(val, (int, float)) and not isinstance(val, bool):
+                return f"{val:.5g}"
+            return str(val)
+
+    return TrialDisplay
 
 
 # ---------------------------------------------------------------------------
@@ -279,8 +343,8 @@ def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hype
             import sklearn  # noqa: F401
         except ImportError:
             raise ValueError(
-                "--tuner bayesian needs scikit-learn and scipy; pip install scikit-learn scipy "
-                "(or use --tuner random / hyperband)."
+                "tuner='bayesian' needs scikit-learn and scipy; pip install scikit-learn scipy "
+                "(or use tuner='random' or 'hyperband')."
             ) from None
     if tuner == "hyperband":
         oracle = _ORACLES[tuner](max_epochs=epochs, factor=hyperband_factor, hyperband_iterations=None, **common)
@@ -290,6 +354,7 @@ def make_oracle(tuner: str, *, max_trials: int, epochs: int, seed: int = 0, hype
     if space_size:
         _compat.raise_oracle_collisions(oracle, 10 * space_size)
     oracle._kd_init(lease_seconds)
+    oracle._display = _display_class()(oracle=oracle, verbose=oracle._display.verbose)
     return oracle
 
 
@@ -422,6 +487,70 @@ def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs
     }
 
 
+def _zoo_default_values(model, info, family):
+    """The zoo default's schedule, width and options, as the builder would resolve them."""
+    config = dict(info.default_config)
+    schedule = config.get("dilation_schedule")
+    options = dict(family.default_options)
+    if model == "deeplab_aspp":
+        # The segmenter's builder resolves None to its own tables; ask it rather than restating them.
+        from kerasdil.zoo import segmentation
+
+        output_stride = config.get("output_stride") or options.get("output_stride")
+        if schedule is None:
+            schedule = segmentation._backbone_schedule(None, model)
+        aspp_rates = config.get("aspp_rates")
+        if aspp_rates is None:
+            aspp_rates = segmentation._aspp_rates(None, output_stride, model)
+        options.update(aspp_rates=tuple(aspp_rates), output_stride=int(output_stride))
+    if schedule is None:
+        schedule = family.default_schedule
+    if schedule and not isinstance(schedule[0], (list, tuple)):
+        schedule = (tuple(schedule),) * family.stages
+    width = config.get("width", family.default_width)
+    return tuple(tuple(int(r) for r in s) for s in schedule), int(width), tuple(options.items()), config
+
+
+def zoo_default(model: str, input_shape=None, num_classes=None) -> dict:
+    """The zoo's hand-designed default of a searchable model, read from its builder's defaults, measured.
+
+    The schedule, width and (for deeplab_aspp) ASPP rates and output stride
+    are those ``create_model(model)`` builds today, so a report follows the
+    zoo when its default changes. Builder arguments the search space pins
+    differently from the zoo default (for instance another stem) are listed
+    under ``"differs"``: the counts are then the search family's layout.
+
+    Args:
+        model: zoo model name with a search family.
+        input_shape, num_classes: default the zoo entry's.
+
+    Returns:
+        dict: the measured candidate (``schedule``, ``width``, ``params``,
+        ``macs``, ``receptive_field``, ``gridding_free``, ``key``, options),
+        plus ``"differs"``: ``{argument: zoo default}``.
+
+    Example:
+        >>> zoo_default("mnist_dsdc")["width"]          # doctest: +SKIP
+        18
+    """
+    from kerasdil.zoo import model_info
+
+    family = get_family(model)
+    info = model_info(model)
+    schedule, width, options, config = _zoo_default_values(model, info, family)
+    measured = family.measure(schedule, width, input_shape or info.input_shape, num_classes or info.num_classes,
+                              options).to_dict()
+    pinned = family.builder_kwargs(schedule, width, **dict(family.options_of(options)))
+    differs = {}
+    for name, value in pinned.items():
+        if name in ("dilation_schedule", "width") or name not in config or config[name] is None:
+            continue  # None: the builder derives it (stage_filters from width), as the family does
+        if json.loads(json.dumps(config[name])) != json.loads(json.dumps(value)):
+            differs[name] = config[name]
+    measured["differs"] = differs
+    return measured
+
+
 def _write_json(path, data):
     """Write ``path`` whole or not at all (a kill mid-write leaves the old file)."""
     from kerasdil.io import write_text_atomic as write_text  # a unique temporary name per call, then a rename
@@ -486,10 +615,11 @@ def find_project(directory: str, project_name: Optional[str] = None) -> str:
         if os.path.isfile(os.path.join(directory, d, SEARCH_FILE))
     )
     if not found:
-        raise FileNotFoundError(f"{directory!r} holds no kerasdil search (no */{SEARCH_FILE}); run kerasdil tune first.")
+        raise FileNotFoundError(f"{directory!r} holds no kerasdil search (no */{SEARCH_FILE}); run a search "
+                                "(kerasdil.tune.search) there first.")
     if len(found) > 1:
         names = ", ".join(os.path.basename(p) for p in found)
-        raise ValueError(f"{directory!r} holds several searches ({names}); pass --project-name to choose one.")
+        raise ValueError(f"{directory!r} holds several searches ({names}); pass project_name= to choose one.")
     return found[0]
 
 
@@ -505,7 +635,8 @@ def _load_data(data, limit, validation_size, batch_size, seed, augment, log):
                   seed=seed, augment=augment)
     val_limit = None if limit is None else max(1, min(validation_size, limit // 4 or 1))
     val = mnist("validation", source=arrays, batch_size=batch_size, validation_size=validation_size, limit=val_limit)
-    return train, val, validation_size
+    # The third value: how many images score each trial (what the report's sampling-noise floor needs).
+    return train, val, validation_size if val_limit is None else min(validation_size, val_limit)
 
 
 def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log):
@@ -519,7 +650,7 @@ def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, se
                                         seed=seed, num_test=1, canvas_size=tuple(input_shape[:2]), **kwargs)
     log(text.replace(" / 1 test scenes", " scenes") + " (the test split is not used)")
     if val is None:
-        raise ValueError("the search needs validation scenes for its objective; give --validation-size of 1 or more.")
+        raise ValueError("the search needs validation scenes for its objective; give validation_size= of 1 or more.")
     return train, val
 
 
@@ -543,7 +674,7 @@ def _user_data(data, data_options, family, input_shape, seed):
 
 def _check_positive(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        raise ValueError(f"{name}= must be a positive int, got {value!r}.")
 
 
 def _input_shape(model, info, family, input_shape):
@@ -695,20 +826,19 @@ def search(
                                  if previous.get(k) != json.loads(json.dumps(settings.get(k))))
                 raise ValueError(
                     f"{project_dir!r} holds a search made with other settings ({', '.join(changed)} differ); "
-                    "rerun the same command to resume it, or pass --overwrite or another --dir."
+                    "rerun with the same settings to resume it, or pass overwrite=True or another directory=."
                 )
             log(f"resuming the search in {project_dir}")
         elif os.path.isdir(project_dir) and os.path.isfile(os.path.join(project_dir, "oracle.json")):
             raise ValueError(
                 f"{project_dir!r} holds a keras-tuner project that kerasdil did not write; "
-                "choose another --dir or pass --overwrite."
+                "choose another directory= or pass overwrite=True."
             )
         os.makedirs(project_dir, exist_ok=True)
         _write_json(search_path, {
             "settings": settings,
             "pruning": pruning.to_dict(),
-            "default": family.measure(family.default_schedule, family.default_width, input_shape,
-                                      num_classes, family.default_options).to_dict(),
+            "default": zoo_default(model, input_shape, num_classes),
             "candidates": [c.to_dict() for c in pruning.survivors],
         })
 
@@ -735,7 +865,12 @@ def search(
             train_ds, val_ds = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed,
                                             augment, log)
         elif train_data is None:
-            train_ds, val_ds, _ = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
+            train_ds, val_ds, val_images = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
+            if role == "local":
+                record = load_search_file(project_dir)
+                if record.get("validation_images") != val_images:
+                    record["validation_images"] = val_images
+                    _write_json(search_path, record)
         else:
             train_ds, val_ds = train_data
         remaining = kt_tuner.remaining_trials if role == "local" else None
