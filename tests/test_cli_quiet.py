@@ -66,7 +66,7 @@ def test_unknown_zoo_entry_is_one_clear_line():
     r = _run(["zoo", "info", "mnist_dscd"])
     assert r.returncode == 2
     assert r.stderr.strip() == ("kerasdil zoo: error: unknown zoo model 'mnist_dscd'; registered models: "
-                                "deeplab_aspp, keras_io_convnet, mnist_conv, mnist_dsdc, unet_baseline.")
+                                "deeplab_aspp, keras_io_convnet, lraspp_mobilenetv3, mnist_conv, mnist_dsdc, unet_baseline.")
 
 
 def test_training_raises_no_keras_warning_about_its_own_fit(tmp_path):
