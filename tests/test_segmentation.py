@@ -89,7 +89,7 @@ def test_params_do_not_depend_on_output_stride_and_weights_move_between_them(tmp
 
 def test_backbone_has_mnist_dsdc_names_and_shapes():
     seg = deeplab_aspp()
-    cls = mnist_dsdc()
+    cls = mnist_dsdc(width=18, stem="pool", stage_filters=None, dilation_schedule=((1, 2, 5), (1, 2, 3)))  # mnist_w18's layout
     for name in ("stem", "stage1", "stage2"):
         assert [(v.path, v.shape) for v in seg.get_layer(name).weights] == [
             (v.path, v.shape) for v in cls.get_layer(name).weights

@@ -243,7 +243,7 @@ def test_cli_zoo_list_and_info():
     assert r.returncode == 0 and "mnist_dsdc" in r.stdout and "keras_io_convnet" in r.stdout
     r = cli("zoo", "info", "mnist_dsdc")
     assert r.returncode == 0
-    assert "params          14,986" in r.stdout and "gridding-free" in r.stdout
+    assert "params          13,514" in r.stdout and "gridding-free" in r.stdout
 
 
 # --- segmentation: recipes, input size, resume ----------------------------------------------

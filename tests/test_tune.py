@@ -85,7 +85,7 @@ def test_params_and_macs_match_the_built_model():
     from kerasdil.zoo import mnist_dsdc
 
     for schedule, width in [(((1, 2, 5), (1, 2, 3)), 16), (((1, 3), (1, 2, 3, 4)), 4)]:
-        model = mnist_dsdc(dilation_schedule=schedule, width=width)
+        model = mnist_dsdc(dilation_schedule=schedule, width=width, stem="pool", stage_filters=None)  # the family's layout
         measured = MNIST_DSDC.measure(schedule, width)
         assert measured.params == model.count_params()
         try:

@@ -47,9 +47,10 @@ def test_weights_that_cannot_fit_name_the_variable_and_both_shapes():
 
 
 def test_transfer_adapts_the_stem_and_leaves_a_head_of_other_classes_fresh():
-    source = create_model("mnist_dsdc:mnist")
+    source = create_model("mnist_dsdc:mnist_w18")
     keras.utils.set_random_seed(0)
-    target = mnist_dsdc(input_shape=(32, 32, 3), num_classes=4)
+    target = mnist_dsdc(input_shape=(32, 32, 3), num_classes=4, width=18, stem="pool", stage_filters=None,
+                        dilation_schedule=((1, 2, 5), (1, 2, 3)))
     head_before = target.get_layer("classifier").kernel.numpy().copy()
     report = transfer_backbone(source, target, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES)
     assert report.layers == ["stem", "stage1", "stage2"] and report.new_head == ["classifier"]

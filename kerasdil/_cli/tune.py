@@ -21,6 +21,8 @@ Kill it at any point and rerun the same command: the search (and the re-evaluati
 
 import re
 
+from kerasdil._cli._data import data_options as _data_options
+
 
 def _int_list(text, flag):
     items = [w for w in re.split(r"[,\s]+", str(text).strip()) if w]
@@ -189,7 +191,6 @@ def run(args):
         if len(lr_range) != 2:
             raise ValueError(f"--search-learning-rate takes LOW,HIGH such as 1e-4,1e-2; got {args.search_learning_rate!r}.")
 
-    from kerasdil._cli._data import data_options
     from kerasdil.tune.constraints import Constraints, SegmenterSpace
     from kerasdil.tune.hypermodels import get_family
 
@@ -272,7 +273,7 @@ def _run(args, space, constraints, lr_range, input_shape, role, seeds):
             lease_seconds=args.lease,
             heartbeat_seconds=args.heartbeat,
             verbose=args.verbose,
-            data_options=data_options(args),
+            data_options=_data_options(args),
         )
     if result.role != "worker":
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")

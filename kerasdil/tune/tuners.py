@@ -538,10 +538,15 @@ def zoo_default(model: str, input_shape=None, num_classes=None) -> dict:
     family = get_family(model)
     info = model_info(model)
     schedule, width, options, config = _zoo_default_values(model, info, family)
+    differs = {}
+    if not all(schedule):
+        # A zoo default outside the family's layout (mnist_dsdc's has no blocks in stage 1):
+        # the family's own default stands in, and every argument it changes is listed.
+        differs["dilation_schedule"], differs["width"] = config.get("dilation_schedule"), config.get("width")
+        schedule, width = tuple(tuple(r) for r in family.default_schedule), family.default_width
     measured = family.measure(schedule, width, input_shape or info.input_shape, num_classes or info.num_classes,
                               options).to_dict()
     pinned = family.builder_kwargs(schedule, width, **dict(family.options_of(options)))
-    differs = {}
     for name, value in pinned.items():
         if name in ("dilation_schedule", "width") or name not in config or config[name] is None:
             continue  # None: the builder derives it (stage_filters from width), as the family does
