@@ -151,6 +151,12 @@ def trial_status():
     return _attribute(module, "keras-tuner", "TrialStatus")
 
 
+def trial_class():
+    """keras-tuner's ``Trial`` (public as ``keras_tuner.engine.trial``)."""
+    module = _import("keras-tuner", "keras_tuner.engine.trial")
+    return _attribute(module, "keras-tuner", "Trial")
+
+
 def distribute_utils():
     """keras-tuner's ``keras_tuner.src.distribute.utils`` (``has_chief_oracle``, ``is_chief_oracle``)."""
     module = _import("keras-tuner", "keras_tuner.src.distribute.utils")

@@ -90,6 +90,8 @@ def test_keras_tuner_names(tmp_path):
 
     status = _compat.trial_status()
     assert {"RUNNING", "COMPLETED", "IDLE", "STOPPED"} <= set(vars(status))
+    idle = _compat.trial_class()(kt.HyperParameters(), trial_id=None, status=status.IDLE)
+    assert idle.status == status.IDLE
     tuner = kt.RandomSearch(_build, objective="loss", max_trials=2, directory=str(tmp_path), project_name="p",
                             seed=1)
     oracle = tuner.oracle

@@ -227,7 +227,7 @@ class ResumableOracleMixin:
             if others:
                 # Stay: one of those trials may come back to the queue if its worker dies.
                 self.tuner_ids.add(tuner_id)
-                return trial_module.Trial(self.hyperparameters.copy(), trial_id=None, status=IDLE)
+                return _compat.trial_class()(self.hyperparameters.copy(), trial_id=None, status=IDLE)
         return trial
 
     @kt.synchronized
