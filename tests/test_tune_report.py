@@ -178,8 +178,15 @@ def test_the_report_default_is_the_zoo_default_and_follows_it(tmp_path, monkeypa
     out = _report(tmp_path)
     assert f"width {config['width']}:" in out["markdown"]
     # A changed zoo default shows up in the next report without touching the search or this package.
-    changed = dataclasses.replace(model_info("mnist_dsdc"),
-                                  default_config={**config, "width": 6, "dilation_schedule": ((1, 2), (1, 3))})
+    info = model_info("mnist_dsdc")
+
+    class Changed(type(info)):  # the same entry, with other builder defaults
+        @property
+        def default_config(self):
+            return {**config, "width": 6, "dilation_schedule": ((1, 2), (1, 3)), "stem": "pool",
+                    "stage_filters": None}
+
+    changed = Changed(**{f.name: getattr(info, f.name) for f in dataclasses.fields(info)})
     monkeypatch.setitem(registry._REGISTRY, "mnist_dsdc", changed)
     out = _report(tmp_path)
     assert "1,2 / 1,3, width 6:" in out["markdown"]

@@ -125,7 +125,7 @@ def _train_once(entry, seed, s, epochs, data, log):
 
 
 def _entries(project_dir, info, top):
-    from kerasdil.tune.report import leaderboard
+    from kerasdil.tune.trials import leaderboard
 
     rows = leaderboard(project_dir)
     if not rows:
