@@ -384,15 +384,6 @@ def finetune_recipe(name):
         return dict(DEFAULT_FINETUNE_RECIPE)
 
 
-def _atomic_json(path, data):
-    from kerasdil._json import dumps  # NaN / Inf written as null: the file stays valid JSON
-
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(dumps(data, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-    os.replace(tmp, path)
-
-
 #: Where ``finetune`` starts when no source is given: the shipped weights whose layers fit the model.
 #: deeplab_aspp's DSDC backbone is the width-18 classifier's stem and stages.
 DEFAULT_SOURCES = {"deeplab_aspp": "mnist_dsdc:mnist_w18"}
@@ -469,6 +460,8 @@ def finetune(
     from kerasdil.tasks import get_task
     from kerasdil.train import (
         TrainResult,
+        _atomic_json,
+        save_finished_run,
         check_data_fits_model,
         compile_model,
         data_info_for,
@@ -525,8 +518,6 @@ def finetune(
             build_kwargs = {**preset, **build_kwargs}
 
     run_path = os.path.join(out_dir, "run.json")
-    metrics_path = os.path.join(out_dir, "metrics.json")
-    model_path = os.path.join(out_dir, "model.keras")
     with run_folder(out_dir, "fine-tuning"):  # a refused run leaves no folder behind
         finished = open_run_dir(out_dir, run, log)
         if finished is not None:
@@ -601,17 +592,6 @@ def finetune(
                  os.path.join(out_dir, "curves.png"), title=f"{name} fine-tuned from {source_text}")
     metrics = task.evaluate(model, test_ds, out_dir=out_dir,
                             class_names=user_data.class_names if user_data is not None else None)
-    stats = model_stats(model)
-    epoch_seconds = [h["seconds"] for h in history]
-    metrics.update(
-        model=name, source=source_text, **stats, epochs=len(history), data=data_text,
-        transferred_layers=report.layers, transferred_variables=len(report.copied),
-        seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
-        train_seconds_this_process=round(train_seconds, 1),
-        train_seconds_total=round(float(sum(epoch_seconds)), 1),
-    )
-    tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")
-    model.save(tmp_model)
-    os.replace(tmp_model, model_path)
-    _atomic_json(metrics_path, metrics)
-    return TrainResult(model, history, metrics, out_dir)
+    metrics.update(model=name, source=source_text, **model_stats(model), data=data_text,
+                   transferred_layers=report.layers, transferred_variables=len(report.copied))
+    return save_finished_run(model, history, metrics, train_seconds, out_dir)

@@ -556,6 +556,27 @@ def _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes):
     return build_kwargs, scene_data
 
 
+def save_finished_run(model, history, metrics, train_seconds, out_dir):
+    """Add the timing to ``metrics``, then write ``model.keras`` and ``metrics.json`` into
+    ``out_dir`` (each whole or not at all; the metrics last, so they mark a finished run).
+
+    Returns:
+        ``TrainResult``.
+    """
+    epoch_seconds = [h["seconds"] for h in history]
+    metrics.update(
+        epochs=len(history),
+        seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
+        train_seconds_this_process=round(train_seconds, 1),
+        train_seconds_total=round(float(sum(epoch_seconds)), 1),
+    )
+    tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")
+    model.save(tmp_model)
+    os.replace(tmp_model, os.path.join(out_dir, "model.keras"))
+    _atomic_json(os.path.join(out_dir, "metrics.json"), metrics)
+    return TrainResult(model, history, metrics, out_dir)
+
+
 def _distiller(student, settings):
     """A ``kerasdil.distill.Distiller`` of ``student`` and the teacher ``settings`` names."""
     from kerasdil.distill import Distiller
@@ -731,8 +752,6 @@ def train(
         # Non-chief workers of a multi-worker run write their checkpoints elsewhere.
         out_dir = os.path.join(out_dir, f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}")
     run_path = os.path.join(out_dir, "run.json")
-    metrics_path = os.path.join(out_dir, "metrics.json")
-    model_path = os.path.join(out_dir, "model.keras")
     lock = RunLock(out_dir)  # one run at a time in a folder
     with run_folder(out_dir, "training", lock=lock):  # a refused run leaves no folder behind
         finished = open_run_dir(out_dir, run, log)
@@ -789,18 +808,8 @@ def train(
         plot_history(history, os.path.join(out_dir, "curves.png"), title=name)
         metrics = task.evaluate(model, test_ds, out_dir=out_dir,
                                 class_names=user_data.class_names if user_data is not None else None)
-        epoch_seconds = [h["seconds"] for h in history]
-        metrics.update(
-            model=name, **stats, epochs=len(history), data=source_text,
-            seconds_per_epoch_median=float(np.median(epoch_seconds)) if epoch_seconds else None,
-            train_seconds_this_process=round(train_seconds, 1),
-            train_seconds_total=round(float(sum(epoch_seconds)), 1),
-        )
-        tmp_model = os.path.join(out_dir, f"model.tmp-{os.getpid()}.keras")
-        model.save(tmp_model)
-        os.replace(tmp_model, model_path)
-        _atomic_json(metrics_path, metrics)
-        return TrainResult(model, history, metrics, out_dir)
+        metrics.update(model=name, **stats, data=source_text)
+        return save_finished_run(model, history, metrics, train_seconds, out_dir)
     finally:
         lock.release()
 

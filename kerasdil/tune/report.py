@@ -44,15 +44,14 @@ The hand-designed default in the report is the zoo's default as
 from __future__ import annotations
 
 import csv
-import glob
 import io
-import json
 import math
 import os
 from typing import Optional
 
 from kerasdil.tune.constraints import FAMILIES, decode_candidate, decode_options, format_schedule, pareto_front
 from kerasdil.tune.tuners import RUNS_FILE, find_project, load_search_file, trial_name
+from kerasdil.io import write_text_atomic
 from kerasdil.tune.trials import _gridding_text, leaderboard, load_trials  # noqa: F401  (public here too)
 
 __all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto", "noise_check",
@@ -60,13 +59,6 @@ __all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "pl
 
 #: How far above chance (1/num_classes) a score still counts as chance.
 CHANCE_MARGIN = 0.1
-
-
-def _atomic_write(path: str, data, mode="w"):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, mode) as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _validation_images(info):
@@ -399,8 +391,8 @@ def make_report(directory: str, *, out_dir: Optional[str] = None, project_name: 
         "leaderboard_csv": os.path.join(out_dir, "leaderboard.csv"),
         "pareto_png": os.path.join(out_dir, "pareto.png"),
     }
-    _atomic_write(paths["leaderboard_md"], markdown)
-    _atomic_write(paths["leaderboard_csv"], _csv(rows, info, reevaluation))
+    write_text_atomic(paths["leaderboard_md"], markdown)
+    write_text_atomic(paths["leaderboard_csv"], _csv(rows, info, reevaluation))
     plot_pareto(rows, paths["pareto_png"], default_params=(default or {}).get("params"),
                 title=f"{info['settings']['model']}: {len(rows)} trials, {info['settings']['tuner']}",
                 objective=info["settings"].get("objective", "val_accuracy"), front=front,
