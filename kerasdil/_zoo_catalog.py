@@ -26,7 +26,7 @@ ENTRIES = {
             "input_shape": (64, 80, 1), "num_classes": 11, "backbone": "dsdc", "output_stride": 8,
             "aspp_rates": None, "decoder": True, "dilation_schedule": None, "width": 18, "aspp_filters": 64,
             "decoder_filters": 32, "backbone_classes": 10, "background_prior": 0.95, "implementation": "auto",
-            "backbone_weights": None, "feature_layers": None, "multi_grid": None,
+            "backbone_weights": None, "feature_layers": None, "multi_grid": None, "stem": "full", "stage_filters": None,
         },
         params=104_672, trainable_params=102_272, macs=29_614_048,
         receptive_field=(498, 498), stride=(1, 1), holes=0,

@@ -118,6 +118,51 @@ def test_lraspp_mobilenetv3_peer_segments_at_input_size():
         create_model("lraspp_mobilenetv3", input_shape=(30, 48, 1))
 
 
+def test_mobile_configuration_runs_only_a_1x1_conv_at_full_size():
+    from kerasdil.zoo.segmentation_record import MOBILE_CONFIG
+
+    model = deeplab_aspp(**MOBILE_CONFIG)
+    assert model.output_shape == (None, 64, 80, 11)
+    assert model.count_params() < deeplab_aspp().count_params() / 2
+    assert model.get_layer("stem").output.shape[1:3] == (32, 40)  # the strided stem
+    assert model.get_layer("decoder_logits").output.shape[1:3] == (16, 20)  # the head works at 1/4
+    full_size = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)
+                 and layer.output.shape[1:3] == (64, 80)]
+    assert full_size == ["logits"]
+    assert model.get_layer("logits").kernel.shape == (1, 1, 12, 11)  # logits and the image
+    for layer in model.layers:  # channel counts are multiples of 8 (XNNPACK)
+        if layer.name.startswith("stage"):
+            assert layer.output.shape[-1] % 8 == 0
+    # The fusion starts as the identity on the upsampled logits; the background prior sits before it.
+    x = np.random.default_rng(0).random((2, 64, 80, 1), dtype=np.float32)
+    inner = keras.Model(model.inputs, model.get_layer("upsample").output)
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(inner(x)), atol=1e-5)
+    assert np.argmax(np.asarray(model(x)), -1).mean() < 0.5  # mostly background at the start
+
+
+def test_mobile_options_refuse_bad_values_in_one_sentence():
+    for kwargs, match in [
+        (dict(stem="pool"), "`stem` must be one of 'full', 'strided'"),
+        (dict(decoder="heavy"), "`decoder` must be True, False or \"light\""),
+        (dict(stage_filters=(8, 16)), "`stage_filters` needs 4 channel counts"),
+        (dict(stage_filters=(8, 16, 0, 8)), "stage_filters"),
+        (dict(dilation_schedule=((), (1,), (1,), (1,))), "the full decoder reads stage1"),
+        (dict(decoder="light", output_stride=4, stem="strided", input_shape=(64, 80, 1)), None),
+    ]:
+        if match is None:
+            assert deeplab_aspp(**kwargs).output_shape == (None, 64, 80, 11)
+            continue
+        with pytest.raises(ValueError, match=match):
+            deeplab_aspp(**kwargs)
+
+
+def test_mobile_configuration_weights_do_not_load_into_the_default():
+    from kerasdil.zoo.segmentation_record import MOBILE_CONFIG
+
+    with pytest.raises(ValueError):
+        deeplab_aspp(weights="scenes", **MOBILE_CONFIG)
+
+
 def test_registered_as_segmentation_models():
     assert list_models(task="segmentation") == ["deeplab_aspp", "lraspp_mobilenetv3", "unet_baseline"]
     assert model_info("deeplab_aspp").task == "segmentation"
@@ -186,7 +231,7 @@ def test_train_and_evaluate_commands_work_for_segmenters(tmp_path, monkeypatch, 
 def test_shipped_weights_load_and_carry_their_card():
     info = model_info("deeplab_aspp")
     for tag, entry in info.pretrained.items():
-        model = deeplab_aspp(weights=tag, **{k: v for k, v in entry.config.items() if k in ("decoder",)})
+        model = create_model(f"deeplab_aspp:{tag}")  # built with the configuration its weights carry
         assert model.output_shape[-1] == entry.config["num_classes"]
         # Each card scores its own training run's test scenes (varied scenes for the default tag).
         assert entry.metrics["miou"] > 0.85 and entry.recipe
@@ -277,6 +322,27 @@ def test_segmentation_benchmark_times_batch_1_latency_and_compares_with_the_peer
     assert ratios["deeplab_aspp"]["latency_batch1_ms"] == pytest.approx(
         timing["deeplab_aspp"]["latency_batch1_ms"] / timing["unet_baseline"]["latency_batch1_ms"])
     assert bench.ratios_over_peer({"deeplab_aspp": results["deeplab_aspp"]}) == {}  # no peer, no ratios
+
+
+@pytest.mark.slow
+def test_segmentation_benchmark_exports_and_times_litert_for_every_arm(tmp_path):
+    import argparse
+
+    bench = _bench_tool()
+    rng = np.random.default_rng(0)
+    images = (rng.random((16, 32, 48, 1)) < 0.2).astype("float32")
+    masks = rng.integers(0, 11, (16, 32, 48)).astype("int32")
+    models = {"deeplab_aspp_mobile": deeplab_aspp(input_shape=(32, 48, 1), stem="strided", decoder="light", width=8,
+                                                  stage_filters=(8, 8, 16, 16), aspp_filters=8, decoder_filters=8),
+              "lraspp_mobilenetv3": create_model("lraspp_mobilenetv3", input_shape=(32, 48, 1), alpha=0.75,
+                                                 head_filters=16)}
+    args = argparse.Namespace(out=str(tmp_path), litert_threads=[1], timing_rounds=1)
+    columns = bench.litert_columns(models, images, masks, args, log=lambda _msg: None)
+    for arm, c in columns.items():
+        assert c["int8_audit_ok"], arm
+        assert 0 <= c["int8_miou"] <= 1
+        assert c["litert_float32_1t_ms"] > 0 and c["litert_int8_1t_ms"] > 0
+    assert columns["deeplab_aspp_mobile"]["int8_dilated_native"].split("/")[0] != "0"
 
 
 @pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")

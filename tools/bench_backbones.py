@@ -140,23 +140,6 @@ def export_int8(model, row, images, masks, args):
     return os.path.join(out, "model_int8.tflite")
 
 
-def round_robin_latency(paths, image, *, threads, rounds, calls):
-    """Best-of-``rounds`` median batch-1 latency (ms) of each .tflite file, timed in turn."""
-    import numpy as np
-
-    from kerasdil.export.timing import median_seconds
-    from kerasdil.export.tflite import LiteRTRunner
-
-    runners = {name: LiteRTRunner(path, num_threads=threads) for name, path in paths.items()}
-    fns = {name: runner.batch_fn(image[None])[0] for name, runner in runners.items()}
-    best = {name: float("inf") for name in paths}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            seconds, _ = median_seconds(fn, repeats=calls, warmup=3, max_seconds=10.0)
-            best[name] = min(best[name], 1000 * seconds)
-    return {name: float(np.round(ms, 3)) for name, ms in best.items()}
-
-
 def table(rows, args):
     lines = [
         "| backbone | output stride | params | MACs/image | test mIoU (Keras) | mIoU w/o background | "
@@ -189,6 +172,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
+    from kerasdil.export.timing import round_robin_latency
     from kerasdil.tasks import get_task
     from kerasdil.zoo import model_info
 

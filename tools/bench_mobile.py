@@ -19,7 +19,9 @@ Every number is also given as a ratio to the first model (the peer: ``keras_io_c
 A model is a zoo spec: ``NAME`` (random weights), ``NAME:TAG`` (shipped weights) or a
 ``.keras`` path; ``--peer-weights`` may give the peer a trained ``.keras`` file so its
 int8 calibration and accuracy mean something (without one it is trained for
-``--peer-epochs`` epochs here first).
+``--peer-epochs`` epochs here first). ``--candidates`` adds untrained ``mnist_dsdc``
+architectures (builder arguments as JSON) for a latency study: their speed is real,
+their accuracy is chance.
 
     python tools/bench_mobile.py --data ../shared/data/mnist.npz --models mnist_dsdc:mnist \\
         --out runs/bench_mobile
@@ -47,8 +49,20 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     p.add_argument("--invokes", type=int, default=300, help="LiteRT batch-1 invokes per round")
     p.add_argument("--train-steps", type=int, default=40, help="training steps timed per round (0: skip training)")
+    p.add_argument("--candidates", default=None, metavar="JSON",
+                   help='untrained architectures to time beside the models: {"label": {mnist_dsdc arguments}}, '
+                        'e.g. \'{"two blocks": {"dilation_schedule": [[], [1, 2]]}}\' (their accuracy is chance)')
     p.add_argument("--out", default=os.path.join("runs", "bench_mobile"))
     args = p.parse_args(argv)
+    if args.candidates is not None:
+        import json
+
+        try:
+            args.candidates = json.loads(args.candidates)
+        except json.JSONDecodeError as e:
+            p.error(f"--candidates is not valid JSON ({e.msg} at character {e.pos})")
+        if not isinstance(args.candidates, dict) or not all(isinstance(v, dict) for v in args.candidates.values()):
+            p.error('--candidates must be a JSON object of objects, {"label": {mnist_dsdc arguments}}')
     if args.rounds < 1 or args.invokes < 1 or args.train_steps < 0 or args.peer_epochs < 1:
         p.error("--rounds, --invokes and --peer-epochs must be at least 1, --train-steps at least 0")
     return args
@@ -135,6 +149,14 @@ def main(argv=None):
         models[PEER] = peer
     for spec in specs:
         models[spec] = _load(spec)
+    for label, kwargs in (args.candidates or {}).items():
+        from kerasdil.zoo import create_model
+
+        keras.utils.set_random_seed(0)
+        try:
+            models[f"{label} (untrained)"] = create_model("mnist_dsdc", **kwargs)
+        except (TypeError, ValueError) as e:
+            raise SystemExit(f"bench_mobile: candidate {label!r}: {e}") from None
 
     files, interpreters, accuracy = {}, {}, {}
     x1, x64 = x_test[:1], x_test[:64]
@@ -183,7 +205,7 @@ def main(argv=None):
         for name, model in models.items():
             keras.utils.set_random_seed(0)
             clone = keras.models.clone_model(model)
-            base = name.split(":")[0] if not name.endswith(".keras") else "mnist_dsdc"
+            base = "mnist_dsdc" if name.endswith((".keras", "(untrained)")) else name.split(":")[0]
             compile_model(clone, task, learning_rate=recipe(base)["learning_rate"],
                           weight_decay=recipe(base)["weight_decay"])
             for _ in range(3):

@@ -1,13 +1,17 @@
-"""Segmentation benchmark: unet_baseline vs deeplab_aspp (scratch) vs deeplab_aspp
-fine-tuned from mnist_dsdc, side by side on the same MNIST scenes and budget.
+"""Segmentation benchmark: deeplab_aspp (scratch and fine-tuned from mnist_dsdc) against
+the peers unet_baseline and lraspp_mobilenetv3, side by side on the same MNIST scenes and budget.
 
     nice -n 5 python tools/bench_segmentation.py --data /path/to/mnist.npz \\
         --train-scenes 4000 --out zoo/deeplab_aspp/bench
 
+Arms (``--arms``): unet_baseline (keras.io's U-Net), deeplab_aspp from scratch,
+deeplab_aspp_finetuned, deeplab_aspp_mobile (``deeplab_aspp(**MOBILE_CONFIG)``, the
+mobile configuration, from scratch) and lraspp_mobilenetv3 (keras.applications'
+MobileNetV3-Small with the LR-ASPP head, from scratch: the mobile peer).
 Every arm trains on the same scenes (same seed), with the same batch size, epochs,
 optimiser (AdamW, cosine decay with warm-up: ``kerasdil.train.compile_model``) and
 peak learning rate; the fine-tuned arm follows ``kerasdil.finetune.finetune``:
-backbone copied from ``--source`` (default the shipped ``mnist_dsdc:mnist``),
+backbone copied from ``--source`` (default ``kerasdil.finetune.DEFAULT_SOURCES``),
 ``--head-epochs`` with it frozen, then every layer at ``--finetune-lr``.
 The defaults are the recipes' values: epochs from ``kerasdil.train.RECIPES
 ["deeplab_aspp"]`` (the scratch recipe), head epochs, batch size, learning
@@ -26,9 +30,15 @@ counts): inference on batches of 64 with ``model.predict_on_batch``, batch-1
 latency as the median of single-image calls ``model(x, training=False)``,
 training with ``train_on_batch`` at the benchmark's batch size; s/epoch =
 scenes per epoch / training images/s. s/epoch, images/s and latency are also
-given as ratios over unet_baseline, the peer (when it is among the arms). The
+given as ratios over ``--peer`` (default unet_baseline) when it is among the arms. The
 wall-clock median epoch of each run is in bench.json
 (``seconds_per_epoch_during_run``), at whatever load the machine had then.
+
+Deployment columns (unless ``--no-litert``): every trained arm is exported the way
+``kerasdil export`` does it (float32 and int8 TFLite, int8 calibrated on 256 training
+scenes, each file audited: dilated convs native, no SPACE_TO_BATCH_ND), the int8
+file's test mIoU, and the LiteRT (XNNPACK) batch-1 latency of both files at each of
+``--litert-threads``, timed round-robin over the arms (best of ``--timing-rounds``).
 """
 
 import argparse
@@ -38,7 +48,10 @@ import sys
 import time
 
 
-ARMS = ("unet_baseline", "deeplab_aspp", "deeplab_aspp_finetuned")
+ARMS = ("unet_baseline", "deeplab_aspp", "deeplab_aspp_finetuned", "deeplab_aspp_mobile", "lraspp_mobilenetv3")
+#: Arms that are a zoo model built with other arguments: deeplab_aspp_mobile is
+#: ``deeplab_aspp(**MOBILE_CONFIG)`` (strided stem, light head), from scratch.
+ARM_MODELS = {"deeplab_aspp_mobile": ("deeplab_aspp", "MOBILE_CONFIG")}
 #: The arm every speed is compared with.
 PEER = "unet_baseline"
 
@@ -104,7 +117,8 @@ def interleaved_timing(models, images, masks, *, batch_size, rounds=7, steps=4, 
     return best
 
 
-def ratios_over_peer(results, peer=PEER):
+def ratios_over_peer(results, peer=PEER, keys=("seconds_per_epoch", "inference_images_per_second",
+                                               "latency_batch1_ms")):
     """Each arm's s/epoch, inference images/s and batch-1 latency divided by the peer's.
 
     Returns:
@@ -114,8 +128,43 @@ def ratios_over_peer(results, peer=PEER):
     """
     if peer not in results:
         return {}
-    keys = ("seconds_per_epoch", "inference_images_per_second", "latency_batch1_ms")
-    return {arm: {k: r[k] / results[peer][k] for k in keys} for arm, r in results.items()}
+    return {arm: {k: r[k] / results[peer][k] for k in keys if k in r and k in results[peer]}
+            for arm, r in results.items()}
+
+
+def litert_columns(models, images, masks, args, log):
+    """Export every model to float32 and int8 TFLite (audited), score the int8 file on the
+    test scenes and time both files at batch 1, round-robin over the models.
+
+    Returns ``{arm: {"int8_miou", "int8_audit_ok", "litert_<quant>_<threads>t_ms", ...}}``.
+    """
+    from kerasdil.export import export
+    from kerasdil.export.timing import round_robin_latency
+
+    columns, paths = {}, {}
+    for arm, model in models.items():
+        out = os.path.join(args.out, arm, "export")
+        report = export(model, out, formats="tflite", quantize=("float32", "int8"),
+                        representative_data=images[:256], test_data=(images, masks), latency_repeats=0, force=True)
+        int8 = report.artifact("tflite", "int8")
+        audit = int8.audit
+        columns[arm] = {
+            "int8_miou": int8.metric["value"],
+            "int8_bytes": int8.bytes,
+            "int8_audit_ok": not audit["forbidden"] and audit["dilated_native"] == audit["dilated_expected"]
+            and "SPACE_TO_BATCH_ND" not in audit["ops"],
+            "int8_dilated_native": f"{audit['dilated_native']}/{audit['dilated_expected']}",
+        }
+        for quant in ("float32", "int8"):
+            paths[(arm, quant)] = os.path.join(out, f"model_{quant}.tflite")
+        log(f"{arm}: exported; int8 mIoU {int8.metric['value']:.4f}, dilated native {columns[arm]['int8_dilated_native']}")
+    for threads in args.litert_threads:
+        for quant in ("float32", "int8"):
+            files = {arm: paths[(arm, quant)] for arm in models}
+            ms = round_robin_latency(files, images[0], threads=threads, rounds=args.timing_rounds, calls=50)
+            for arm, value in ms.items():
+                columns[arm][f"litert_{quant}_{threads}t_ms"] = value
+    return columns
 
 
 def train_from_scratch(name, arm_dir, datasets, args, log):
@@ -128,7 +177,13 @@ def train_from_scratch(name, arm_dir, datasets, args, log):
     task = get_task("segmentation")
     train, val, _test, _ = datasets
     keras.utils.set_random_seed(args.seed)
-    model = create_model(name)
+    if name in ARM_MODELS:
+        import kerasdil.zoo.segmentation_record as record
+
+        zoo_name, config = ARM_MODELS[name]
+        model = create_model(zoo_name, **getattr(record, config))
+    else:
+        model = create_model(name)
     weights_path = os.path.join(arm_dir, "final.weights.npz")
     history_path = os.path.join(arm_dir, "history.json")
     if os.path.exists(weights_path):
@@ -171,7 +226,12 @@ def build_parser():
                    help="learning rate once every layer trains (default: the fine-tuning recipe)")
     p.add_argument("--weight-decay", type=float, default=finetune_defaults["weight_decay"])
     p.add_argument("--timing-rounds", type=int, default=7, help="round-robin speed rounds (the best counts)")
-    p.add_argument("--source", default="mnist_dsdc:mnist", help="pretrained classifier for the fine-tuned arm")
+    p.add_argument("--source", default=None,
+                   help="pretrained classifier for the fine-tuned arm (default: kerasdil.finetune.DEFAULT_SOURCES)")
+    p.add_argument("--peer", default=PEER, choices=ARMS, help="the arm every ratio is taken over")
+    p.add_argument("--litert-threads", default="1,2", type=lambda t: [int(v) for v in t.split(",") if v.strip()],
+                   help="LiteRT thread counts for the batch-1 latency columns")
+    p.add_argument("--no-litert", action="store_true", help="skip the TFLite export and LiteRT columns")
     p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {', '.join(ARMS)}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--speed-only", action="store_true",
@@ -294,9 +354,15 @@ def main(argv=None):
         results[arm]["latency_batch1_ms"] = t["latency_batch1_ms"]
         results[arm]["train_images_per_second"] = t["train_images_per_second"]
         results[arm]["seconds_per_epoch"] = args.train_scenes / t["train_images_per_second"]
-    ratios = ratios_over_peer(results)
+    litert_keys = ()
+    if not args.no_litert:
+        for arm, cols in litert_columns(models, test_images, test_masks, args, log).items():
+            results[arm].update(cols)
+        litert_keys = tuple(f"litert_{q}_{t}t_ms" for t in args.litert_threads for q in ("float32", "int8"))
+    ratios = ratios_over_peer(results, args.peer,
+                              ("seconds_per_epoch", "inference_images_per_second", "latency_batch1_ms") + litert_keys)
     for arm, r in ratios.items():
-        results[arm]["ratios_over_" + PEER] = r
+        results[arm]["ratios_over_" + args.peer] = r
 
     comparison = {}
     if "deeplab_aspp" in results and "deeplab_aspp_finetuned" in results:
@@ -315,6 +381,15 @@ def main(argv=None):
         targets["deeplab_miou_at_least_0.95"] = best >= 0.95
     if "deeplab_aspp" in results and "unet_baseline" in results:
         targets["deeplab_fewer_params_than_unet"] = results["deeplab_aspp"]["params"] < results["unet_baseline"]["params"]
+    mobile = results.get("lraspp_mobilenetv3")
+    for arm in ("deeplab_aspp", "deeplab_aspp_finetuned", "deeplab_aspp_mobile"):
+        if mobile and arm in results:
+            r = results[arm]
+            targets[f"{arm}_miou_at_least_lraspp"] = r["miou"] >= mobile["miou"]
+            targets[f"{arm}_params_at_most_lraspp"] = r["params"] <= mobile["params"]
+            for key in litert_keys:
+                if "int8" in key:
+                    targets[f"{arm}_{key}_at_most_lraspp"] = r[key] <= mobile[key]
     command = "python tools/bench_segmentation.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report = {"command": command.strip(), "data": data_text, "settings": vars(args), "results": results,
               "finetune_vs_scratch": comparison, "targets": targets}
@@ -348,6 +423,15 @@ def main(argv=None):
         "| batch-1 latency (ms) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    litert_lines = []
+    if litert_keys:
+        heads = " | ".join(f"LiteRT {k.split('_')[1]} {k.split('_')[2]} ms" for k in litert_keys)
+        litert_lines = ["", f"| model | int8 test mIoU | int8 audit | {heads} |",
+                        "|---|---:|---|" + "---:|" * len(litert_keys)]
+        for arm, r in results.items():
+            cells = " | ".join(with_ratio(arm, k, format(r[k], ".3f")) for k in litert_keys)
+            audit = ("ok" if r["int8_audit_ok"] else "FAILED") + f" ({r['int8_dilated_native']} dilated native)"
+            litert_lines.append(f"| {arm} | {r['int8_miou']:.4f} | {audit} | {cells} |")
     for arm, r in results.items():
         lines.append(
             f"| {arm} | {r['params']:,} | {r['macs'] / 1e6:.1f} M | "
@@ -356,8 +440,11 @@ def main(argv=None):
             f"{with_ratio(arm, 'inference_images_per_second', format(r['inference_images_per_second'], '.0f'))} | "
             f"{with_ratio(arm, 'latency_batch1_ms', format(r['latency_batch1_ms'], '.1f'))} |"
         )
-    lines += ["", f"In parentheses: the ratio over {PEER} (the peer), measured round-robin in the same rounds."
-              if ratios else f"No ratios: {PEER} (the peer) was not among the arms."]
+    lines += litert_lines
+    lines += ["", f"In parentheses: the ratio over {args.peer} (the peer), measured round-robin in the same rounds."
+              if ratios else f"No ratios: {args.peer} (the peer) was not among the arms."]
+    if targets:
+        lines += ["", "Targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()) + "."]
     if comparison:
         lines += ["", f"Fine-tuned reaches the scratch model's final validation mIoU "
                       f"({comparison['scratch_final_val_miou']:.4f}) after "

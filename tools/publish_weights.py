@@ -16,6 +16,13 @@ import sys
 
 
 
+#: Builder arguments that decide the architecture; a tag's card records them so that
+#: ``create_model("<model>:<tag>")`` rebuilds the network its weights were trained with.
+ARCHITECTURE_KEYS = ("input_shape", "num_classes", "dilation_schedule", "width", "stem", "stage_filters", "batchnorm",
+                     "output_stride", "aspp_rates", "decoder", "backbone", "aspp_filters", "decoder_filters",
+                     "backbone_classes")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="publish a run's weights into kerasdil/zoo/weights")
     p.add_argument("run_dir")
@@ -41,8 +48,7 @@ def main(argv=None):
 
     info = model_info(run["model"])
     config = {k: v for k, v in {**info.default_config, **run["model_kwargs"]}.items()
-              if k in ("input_shape", "num_classes", "dilation_schedule", "width", "stem", "stage_filters", "output_stride",
-                       "aspp_rates", "decoder", "backbone")}
+              if k in ARCHITECTURE_KEYS}
     config = json.loads(json.dumps(config, default=list))
     folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kerasdil", "zoo", "weights")
     base = f"{run['model']}-{args.tag}"

@@ -51,3 +51,29 @@ def measure(batch_fn, x1, xb, *, repeats=30, warmup=3, max_seconds=3.0):
         "repeats": [n1, nb],
         "note": "; ".join(n for n in (note1, noteb) if n) or None,
     }
+
+
+def round_robin_latency(paths, image, *, threads=1, rounds=5, calls=50):
+    """Best-of-``rounds`` median batch-1 latency (ms) of each .tflite file, timed in turn.
+
+    Each round times every file once (the median of ``calls`` invocations on
+    ``image``), so load on a shared machine hits every file alike; the best round
+    counts. The files run in the LiteRT interpreter with ``threads`` threads.
+
+    Args:
+        paths: ``{name: .tflite path}`` (static batch 1).
+        image: one input, without the batch axis.
+
+    Returns:
+        ``{name: milliseconds}`` (rounded to the microsecond).
+    """
+    from kerasdil.export.tflite import LiteRTRunner
+
+    runners = {name: LiteRTRunner(path, num_threads=threads) for name, path in paths.items()}
+    fns = {name: runner.batch_fn(image[None])[0] for name, runner in runners.items()}
+    best = {name: float("inf") for name in paths}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            seconds, _ = median_seconds(fn, repeats=calls, warmup=3, max_seconds=10.0)
+            best[name] = min(best[name], 1000 * seconds)
+    return {name: round(ms, 3) for name, ms in best.items()}

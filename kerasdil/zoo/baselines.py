@@ -39,7 +39,10 @@ def lraspp_mobilenetv3(input_shape=(64, 80, 1), num_classes=11, alpha=1.0, head_
 
     Backbone: ``keras.applications.MobileNetV3Small(weights=None,
     include_preprocessing=False)``, randomly initialised (nothing is
-    downloaded), fed the [0, 1] image directly. The head follows the paper's
+    downloaded), fed the [0, 1] image directly, its BatchNormalization
+    momentum set to Keras' default 0.99 (keras.applications uses 0.999, made
+    for ImageNet-length training; on the scenes' budget the moving statistics
+    lag and validation predicts background only). The head follows the paper's
     LR-ASPP: the backbone's last 1/16 feature map goes through a 1x1 conv
     (``head_filters``, BN, ReLU) gated by a global-pooling branch (1x1 conv,
     sigmoid), is upsampled (bilinear) to 1/8 and mapped to class logits by a
@@ -78,6 +81,14 @@ def lraspp_mobilenetv3(input_shape=(64, 80, 1), num_classes=11, alpha=1.0, head_
     backbone = keras.applications.MobileNetV3Small(
         input_tensor=inputs, include_top=False, weights=None, alpha=alpha, include_preprocessing=False,
     )
+
+    # keras.applications builds MobileNetV3 for ImageNet with BatchNormalization
+    # momentum 0.999; trained from scratch on a few thousand steps its moving
+    # statistics then lag so far behind that inference predicts background only.
+    # Keras' default momentum (0.99, that of every kerasdil model) lets it learn.
+    for layer in backbone.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.99
 
     def last_at(stride):
         size = (h // stride, w // stride)

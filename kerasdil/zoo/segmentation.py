@@ -20,6 +20,8 @@ from kerasdil.zoo.segmentation_record import (  # the constants the builders and
     BACKBONE_STAGES,
     BACKBONE_WIDTH,
     DECODER_FILTERS,
+    DEEPLAB_STEMS,
+    MOBILE_CONFIG,
     DEFAULT_OUTPUT_STRIDE,
     OUTPUT_STRIDES,
     SEGMENTATION_INPUT_SHAPE,
@@ -78,11 +80,26 @@ def _backbone_schedule(dilation_schedule, name):
         )
     out = []
     for stage in dilation_schedule:
+        if hasattr(stage, "__len__") and len(stage) == 0 and not isinstance(stage, (str, bytes)):
+            out.append(())  # a stage with no blocks is skipped (its pool stays)
+            continue
         V.dilation_schedule(name, stage)  # the shape of the error message
         for r in stage:
             V.positive_int(name, "dilation_schedule", r)
         out.append(tuple(int(r) for r in stage))
     return tuple(out)
+
+
+def _stage_filters(stage_filters, default, name):
+    """The four stages' channels: ``default`` or a validated override."""
+    if stage_filters is None:
+        return tuple(default)
+    if isinstance(stage_filters, (str, bytes)) or not hasattr(stage_filters, "__len__") or len(stage_filters) != len(default):
+        raise ValueError(f"{name}: `stage_filters` needs {len(default)} channel counts such as {tuple(default)}, "
+                         f"got {stage_filters!r}.")
+    for f in stage_filters:
+        V.positive_int(name, "stage_filters", f)
+    return tuple(int(f) for f in stage_filters)
 
 
 def _set_background_prior(logits, prior, name):
@@ -112,6 +129,8 @@ def deeplab_aspp(
     backbone_weights=None,
     feature_layers=None,
     multi_grid=None,
+    stem="full",
+    stage_filters=None,
     name="deeplab_aspp",
 ):
     """DeepLab-style semantic segmenter on a dilated DSDC or keras.applications backbone.
@@ -139,7 +158,13 @@ def deeplab_aspp(
     upsampled (bilinear) to the input size and fused with the ``stem`` features
     and the image itself (a full-resolution skip that keeps the thin digit strokes
     sharp) by one DSDC block before the 1x1 ``logits`` conv. With ``decoder=False`` (DeepLabV3): 1x1 ``logits`` on the
-    ASPP output, bilinear upsampling to the input size.
+    ASPP output, bilinear upsampling to the input size. With ``decoder="light"``
+    (the mobile head, see ``MOBILE_CONFIG``): the ASPP output is upsampled to 1/4
+    and joined with a 1x1 reduction of ``stage2`` (and the ``classifier``
+    evidence), two DSDC blocks and a 1x1 conv give class logits at 1/4, which are
+    upsampled (bilinear) to the input size and fused with the image by one 1x1
+    ``logits`` conv (started as the identity on the upsampled logits): nothing
+    but that 1x1 conv runs at full size.
 
     Args:
         input_shape: (H, W, C), H and W divisible by ``output_stride``. Default
@@ -158,13 +183,22 @@ def deeplab_aspp(
             through (2 to 32; 8 and 16 are DeepLab's).
         aspp_rates: atrous rates of the ASPP branches; default (2, 4, 6) at
             output stride 8, scaled by 8 / output_stride.
-        decoder: add the DeepLabV3+ decoder. Default True.
+        decoder: True (default): the DeepLabV3+ decoder above; "light": the
+            mobile head at 1/4 (DSDC backbone only); False: none.
         dilation_schedule: per-stage dilation rates of the four backbone stages
             at their natural stride, e.g. ((1, 2, 5), (1, 2, 3), (1, 2, 3),
             (1, 2, 3)) (the default); stages past the output stride multiply
             them as above. Depth per stage may differ; weights then change shape.
-        width: stem channels (stages use 2x, 3x, 4x, 4x). Default: mnist_dsdc's
-            width (18), so its pretrained weights transfer.
+        width: stem channels (stages use 2x, 3x, 4x, 4x unless
+            ``stage_filters``). Default 18, the width of the classifier
+            weights the shipped segmenter was fine-tuned from (``mnist_w18``).
+        stem: "full" (default): a 3x3 conv at the input size, then a 2x2
+            max-pool before each stage; "strided": a stride-2 3x3 conv that
+            takes the first stage's pool (as mnist_dsdc's strided stem), so
+            nothing but the stem's output runs at 1/2 unless stage1 has blocks.
+        stage_filters: channels of the four stages; default ``width`` x
+            (2, 3, 4, 4). A stage with no rates (``()``) in the schedule is
+            skipped.
         aspp_filters: channels of every ASPP branch. Default 64.
         decoder_filters: channels of the decoder blocks. Default 32.
         backbone_classes: outputs of ``classifier``, a 1x1 conv on the stage2
@@ -248,30 +282,60 @@ def deeplab_aspp(
         V.positive_int(name, "backbone_classes", backbone_classes)
     rates = _aspp_rates(aspp_rates, output_stride, name)
     schedules = _backbone_schedule(dilation_schedule, name)
+    if stem not in DEEPLAB_STEMS:
+        raise ValueError(f"{name}: `stem` must be one of {', '.join(map(repr, DEEPLAB_STEMS))}, got {stem!r}.")
+    if not (isinstance(decoder, bool) or decoder == "light"):
+        raise ValueError(f"{name}: `decoder` must be True, False or \"light\", got {decoder!r}.")
+    if decoder == "light" and output_stride < 4:
+        raise ValueError(f"{name}: decoder=\"light\" works at 1/4; `output_stride` must be 4 or more, got {output_stride}.")
+    default_filters = tuple(width * multiple for _, _, multiple in BACKBONE_STAGES)
+    filters = _stage_filters(stage_filters, default_filters, name)
+    if stem == "full" and not schedules[0] and decoder is True:
+        raise ValueError(f"{name}: the full decoder reads stage1; give stage1 rates or use decoder=\"light\".")
     h, w, _ = input_shape
 
     inputs = keras.Input(shape=input_shape, name="image")
-    stem = DilatedConvBN(width, 3, name="stem")(inputs)
-    x = stem
-    stride, dilation = 1, 1
+    stem_out = DilatedConvBN(width, 3, strides=2 if stem == "strided" else 1, name="stem")(inputs)
+    x = stem_out
+    stride, dilation = (2 if stem == "strided" else 1), 1
     low_level = evidence = None
-    for i, ((stage, _, multiple), schedule) in enumerate(zip(BACKBONE_STAGES, schedules)):
-        if stride < output_stride:
+    for i, ((stage, _, _), schedule, channels) in enumerate(zip(BACKBONE_STAGES, schedules, filters)):
+        if i == 0 and stem == "strided":
+            pass  # the strided stem took this stage's pool
+        elif stride < output_stride:
             x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
             stride *= 2
         else:
             dilation *= 2  # the stride this stage gives up becomes dilation
-        x = DilationStack(
-            tuple(r * dilation for r in schedule), width * multiple, implementation=implementation, name=stage
-        )(x)
+        if schedule:
+            x = DilationStack(
+                tuple(r * dilation for r in schedule), channels, implementation=implementation, name=stage
+            )(x)
         if stage == "stage1":
             low_level = x
-        if stage == "stage2" and backbone_classes and decoder:
-            # The backbone classifier applied at every position (FCN-style): per-
-            # position class evidence, filled from mnist_dsdc's Dense head.
-            evidence = layers.Conv2D(backbone_classes, 1, name="classifier")(x)
+        if stage == "stage2":
+            if decoder == "light":
+                low_level = x
+            if backbone_classes and decoder:
+                # The backbone classifier applied at every position (FCN-style): per-
+                # position class evidence, filled from mnist_dsdc's Dense head.
+                evidence = layers.Conv2D(backbone_classes, 1, name="classifier")(x)
     x = ASPP(filters=aspp_filters, rates=rates, separable=True, dropout=0.1, name="aspp")(x)
-    if decoder:
+    if decoder == "light":
+        skip = DilatedConvBN(max(8, decoder_filters // 2), 1, name="decoder_reduce")(low_level)
+        if output_stride > 4:
+            x = layers.UpSampling2D(output_stride // 4, interpolation="bilinear", name="decoder_upsample")(x)
+        merged = [x, skip] + ([evidence] if evidence is not None else [])
+        x = layers.Concatenate(name="decoder_concat")(merged)
+        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv1")(x)
+        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv2")(x)
+        x = layers.Conv2D(num_classes, 1, name="decoder_logits")(x)
+        x = layers.UpSampling2D(4, interpolation="bilinear", name="upsample")(x)
+        # The image joins at full size through one 1x1 conv: a stroke is a pixel
+        # above the ink threshold, which the fused logits read off directly.
+        x = layers.Concatenate(name="refine_concat")([x, inputs])
+        outputs = layers.Conv2D(num_classes, 1, name="logits")(x)
+    elif decoder:
         skip = DilatedConvBN(max(8, decoder_filters // 2), 1, name="decoder_reduce")(low_level)
         if output_stride > 2:
             x = layers.UpSampling2D(output_stride // 2, interpolation="bilinear", name="decoder_upsample")(x)
@@ -284,24 +348,37 @@ def deeplab_aspp(
         x = layers.UpSampling2D(2, interpolation="bilinear", name="upsample")(x)
         # The raw image joins the refinement: a stroke is a pixel above the ink
         # threshold, which the last layers then read off directly.
-        x = layers.Concatenate(name="refine_concat")([x, stem, inputs])
+        x = layers.Concatenate(name="refine_concat")([x, stem_out, inputs])
         x = SeparableDilatedConv(max(8, decoder_filters // 2), 3, implementation=implementation, name="refine_conv")(x)
         outputs = layers.Conv2D(num_classes, 1, name="logits")(x)
     else:
         x = layers.Conv2D(num_classes, 1, name="logits")(x)
         outputs = layers.UpSampling2D(output_stride, interpolation="bilinear", name="upsample")(x)
     model = ZooModel(inputs, outputs, name=name)
+    if decoder == "light":
+        # The fusion starts as the identity on the upsampled logits (the image's
+        # weights zero), so the prior below and early training act through it.
+        kernel = np.zeros((1, 1, num_classes + input_shape[-1], num_classes), "float32")
+        kernel[0, 0, :num_classes, :] = np.eye(num_classes, dtype="float32")
+        model.get_layer("logits").kernel.assign(kernel)
+        model.get_layer("logits").bias.assign(np.zeros(num_classes, "float32"))
     if background_prior is not None and num_classes > 1:
-        _set_background_prior(model.get_layer("logits"), background_prior, name)
+        prior_layer = "decoder_logits" if decoder == "light" else "logits"
+        _set_background_prior(model.get_layer(prior_layer), background_prior, name)
     config = dict(
-        input_shape=list(input_shape), num_classes=num_classes, backbone=backbone, decoder=bool(decoder),
+        input_shape=list(input_shape), num_classes=num_classes, backbone=backbone,
+        decoder=decoder if decoder == "light" else bool(decoder),
         width=width, aspp_filters=aspp_filters, decoder_filters=decoder_filters, backbone_classes=backbone_classes,
+        stem=stem,
     )
+    if stage_filters is not None:  # else width x (2, 3, 4, 4), which `width` records
+        config["stage_filters"] = list(filters)
     if dilation_schedule is not None:
         config["dilation_schedule"] = [list(s) for s in schedules]
     # Output stride and ASPP rates change no weight shape, so they are not part
     # of the compatibility config: weights trained at OS 8 load at OS 16.
-    return load_weights(model, weights, model_name="deeplab_aspp", config=config)
+    # Files written before `stem` existed used the full stem.
+    return load_weights(model, weights, model_name="deeplab_aspp", config=config, config_defaults={"stem": "full"})
 
 
 def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, aspp_rates, decoder, dilation_schedule,

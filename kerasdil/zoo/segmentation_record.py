@@ -35,6 +35,21 @@ BACKBONE_WIDTH = DEFAULT_WIDTH
 ASPP_FILTERS = 64
 DECODER_FILTERS = 32
 BACKBONE_CLASSES = 10
+#: Stems of the DSDC backbone: a 3x3 conv at full size, or a stride-2 one.
+DEEPLAB_STEMS = ("full", "strided")
+#: deeplab_aspp's mobile configuration (``deeplab_aspp(**MOBILE_CONFIG)``): a
+#: strided stem, stages of 32 and 64 channels at 1/4 and 1/8 (16 x multiples of
+#: 8, which XNNPACK's kernels favour), the last stage dilated instead of pooled,
+#: and the light head (logits at 1/4, one 1x1 fusion with the image at full size).
+MOBILE_CONFIG = dict(
+    stem="strided",
+    width=16,
+    dilation_schedule=((), (1, 2), (1, 2, 3), (1, 2)),
+    stage_filters=(16, 32, 64, 64),
+    aspp_filters=32,
+    decoder_filters=32,
+    decoder="light",
+)
 
 
 def deeplab_stage_rates(schedule, output_stride=DEFAULT_OUTPUT_STRIDE):

@@ -44,3 +44,17 @@ nice -n 5 python tools/bench_segmentation.py --data "$DATA" --train-scenes 4000 
 
 # 4. Few-shot transfer: mnist_dsdc on scikit-learn's digits, fine-tuned vs scratch.
 nice -n 5 python tools/finetune_digits.py --out zoo/deeplab_aspp/finetune_digits
+
+# 5. deeplab_aspp:scenes_mobile: the mobile configuration (MOBILE_CONFIG in
+#    kerasdil/zoo/segmentation_record.py) from scratch, deeplab_aspp's recipe for 30 epochs.
+MOBILE='{"stem": "strided", "width": 16, "dilation_schedule": [[], [1, 2], [1, 2, 3], [1, 2]], "stage_filters": [16, 32, 64, 64], "aspp_filters": 32, "decoder_filters": 32, "decoder": "light"}'
+kerasdil train deeplab_aspp --model-kwargs "$MOBILE" --epochs 30 --data "$DATA" \
+    --out runs/deeplab_aspp-scenes_mobile --quiet
+python tools/publish_weights.py runs/deeplab_aspp-scenes_mobile --tag scenes_mobile \
+    --recipe "kerasdil train deeplab_aspp --model-kwargs '$MOBILE' --epochs 30 --data mnist.npz --out runs/deeplab_aspp-scenes_mobile"
+
+# 6. deeplab_aspp (mobile configuration, default fine-tuned) against the mobile peer
+#    lraspp_mobilenetv3, same data and budget, with LiteRT int8/float32 latency.
+nice -n 5 python tools/bench_segmentation.py --data "$DATA" --train-scenes 4000 --epochs 12 \
+    --arms lraspp_mobilenetv3,deeplab_aspp_mobile,deeplab_aspp_finetuned --peer lraspp_mobilenetv3 \
+    --out zoo/deeplab_aspp/bench_mobile
