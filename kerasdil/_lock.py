@@ -11,7 +11,10 @@ LOCK_FILE = "train.lock"
 _LOCK_GRACE_S = 10.0
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
+    """Whether process ``pid`` runs on this machine (True when that cannot be told)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -68,7 +71,7 @@ class RunLock:
                         owner = (None, socket.gethostname())
                 pid, host = owner if owner else (None, None)
                 here = host == socket.gethostname()
-                if owner is not None and (not here or pid is None or _pid_alive(pid)):
+                if owner is not None and (not here or pid is None or pid_alive(pid)):
                     who = f"pid {pid}" + ("" if here else f" on {host}") if pid else "another process"
                     raise FileExistsError(
                         f"another kerasdil run ({who}) is writing into {self.out_dir}; wait for it to end or "

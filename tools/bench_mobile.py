@@ -128,6 +128,7 @@ def main(argv=None):
     from kerasdil.io import write_report
     from kerasdil.tasks import get_task
     from kerasdil.train import compile_model, recipe
+    from kerasdil.zoo import create_model
     from kerasdil.zoo.stats import model_stats
 
     arrays = data.load_mnist_arrays(args.data)
@@ -150,8 +151,6 @@ def main(argv=None):
     for spec in specs:
         models[spec] = _load(spec)
     for label, kwargs in (args.candidates or {}).items():
-        from kerasdil.zoo import create_model
-
         keras.utils.set_random_seed(0)
         try:
             models[f"{label} (untrained)"] = create_model("mnist_dsdc", **kwargs)

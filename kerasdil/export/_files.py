@@ -23,6 +23,7 @@ import re
 import shutil
 import uuid
 
+from kerasdil._lock import pid_alive
 from kerasdil.io import TEMPORARY_SUFFIX, write_bytes_atomic, write_text_atomic
 
 STAGING_PREFIX = ".kerasdil-export-"
@@ -32,19 +33,6 @@ JOURNAL = ".kerasdil-export-commit.json"
 _ASIDE = "replaced"  # inside the staging folder: the artifacts a commit replaces, deleted with it
 _STAGING_RE = re.compile(re.escape(STAGING_PREFIX) + r"(\d+)-[0-9a-f]{8}" + re.escape(STAGING_SUFFIX))
 _TEMP_FILE_RE = re.compile(r".+\.(\d+)-[0-9a-f]{8}" + re.escape(STAGING_SUFFIX))
-
-
-def _alive(pid):
-    """Whether process ``pid`` runs on this machine (True when that cannot be told)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by someone else
-        return True
-    return True
 
 
 def tidy(out_dir):
@@ -68,7 +56,7 @@ def tidy(out_dir):
             stage, names, pid = os.path.join(out_dir, entry["stage"]), list(entry["names"]), entry.get("pid")
         except (OSError, ValueError, KeyError, TypeError):
             entry = None  # written atomically before any rename: unreadable means no rename happened
-        if entry is not None and _alive(pid) and pid != os.getpid():
+        if entry is not None and pid_alive(pid) and pid != os.getpid():
             return done  # another export is committing right now
         if entry is not None and os.path.isdir(stage):
             _move_in(stage, out_dir, names)
@@ -79,7 +67,7 @@ def tidy(out_dir):
     for name in os.listdir(out_dir):
         path = os.path.join(out_dir, name)
         stale = _STAGING_RE.fullmatch(name) or (os.path.isfile(path) and _TEMP_FILE_RE.fullmatch(name))
-        if stale and not _alive(int(stale.group(1))):
+        if stale and not pid_alive(int(stale.group(1))):
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             else:
