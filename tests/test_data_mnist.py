@@ -714,3 +714,37 @@ def test_appearance_probabilities_above_one_are_refused(sample):
         mnist("train", source=sample, augment={"noise_probability": 1.5})
     with pytest.raises(ValueError, match="'min_contrast' must be at most 1"):
         mnist("train", source=sample, augment={"min_contrast": 2})
+
+
+def test_motion_blur_directions_and_length_widen_the_blur_and_are_checked(sample):
+    import tensorflow as tf
+
+    dot = np.zeros((256, 28, 28, 1), np.float32)
+    dot[:, 14, 14] = 1.0
+    still = dict(max_rotation_degrees=0, max_translation_pixels=0, max_zoom=0, blur_probability=1.0)
+
+    def shapes(**settings):
+        """Per image: (rows, columns) the blur reached, for the images that got a motion blur (a line)."""
+        out = augment_batch(tf.constant(dot), tf.constant([4, 4]), **still, **settings).numpy()[..., 0]
+        seen = set()
+        for image in out:
+            ys, xs = np.nonzero(image > 1e-3)
+            dy, dx = ys - 14, xs - 14
+            h, w = int(np.ptp(ys)) + 1, int(np.ptp(xs)) + 1
+            if (dy == 0).all() or (dx == 0).all():
+                seen.add((h, w))  # horizontal or vertical
+            elif (np.minimum(abs(dy - dx), abs(dy + dx)) <= 1).all():
+                seen.add(("diagonal", max(h, w)))  # not the Gaussian's round blob
+        return seen
+
+    # Default: horizontal or vertical, 5 px.
+    assert AUGMENTATION["motion_directions"] == 2 and AUGMENTATION["max_motion_length"] == 5
+    default = shapes()
+    assert default >= {(1, 5), (5, 1)} and not any(kind == "diagonal" and size >= 5 for kind, size in default)
+    wide = shapes(motion_directions=4, max_motion_length=9)
+    assert any(kind == "diagonal" and size >= 5 for kind, size in wide)
+    assert {(1, 9), (9, 1)} <= wide  # longer ones
+    with pytest.raises(ValueError, match="'motion_directions' must be a whole number >= 1"):
+        mnist("train", source=sample, augment={"motion_directions": 2.5})
+    with pytest.raises(ValueError, match="'max_motion_length' must be between 5 and 27 px"):
+        mnist("train", source=sample, augment={"max_motion_length": 3})

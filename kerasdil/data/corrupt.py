@@ -383,10 +383,16 @@ def _gaussian_blur(x, sigma, rng):
     return ndimage.gaussian_filter(x, sigma=(0, sigma, sigma, 0), mode="nearest", truncate=3.0)
 
 
-def _motion_kernels(n, length, rng):
-    """(N, K, K) line kernels of ``length`` px at a random angle each, K = length (odd)."""
+def motion_kernels(angles, length):
+    """(N, K, K) line kernels ``length`` px long at the given angles (radians), K = length rounded up to odd.
+
+    Each kernel averages along a segment through its centre (bilinear weights, summing to 1).
+    ``corrupt(..., "motion_blur")`` draws a random angle per image; the training
+    augmentation (``blur_probability`` with ``motion_directions``) uses evenly spaced ones.
+    """
+    angle = np.asarray(angles, np.float64).reshape(-1)
+    n = angle.size
     size = int(length) | 1
-    angle = rng.uniform(0.0, np.pi, size=n)
     t = np.linspace(-(length - 1) / 2.0, (length - 1) / 2.0, 8 * size)
     cy = cx = (size - 1) / 2.0
     py = cy + t[None] * np.sin(angle)[:, None]
@@ -403,7 +409,7 @@ def _motion_kernels(n, length, rng):
 
 def _motion_blur(x, length, rng):
     n, h, w, _ = x.shape
-    kernels = _motion_kernels(n, length, rng)
+    kernels = motion_kernels(rng.uniform(0.0, np.pi, size=n), length)
     size = kernels.shape[1]
     r = size // 2
     padded = np.pad(x, ((0, 0), (r, r), (r, r), (0, 0)), mode="edge")

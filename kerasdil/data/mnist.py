@@ -77,8 +77,13 @@ AUGMENTATION = {
     # contrast, brightness, fog, a stray line, then sensor noise. They teach a
     # classifier the inputs users meet (kerasdil.data.corrupt measures them).
     "stroke_probability": 0.0,  # thicker (grey dilation) or thinner (erosion) strokes, half each
-    "blur_probability": 0.0,  # Gaussian blur (sigma up to max_blur_sigma) or a 5-px motion blur
+    "blur_probability": 0.0,  # Gaussian blur (sigma up to max_blur_sigma) or a motion blur, half each
     "max_blur_sigma": 1.5,
+    # Motion blur: one of `motion_directions` evenly spaced directions from horizontal
+    # (2: horizontal or vertical; 4 adds the diagonals) and an odd length from 5 px up to
+    # `max_motion_length` px (5 px only by default).
+    "motion_directions": 2.0,
+    "max_motion_length": 5.0,
     "contrast_probability": 0.0,  # (x - mean) * c + mean, c in [min_contrast, 1]
     "min_contrast": 0.2,
     "brightness_probability": 0.0,  # x + b, b in [0, max_brightness]
@@ -681,6 +686,13 @@ def augmentation_settings(augment):
             raise ValueError(f"augmentation setting {key!r} is a probability (0 to 1); got {augment[key]!r}.")
     if "max_lines" in augment and (augment["max_lines"] < 1 or augment["max_lines"] != int(augment["max_lines"])):
         raise ValueError(f"augmentation setting 'max_lines' must be a whole number >= 1; got {augment['max_lines']!r}.")
+    if "motion_directions" in augment and (augment["motion_directions"] < 1
+                                           or augment["motion_directions"] != int(augment["motion_directions"])):
+        raise ValueError("augmentation setting 'motion_directions' must be a whole number >= 1; "
+                         f"got {augment['motion_directions']!r}.")
+    if "max_motion_length" in augment and not 5 <= augment["max_motion_length"] <= 27:
+        raise ValueError("augmentation setting 'max_motion_length' must be between 5 and 27 px; "
+                         f"got {augment['max_motion_length']!r}.")
     if "min_contrast" in augment and augment["min_contrast"] > 1:
         raise ValueError(f"augmentation setting 'min_contrast' must be at most 1; got {augment['min_contrast']!r}.")
     return {key: float(value) for key, value in augment.items()}
@@ -765,6 +777,31 @@ def _separable_blur(images, taps):
     return out
 
 
+def _motion_blurs(x, directions, longest):
+    """``x`` blurred by every motion kernel of the augmentation: each of ``directions``
+    evenly spaced angles (from horizontal) at each odd length from 5 to ``longest`` px.
+    Horizontal and vertical kernels are exact 1-D box filters."""
+    import tensorflow as tf
+
+    from kerasdil.data.corrupt import motion_kernels
+
+    channels = x.shape[-1] or 1
+    out = []
+    for length in range(5, max(5, longest) + 1, 2):
+        box = tf.constant(np.full((length,), 1.0 / length, np.float32))
+        for k in range(directions):
+            angle = np.pi * k / directions
+            if np.isclose(angle, 0.0):
+                kernel = box[None, :]
+            elif np.isclose(angle, np.pi / 2):
+                kernel = box[:, None]
+            else:
+                kernel = tf.constant(motion_kernels([angle], length)[0])
+            kernel = tf.tile(kernel[:, :, None, None], [1, 1, channels, 1])
+            out.append(tf.nn.depthwise_conv2d(x, kernel, [1] * 4, "SAME"))
+    return out
+
+
 def _appearance(images, seed, config):
     """The appearance half of ``augment_batch``: stroke width, blur, contrast,
     brightness, fog, a line, noise. Each change hits an image with its probability
@@ -794,12 +831,13 @@ def _appearance(images, seed, config):
     if config["blur_probability"]:
         sigma = max(float(config["max_blur_sigma"]), 0.3)
         gaussian = _separable_blur(x, _gaussian_kernel_1d(sigma, int(np.ceil(2 * sigma))))
-        motion = tf.constant(np.full((5,), 0.2, np.float32))
-        channels = x.shape[-1] or 1
-        horizontal = tf.nn.depthwise_conv2d(x, tf.tile(motion[None, :, None, None], [1, 1, channels, 1]), [1] * 4, "SAME")
-        vertical = tf.nn.depthwise_conv2d(x, tf.tile(motion[:, None, None, None], [1, 1, channels, 1]), [1] * 4, "SAME")
         kind = draw()
-        blurred = tf.where(kind < 0.5, gaussian, tf.where(kind < 0.75, horizontal, vertical))
+        motions = _motion_blurs(x, int(config["motion_directions"]), int(config["max_motion_length"]))
+        # kind < 0.5: Gaussian; the upper half is split evenly over the motion kernels.
+        index = tf.clip_by_value(tf.cast(tf.floor((kind - 0.5) * 2.0 * len(motions)), tf.int32), 0, len(motions) - 1)
+        pick = tf.one_hot(index[:, 0, 0, 0], len(motions), axis=0)[:, :, None, None, None]
+        motion = tf.reduce_sum(tf.stack(motions) * pick, 0)
+        blurred = tf.where(kind < 0.5, gaussian, motion)
         x = apply("blur_probability", x + draw() * (blurred - x), x)
     if config["contrast_probability"]:
         mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
