@@ -104,7 +104,7 @@ def test_get_family_knows_both_models_and_names_them_for_others():
     from kerasdil.tune.hypermodels import get_family
 
     assert get_family("deeplab_aspp").name == "deeplab_aspp"  # tests/test_tune_deeplab.py covers it
-    with pytest.raises(ValueError, match="searchable models: deeplab_aspp, mnist_dsdc"):
+    with pytest.raises(ValueError, match="searchable models: deeplab_aspp, deeplab_aspp_mobile, mnist_dsdc"):
         get_family("resnet")
 
 

@@ -153,6 +153,45 @@ def test_params_macs_and_field_match_the_built_model(input_shape, schedule, widt
     assert DEEPLAB_ASPP.layer_specs(schedule, input_shape, aspp, os_) == layers_from_model(features)
 
 
+@pytest.mark.parametrize("input_shape, schedule, aspp, os_", [
+    ((64, 80, 1), ((1, 2), (1, 2, 3), (1, 2)), (2, 4, 6), 8),
+    ((96, 96, 1), ((1, 3), (1, 2, 4), (1,)), (1, 2, 3), 16),
+    ((32, 48, 1), ((2,), (1, 2), (1, 2, 3)), (1, 2), 4),
+])
+def test_mobile_family_params_macs_and_field_match_the_built_model(input_shape, schedule, aspp, os_):
+    import keras
+
+    from kerasdil.receptive import layers_from_model
+    from kerasdil.tune.constraints import DEEPLAB_ASPP_MOBILE
+    from kerasdil.zoo import create_model
+    from kerasdil.zoo.stats import count_macs
+
+    kwargs = DEEPLAB_ASPP_MOBILE.builder_kwargs(schedule, 16, aspp, os_)
+    assert kwargs["stem"] == "strided" and kwargs["decoder"] == "light" and kwargs["dilation_schedule"][0] == ()
+    model = create_model("deeplab_aspp", input_shape=input_shape, **kwargs)
+    measured = DEEPLAB_ASPP_MOBILE.measure(schedule, 16, input_shape, 11, {"aspp_rates": aspp, "output_stride": os_})
+    assert measured.params == model.count_params()
+    assert measured.macs == count_macs(model)
+    features = keras.Model(model.input, model.get_layer("aspp").output)
+    assert DEEPLAB_ASPP_MOBILE.layer_specs(schedule, input_shape, aspp, os_) == layers_from_model(features)
+
+
+def test_mobile_family_default_is_the_shipped_mobile_configuration():
+    from kerasdil.tune.constraints import DEEPLAB_ASPP_MOBILE
+    from kerasdil.tune.tuners import zoo_default
+    from kerasdil.zoo import create_model
+    from kerasdil.zoo.segmentation_record import MOBILE_CONFIG
+
+    built = create_model("deeplab_aspp", **DEEPLAB_ASPP_MOBILE.default_builder_kwargs())
+    reference = create_model("deeplab_aspp", **MOBILE_CONFIG)
+    assert built.get_config() == reference.get_config()
+    d = zoo_default("deeplab_aspp_mobile")
+    assert d["params"] == reference.count_params() == 47_950 and d["differs"] == {}
+    space = DEEPLAB_ASPP_MOBILE.default_space()
+    assert space.widths == (16,) and space.output_strides == (8,)
+    assert DEEPLAB_ASPP_MOBILE.default_key in [c.key for c in DEEPLAB_ASPP_MOBILE.candidates(space)]
+
+
 def test_family_mirrors_the_zoo_builder():
     from kerasdil.zoo import segmentation
 
@@ -179,9 +218,38 @@ def test_cli_refuses_bad_segmenter_arguments_in_one_sentence(tmp_path, capsys):
     assert "no candidate is left" in err and "smallest candidate has" in err and "Traceback" not in err
     assert main(["tune", "mnist_dsdc", "--dir", d, "--aspp-rates", "1,2,3"]) == 2
     assert "segmenters (deeplab_aspp) only" in capsys.readouterr().err
+    assert main(["tune", "mnist_dsdc", "--dir", d, "--scene-scale", "0.5,2"]) == 2
+    assert "--scene-scale applies to segmenters (deeplab_aspp) only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["tune", "deeplab_aspp", "--dir", d, "--scene-digits", "1"])
+    assert "digits per scene must be two ints" in capsys.readouterr().err
     assert main(["tune", "deeplab_aspp", "--dir", d, "--aspp-rates", "1,x"]) == 2
     assert "--aspp-rates" in capsys.readouterr().err
     assert not os.path.exists(d)
+
+
+def test_search_scenes_argument_is_checked_and_reaches_the_scene_generator():
+    import numpy as np
+
+    from kerasdil.tune.tuners import _check_scenes, _load_scenes
+    from kerasdil.zoo import model_info
+
+    with pytest.raises(ValueError, match="segmenters .deeplab_aspp. only, not mnist_dsdc"):
+        _check_scenes({"scale_range": (0.5, 2.0)}, MNIST_DSDC)
+    with pytest.raises(ValueError, match="takes 'scale_range' and 'digits_per_image', not 'canvas'"):
+        _check_scenes({"canvas": (96, 96)}, DEEPLAB_ASPP)
+    with pytest.raises(ValueError, match=r"scenes\['scale_range'\] must be \(low, high\)"):
+        _check_scenes({"scale_range": (2.0, 0.5)}, DEEPLAB_ASPP)
+    assert _check_scenes({"digits_per_image": (1, 5)}, DEEPLAB_ASPP) == {"digits_per_image": [1, 5]}
+
+    def digit_pixels(scenes):
+        _, val = _load_scenes(model_info("deeplab_aspp"), (64, 64, 1), "sample", 16, 16, 16, 0, False,
+                              lambda _: None, scenes)
+        return sum(int(np.count_nonzero(np.asarray(y))) for _, y in val)
+
+    # Digits at half size cover about a quarter of the pixels: the setting reaches the scenes.
+    assert digit_pixels({"scale_range": [0.5, 0.5], "digits_per_image": [2, 2]}) < \
+        0.5 * digit_pixels({"scale_range": [1.0, 1.0], "digits_per_image": [2, 2]})
 
 
 # ---------------------------------------------------------------- a real tiny search
@@ -200,7 +268,7 @@ def tiny_search(tmp_path_factory):
             "--later-stage-schedules", "1,2", "--aspp-rates", "1,2,3/2,4", "--output-strides", "8,16",
             "--gridding-free", "--min-receptive-field", "32", "--max-params", str(budget),
             "--data", "sample", "--limit", "32", "--validation-size", "16", "--batch-size", "16", "--seed", "1",
-            "--verbose", "0"]
+            "--scene-scale", "0.6,1.0", "--scene-digits", "1,2", "--verbose", "0"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = main(argv)
@@ -215,6 +283,7 @@ def test_tiny_search_finishes_and_its_best_candidate_satisfies_the_constraints(t
         info = json.load(f)
     assert info["settings"]["objective"] == "val_mean_iou"
     assert info["settings"]["input_shape"] == [32, 32, 1]
+    assert info["settings"]["scenes"] == {"scale_range": [0.6, 1.0], "digits_per_image": [1, 2]}
     pruning = info["pruning"]
     assert pruning["raw"] == 36 and pruning["survivors"] == 8
     assert pruning["removed_sequential"] == {"gridding_free": 20, "min_receptive_field": 0, "max_params": 8}
@@ -251,3 +320,33 @@ def test_tune_report_lists_aspp_rates_and_output_stride_and_exports_the_best(tin
     model = keras.models.load_model(os.path.join(project, "best.keras"), safe_mode=True)
     assert model.predict(np.zeros((1, 32, 32, 1), "float32"), verbose=0).shape == (1, 32, 32, 11)
     assert os.path.getsize(os.path.join(project, "pareto.png")) > 0
+
+
+def test_mobile_search_on_varied_scenes_reevaluates_against_the_mobile_configuration(tmp_path, capsys):
+    pytest.importorskip("keras_tuner")
+    pytest.importorskip("tensorboard")
+    from kerasdil.cli import main
+    from kerasdil.zoo.segmentation_record import MOBILE_CONFIG
+
+    directory = str(tmp_path / "mobile")
+    argv = ["tune", "deeplab_aspp_mobile", "--tuner", "random", "--max-trials", "1", "--epochs", "1",
+            "--dir", directory, "--input-size", "32x32", "--depths", "1", "--rates", "1,2",
+            "--later-stage-schedules", "1", "--aspp-rates", "1,2", "--data", "sample", "--limit", "16",
+            "--validation-size", "8", "--batch-size", "8", "--scene-scale", "0.5,1.0", "--verbose", "0",
+            "--reevaluate-top", "1", "--seeds", "0,1", "--reevaluate-epochs", "1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| zoo default |" in out and "## Re-evaluation over seeds 0,1" in out
+    project = os.path.join(directory, "deeplab_aspp_mobile")
+    info = json.load(open(os.path.join(project, "kerasdil_search.json")))
+    assert info["default"]["schedule"] == [list(r) for r in MOBILE_CONFIG["dilation_schedule"][1:]]
+    assert info["settings"]["scenes"] == {"scale_range": [0.5, 1.0]}
+    trial = next(d for d in sorted(os.listdir(project)) if d.startswith("trial_"))
+    key = json.load(open(os.path.join(project, trial, "trial.json")))["hyperparameters"]["values"]["candidate"]
+    assert key.startswith("s1=") and ";s3=1;" in key
+    assert main(["tune-report", directory, "--no-export"]) == 0
+    report = open(os.path.join(project, "leaderboard.md")).read()
+    assert "deeplab_aspp(**MOBILE_CONFIG)" in report and "stage 2 / stage 3 / stage 4" in report
+    assert "32x32, digit scale 0.5-1" in report

@@ -229,3 +229,22 @@ def test_zoo_default_counts_the_model_the_zoo_builds(model):
     if default["differs"]:
         pytest.skip(f"the zoo default sets {default['differs']}, outside the searched layout")
     assert default["params"] == create_model(model).count_params()
+
+
+def test_segmenter_scores_without_a_seed_spread_get_no_front_and_hyperband_rows_compare_at_one_budget():
+    from kerasdil.tune.report import noise_check
+
+    info = {"settings": {"num_classes": 11, "objective": "val_mean_iou"}}
+
+    def rows(*triples):
+        return [{"trial_id": f"{i:02d}", "score": score, "params": params, "epochs": epochs}
+                for i, (score, params, epochs) in enumerate(triples)]
+
+    one_budget = rows((0.72, 40_000, 6), (0.70, 30_000, 6), (0.60, 20_000, 6))
+    out = noise_check(one_budget, info)
+    assert out["front"] == [] and any("no noise estimate for val_mean_iou" in w for w in out["warnings"])
+    assert noise_check(one_budget, info, noise=0.01)["front"] == [2, 1, 0]
+    # A 2-epoch trial scores lower than it would at 6: it is kept out of the front, with a warning.
+    mixed = rows((0.72, 40_000, 6), (0.55, 10_000, 2), (0.60, 20_000, 6))
+    out = noise_check(mixed, info, noise=0.01)
+    assert out["front"] == [2, 0] and any("only the 2 trained for 6 epochs" in w for w in out["warnings"])

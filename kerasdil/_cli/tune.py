@@ -92,7 +92,8 @@ def as_flags(error, flags=None):
 
 def add_arguments(parser):
     """Add the ``tune`` arguments to an argparse (sub)parser."""
-    parser.add_argument("model", help="zoo model to search (mnist_dsdc, deeplab_aspp)")
+    parser.add_argument("model", help="model to search: mnist_dsdc, deeplab_aspp, or deeplab_aspp_mobile "
+                        "(deeplab_aspp's mobile configuration: stages 2-4, ASPP rates, output stride)")
     parser.add_argument("--tuner", default="hyperband", choices=("random", "bayesian", "hyperband"),
                         help="search algorithm (default hyperband)")
     parser.add_argument("--max-trials", type=int, default=10, help="total trials, also across resumes (default 10)")
@@ -103,26 +104,37 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true", help="delete an earlier search in --dir and start afresh")
     g = parser.add_argument_group("search space")
     g.add_argument("--depths", default=None,
-                   help="blocks per searched stage (default 2,3,4; deeplab_aspp 2,3)")
+                   help="blocks per searched stage (default 2,3,4; deeplab_aspp 2,3; deeplab_aspp_mobile 1,2,3)")
     g.add_argument("--rates", default=None,
-                   help="dilation rates a block may use (default 1,2,3,4,5; deeplab_aspp 1,2,3,5)")
+                   help="dilation rates a block may use (default 1,2,3,4,5; deeplab_aspp 1,2,3,5; "
+                        "deeplab_aspp_mobile 1,2,3,4)")
     g.add_argument("--order", default="increasing", choices=("increasing", "nondecreasing", "any"),
                    help="order of the rates inside a stage (default increasing)")
-    g.add_argument("--widths", default=None, help="model widths to consider (default 8,12,16; deeplab_aspp 12,18)")
+    g.add_argument("--widths", default=None, help="model widths to consider (default 8,12,16; deeplab_aspp 12,18; "
+                   "deeplab_aspp_mobile 16, the stem)")
     g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
     g.add_argument("--search-learning-rate", default=None, metavar="LOW,HIGH",
                    help="also search the learning rate, log-uniform in [LOW, HIGH]")
-    s = parser.add_argument_group("segmenter space (deeplab_aspp only)")
+    s = parser.add_argument_group("segmenter space (deeplab_aspp and deeplab_aspp_mobile only)")
     s.add_argument("--aspp-rates", default=None, metavar="R,R,R/...",
                    help="ASPP rate tuples to choose from, '/' between tuples "
                         "(default 1,2,3/2,4,6/3,6,9/2,4,8; used as given at every output stride)")
-    s.add_argument("--output-strides", default=None, help="output strides to consider, from 4,8,16 (default 4,8,16)")
+    s.add_argument("--output-strides", default=None,
+                   help="output strides to consider, from 4,8,16 (default 4,8,16; deeplab_aspp_mobile 8)")
     s.add_argument("--searched-stages", type=int, default=None,
                    help="backbone stages whose schedule draws from --depths x --rates (default 2)")
     s.add_argument("--later-stage-schedules", default=None, metavar="R,R/...",
-                   help="schedules each later stage picks from, at its natural stride (default 1,2,3/1,2)")
+                   help="schedules each later stage picks from, at its natural stride (default 1,2,3/1,2; "
+                        "deeplab_aspp_mobile 1,2/1,2,3/1)")
     s.add_argument("--input-size", default=None, metavar="HxW",
                    help="input and scene size; every output stride must divide it (default 64x80)")
+    from kerasdil._cli._scenes import digits_arg, scale_arg
+
+    s.add_argument("--scene-scale", type=scale_arg, default=None, metavar="LOW,HIGH",
+                   help="train and validation scenes resize each digit by a factor from LOW..HIGH, e.g. 0.5,2.0 "
+                        "(default 1,1)")
+    s.add_argument("--scene-digits", type=digits_arg, default=None, metavar="LOW,HIGH",
+                   help="digits per train and validation scene, LOW..HIGH, e.g. 1,5 (default 1,3)")
     c = parser.add_argument_group("constraints (applied before any training)")
     c.add_argument("--gridding-free", action="store_true",
                    help="every stage schedule passes the HDC rule and the coverage map at its natural stride, "
@@ -197,7 +209,8 @@ def run(args):
     family = get_family(args.model)  # a clear error before TensorFlow loads
     segmenter_flags = {"--aspp-rates": args.aspp_rates, "--output-strides": args.output_strides,
                        "--searched-stages": args.searched_stages,
-                       "--later-stage-schedules": args.later_stage_schedules, "--input-size": args.input_size}
+                       "--later-stage-schedules": args.later_stage_schedules, "--input-size": args.input_size,
+                       "--scene-scale": args.scene_scale, "--scene-digits": args.scene_digits}
     fields = {"order": args.order}
     for flag, name in (("--depths", "depths"), ("--rates", "rates"), ("--widths", "widths")):
         value = getattr(args, name)
@@ -219,7 +232,7 @@ def run(args):
         given = [flag for flag, value in segmenter_flags.items() if value is not None]
         if given:
             raise ValueError(f"{given[0]} applies to segmenters (deeplab_aspp) only, not {args.model}.")
-    space = family.space_type(**fields)
+    space = family.make_space(**fields)
     constraints = Constraints(
         gridding_free=args.gridding_free,
         min_receptive_field=args.min_receptive_field,
@@ -241,6 +254,15 @@ def run(args):
         return _run(args, space, constraints, lr_range, input_shape, role, seeds)
     except (ValueError, FileNotFoundError) as e:
         raise as_flags(e) from None
+
+
+def _scenes(args):
+    scenes = {}
+    if args.scene_scale is not None:
+        scenes["scale_range"] = args.scene_scale
+    if args.scene_digits is not None:
+        scenes["digits_per_image"] = args.scene_digits
+    return scenes or None
 
 
 def _run(args, space, constraints, lr_range, input_shape, role, seeds):
@@ -274,6 +296,7 @@ def _run(args, space, constraints, lr_range, input_shape, role, seeds):
             heartbeat_seconds=args.heartbeat,
             verbose=args.verbose,
             data_options=_data_options(args),
+            scenes=_scenes(args),
         )
     if result.role != "worker":
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")

@@ -22,6 +22,13 @@ and is scored by ``val_mean_iou`` on MNIST scenes::
     ...        space=SegmenterSpace(output_strides=(8, 16)), constraints=Constraints(max_params=110_000),
     ...        data="mnist.npz")                                                      # doctest: +SKIP
 
+``deeplab_aspp_mobile`` searches deeplab_aspp's mobile configuration (stages 2-4, ASPP
+rates, output stride; stem, widths and light head fixed), here on scale-varied scenes::
+
+    >>> search("deeplab_aspp_mobile", directory="runs/tune_mobile", input_shape=(96, 96),
+    ...        scenes={"scale_range": (0.5, 2.0), "digits_per_image": (1, 5)}, augment=True,
+    ...        data="mnist.npz")                                                      # doctest: +SKIP
+
 Modules: ``constraints`` (spaces, measurements, pruning, Pareto front),
 ``hypermodels`` (keras-tuner HyperModels), ``tuners`` (tuners, resume, the
 ``search`` function), ``reevaluate`` (top candidates and the zoo default
@@ -33,6 +40,7 @@ import importlib
 
 from kerasdil.tune.constraints import (
     DEEPLAB_ASPP,
+    DEEPLAB_ASPP_MOBILE,
     FAMILIES,
     MNIST_DSDC,
     ORDERS,
@@ -71,7 +79,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "DEEPLAB_ASPP", "FAMILIES", "MNIST_DSDC", "ORDERS", "Candidate", "Constraints", "PruneResult", "ScheduleSpace",
+    "DEEPLAB_ASPP", "DEEPLAB_ASPP_MOBILE", "FAMILIES", "MNIST_DSDC", "ORDERS", "Candidate", "Constraints", "PruneResult", "ScheduleSpace",
     "SearchFamily", "SegmenterSpace", "decode_candidate", "decode_options", "encode_candidate", "pareto_front",
     "prune", "register_family",
     "stage_schedules", *_LAZY,

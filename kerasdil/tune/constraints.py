@@ -489,6 +489,14 @@ class SearchFamily:
         objective: the metric the search maximises (a Keras log name).
         check: optional ``(space, input_shape) -> None`` that raises
             ValueError for a space the model cannot take at that input size.
+        zoo_model: the zoo model the candidates are built with, when the
+            family is one configuration of it (``"deeplab_aspp"`` for
+            ``deeplab_aspp_mobile``); None: the family's ``name``. Such a
+            family's hand default is its own default candidate, not the zoo
+            entry's builder defaults.
+        space_defaults: ``(field, value)`` pairs that replace the space type's
+            defaults in :meth:`make_space` (e.g. a family with one width).
+        default_text: how reports name the hand default; None: ``create_model(name)``.
     """
 
     name: str
@@ -506,6 +514,25 @@ class SearchFamily:
     task: str = "classification"
     objective: str = "val_accuracy"
     check: Optional[Callable] = None
+    zoo_model: Optional[str] = None
+    space_defaults: Tuple = ()
+    default_text: Optional[str] = None
+
+    @property
+    def model_name(self) -> str:
+        """The zoo model that builds the candidates."""
+        return self.zoo_model or self.name
+
+    def default_builder_kwargs(self) -> dict:
+        """Builder arguments of the hand default (for a configuration family; ``{}`` for a zoo
+        model's own family, whose hand default is ``create_model(name)``)."""
+        if self.zoo_model is None:
+            return {}
+        return self.builder_kwargs(self.default_schedule, self.default_width, **dict(self.default_options))
+
+    def make_space(self, **fields) -> ScheduleSpace:
+        """The family's space type with ``fields`` over the family's defaults."""
+        return self.space_type(**{**dict(self.space_defaults), **fields})
 
     def options_of(self, options=None) -> Options:
         """``options`` over the family's defaults, in the family's order.
@@ -523,7 +550,7 @@ class SearchFamily:
 
     def default_space(self) -> ScheduleSpace:
         """The raw space searched when none is given."""
-        return self.space_type()
+        return self.make_space()
 
     def check_space(self, space: Optional[ScheduleSpace], input_shape=None) -> ScheduleSpace:
         """``space`` in the family's space type, checked against the input size.
@@ -540,7 +567,8 @@ class SearchFamily:
         if not isinstance(space, ScheduleSpace):
             raise ValueError(f"space must be a ScheduleSpace, got {type(space).__name__}.")
         if issubclass(self.space_type, SegmenterSpace):
-            space = SegmenterSpace.from_schedule_space(space)
+            menus = {k: v for k, v in self.space_defaults if k not in ("depths", "rates", "order", "widths")}
+            space = SegmenterSpace.from_schedule_space(space, **({} if isinstance(space, SegmenterSpace) else menus))
         elif isinstance(space, SegmenterSpace):
             raise ValueError(f"{self.name} has no ASPP rates or output stride to search; "
                              "give it a ScheduleSpace, not a SegmenterSpace.")
@@ -724,6 +752,52 @@ DEEPLAB_ASPP = SearchFamily(
 )
 
 
+def _mobile_specs(schedule, input_shape, aspp_rates, output_stride):
+    # The strided stem takes stage1's pool; stage1 has no blocks (MOBILE_CONFIG).
+    specs, stride = [LayerSpec(3, 2)], 2
+    for rates in segmentation_record.deeplab_stage_rates(((),) + tuple(schedule), output_stride)[1:]:
+        if stride < output_stride:
+            specs.append(LayerSpec(2, 2))
+            stride *= 2
+        specs.extend(LayerSpec(3, 1, r) for r in rates)
+    specs.append(LayerSpec(3, 1, max(aspp_rates)))
+    return specs
+
+
+def _mobile_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_record.DEFAULT_OUTPUT_STRIDE):
+    return segmentation_record.deeplab_stage_rates(((),) + tuple(schedule), output_stride)[1:]
+
+
+#: deeplab_aspp's mobile configuration (``MOBILE_CONFIG``): the schedules of stages 2-4
+#: (stage1 stays empty, the strided stem takes its place), the ASPP rates and the output
+#: stride are searched; the stem, stage widths and light head stay MOBILE_CONFIG's.
+DEEPLAB_ASPP_MOBILE = SearchFamily(
+    name="deeplab_aspp_mobile",
+    stages=3,
+    layer_specs=_mobile_specs,
+    cost=segmentation_record.deeplab_aspp_mobile_cost,
+    builder_kwargs=lambda schedule, width, aspp_rates, output_stride: {
+        **segmentation_record.MOBILE_FIXED, "dilation_schedule": ((),) + tuple(tuple(r) for r in schedule),
+        "width": width, "aspp_rates": aspp_rates, "output_stride": output_stride},
+    default_schedule=tuple(tuple(r) for r in segmentation_record.MOBILE_CONFIG["dilation_schedule"][1:]),
+    default_width=segmentation_record.MOBILE_CONFIG["width"],
+    default_options=(("aspp_rates", segmentation_record.ASPP_RATES_AT_OS8),
+                     ("output_stride", segmentation_record.DEFAULT_OUTPUT_STRIDE)),
+    stage_rates=_mobile_stage_rates,
+    space_type=SegmenterSpace,
+    input_shape=_DEEPLAB_RECORD.input_shape,
+    num_classes=_DEEPLAB_RECORD.num_classes,
+    task=_DEEPLAB_RECORD.task,
+    objective="val_mean_iou",
+    check=_deeplab_check,
+    zoo_model="deeplab_aspp",
+    space_defaults=(("depths", (1, 2, 3)), ("rates", (1, 2, 3, 4)),
+                    ("widths", (segmentation_record.MOBILE_CONFIG["width"],)),
+                    ("later_stage_schedules", ((1, 2), (1, 2, 3), (1,))), ("output_strides", (8,))),
+    default_text="deeplab_aspp(**MOBILE_CONFIG), kerasdil/zoo/segmentation_record.py",
+)
+
+
 def register_family(family: SearchFamily) -> SearchFamily:
     """Make a :class:`SearchFamily` known to :func:`kerasdil.tune.get_family`.
 
@@ -737,10 +811,12 @@ def register_family(family: SearchFamily) -> SearchFamily:
     return family
 
 
-#: Families the schedule search knows, by zoo model name.
+#: Families the schedule search knows, by zoo model name (or configuration name, such as
+#: ``deeplab_aspp_mobile``).
 FAMILIES: Dict[str, SearchFamily] = {}
 register_family(MNIST_DSDC)
 register_family(DEEPLAB_ASPP)
+register_family(DEEPLAB_ASPP_MOBILE)
 
 
 # ---------------------------------------------------------------------------

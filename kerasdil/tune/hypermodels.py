@@ -122,7 +122,8 @@ class ScheduleHyperModel(kt.HyperModel):
         kwargs = self.family.builder_kwargs(schedule, width, **options)
         if self.dropout is not None:
             kwargs["dropout"] = self.dropout
-        return create_model(self.family.name, input_shape=self.input_shape, num_classes=self.num_classes, **kwargs)
+        return create_model(self.family.model_name, input_shape=self.input_shape, num_classes=self.num_classes,
+                            **kwargs)
 
     def build(self, hp):
         self.declare_hyperparameters(hp)

@@ -96,19 +96,20 @@ def _train_once(entry, seed, s, epochs, data, log):
     from kerasdil.zoo import create_model, model_info
 
     family = FAMILIES[s["model"]]
-    info = model_info(s["model"])
+    info = model_info(family.model_name)
     input_shape = tuple(s["input_shape"])
     keras.utils.set_random_seed(seed)
     if data is not None:
         train, val = data
     elif family.task == "segmentation":
         train, val = _load_scenes(info, input_shape, s["data"], s["limit"], s["validation_size"], s["batch_size"],
-                                  seed, s["augment"], lambda _: None)
+                                  seed, s["augment"], lambda _: None, s.get("scenes"))
     else:
         train, val, _ = _load_data(s["data"], s["limit"], s["validation_size"], s["batch_size"], seed, s["augment"],
                                    lambda _: None)
     if entry["candidate"] is None:
-        model = create_model(s["model"], input_shape=input_shape, num_classes=s["num_classes"])
+        model = create_model(family.model_name, input_shape=input_shape, num_classes=s["num_classes"],
+                             **family.default_builder_kwargs())
     else:
         hypermodel = ScheduleHyperModel(family, [entry["candidate"]], input_shape=input_shape,
                                         num_classes=s["num_classes"], learning_rate=s["learning_rate"])

@@ -78,6 +78,9 @@ def _reevaluated(project_dir):
     return summarize(record)
 
 
+_NO_NOISE = "no seed spread measured and no noise given"
+
+
 def noise_check(rows, info, reevaluation=None, *, chance_margin: float = CHANCE_MARGIN,
                 noise: Optional[float] = None) -> dict:
     """Which scores are at chance, how wide the noise band is, and the Pareto front that survives both.
@@ -102,7 +105,7 @@ def noise_check(rows, info, reevaluation=None, *, chance_margin: float = CHANCE_
     s = info["settings"]
     chance = 1.0 / int(s["num_classes"])
     warnings = []
-    band, source = 0.0, "no seed spread measured and no noise given"
+    band, source = 0.0, _NO_NOISE
     spreads = [r["max"] - r["min"] for r in (reevaluation.rows if reevaluation else []) if r["n"] >= 2]
     if spreads:
         band = max(spreads)
@@ -117,8 +120,14 @@ def noise_check(rows, info, reevaluation=None, *, chance_margin: float = CHANCE_
                   "not measured, adds to it)")
     at_chance = {r["trial_id"] for r in rows if r["score"] <= chance + max(chance_margin, band)}
     live = [i for i, r in enumerate(rows) if r["trial_id"] not in at_chance]
+    budgets = {r.get("epochs") for r in rows if r.get("epochs") is not None}
+    if len(budgets) > 1:
+        # Hyperband: a trial stopped early is not comparable with one trained to the end.
+        live = [i for i in live if rows[i].get("epochs") == max(budgets)]
+        warnings.append(f"trials ran {', '.join(map(str, sorted(budgets)))} epochs (Hyperband's brackets); only the "
+                        f"{len(live)} trained for {max(budgets)} epochs enter the Pareto front.")
     front = []
-    if rows and not live:
+    if rows and len(at_chance) == len(rows):
         warnings.append(f"every trial scored at chance ({s['objective']} <= {chance + max(chance_margin, band):.3f}; "
                         f"chance is {chance:.3f}): the models did not learn at this budget, so the ranking is noise. "
                         "Train longer (more epochs or images) before reading anything into it.")
@@ -127,7 +136,11 @@ def noise_check(rows, info, reevaluation=None, *, chance_margin: float = CHANCE_
             warnings.append(f"{len(at_chance)} of {len(rows)} trials scored at chance "
                             f"(<= {chance + max(chance_margin, band):.3f}); they are left out of the Pareto front.")
         scores = [rows[i]["score"] for i in live]
-        if len(live) >= 2 and max(scores) - min(scores) <= band:
+        if live and source == _NO_NOISE:
+            warnings.append(f"no noise estimate for {s['objective']} (one seed per trial): rerun with "
+                            "--reevaluate-top K --seeds 0,1,2 (Python: reevaluate()) to measure the seed spread; "
+                            "until then no Pareto front is drawn and no trial is starred.")
+        elif len(live) >= 2 and max(scores) - min(scores) <= band:
             warnings.append(f"all {len(live)} scores above chance lie within {max(scores) - min(scores):.4f} of "
                             f"each other, inside the noise band {band:.4f} ({source}): the search did not separate "
                             "them, so no Pareto front is drawn and no trial is starred.")
@@ -171,7 +184,15 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
     segmenter = bool(extra)
     what = ("validation scenes composed from digits held out of the training set" if segmenter
             else "validation images held out from the training set")
-    stages = " / ".join(f"stage {i + 1}" for i in range(len((info.get("default") or {}).get("schedule") or [0, 0])))
+    look = s.get("scenes") or {}
+    if segmenter:
+        shape = s.get("input_shape") or [0, 0]
+        names = {"scale_range": "digit scale", "digits_per_image": "digits"}
+        what += f" ({shape[0]}x{shape[1]}" + "".join(
+            f", {names[k]} {v[0]:g}-{v[1]:g}" for k, v in sorted(look.items())) + ")"
+    first = 2 if s["model"] == "deeplab_aspp_mobile" else 1  # its stage1 has no blocks
+    stages = " / ".join(f"stage {i + first}"
+                        for i in range(len((info.get("default") or {}).get("schedule") or [0, 0])))
     schedule_text = f"Schedule = dilation rates per stage ({stages})"
     if segmenter:
         schedule_text += (" at each stage's natural stride; stages past the output stride run them multiplied "
@@ -225,7 +246,10 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
             d = None
     if d:
         options = "".join(f", {header} {_text(d.get(key))}" for key, header in extra)
-        lines += ["", f"Hand-designed default (the zoo's, as create_model({s['model']!r}) builds it): "
+        family = FAMILIES.get(s["model"])
+        source = (family.default_text if family is not None and family.default_text
+                  else f"the zoo's, as create_model({s['model']!r}) builds it")
+        lines += ["", f"Hand-designed default ({source}): "
                       f"{format_schedule(d['schedule'])}, width {d['width']}{options}: "
                       f"{d['params']:,} params, {d['macs']:,} MACs, receptive field {d['receptive_field'][0]}, "
                       f"{'gridding-free' if d['gridding_free'] else 'not gridding-free'}"

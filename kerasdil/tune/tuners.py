@@ -536,7 +536,12 @@ def zoo_default(model: str, input_shape=None, num_classes=None) -> dict:
     from kerasdil.zoo import model_info
 
     family = get_family(model)
-    info = model_info(model)
+    info = model_info(family.model_name)
+    if family.zoo_model is not None:  # a configuration family: its own default candidate is the hand default
+        measured = family.measure(family.default_schedule, family.default_width, input_shape or info.input_shape,
+                                  num_classes or info.num_classes, family.default_options).to_dict()
+        measured["differs"] = {}
+        return measured
     schedule, width, options, config = _zoo_default_values(model, info, family)
     differs = {}
     if not all(schedule):
@@ -644,12 +649,35 @@ def _load_data(data, limit, validation_size, batch_size, seed, augment, log):
     return train, val, validation_size if val_limit is None else min(validation_size, val_limit)
 
 
-def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log):
-    """Train and validation MNIST-scenes pipelines at the search's input size, from the segmentation task."""
+def _check_scenes(scenes, family):
+    """``search(scenes=...)`` as JSON-ready lists, or None; one sentence for a bad one."""
+    if scenes is None:
+        return None
+    if family.task != "segmentation":
+        raise ValueError(f"scenes= applies to segmenters (deeplab_aspp) only, not {family.name}.")
+    if not isinstance(scenes, dict):
+        raise ValueError(f"scenes= must be a dict such as {{'scale_range': (0.5, 2.0)}}, got {scenes!r}.")
+    unknown = sorted(set(scenes) - {"scale_range", "digits_per_image"})
+    if unknown:
+        raise ValueError(f"scenes= takes 'scale_range' and 'digits_per_image', not {', '.join(map(repr, unknown))}.")
+    out = {}
+    for key, value in scenes.items():
+        pair = list(value) if isinstance(value, (list, tuple)) else None
+        if pair is None or len(pair) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    for v in pair) or not 0 < pair[0] <= pair[1]:
+            raise ValueError(f"scenes[{key!r}] must be (low, high) with 0 < low <= high, got {value!r}.")
+        out[key] = [int(v) for v in pair] if key == "digits_per_image" else [float(v) for v in pair]
+    return out or None
+
+
+def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log, scenes=None):
+    """Train and validation MNIST-scenes pipelines at the search's input size, from the segmentation task
+    (``scenes``: SceneConfig fields such as ``scale_range``)."""
     from kerasdil.tasks import get_task
 
     task = get_task(info.task)
     kwargs = {} if validation_size is None else {"validation_size": validation_size}
+    kwargs.update({key: tuple(value) for key, value in (scenes or {}).items()})
     # num_test=1: the task also builds a test split, which the search never reads.
     train, val, _, text = task.datasets(info, batch_size=batch_size, source=data, augment=augment, limit=limit,
                                         seed=seed, num_test=1, canvas_size=tuple(input_shape[:2]), **kwargs)
@@ -727,6 +755,7 @@ def search(
     verbose: int = 2,
     train_data=None,
     data_options=None,
+    scenes=None,
     log: Callable[[str], None] = print,
 ) -> SearchResult:
     """Search dilation schedules of a zoo model; resumable; see the module docstring.
@@ -765,6 +794,12 @@ def search(
             ``resize``, ``channels``, ``validation_split``, ``data_dir``). The search
             then runs at the data's input shape and classes and scores on its
             validation split.
+        scenes: segmenters: how the train and validation scenes look, a dict
+            of ``scale_range`` (each digit resized by a factor from LOW..HIGH)
+            and/or ``digits_per_image`` (LOW..HIGH digits), the fields of
+            ``kerasdil.data.scenes.SceneConfig``; the canvas is ``input_shape``.
+            E.g. ``{"scale_range": (0.5, 2.0), "digits_per_image": (1, 5)}``
+            searches where the receptive field matters.
         log: one-line progress messages.
 
     Returns:
@@ -787,9 +822,10 @@ def search(
     if role not in ("local", "chief", "worker"):
         raise ValueError(f"role must be 'local', 'chief' or 'worker', got {role!r}.")
     family = get_family(model)
+    scenes = _check_scenes(scenes, family)
     from kerasdil.zoo import model_info
 
-    info = model_info(model)
+    info = model_info(family.model_name)
     num_classes = int(info.num_classes)
     user_data = _user_data(data, data_options, family, input_shape, seed) if train_data is None else None
     if user_data is not None:
@@ -814,6 +850,8 @@ def search(
     settings = _settings(model, tuner, space, constraints, input_shape, num_classes, epochs, batch_size,
                          learning_rate, learning_rate_range, data, limit, validation_size, seed, augment,
                          hyperband_factor, family.objective)
+    if scenes:
+        settings["scenes"] = scenes  # only when given: searches made without it resume unchanged
     if user_data is not None:
         settings["data_options"] = json.loads(json.dumps(dict(data_options or {}), default=list))
     search_path = os.path.join(project_dir, SEARCH_FILE)
@@ -868,7 +906,7 @@ def search(
                                  "(--validation-split 0.2) or a validation/ folder.")
         elif train_data is None and family.task == "segmentation":
             train_ds, val_ds = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed,
-                                            augment, log)
+                                            augment, log, scenes)
         elif train_data is None:
             train_ds, val_ds, val_images = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
             if role == "local":

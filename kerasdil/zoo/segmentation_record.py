@@ -65,39 +65,55 @@ def deeplab_stage_rates(schedule, output_stride=DEFAULT_OUTPUT_STRIDE):
     return tuple(out)
 
 
-def deeplab_aspp_cost(schedule, width, input_shape, num_classes, aspp_rates, output_stride):
-    """``(params, macs)`` of ``deeplab_aspp`` with the builder's defaults for the rest, computed.
+def deeplab_aspp_cost(schedule, width, input_shape, num_classes, aspp_rates, output_stride, *, stem="full",
+                      stage_filters=None, aspp_filters=ASPP_FILTERS, decoder_filters=DECODER_FILTERS, decoder=True):
+    """``(params, macs)`` of ``deeplab_aspp`` with a DSDC backbone, computed without building it.
 
-    With the defaults for what the search leaves fixed (decoder on, ASPP_FILTERS,
-    DECODER_FILTERS, BACKBONE_CLASSES):
-      stem DilatedConvBN(width, 3) at full size;
-      stage i (channels width x 2, 3, 4, 4): a 2x2 max-pool while the stride is below the
-        output stride, else no pool and the stage's rates multiplied by the stride given up
-        (x2, x4); then a DilationStack of DSDC blocks;
-      after stage2 (always at 1/4): "classifier", Conv2D(BACKBONE_CLASSES, 1) with bias;
-      ASPP(ASPP_FILTERS, rates, separable): 1x1 branch, a DSDC branch per rate, image pooling
+    With the builder's defaults for what is not given (BACKBONE_CLASSES, BN everywhere):
+      stem DilatedConvBN(width, 3), at full size or with stride 2 ("strided", which takes
+        stage1's pool);
+      stage i (channels ``stage_filters`` or width x 2, 3, 4, 4): a 2x2 max-pool while the
+        stride is below the output stride, else no pool and the stage's rates multiplied by
+        the stride given up (x2, x4); then a DilationStack of DSDC blocks (none for an empty
+        schedule, which keeps the channels);
+      after stage2: "classifier", Conv2D(BACKBONE_CLASSES, 1) with bias;
+      ASPP(aspp_filters, rates, separable): 1x1 branch, a DSDC branch per rate, image pooling
         (1x1 conv on the 1x1 pooled map), projection 1x1 of the (rates + 2) x filters
         concatenation (all with BN);
-      decoder at 1/2: DilatedConvBN(16, 1) on stage1; DSDC(32) on [ASPP up, reduce, evidence up];
-        DSDC(32); at full size DSDC(16) on [decoder up, stem, image]; logits Conv2D(classes, 1).
-    tests/test_tune_deeplab.py pins params and MACs against the built model.
+      decoder True, at 1/2: DilatedConvBN(r, 1) on stage1; DSDC(d) on [ASPP up, reduce,
+        evidence up]; DSDC(d); at full size DSDC(r) on [decoder up, stem, image]; logits
+        Conv2D(classes, 1);
+      decoder "light", at 1/4: DilatedConvBN(r, 1) on stage2; DSDC(d) on [ASPP up, reduce,
+        evidence]; DSDC(d); decoder_logits Conv2D(classes, 1); at full size logits
+        Conv2D(classes, 1) on [upsampled logits, image];
+      decoder False: logits Conv2D(classes, 1) on the ASPP output;
+    with d = decoder_filters and r = max(8, d // 2).
+    tests/test_tune_deeplab.py pins params and MACs against built models.
     """
     height, wide, c = input_shape
+    strided = stem == "strided"
+    filters = (tuple(stage_filters) if stage_filters is not None
+               else tuple(width * mult for _, _, mult in BACKBONE_STAGES))
+    h, w = (-(-height // 2), -(-wide // 2)) if strided else (height, wide)  # "same" padding
     params = 9 * c * width + 4 * width  # stem
-    macs = height * wide * 9 * c * width
-    h, w, stride, channels = height, wide, 1, width
-    classes = BACKBONE_CLASSES
-    for i, (rates, (_, _, mult)) in enumerate(zip(schedule, BACKBONE_STAGES)):
-        if stride < output_stride:
+    macs = h * w * 9 * c * width
+    stride, channels = (2 if strided else 1), width
+    classes = BACKBONE_CLASSES if decoder else 0
+    low = None
+    for i, rates in enumerate(schedule):
+        if i == 0 and strided:
+            pass
+        elif stride < output_stride:
             h, w, stride = h // 2, w // 2, stride * 2
-        p, m = dsdc_stack_cost(rates, channels, width * mult, h, w)
-        params, macs, channels = params + p, macs + m, width * mult
-        if i == 0:
+        if rates:
+            p, m = dsdc_stack_cost(rates, channels, filters[i], h, w)
+            params, macs, channels = params + p, macs + m, filters[i]
+        if i == (1 if decoder == "light" else 0):
             low = (h, w, channels)
         if i == 1 and classes:  # "classifier": 1x1 conv with bias on stage2
             params += channels * classes + classes
             macs += h * w * channels * classes
-    f, n = ASPP_FILTERS, len(aspp_rates)
+    f, n = aspp_filters, len(aspp_rates)
     params += channels * f + 4 * f  # 1x1 branch
     macs += h * w * channels * f
     params += n * (9 * channels + channels * f + 4 * f)  # DSDC branches
@@ -106,20 +122,37 @@ def deeplab_aspp_cost(schedule, width, input_shape, num_classes, aspp_rates, out
     macs += channels * f
     params += (n + 2) * f * f + 4 * f  # projection
     macs += h * w * (n + 2) * f * f
-    d = DECODER_FILTERS
+    if not decoder:
+        return params + f * num_classes + num_classes, macs + h * w * f * num_classes
+    d = decoder_filters
     r = max(8, d // 2)
     lh, lw, lc = low
     params += lc * r + 4 * r  # decoder_reduce
     macs += lh * lw * lc * r
-    cin = f + r + classes
-    p, m = dsdc_stack_cost((1, 1), cin, d, lh, lw)  # decoder_conv1, decoder_conv2
+    p, m = dsdc_stack_cost((1, 1), f + r + classes, d, lh, lw)  # decoder_conv1, decoder_conv2
     params, macs = params + p, macs + m
+    if decoder == "light":
+        params += d * num_classes + num_classes  # decoder_logits
+        macs += lh * lw * d * num_classes
+        cin = num_classes + c  # refine_concat: upsampled logits, image
+        return params + cin * num_classes + num_classes, macs + height * wide * cin * num_classes
     cin = d + width + c  # refine_concat: decoder, stem, image
     p, m = dsdc_stack_cost((1,), cin, r, height, wide)  # refine_conv
     params, macs = params + p, macs + m
     params += r * num_classes + num_classes  # logits
     macs += height * wide * r * num_classes
     return params, macs
+
+
+#: The builder arguments of MOBILE_CONFIG that a schedule search leaves fixed.
+MOBILE_FIXED = {k: v for k, v in MOBILE_CONFIG.items() if k not in ("dilation_schedule", "width")}
+
+
+def deeplab_aspp_mobile_cost(schedule, width, input_shape, num_classes, aspp_rates, output_stride):
+    """``(params, macs)`` of ``deeplab_aspp(**MOBILE_CONFIG)`` with stages 2-4 given by ``schedule``
+    (stage1 stays empty: the strided stem takes its place)."""
+    return deeplab_aspp_cost(((),) + tuple(schedule), width, input_shape, num_classes, aspp_rates, output_stride,
+                             **MOBILE_FIXED)
 
 
 DEEPLAB_ASPP_RECORD = ZooRecord(
