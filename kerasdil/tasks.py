@@ -211,6 +211,8 @@ class SegmentationTask(Task):
         digits = "the embedded MNIST sample" if arrays.is_sample else arrays.source
         look = {k: v for k, v in scene_kwargs.items() if k in ("digits_per_image", "scale_range")}
         look = "".join(f", {'digits' if k == 'digits_per_image' else 'scale'} {v[0]:g}-{v[1]:g}" for k, v in look.items())
+        if scene_kwargs.get("unit_scale_share"):
+            look += f" ({scene_kwargs['unit_scale_share']:.0%} of digits at scale 1)"
         text = (f"data: MNIST scenes {canvas[0]}x{canvas[1]}{look}, {num_train:,} train"
                 f"{' (new every epoch' + (', jittered)' if jitter else ')') if augment else ''} / {num_val:,} validation / "
                 f"{num_test:,} test scenes from {digits}")

@@ -149,6 +149,8 @@ def test_resize_bilinear_keeps_constant_images():
         (dict(threshold=0), "threshold"),
         (dict(digits_per_image=(3, 1)), "digits_per_image"),
         (dict(scale_range=(0, 1)), "scale_range"),
+        (dict(unit_scale_share=1.5), "unit_scale_share"),
+        (dict(unit_scale_share=True), "unit_scale_share"),
     ],
 )
 def test_bad_scene_parameters_are_clear_errors(kwargs, words):
@@ -273,6 +275,19 @@ def test_varied_scenes_honour_canvas_digit_count_and_scale_range(arrays):
     scale_map = scenes.scale_map()
     assert not np.isnan(scale_map[scenes.masks > 0]).any()  # every stroke pixel knows its digit's scale
     assert np.isnan(scale_map[scenes.instances == 0]).all()
+
+
+def test_unit_scale_share_mixes_standard_digits_into_varied_scenes(arrays):
+    common = dict(num_scenes=60, source=arrays, scale_range=(0.5, 2.0), digits_per_image=(2, 3), canvas_size=(96, 96))
+    plain = load_scenes_arrays("test", **common)
+    mixed = load_scenes_arrays("test", unit_scale_share=0.5, **common)
+    shares = [float(np.mean(s.scales[~np.isnan(s.scales)] == 1.0)) for s in (plain, mixed)]
+    assert shares[0] < 0.05 and 0.35 < shares[1] < 0.8
+    # Off (the default), the scenes and the recorded configuration are those made before the setting existed.
+    same = load_scenes_arrays("test", unit_scale_share=0.0, **common)
+    np.testing.assert_array_equal(same.images, plain.images)
+    assert "unit_scale_share" not in SceneConfig().as_dict()
+    assert SceneConfig(unit_scale_share=0.25).as_dict()["unit_scale_share"] == 0.25
 
 
 def test_recording_instances_leaves_the_scenes_unchanged(arrays):

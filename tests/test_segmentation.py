@@ -384,3 +384,6 @@ def test_scene_flags_errors_are_one_sentence(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "deeplab_aspp:scenes", "--canvas", "96"])
     assert "the canvas must be two ints" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "deeplab_aspp", "--scene-unit-share", "1.5", "--out", str(tmp_path / "c")])
+    assert "the share of unit-scale digits must be a number from 0 to 1" in capsys.readouterr().err

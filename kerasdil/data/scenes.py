@@ -90,6 +90,8 @@ class SceneConfig:
         canvas_size: (height, width) of a scene. Default (64, 80).
         digits_per_image: (min, max) digits per scene, inclusive. Default (1, 3).
         scale_range: (min, max) resize factor of a 28 x 28 digit. Default (1.0, 1.0).
+        unit_scale_share: share of the digits kept at scale 1.0, the rest drawn from
+            ``scale_range`` (a mix of the standard and the varied scenes). Default 0.
         overlap: "none" (default), "max" or "occlude" (see the module docstring).
         threshold: pixel value (1..255) from which a pixel counts as a stroke. Default 128.
     """
@@ -99,6 +101,7 @@ class SceneConfig:
     scale_range: Tuple[float, float] = (1.0, 1.0)
     overlap: str = "none"
     threshold: int = 128
+    unit_scale_share: float = 0.0
 
     def __post_init__(self):
         def pair(name, value, kind):
@@ -132,14 +135,20 @@ class SceneConfig:
             )
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, np.integer)) or not 1 <= self.threshold <= 255:
             raise ValueError(f"mnist scenes: `threshold` must be an int in 1..255, got {self.threshold!r}.")
+        share = self.unit_scale_share
+        if isinstance(share, bool) or not isinstance(share, (int, float, np.number)) or not 0 <= share <= 1:
+            raise ValueError(f"mnist scenes: `unit_scale_share` must be a number from 0 to 1, got {share!r}.")
+        object.__setattr__(self, "unit_scale_share", float(share))
         object.__setattr__(self, "canvas_size", canvas)
         object.__setattr__(self, "digits_per_image", digits)
         object.__setattr__(self, "scale_range", scale)
         object.__setattr__(self, "threshold", int(self.threshold))
 
     def as_dict(self):
-        """JSON-friendly dict of the parameters."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        """JSON-friendly dict of the parameters (``unit_scale_share`` only when set, so records
+        written before it existed still compare equal)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
+                if k != "unit_scale_share" or v}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -350,8 +359,12 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
         placed = 0
         for _ in range(count):
             index = int(rng.integers(len(pool)))
-            scale = float(rng.uniform(*config.scale_range))
-            digit = pool[index] if fixed_scale else resize_bilinear(pool[index], max(1, int(round(28 * scale))))
+            if config.unit_scale_share and rng.uniform() < config.unit_scale_share:
+                scale = 1.0  # its own draw only when the share is set: other configurations' scenes stay the same
+            else:
+                scale = float(rng.uniform(*config.scale_range))
+            digit = (pool[index] if fixed_scale or scale == 1.0
+                     else resize_bilinear(pool[index], max(1, int(round(28 * scale)))))
             size_h, size_w = digit.shape
             ink_rows = np.flatnonzero(digit.any(1))
             ink_cols = np.flatnonzero(digit.any(0))

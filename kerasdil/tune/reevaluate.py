@@ -118,7 +118,7 @@ def _train_once(entry, seed, s, epochs, data, log):
     lr = entry.get("learning_rate") or s["learning_rate"]
     model.compile(optimizer=Adam(lr), loss=task.loss(), metrics=task.metrics())
     start = time.monotonic()
-    model.fit(train, epochs=epochs, verbose=0)
+    model.fit(train, epochs=epochs, verbose=0, shuffle=False)  # the pipeline shuffles
     metric = s["objective"][len("val_"):] if s["objective"].startswith("val_") else s["objective"]
     score = float(model.evaluate(val, verbose=0, return_dict=True)[metric])
     log(f"  {entry['label']} seed {seed}: {s['objective']} {score:.4f} ({time.monotonic() - start:.0f} s)")
