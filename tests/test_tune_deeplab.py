@@ -338,7 +338,8 @@ def test_mobile_search_on_varied_scenes_reevaluates_against_the_mobile_configura
         warnings.simplefilter("ignore")
         assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "| zoo default |" in out and "## Re-evaluation over seeds 0,1" in out
+    assert "| zoo default | 1,2 / 1,2,3 / 1,2, ASPP 2,4,6, OS 8 |" in out and "## Re-evaluation over seeds 0,1" in out
+    assert " / 1, ASPP 1,2, OS 8 |" in out  # the searched candidate's full description
     project = os.path.join(directory, "deeplab_aspp_mobile")
     info = json.load(open(os.path.join(project, "kerasdil_search.json")))
     assert info["default"]["schedule"] == [list(r) for r in MOBILE_CONFIG["dilation_schedule"][1:]]

@@ -188,6 +188,18 @@ def summarize(record: dict) -> ReevaluationResult:
                               os.path.join(record["project_dir"], REEVALUATION_FILE))
 
 
+def _schedule_text(row) -> str:
+    """The row's schedule with the segmenter options its key carries (ASPP rates, output stride)."""
+    key = row.get("candidate") or row.get("default_key")
+    options = decode_options(key) if key else {}
+    extra = []
+    if "aspp_rates" in options:
+        extra.append("ASPP " + ",".join(map(str, options["aspp_rates"])))
+    if "output_stride" in options:
+        extra.append(f"OS {options['output_stride']}")
+    return row["schedule"] + ("".join(f", {e}" for e in extra))
+
+
 def format_reevaluation(result: ReevaluationResult) -> str:
     """The re-evaluation as a markdown table and its verdict."""
     s = result.settings
@@ -204,7 +216,7 @@ def format_reevaluation(result: ReevaluationResult) -> str:
         search_score = "-" if r["search_score"] is None else f"{r['search_score']:.4f}"
         mean = "-" if r["mean"] is None else f"{r['mean']:.4f}"
         rng = "-" if r["mean"] is None else f"[{r['min']:.4f}, {r['max']:.4f}]"
-        lines.append(f"| {r['label']} | {r['schedule']} | {r['width']} | {r['params']:,} | {r['macs']:,} | "
+        lines.append(f"| {r['label']} | {_schedule_text(r)} | {r['width']} | {r['params']:,} | {r['macs']:,} | "
                      f"{search_score} | {cells} | {mean} | {rng} |")
     default = result.rows[-1]
     if default.get("differs"):

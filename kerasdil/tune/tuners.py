@@ -518,10 +518,12 @@ def zoo_default(model: str, input_shape=None, num_classes=None) -> dict:
     are those ``create_model(model)`` builds today, so a report follows the
     zoo when its default changes. Builder arguments the search space pins
     differently from the zoo default (for instance another stem) are listed
-    under ``"differs"``: the counts are then the search family's layout.
+    under ``"differs"``: the counts are then the search family's layout. For a
+    configuration family (``deeplab_aspp_mobile``) the hand default is the
+    configuration itself (``MOBILE_CONFIG``).
 
     Args:
-        model: zoo model name with a search family.
+        model: a search family's name (a zoo model, or a configuration of one).
         input_shape, num_classes: default the zoo entry's.
 
     Returns:
@@ -761,7 +763,8 @@ def search(
     """Search dilation schedules of a zoo model; resumable; see the module docstring.
 
     Args:
-        model: zoo model name with a search family ("mnist_dsdc", "deeplab_aspp").
+        model: a search family: a zoo model name ("mnist_dsdc", "deeplab_aspp") or a
+            configuration of one ("deeplab_aspp_mobile": deeplab_aspp's MOBILE_CONFIG).
         directory: folder of the search (created).
         project_name: sub-folder of the search; default the model name.
         tuner: "random", "bayesian" or "hyperband".
