@@ -361,6 +361,12 @@ def test_evaluate_reports_miou_per_scale_bucket_on_varied_scenes(tmp_path, digit
     assert [(r["low"], r["high"]) for r in rows] == [(0.5, 1.0), (1.0, 1.5)]
     assert sum(r["digits"] for r in rows) >= 6 and all(0 <= r["miou"] <= 1 for r in rows if r["pixels"])
     assert "digit scale" in capsys.readouterr().out  # the printed table
+    # Another scene seed composes other test scenes from the same digits (with and without buckets).
+    for buckets in ([], ["--scale-buckets", "0.5,1.0,1.5"]):
+        other = tmp_path / f"eval_seed1_{len(buckets)}"
+        assert main(argv[:argv.index("--scale-buckets")] + buckets + ["--scene-seed", "1", "--out", str(other)]) == 0
+        again = json.loads((other / "eval_metrics.json").read_text())
+        assert again["samples"] == 6 and again["miou"] != metrics["miou"]
 
 
 def test_scene_flags_errors_are_one_sentence(tmp_path, capsys):
@@ -369,6 +375,8 @@ def test_scene_flags_errors_are_one_sentence(tmp_path, capsys):
     cases = [
         (["evaluate", "deeplab_aspp:scenes", "--data", "sample", "--scale-buckets", "1.0,0.5"], "scale buckets must be"),
         (["evaluate", "mnist_dsdc:mnist", "--data", "sample", "--canvas", "96,96"], "apply to segmenters"),
+        (["evaluate", "mnist_dsdc:mnist", "--data", "sample", "--scene-seed", "1"], "apply to segmenters"),
+        (["evaluate", "deeplab_aspp:scenes", "--data", "sample", "--scene-seed", "-1"], "--scene-seed must be"),
         (["train", "mnist_dsdc", "--data", "sample", "--scene-scale", "0.5,2", "--out", str(tmp_path / "a")],
          "apply to segmenters"),
         (["train", "deeplab_aspp", "--data", "sample", "--canvas", "40,40", "--scene-scale", "0.5,2.0",

@@ -24,6 +24,9 @@ def add_arguments(p):
     from kerasdil._cli._scenes import add_scene_arguments
 
     add_scene_arguments(p)
+    p.add_argument("--scene-seed", type=int, default=None, metavar="N",
+                   help="segmenters: seed of the test scenes (default 0, the scenes every number here is quoted on); "
+                        "another seed composes other test scenes from the same test digits")
     p.add_argument("--scale-buckets", default=None, metavar="EDGES",
                    help="segmenters: also score the pixels near digits of each scale bucket, e.g. "
                         "0.5,0.8,1.1,1.4,1.7,2.0 (bucket edges; JSON key scale_buckets and a printed table)")
@@ -120,8 +123,11 @@ def run(args):
     from kerasdil._cli._scenes import scene_settings
 
     scenes = scene_settings(args)
-    if info.task != "segmentation" and (scenes or args.scale_buckets):
-        raise ValueError(f"--canvas, --scene-scale, --scene-digits and --scale-buckets apply to segmenters; "
+    if args.scene_seed is not None and args.scene_seed < 0:
+        raise ValueError(f"--scene-seed must be a non-negative integer; got {args.scene_seed}.")
+    if info.task != "segmentation" and (scenes or args.scale_buckets or args.scene_seed is not None):
+        raise ValueError("--canvas, --scene-scale, --scene-digits, --scene-seed and --scale-buckets apply to "
+                         "segmenters; "
                          f"{args.model!r} is a {info.task} model.")
     buckets = None
     if args.scale_buckets is not None:
@@ -142,8 +148,9 @@ def run(args):
     if buckets is not None:
         test, source_text, scene_arrays = _scene_test_set(info, args, extra)
     else:
+        seed = {} if args.scene_seed is None else {"seed": args.scene_seed}
         _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
-                                                limit=args.limit, **extra)
+                                                limit=args.limit, **seed, **extra)
     print(source_text)
     from kerasdil.train import check_data_fits_model
 
@@ -245,7 +252,8 @@ def _scene_test_set(info, args, scene_kwargs):
     from kerasdil.data.scenes import DEFAULT_NUM_SCENES, SCENE_NUM_CLASSES, load_scenes_arrays, segmentation_dataset
 
     count = DEFAULT_NUM_SCENES["test"] if args.limit is None else min(DEFAULT_NUM_SCENES["test"], args.limit)
-    arrays = load_scenes_arrays("test", num_scenes=count, source=load_mnist_arrays(args.data), **scene_kwargs)
+    arrays = load_scenes_arrays("test", num_scenes=count, source=load_mnist_arrays(args.data),
+                                seed=args.scene_seed or 0, **scene_kwargs)
     data = segmentation_dataset(arrays.images, arrays.masks, num_classes=SCENE_NUM_CLASSES, batch_size=args.batch_size)
     c = arrays.config
     text = (f"data: MNIST scenes {c.canvas_size[0]}x{c.canvas_size[1]}, scale {c.scale_range[0]:g}-{c.scale_range[1]:g}, "
