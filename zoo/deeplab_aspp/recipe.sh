@@ -59,15 +59,31 @@ nice -n 5 python tools/bench_segmentation.py --data "$DATA" --train-scenes 4000 
     --arms lraspp_mobilenetv3,deeplab_aspp_mobile,deeplab_aspp_finetuned --peer lraspp_mobilenetv3 \
     --out zoo/deeplab_aspp/bench_mobile
 
-# 7. deeplab_aspp:scenes_mobile_varied: scenes_mobile fine-tuned on varied 96 x 96 scenes
-#    (1-5 digits at scale 0.5-2.0, no photometric jitter), 16 epochs x 8,000 scenes at lr 1e-3;
-#    then the robustness table of the card for it.
-MOBILE_FROM='{"weights": "scenes_mobile", "stem": "strided", "width": 16, "dilation_schedule": [[], [1, 2], [1, 2, 3], [1, 2]], "stage_filters": [16, 32, 64, 64], "aspp_filters": 32, "decoder_filters": 32, "decoder": "light"}'
-kerasdil train deeplab_aspp --model-kwargs "$MOBILE_FROM" --canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 \
-    --epochs 16 --lr 1e-3 --train-scenes 8000 --data "$DATA" --out runs/deeplab_aspp-scenes_mobile_varied --quiet
-python tools/publish_weights.py runs/deeplab_aspp-scenes_mobile_varied --tag scenes_mobile_varied \
-    --recipe "kerasdil train deeplab_aspp --model-kwargs '$MOBILE_FROM' --canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 --epochs 16 --lr 1e-3 --train-scenes 8000 --data mnist.npz --out runs/deeplab_aspp-scenes_mobile_varied"
+# 7. The first half of deeplab_aspp:scenes_mobile_varied: scenes_mobile fine-tuned on varied 96 x 96
+#    scenes (1-5 digits at scale 0.5-2.0, no photometric jitter), 16 epochs x 8,000 scenes at lr 1e-3.
+MOBILE_ARGS='"stem": "strided", "width": 16, "dilation_schedule": [[], [1, 2], [1, 2, 3], [1, 2]], "stage_filters": [16, 32, 64, 64], "aspp_filters": 32, "decoder_filters": 32, "decoder": "light"'
+kerasdil train deeplab_aspp --model-kwargs "{\"weights\": \"scenes_mobile\", $MOBILE_ARGS}" --canvas 96,96 --scene-scale 0.5,2.0 \
+    --scene-digits 1,5 --epochs 16 --lr 1e-3 --train-scenes 8000 --data "$DATA" --out runs/deeplab_aspp-scenes_mobile_varied --quiet
+
+# 8. The second half: four more runs of 8 epochs x 8,000 such scenes, each from the previous run's
+#    weights, keeping a growing share of the digits at scale 1 (standard digits mixed into the varied
+#    scenes) at a falling learning rate; publish the last, then the robustness table of the card
+#    (the standard row also on two other scene seeds).
+PREV=runs/deeplab_aspp-scenes_mobile_varied/model.keras
+for STEP in "0.4 5e-4" "0.6 3e-4" "0.8 2e-4" "0.9 1.5e-4"; do
+    set -- $STEP
+    OUT=runs/deeplab_aspp-scenes_mobile_varied-share$1
+    kerasdil train deeplab_aspp --model-kwargs "{\"weights\": \"$PREV\", $MOBILE_ARGS}" --canvas 96,96 --scene-scale 0.5,2.0 \
+        --scene-digits 1,5 --scene-unit-share $1 --epochs 8 --lr $2 --train-scenes 8000 --data "$DATA" --out $OUT --quiet
+    PREV=$OUT/model.keras
+done
+python tools/publish_weights.py runs/deeplab_aspp-scenes_mobile_varied-share0.9 --tag scenes_mobile_varied \
+    --recipe "zoo/deeplab_aspp/recipe.sh steps 7 and 8"
 kerasdil evaluate deeplab_aspp:scenes_mobile_varied --data "$DATA" --canvas 64,80 --out runs/robust/scenes_mobile_varied-standard
+for S in 1 2; do
+    kerasdil evaluate deeplab_aspp:scenes_mobile_varied --data "$DATA" --canvas 64,80 --scene-seed $S \
+        --out runs/robust/scenes_mobile_varied-standard-seed$S
+done
 for C in 96 128; do
     kerasdil evaluate deeplab_aspp:scenes_mobile_varied --data "$DATA" --canvas $C,$C --scene-scale 0.5,2.0 \
         --scene-digits 1,5 --scale-buckets $B --out runs/robust/scenes_mobile_varied-$C
