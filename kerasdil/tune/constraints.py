@@ -705,12 +705,13 @@ def _deeplab_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_r
     return segmentation_record.deeplab_stage_rates(schedule, output_stride)
 
 
-def _deeplab_specs(schedule, input_shape, aspp_rates, output_stride):
+def _deeplab_specs(schedule, input_shape, aspp_rates, output_stride, stem="full"):
     # The ASPP branches are parallel; the widest one bounds the field (image pooling is
-    # global and not counted), as ASPP.receptive_field_layers() says.
-    specs, stride = [LayerSpec(3)], 1
-    for rates in _deeplab_stage_rates(schedule, output_stride=output_stride):
-        if stride < output_stride:
+    # global and not counted), as ASPP.receptive_field_layers() says. A strided stem takes
+    # stage1's pool.
+    specs, stride = ([LayerSpec(3, 2)], 2) if stem == "strided" else ([LayerSpec(3)], 1)
+    for i, rates in enumerate(_deeplab_stage_rates(schedule, output_stride=output_stride)):
+        if stride < output_stride and not (i == 0 and stem == "strided"):
             specs.append(LayerSpec(2, 2))
             stride *= 2
         specs.extend(LayerSpec(3, 1, r) for r in rates)
@@ -753,15 +754,8 @@ DEEPLAB_ASPP = SearchFamily(
 
 
 def _mobile_specs(schedule, input_shape, aspp_rates, output_stride):
-    # The strided stem takes stage1's pool; stage1 has no blocks (MOBILE_CONFIG).
-    specs, stride = [LayerSpec(3, 2)], 2
-    for rates in segmentation_record.deeplab_stage_rates(((),) + tuple(schedule), output_stride)[1:]:
-        if stride < output_stride:
-            specs.append(LayerSpec(2, 2))
-            stride *= 2
-        specs.extend(LayerSpec(3, 1, r) for r in rates)
-    specs.append(LayerSpec(3, 1, max(aspp_rates)))
-    return specs
+    # MOBILE_CONFIG: stage1 has no blocks, the strided stem takes its place.
+    return _deeplab_specs(((),) + tuple(schedule), input_shape, aspp_rates, output_stride, stem="strided")
 
 
 def _mobile_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_record.DEFAULT_OUTPUT_STRIDE):
@@ -771,7 +765,8 @@ def _mobile_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_re
 #: deeplab_aspp's mobile configuration (``MOBILE_CONFIG``): the schedules of stages 2-4
 #: (stage1 stays empty, the strided stem takes its place), the ASPP rates and the output
 #: stride are searched; the stem, stage widths and light head stay MOBILE_CONFIG's.
-DEEPLAB_ASPP_MOBILE = SearchFamily(
+DEEPLAB_ASPP_MOBILE = dataclasses.replace(
+    DEEPLAB_ASPP,  # the same options, space type, task, objective and input-size check
     name="deeplab_aspp_mobile",
     stages=3,
     layer_specs=_mobile_specs,
@@ -781,15 +776,7 @@ DEEPLAB_ASPP_MOBILE = SearchFamily(
         "width": width, "aspp_rates": aspp_rates, "output_stride": output_stride},
     default_schedule=tuple(tuple(r) for r in segmentation_record.MOBILE_CONFIG["dilation_schedule"][1:]),
     default_width=segmentation_record.MOBILE_CONFIG["width"],
-    default_options=(("aspp_rates", segmentation_record.ASPP_RATES_AT_OS8),
-                     ("output_stride", segmentation_record.DEFAULT_OUTPUT_STRIDE)),
     stage_rates=_mobile_stage_rates,
-    space_type=SegmenterSpace,
-    input_shape=_DEEPLAB_RECORD.input_shape,
-    num_classes=_DEEPLAB_RECORD.num_classes,
-    task=_DEEPLAB_RECORD.task,
-    objective="val_mean_iou",
-    check=_deeplab_check,
     zoo_model="deeplab_aspp",
     space_defaults=(("depths", (1, 2, 3)), ("rates", (1, 2, 3, 4)),
                     ("widths", (segmentation_record.MOBILE_CONFIG["width"],)),
