@@ -235,12 +235,15 @@ def test_search_scenes_argument_is_checked_and_reaches_the_scene_generator():
     from kerasdil.zoo import model_info
 
     with pytest.raises(ValueError, match="segmenters .deeplab_aspp. only, not mnist_dsdc"):
-        _check_scenes({"scale_range": (0.5, 2.0)}, MNIST_DSDC)
-    with pytest.raises(ValueError, match="takes 'scale_range' and 'digits_per_image', not 'canvas'"):
-        _check_scenes({"canvas": (96, 96)}, DEEPLAB_ASPP)
-    with pytest.raises(ValueError, match=r"scenes\['scale_range'\] must be \(low, high\)"):
-        _check_scenes({"scale_range": (2.0, 0.5)}, DEEPLAB_ASPP)
-    assert _check_scenes({"digits_per_image": (1, 5)}, DEEPLAB_ASPP) == {"digits_per_image": [1, 5]}
+        _check_scenes({"scale_range": (0.5, 2.0)}, MNIST_DSDC, (28, 28, 1))
+    with pytest.raises(ValueError, match="scenes= must be a dict of digits_per_image, .*the canvas is input_shape"):
+        _check_scenes({"canvas": (96, 96)}, DEEPLAB_ASPP, (96, 96, 1))
+    with pytest.raises(ValueError, match="`scale_range` must satisfy 0 < low <= high"):
+        _check_scenes({"scale_range": (2.0, 0.5)}, DEEPLAB_ASPP, (96, 96, 1))
+    with pytest.raises(ValueError, match="smaller than the largest digit"):  # 2x digits (56 px) on a 32 px canvas
+        _check_scenes({"scale_range": (0.5, 2.0)}, DEEPLAB_ASPP, (32, 32, 1))
+    assert _check_scenes({"digits_per_image": (1, 5), "unit_scale_share": 0.5}, DEEPLAB_ASPP, (96, 96, 1)) == \
+        {"digits_per_image": [1, 5], "unit_scale_share": 0.5}
 
     def digit_pixels(scenes):
         _, val = _load_scenes(model_info("deeplab_aspp"), (64, 64, 1), "sample", 16, 16, 16, 0, False,

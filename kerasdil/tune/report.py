@@ -189,7 +189,7 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
         shape = s.get("input_shape") or [0, 0]
         names = {"scale_range": "digit scale", "digits_per_image": "digits"}
         what += f" ({shape[0]}x{shape[1]}" + "".join(
-            f", {names[k]} {v[0]:g}-{v[1]:g}" for k, v in sorted(look.items())) + ")"
+            f", {names[k]} {v[0]:g}-{v[1]:g}" if k in names else f", {k} {v}" for k, v in sorted(look.items())) + ")"
     first = 2 if s["model"] == "deeplab_aspp_mobile" else 1  # its stage1 has no blocks
     stages = " / ".join(f"stage {i + first}"
                         for i in range(len((info.get("default") or {}).get("schedule") or [0, 0])))

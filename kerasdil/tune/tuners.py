@@ -651,25 +651,20 @@ def _load_data(data, limit, validation_size, batch_size, seed, augment, log):
     return train, val, validation_size if val_limit is None else min(validation_size, val_limit)
 
 
-def _check_scenes(scenes, family):
-    """``search(scenes=...)`` as JSON-ready lists, or None; one sentence for a bad one."""
+def _check_scenes(scenes, family, input_shape):
+    """``search(scenes=...)`` checked by ``SceneConfig`` at the search's canvas, as JSON-ready values, or None."""
     if scenes is None:
         return None
     if family.task != "segmentation":
         raise ValueError(f"scenes= applies to segmenters (deeplab_aspp) only, not {family.name}.")
-    if not isinstance(scenes, dict):
-        raise ValueError(f"scenes= must be a dict such as {{'scale_range': (0.5, 2.0)}}, got {scenes!r}.")
-    unknown = sorted(set(scenes) - {"scale_range", "digits_per_image"})
-    if unknown:
-        raise ValueError(f"scenes= takes 'scale_range' and 'digits_per_image', not {', '.join(map(repr, unknown))}.")
-    out = {}
-    for key, value in scenes.items():
-        pair = list(value) if isinstance(value, (list, tuple)) else None
-        if pair is None or len(pair) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                    for v in pair) or not 0 < pair[0] <= pair[1]:
-            raise ValueError(f"scenes[{key!r}] must be (low, high) with 0 < low <= high, got {value!r}.")
-        out[key] = [int(v) for v in pair] if key == "digits_per_image" else [float(v) for v in pair]
-    return out or None
+    from kerasdil.data.scenes import SceneConfig
+
+    fields = [f for f in SceneConfig.__dataclass_fields__ if f != "canvas_size"]
+    if not isinstance(scenes, dict) or set(scenes) - set(fields):
+        raise ValueError(f"scenes= must be a dict of {', '.join(fields)} (the canvas is input_shape), got {scenes!r}.")
+    pairs = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in scenes.items()}
+    config = SceneConfig(canvas_size=tuple(input_shape[:2]), **pairs).as_dict()  # one sentence for a bad value
+    return {k: config[k] for k in scenes} or None
 
 
 def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log, scenes=None):
@@ -798,9 +793,9 @@ def search(
             then runs at the data's input shape and classes and scores on its
             validation split.
         scenes: segmenters: how the train and validation scenes look, a dict
-            of ``scale_range`` (each digit resized by a factor from LOW..HIGH)
-            and/or ``digits_per_image`` (LOW..HIGH digits), the fields of
-            ``kerasdil.data.scenes.SceneConfig``; the canvas is ``input_shape``.
+            of ``kerasdil.data.scenes.SceneConfig`` fields such as ``scale_range``
+            (each digit resized by a factor from LOW..HIGH), ``digits_per_image``
+            (LOW..HIGH digits) or ``unit_scale_share``; the canvas is ``input_shape``.
             E.g. ``{"scale_range": (0.5, 2.0), "digits_per_image": (1, 5)}``
             searches where the receptive field matters.
         log: one-line progress messages.
@@ -825,7 +820,6 @@ def search(
     if role not in ("local", "chief", "worker"):
         raise ValueError(f"role must be 'local', 'chief' or 'worker', got {role!r}.")
     family = get_family(model)
-    scenes = _check_scenes(scenes, family)
     from kerasdil.zoo import model_info
 
     info = model_info(family.model_name)
@@ -837,6 +831,7 @@ def search(
     else:
         input_shape = _input_shape(model, info, family, input_shape)
     space = family.check_space(space, input_shape)
+    scenes = _check_scenes(scenes, family, input_shape)
     constraints = constraints or Constraints()
     pruning = prune(family, space, constraints, input_shape=input_shape, num_classes=num_classes)
     log(pruning.summary())
