@@ -497,6 +497,8 @@ class SearchFamily:
         space_defaults: ``(field, value)`` pairs that replace the space type's
             defaults in :meth:`make_space` (e.g. a family with one width).
         default_text: how reports name the hand default; None: ``create_model(name)``.
+        first_stage: the model's number of the first searched stage (reports say
+            "stage 2 / stage 3 / ..." for a family whose stage1 is fixed).
     """
 
     name: str
@@ -517,6 +519,7 @@ class SearchFamily:
     zoo_model: Optional[str] = None
     space_defaults: Tuple = ()
     default_text: Optional[str] = None
+    first_stage: int = 1
 
     @property
     def model_name(self) -> str:
@@ -782,6 +785,7 @@ DEEPLAB_ASPP_MOBILE = dataclasses.replace(
                     ("widths", (segmentation_record.MOBILE_CONFIG["width"],)),
                     ("later_stage_schedules", ((1, 2), (1, 2, 3), (1,))), ("output_strides", (8,))),
     default_text="deeplab_aspp(**MOBILE_CONFIG), kerasdil/zoo/segmentation_record.py",
+    first_stage=2,
 )
 
 

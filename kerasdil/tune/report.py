@@ -190,7 +190,8 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
         names = {"scale_range": "digit scale", "digits_per_image": "digits"}
         what += f" ({shape[0]}x{shape[1]}" + "".join(
             f", {names[k]} {v[0]:g}-{v[1]:g}" if k in names else f", {k} {v}" for k, v in sorted(look.items())) + ")"
-    first = 2 if s["model"] == "deeplab_aspp_mobile" else 1  # its stage1 has no blocks
+    family = FAMILIES.get(s["model"])
+    first = family.first_stage if family is not None else 1
     stages = " / ".join(f"stage {i + first}"
                         for i in range(len((info.get("default") or {}).get("schedule") or [0, 0])))
     schedule_text = f"Schedule = dilation rates per stage ({stages})"
@@ -246,7 +247,6 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
             d = None
     if d:
         options = "".join(f", {header} {_text(d.get(key))}" for key, header in extra)
-        family = FAMILIES.get(s["model"])
         source = (family.default_text if family is not None and family.default_text
                   else f"the zoo's, as create_model({s['model']!r}) builds it")
         lines += ["", f"Hand-designed default ({source}): "
