@@ -220,6 +220,8 @@ def test_cli_refuses_bad_segmenter_arguments_in_one_sentence(tmp_path, capsys):
     assert "segmenters (deeplab_aspp) only" in capsys.readouterr().err
     assert main(["tune", "mnist_dsdc", "--dir", d, "--scene-scale", "0.5,2"]) == 2
     assert "--scene-scale applies to segmenters (deeplab_aspp) only" in capsys.readouterr().err
+    assert main(["tune", "mnist_dsdc", "--dir", d, "--scene-unit-share", "0.5"]) == 2
+    assert "--scene-unit-share applies to segmenters (deeplab_aspp) only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["tune", "deeplab_aspp", "--dir", d, "--scene-digits", "1"])
     assert "digits per scene must be two ints" in capsys.readouterr().err

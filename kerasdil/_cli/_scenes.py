@@ -1,4 +1,4 @@
-"""Command-line flags that say how MNIST scenes look: shared by train and evaluate.
+"""Command-line flags that say how MNIST scenes look: shared by train, evaluate and tune.
 
 ``--canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 --scene-unit-share 0.3`` map to the
 ``canvas_size``, ``scale_range``, ``digits_per_image`` and ``unit_scale_share`` fields of
@@ -37,10 +37,12 @@ def _share(text):
     return value
 
 
-def add_scene_arguments(p):
-    """Add --canvas, --scene-scale and --scene-digits to parser ``p``."""
-    p.add_argument("--canvas", type=canvas_arg, default=None, metavar="H,W",
-                   help="segmenters: scene canvas height,width, e.g. 96,96 (the model is built at this size)")
+def add_scene_arguments(p, canvas=True):
+    """Add --canvas (unless ``canvas=False``, for commands with their own input size), --scene-scale,
+    --scene-digits and --scene-unit-share to parser ``p``."""
+    if canvas:
+        p.add_argument("--canvas", type=canvas_arg, default=None, metavar="H,W",
+                       help="segmenters: scene canvas height,width, e.g. 96,96 (the model is built at this size)")
     p.add_argument("--scene-scale", type=scale_arg, default=None, metavar="LOW,HIGH",
                    help="segmenters: each digit is resized by a factor drawn from LOW..HIGH, e.g. 0.5,2.0 (default 1,1)")
     p.add_argument("--scene-digits", type=digits_arg, default=None, metavar="LOW,HIGH",

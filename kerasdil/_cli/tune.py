@@ -128,13 +128,9 @@ def add_arguments(parser):
                         "deeplab_aspp_mobile 1,2/1,2,3/1)")
     s.add_argument("--input-size", default=None, metavar="HxW",
                    help="input and scene size; every output stride must divide it (default 64x80)")
-    from kerasdil._cli._scenes import digits_arg, scale_arg
+    from kerasdil._cli._scenes import add_scene_arguments
 
-    s.add_argument("--scene-scale", type=scale_arg, default=None, metavar="LOW,HIGH",
-                   help="train and validation scenes resize each digit by a factor from LOW..HIGH, e.g. 0.5,2.0 "
-                        "(default 1,1)")
-    s.add_argument("--scene-digits", type=digits_arg, default=None, metavar="LOW,HIGH",
-                   help="digits per train and validation scene, LOW..HIGH, e.g. 1,5 (default 1,3)")
+    add_scene_arguments(s, canvas=False)  # the train and validation scenes; --input-size is the canvas
     c = parser.add_argument_group("constraints (applied before any training)")
     c.add_argument("--gridding-free", action="store_true",
                    help="every stage schedule passes the HDC rule and the coverage map at its natural stride, "
@@ -210,7 +206,8 @@ def run(args):
     segmenter_flags = {"--aspp-rates": args.aspp_rates, "--output-strides": args.output_strides,
                        "--searched-stages": args.searched_stages,
                        "--later-stage-schedules": args.later_stage_schedules, "--input-size": args.input_size,
-                       "--scene-scale": args.scene_scale, "--scene-digits": args.scene_digits}
+                       "--scene-scale": args.scene_scale, "--scene-digits": args.scene_digits,
+                       "--scene-unit-share": args.scene_unit_share}
     fields = {"order": args.order}
     for flag, name in (("--depths", "depths"), ("--rates", "rates"), ("--widths", "widths")):
         value = getattr(args, name)
@@ -256,16 +253,8 @@ def run(args):
         raise as_flags(e) from None
 
 
-def _scenes(args):
-    scenes = {}
-    if args.scene_scale is not None:
-        scenes["scale_range"] = args.scene_scale
-    if args.scene_digits is not None:
-        scenes["digits_per_image"] = args.scene_digits
-    return scenes or None
-
-
 def _run(args, space, constraints, lr_range, input_shape, role, seeds):
+    from kerasdil._cli._scenes import scene_settings
     from kerasdil.tune.distributed import tuner_environment
 
     with tuner_environment(role, args.chief or args.worker, args.worker_id, rpc_timeout=args.rpc_timeout):
@@ -296,7 +285,7 @@ def _run(args, space, constraints, lr_range, input_shape, role, seeds):
             heartbeat_seconds=args.heartbeat,
             verbose=args.verbose,
             data_options=_data_options(args),
-            scenes=_scenes(args),
+            scenes=scene_settings(args),
         )
     if result.role != "worker":
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")

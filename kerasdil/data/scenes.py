@@ -363,8 +363,7 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
                 scale = 1.0  # its own draw only when the share is set: other configurations' scenes stay the same
             else:
                 scale = float(rng.uniform(*config.scale_range))
-            digit = (pool[index] if fixed_scale or scale == 1.0
-                     else resize_bilinear(pool[index], max(1, int(round(28 * scale)))))
+            digit = pool[index] if fixed_scale else resize_bilinear(pool[index], max(1, int(round(28 * scale))))
             size_h, size_w = digit.shape
             ink_rows = np.flatnonzero(digit.any(1))
             ink_cols = np.flatnonzero(digit.any(0))
