@@ -1,6 +1,6 @@
 """Speed ablation for mnist_dsdc against the peer: what each optimisation buys.
 
-    python tools/ablate_speed.py --data ../shared/data/mnist.npz
+    python tools/ablate_speed.py --data path/to/mnist.npz
 
 Every variant is built in one process and timed in interleaved rounds (so machine
 noise hits all of them alike): training ms/step at batch 128 (the compiled Keras

@@ -1,6 +1,6 @@
 """What an epoch boundary costs: a new iterator per epoch against one repeated iterator.
 
-    python tools/bench_epoch_start.py --data ../shared/data/mnist.npz --limit 20000 --epochs 4
+    python tools/bench_epoch_start.py --data path/to/mnist.npz --limit 20000 --epochs 4
 
 Given a finite ``tf.data`` pipeline, ``model.fit`` makes a new iterator every
 epoch. With a shuffled pipeline TF on this machine then idles for about 2 s

@@ -9,7 +9,7 @@ inference in interleaved rounds, so that load changes on a shared machine hit
 every model alike. Writes
 ``bench_mnist.json`` and ``bench_mnist.md`` to ``--out`` and prints the table.
 
-    python tools/bench_mnist.py --data ../shared/data/mnist.npz --epochs 3
+    python tools/bench_mnist.py --data path/to/mnist.npz --epochs 3
 
 Columns: params, MACs per image, training seconds per epoch (median over epochs
 after the first, which includes tracing; each epoch timed from the end of its

@@ -23,7 +23,7 @@ int8 calibration and accuracy mean something (without one it is trained for
 architectures (builder arguments as JSON) for a latency study: their speed is real,
 their accuracy is chance.
 
-    python tools/bench_mobile.py --data ../shared/data/mnist.npz --models mnist_dsdc:mnist \\
+    python tools/bench_mobile.py --data path/to/mnist.npz --models mnist_dsdc:mnist \\
         --out runs/bench_mobile
 
 Writes ``bench_mobile.json`` and ``bench_mobile.md`` into ``--out`` and prints the table.

@@ -1,6 +1,6 @@
 """Paired A/B of the training step: Keras's Adam / AdamW against kerasdil.optimizers'.
 
-    python tools/bench_optimizer.py --data ../shared/data/mnist.npz
+    python tools/bench_optimizer.py --data path/to/mnist.npz
 
 For each model, two copies with the same weights and the same recipe settings
 (``kerasdil.train.RECIPES``: learning rate, AdamW weight decay, the cosine

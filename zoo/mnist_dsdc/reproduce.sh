@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the shipped mnist_dsdc:mnist weights and the robustness and speed numbers of this folder's README.
-# Usage: bash zoo/mnist_dsdc/reproduce.sh [path/to/mnist.npz]   (default ../shared/data/mnist.npz)
+# Usage: bash zoo/mnist_dsdc/reproduce.sh path/to/mnist.npz
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DATA=${1:-../shared/data/mnist.npz}
+DATA=${1:?usage: bash $0 path/to/mnist.npz}
 MILD='{"max_rotation_degrees": 15, "max_translation_pixels": 2, "max_zoom": 0.15, "max_shear": 0.2, "elastic_alpha": 17, "stroke_probability": 0.1, "blur_probability": 0.1, "contrast_probability": 0.15, "brightness_probability": 0.1, "fog_probability": 0.1, "line_probability": 0.05, "max_lines": 2, "noise_probability": 0.25, "impulse_probability": 0.05}'
 
 # 1. The recipe (kerasdil/zoo/mnist_record.py): 60 epochs, AdamW 3e-3 cosine, batch 128, the robust

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the shipped mnist_dsdc:mnist_w18 weights (width 18, six DSDC blocks, clean-MNIST recipe).
-# Usage: bash zoo/mnist_dsdc/reproduce_w18.sh [path/to/mnist.npz]   (default ../shared/data/mnist.npz)
+# Usage: bash zoo/mnist_dsdc/reproduce_w18.sh path/to/mnist.npz
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DATA=${1:-../shared/data/mnist.npz}
+DATA=${1:?usage: bash $0 path/to/mnist.npz}
 
 W18='{"width":18,"stem":"pool","stage_filters":null,"dilation_schedule":[[1,2,5],[1,2,3]]}'
 # 1. Train (50 epochs, AdamW 3e-3 cosine, batch 128, the affine augmentation); resumable.
