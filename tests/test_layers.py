@@ -301,36 +301,6 @@ def test_pointwise_matmul_training_path_equals_conv2d_with_gradients():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
 
 
-def test_batch1_probe_tool_checks_its_block_variants_and_reads_onednn_primitive_times(tmp_path):
-    import importlib.util
-    import json
-    import os
-
-    from kerasdil.layers._tf_fast import native_dilation_supported
-
-    if not native_dilation_supported():
-        pytest.skip("needs TensorFlow's oneDNN kernels (the probe reads ONEDNN_VERBOSE)")
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "probe_batch1.py")
-    spec = importlib.util.spec_from_file_location("probe_batch1", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    assert tool.main(["--out", str(tmp_path), "--batches", "1,3", "--shapes", "7x16", "--blocks", "2",
-                      "--rounds", "1", "--calls", "2"]) == 0
-    result = json.loads((tmp_path / "probe_batch1.json").read_text())
-    assert [(b["batch"], b["side"], b["channels"]) for b in result["blocks"]] == [(1, 7, 16), (3, 7, 16)]
-    for row in result["blocks"]:
-        assert row["max_abs_diff"]["matmul"] < 1e-5 and row["max_abs_diff"]["patches"] < 1e-5
-    peer, dsdc = result["primitives_batch1"].values()
-    assert len(peer) == len(dsdc) == 2  # two logged calls per model
-
-    def convs(calls):
-        return sum(prim == "convolution" for prim, _, _ in calls[0])
-
-    assert convs(peer) == 2 and convs(dsdc) == 11  # stem + 5 x (depthwise, pointwise)
-    assert set(result["predict_on_batch_ms"]) == set(result["primitives_batch1"])
-    assert "x peer" in (tmp_path / "probe_batch1.md").read_text()
-
-
 def test_space_to_depth_is_a_lossless_permutation_with_clear_errors(tmp_path):
     from kerasdil.layers import SpaceToDepth
 

@@ -14,7 +14,7 @@ TOOLS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.dirname(os.path.ab
 
 #: Tools that still switch kerasdil.layers internals for their ablations, and why.
 #: kerasdil.layers has no public switch for these code paths yet.
-# Tools that may switch layer internals (none: ablate_speed uses kerasdil.layers.tensorflow_fast_path).
+# Tools that may switch layer internals (none).
 SWITCHES_LAYER_INTERNALS = {}
 
 
