@@ -157,6 +157,12 @@ def trial_class():
     return _attribute(module, "keras-tuner", "Trial")
 
 
+def tuner_display_class():
+    """keras-tuner's progress printer ``Display`` (``keras_tuner.src.engine.oracle``), for a subclass."""
+    module = _import("keras-tuner", "keras_tuner.src.engine.oracle")
+    return _attribute(module, "keras-tuner", "Display")
+
+
 def distribute_utils():
     """keras-tuner's ``keras_tuner.src.distribute.utils`` (``has_chief_oracle``, ``is_chief_oracle``)."""
     module = _import("keras-tuner", "keras_tuner.src.distribute.utils")

@@ -112,6 +112,8 @@ def test_keras_tuner_names(tmp_path):
     _compat.run_and_update_trial(tuner, trial, x, x[:, :1], epochs=1, verbose=0)
     tuner.on_trial_end(trial)
     assert oracle.trials[trial.trial_id].status == status.COMPLETED
+    display = _compat.tuner_display_class()
+    assert callable(getattr(display, "on_trial_begin", None)) and callable(getattr(display, "on_trial_end", None))
 
 
 def test_keras_tuner_distribution_names():

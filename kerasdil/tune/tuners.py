@@ -106,7 +106,9 @@ def trial_name(trial_id) -> str:
 
 
 def _display_class():
-    from keras_tuner.src.engine.oracle import Display
+    from kerasdil import _compat
+
+    Display = _compat.tuner_display_class()
 
     class TrialDisplay(Display):
         """keras-tuner's progress lines, naming each trial by its folder (``trial_03``), not a running count.
