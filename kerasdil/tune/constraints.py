@@ -38,7 +38,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from kerasdil.receptive import LayerSpec, analyze_schedule, receptive_field
-from kerasdil.zoo import mnist_record, segmentation_record
+from kerasdil.zoo.deeplab_aspp import record as segmentation_record
+from kerasdil.zoo.mnist_dsdc import record as mnist_record
 
 __all__ = [
     "ORDERS",

@@ -494,7 +494,7 @@ def _zoo_default_values(model, info, family):
     options = dict(family.default_options)
     if model == "deeplab_aspp":
         # The segmenter's builder resolves None to its own tables; ask it rather than restating them.
-        from kerasdil.zoo import segmentation
+        from kerasdil.zoo.deeplab_aspp import model as segmentation
 
         output_stride = config.get("output_stride") or options.get("output_stride")
         if schedule is None:

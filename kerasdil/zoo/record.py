@@ -1,9 +1,9 @@
 """One record per zoo entry: what the library knows about it besides its layers.
 
-After timm's default configs and keras-hub's presets, each zoo entry has one
-:class:`ZooRecord` beside its builder (``mnist_record.py`` beside ``mnist.py``,
-...): its task, input spec, the builder that makes it, its shipped weights
-(tag, file, sha256, read from the cards in ``kerasdil/zoo/weights``), its
+After timm's default configs and keras-hub's presets, each zoo entry is one
+folder ``kerasdil/zoo/<entry>/`` whose ``record.py`` (plain Python) defines
+``RECORDS = (ZooRecord(...), ...)`` beside its builder (``model.py``): its task, input spec, the builder that makes it, its shipped weights
+(tag, file, sha256, read from the cards in ``kerasdil/zoo/<entry>/weights``), its
 training and fine-tuning recipes, the layers that form its backbone, and its
 cost model (parameters and MACs computed without building it). ``train``,
 ``finetune``, ``tune``, ``export`` and the CLI read the record; nothing
@@ -62,20 +62,51 @@ class PretrainedWeights:
     metrics: dict = dataclasses.field(default_factory=dict)
 
 
-def weights_dir():
-    """Directory of the weights shipped inside the installed package."""
-    return str(resources.files("kerasdil.zoo") / "weights")
+def weights_dir(name=None):
+    """The folder of the weights shipped for zoo entry ``name``: ``kerasdil/zoo/<entry>/weights``.
+
+    Args:
+        name: a registered model name. None (deprecated) gives the ``kerasdil/zoo``
+            folder, under which each entry keeps its own ``weights`` folder.
+
+    Returns:
+        str: the folder (it may not exist when the entry ships no weights).
+
+    Raises:
+        ValueError: ``name`` is not registered.
+
+    Example:
+        >>> os.path.basename(weights_dir("mnist_dsdc"))
+        'weights'
+    """
+    if name is None:
+        import warnings
+
+        warnings.warn("weights_dir() without a model name is deprecated: each zoo entry keeps its weights in "
+                      "kerasdil/zoo/<entry>/weights; call weights_dir(name).", DeprecationWarning, stacklevel=2)
+        return str(resources.files("kerasdil.zoo"))
+    from kerasdil.zoo.registry import entry_folder
+
+    folder = entry_folder(name)
+    if folder is None:
+        raise ValueError(f"zoo model {name!r} was added with register_model: it has no folder and ships no weights.")
+    return os.path.join(folder, "weights")
 
 
-def find_pretrained(name):
+def find_pretrained(name, folder=None):
     """``{tag: PretrainedWeights}`` of the weights shipped for zoo model ``name``.
 
-    Weights live in :func:`weights_dir` as ``<model>-<tag>.npz`` with a
-    ``<model>-<tag>.json`` card (file, sha256, builder config, recipe, metrics)
-    written by the tool that trained them.
+    Weights live in the entry's ``weights`` folder (:func:`weights_dir`) as
+    ``<model>-<tag>.npz`` with a ``<model>-<tag>.json`` card (file, sha256,
+    builder config, recipe, metrics) written by the tool that trained them.
+    A model registered with ``register_model`` (no folder) ships none.
     """
     found = {}
-    folder = weights_dir()
+    if folder is None:
+        try:
+            folder = weights_dir(name)
+        except ValueError:
+            return found
     if not os.path.isdir(folder):
         return found
     for fname in sorted(os.listdir(folder)):

@@ -1,20 +1,25 @@
 """The zoo registry: register_model, list_models, create_model, model_info.
 
-After timm: every zoo entry is known by its record (``kerasdil/zoo/*_record.py``,
-see :mod:`kerasdil.zoo.record`); ``create_model(name, **kwargs)`` imports and
-calls its builder; ``list_models("mnist_*")`` filters with fnmatch patterns.
-Pretrained weights live in ``kerasdil/zoo/weights`` as ``<model>-<tag>.npz``
-with a ``<model>-<tag>.json`` card (sha256, builder config, recipe, metrics)
-written by the tool that trained them, so the package ships them and they load
+After timm: every zoo entry is one folder ``kerasdil/zoo/<entry>/`` whose
+``record`` module (plain Python) defines ``RECORDS``; the registry finds the
+entries by walking kerasdil.zoo's subpackages, so adding a model adds a folder
+and edits nothing else. ``create_model(name, **kwargs)`` imports and calls its
+builder; ``list_models("mnist_*")`` filters with fnmatch patterns. Pretrained
+weights live in the entry's ``weights`` folder as ``<model>-<tag>.npz`` with a
+``<model>-<tag>.json`` card (sha256, builder config, recipe, metrics) written
+by the tool that trained them, so the package ships them and they load
 offline. The registry is plain Python: it imports a builder's module (and
 TensorFlow) only when a model is built.
 """
 
 import dataclasses
 import fnmatch
+import importlib
+import importlib.util
 import inspect
+import os
+import pkgutil
 
-from kerasdil.zoo import baselines_record, mnist_record, segmentation_record
 from kerasdil.zoo.record import (
     DEFAULT_FINETUNING_RECIPE,
     DEFAULT_TRAINING_RECIPE,
@@ -28,6 +33,8 @@ __all__ = ["ModelInfo", "PretrainedWeights", "create_model", "list_models", "mod
            "weights_dir"]
 
 _REGISTRY = {}
+#: name -> the folder of the zoo entry that holds it (None for register_model's).
+_FOLDERS = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,15 +80,61 @@ class ModelInfo:
         return dict(self.record.finetuning_recipe)
 
 
-def _add(record):
+def _add(record, folder=None):
+    if folder is not None and _FOLDERS.get(record.name) is not None:
+        raise ValueError(f"zoo model {record.name!r} is registered twice (in {_FOLDERS[record.name]} and {folder}); every name belongs to one entry.")
     _REGISTRY[record.name] = ModelInfo(
         name=record.name, task=record.task, family=record.family, input_shape=record.input_shape,
         num_classes=record.num_classes, description=record.description, record=record,
     )
+    _FOLDERS[record.name] = folder
 
 
-for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS):
-    _add(_record)
+def entry_packages():
+    """The zoo entries: ``{package name: folder}`` of kerasdil.zoo's subpackages that have a ``record`` module."""
+    zoo_folder = os.path.dirname(os.path.abspath(__file__))
+    found = {}
+    for module in pkgutil.iter_modules([zoo_folder]):
+        if not module.ispkg:
+            continue
+        package = f"{__package__}.{module.name}"
+        if importlib.util.find_spec(f"{package}.record") is not None:
+            found[package] = os.path.join(zoo_folder, module.name)
+    return found
+
+
+def _discover():
+    for package, folder in sorted(entry_packages().items()):
+        records = getattr(importlib.import_module(f"{package}.record"), "RECORDS", None)
+        if not isinstance(records, (tuple, list)) or not all(isinstance(r, ZooRecord) for r in records):
+            raise TypeError(f"{package}.record must define RECORDS, a tuple of kerasdil.zoo.record.ZooRecord.")
+        for record in records:
+            _add(record, folder)
+
+
+def entry_folder(name):
+    """The folder of the zoo entry that registers ``name`` (None for a model added with register_model).
+
+    Raises:
+        ValueError: ``name`` is not registered.
+    """
+    model_info(name)
+    return _FOLDERS[name]
+
+
+def builder_names():
+    """``{builder function name: "module:function"}`` of every entry whose builder is named by a string.
+
+    This is what ``from kerasdil.zoo import <builder>`` imports lazily.
+    """
+    names = {}
+    for info in _REGISTRY.values():
+        if isinstance(info.record.builder, str):
+            names[info.record.builder.partition(":")[2]] = info.record.builder
+    return names
+
+
+_discover()
 
 
 def register_model(*, task, family, input_shape, num_classes, description="", training_recipe=None,

@@ -1,4 +1,4 @@
-"""The records of the MNIST classifiers (``kerasdil.zoo.mnist``): mnist_dsdc and mnist_conv.
+"""The records of the MNIST classifiers (``kerasdil.zoo.mnist_dsdc.model``): mnist_dsdc and mnist_conv.
 
 Also the architecture constants their builders and cost model share.
 """
@@ -65,7 +65,7 @@ def mnist_dsdc_cost(schedule, width, input_shape, num_classes):
 
 MNIST_DSDC_RECORD = ZooRecord(
     name="mnist_dsdc",
-    builder="kerasdil.zoo.mnist:mnist_dsdc",
+    builder="kerasdil.zoo.mnist_dsdc.model:mnist_dsdc",
     task="classification",
     family="mnist",
     input_shape=MNIST_INPUT_SHAPE,
@@ -84,7 +84,7 @@ MNIST_DSDC_RECORD = ZooRecord(
 
 MNIST_CONV_RECORD = ZooRecord(
     name="mnist_conv",
-    builder="kerasdil.zoo.mnist:mnist_conv",
+    builder="kerasdil.zoo.mnist_dsdc.model:mnist_conv",
     task="classification",
     family="mnist",
     input_shape=MNIST_INPUT_SHAPE,
