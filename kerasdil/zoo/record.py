@@ -149,6 +149,15 @@ class ZooRecord:
             without building the model, for the schedule search; None when the
             search does not cover the model. tests/test_tune*.py pin it against
             the built model.
+        summary: ``(**builder arguments) -> (Tally, [LayerSpec]) or None``, plain
+            Python: parameters, MACs and the receptive-field chain of the model
+            the builder would make, from the stage plan the builder itself uses
+            (``kerasdil zoo info`` prints them without TensorFlow); None when
+            only the built model knows them. tests/test_zoo_plans.py pins it.
+        search_families: where the entry's schedule-search families are, as
+            ``"module:attribute"`` naming a sequence of
+            :class:`kerasdil.tune.SearchFamily` (imported only by
+            ``kerasdil.tune``); None when the entry is not searchable.
     """
 
     name: str
@@ -162,6 +171,8 @@ class ZooRecord:
     finetuning_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_FINETUNING_RECIPE)
     backbone_layers: Tuple[str, ...] = ()
     cost: Optional[Callable] = None
+    summary: Optional[Callable] = None
+    search_families: Optional[str] = None
 
     def __post_init__(self):
         # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does).
@@ -177,7 +188,16 @@ class ZooRecord:
 
     def load_builder(self):
         """The builder function (imports its module the first time)."""
-        if callable(self.builder):
-            return self.builder
-        module, _, function = self.builder.partition(":")
-        return getattr(importlib.import_module(module), function)
+        return _load(self.builder)
+
+    def load_search_families(self):
+        """The entry's search families (a tuple; empty when it has none)."""
+        return tuple(_load(self.search_families)) if self.search_families else ()
+
+
+def _load(where):
+    """``where`` itself if callable, else the attribute named by ``"module:attribute"``."""
+    if not isinstance(where, str):
+        return where
+    module, _, attribute = where.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -12,6 +12,7 @@ offline. The registry is plain Python: it imports a builder's module (and
 TensorFlow) only when a model is built.
 """
 
+import ast
 import dataclasses
 import fnmatch
 import importlib
@@ -57,12 +58,17 @@ class ModelInfo:
 
     @property
     def default_config(self):
-        """The builder's default arguments (without ``weights`` and ``name``)."""
-        return {
-            k: p.default
-            for k, p in inspect.signature(self.builder).parameters.items()
-            if p.default is not inspect.Parameter.empty and k not in ("weights", "name")
-        }
+        """The builder's default arguments (without ``weights`` and ``name``).
+
+        Read from the builder's source without importing it (so without
+        TensorFlow) when its defaults are literals or names imported from the
+        entry's own plain-Python modules; otherwise from the imported builder.
+        """
+        defaults = _declared_defaults(self.record.builder)
+        if defaults is None:
+            defaults = {k: p.default for k, p in inspect.signature(self.builder).parameters.items()
+                        if p.default is not inspect.Parameter.empty}
+        return {k: v for k, v in defaults.items() if k not in ("weights", "name")}
 
     @property
     def pretrained(self):
@@ -78,6 +84,40 @@ class ModelInfo:
     def finetuning_recipe(self):
         """The fine-tuning recipe (a copy, dict) of this entry."""
         return dict(self.record.finetuning_recipe)
+
+
+def _declared_defaults(builder):
+    """The defaults of ``builder`` ("module:function") read from its source, or None.
+
+    A default may be a literal or an expression over names that the builder's
+    module imports from its own entry's modules (``plan``, ``record``: plain
+    Python, imported here); anything else gives None.
+    """
+    if not isinstance(builder, str):
+        return None
+    module, _, function = builder.partition(":")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    entry = module.rpartition(".")[0]
+    namespace = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith(entry + "."):
+            imported = importlib.import_module(node.module)
+            namespace.update({a.asname or a.name: getattr(imported, a.name) for a in node.names})
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    if not found:
+        return None
+    args = found[0].args
+    pairs = list(zip(args.args[len(args.args) - len(args.defaults):], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    try:
+        return {a.arg: eval(compile(ast.Expression(d), spec.origin, "eval"), {"__builtins__": {}}, dict(namespace))
+                for a, d in pairs}
+    except Exception:  # a default this reading cannot evaluate: the caller imports the builder
+        return None
 
 
 def _add(record, folder=None):

@@ -5,28 +5,29 @@ They train and are scored by the "segmentation" task of :mod:`kerasdil.tasks`
 """
 
 import keras
-import numpy as np
 from keras import layers
 
-from kerasdil.layers import ASPP, DilatedConvBN, DilationStack, SeparableDilatedConv
-from kerasdil.layers import _validate as V
 from kerasdil.backbones import backbone_names, segmenter_features
-from kerasdil.zoo.model import ZooModel
-from kerasdil.zoo.deeplab_aspp.record import (  # the constants the builders and their records share
+from kerasdil.backbones.dsdc import dsdc_backbone
+from kerasdil.layers import ASPP
+from kerasdil.layers import _validate as V
+from kerasdil.layers.heads import deeplab_decoder, light_decoder, set_background_prior
+from kerasdil.zoo.deeplab_aspp.plan import (  # the constants and the stage plan the builder and its costs share
     ASPP_FILTERS,
-    ASPP_RATES_AT_OS8,
     BACKBONE_CLASSES,
-    BACKBONE_LAYER_PREFIXES,
     BACKBONE_STAGES,
     BACKBONE_WIDTH,
     DECODER_FILTERS,
     DEEPLAB_STEMS,
-    MOBILE_CONFIG,
     DEFAULT_OUTPUT_STRIDE,
+    DEFAULT_SCHEDULE,
     OUTPUT_STRIDES,
     SEGMENTATION_INPUT_SHAPE,
     SEGMENTATION_NUM_CLASSES,
+    default_aspp_rates,
+    stage_plan,
 )
+from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.weights_io import load_weights
 
 #: Backbone names: the DSDC backbone and the keras.applications ones (kerasdil.backbones).
@@ -35,7 +36,7 @@ BACKBONES = ("dsdc",) + backbone_names()
 
 def _aspp_rates(aspp_rates, output_stride, name):
     if aspp_rates is None:
-        return tuple(max(1, r * 8 // output_stride) for r in ASPP_RATES_AT_OS8)
+        return default_aspp_rates(output_stride)
     if isinstance(aspp_rates, (str, bytes)) or not hasattr(aspp_rates, "__len__") or not len(aspp_rates):
         raise ValueError(f"{name}: `aspp_rates` must be a non-empty sequence such as (2, 4, 6), got {aspp_rates!r}.")
     for r in aspp_rates:
@@ -46,7 +47,7 @@ def _aspp_rates(aspp_rates, output_stride, name):
 def _backbone_schedule(dilation_schedule, name):
     """The backbone's per-stage rates: BACKBONE_STAGES' or a validated override."""
     if dilation_schedule is None:
-        return tuple(schedule for _, schedule, _ in BACKBONE_STAGES)
+        return DEFAULT_SCHEDULE
     if (
         isinstance(dilation_schedule, (str, bytes))
         or not hasattr(dilation_schedule, "__len__")
@@ -55,7 +56,7 @@ def _backbone_schedule(dilation_schedule, name):
     ):
         raise ValueError(
             f"{name}: `dilation_schedule` needs {len(BACKBONE_STAGES)} per-stage rate tuples such as "
-            f"{tuple(s for _, s, _ in BACKBONE_STAGES)}, got {dilation_schedule!r}."
+            f"{DEFAULT_SCHEDULE}, got {dilation_schedule!r}."
         )
     out = []
     for stage in dilation_schedule:
@@ -79,15 +80,6 @@ def _stage_filters(stage_filters, default, name):
     for f in stage_filters:
         V.positive_int(name, "stage_filters", f)
     return tuple(int(f) for f in stage_filters)
-
-
-def _set_background_prior(logits, prior, name):
-    if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not 0 < prior < 1:
-        raise ValueError(f"{name}: `background_prior` must be in (0, 1) or None, got {prior!r}.")
-    c = logits.filters
-    bias = np.zeros(c, "float32")
-    bias[0] = np.log(prior * (c - 1) / (1 - prior))
-    logits.bias.assign(bias)
 
 
 def deeplab_aspp(
@@ -247,6 +239,54 @@ def deeplab_aspp(
             f"{name}: backbone_weights, feature_layers and multi_grid apply to keras.applications backbones; the DSDC "
             "backbone takes pretrained weights through weights= or kerasdil.finetune.transfer_backbone."
         )
+    input_shape, rates, schedules, filters = _check_dsdc(
+        name, input_shape, num_classes, output_stride, aspp_rates, decoder, dilation_schedule, width, aspp_filters,
+        decoder_filters, backbone_classes, stem, stage_filters)
+    inputs = keras.Input(shape=input_shape, name="image")
+    plan = stage_plan(schedules, width=width, stage_filters=filters, stem=stem, output_stride=output_stride)
+    maps = dsdc_backbone(inputs, plan, implementation=implementation)
+    evidence = None
+    if backbone_classes and decoder:
+        # The backbone classifier applied at every position (FCN-style): per-
+        # position class evidence, filled from mnist_dsdc's Dense head.
+        evidence = layers.Conv2D(backbone_classes, 1, name="classifier")(maps["stage2"])
+    x = ASPP(filters=aspp_filters, rates=rates, separable=True, dropout=0.1, name="aspp")(maps[plan.stages[-1].name])
+    strides = {stage.name: stage.stride for stage in plan.stages}
+    if decoder == "light":
+        outputs = light_decoder(x, maps["stage2"], inputs, num_classes, output_stride=output_stride,
+                                low_stride=strides["stage2"], decoder_filters=decoder_filters,
+                                implementation=implementation, evidence=evidence)
+    elif decoder:
+        outputs = deeplab_decoder(x, maps["stage1"], inputs, num_classes, output_stride=output_stride,
+                                  low_stride=strides["stage1"], decoder_filters=decoder_filters,
+                                  implementation=implementation, evidence=evidence, evidence_stride=strides["stage2"],
+                                  skips=(maps["stem"],))
+    else:
+        x = layers.Conv2D(num_classes, 1, name="logits")(x)
+        outputs = layers.UpSampling2D(output_stride, interpolation="bilinear", name="upsample")(x)
+    model = ZooModel(inputs, outputs, name=name)
+    if background_prior is not None and num_classes > 1:
+        prior_layer = "decoder_logits" if decoder == "light" else "logits"
+        set_background_prior(model.get_layer(prior_layer), background_prior, name)
+    config = dict(
+        input_shape=list(input_shape), num_classes=num_classes, backbone=backbone,
+        decoder=decoder if decoder == "light" else bool(decoder),
+        width=width, aspp_filters=aspp_filters, decoder_filters=decoder_filters, backbone_classes=backbone_classes,
+        stem=stem,
+    )
+    if stage_filters is not None:  # else width x (2, 3, 4, 4), which `width` records
+        config["stage_filters"] = list(filters)
+    if dilation_schedule is not None:
+        config["dilation_schedule"] = [list(s) for s in schedules]
+    # Output stride and ASPP rates change no weight shape, so they are not part
+    # of the compatibility config: weights trained at OS 8 load at OS 16.
+    # Files written before `stem` existed used the full stem.
+    return load_weights(model, weights, model_name="deeplab_aspp", config=config, config_defaults={"stem": "full"})
+
+
+def _check_dsdc(name, input_shape, num_classes, output_stride, aspp_rates, decoder, dilation_schedule, width,
+                aspp_filters, decoder_filters, backbone_classes, stem, stage_filters):
+    """deeplab_aspp's arguments for the DSDC backbone, checked: (input_shape, rates, schedules, filters)."""
     if output_stride not in OUTPUT_STRIDES:
         raise ValueError(
             f"{name}: the DSDC backbone cannot give output stride {output_stride!r}; `output_stride` must be one of "
@@ -267,97 +307,10 @@ def deeplab_aspp(
         raise ValueError(f"{name}: `decoder` must be True, False or \"light\", got {decoder!r}.")
     if decoder == "light" and output_stride < 4:
         raise ValueError(f"{name}: decoder=\"light\" works at 1/4; `output_stride` must be 4 or more, got {output_stride}.")
-    default_filters = tuple(width * multiple for _, _, multiple in BACKBONE_STAGES)
-    filters = _stage_filters(stage_filters, default_filters, name)
+    filters = _stage_filters(stage_filters, tuple(width * multiple for _, _, multiple in BACKBONE_STAGES), name)
     if stem == "full" and not schedules[0] and decoder is True:
         raise ValueError(f"{name}: the full decoder reads stage1; give stage1 rates or use decoder=\"light\".")
-    h, w, _ = input_shape
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    stem_out = DilatedConvBN(width, 3, strides=2 if stem == "strided" else 1, name="stem")(inputs)
-    x = stem_out
-    stride, dilation = (2 if stem == "strided" else 1), 1
-    low_level = evidence = None
-    for i, ((stage, _, _), schedule, channels) in enumerate(zip(BACKBONE_STAGES, schedules, filters)):
-        if i == 0 and stem == "strided":
-            pass  # the strided stem took this stage's pool
-        elif stride < output_stride:
-            x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-            stride *= 2
-        else:
-            dilation *= 2  # the stride this stage gives up becomes dilation
-        if schedule:
-            x = DilationStack(
-                tuple(r * dilation for r in schedule), channels, implementation=implementation, name=stage
-            )(x)
-        if stage == "stage1":
-            low_level = x
-        if stage == "stage2":
-            if decoder == "light":
-                low_level = x
-            if backbone_classes and decoder:
-                # The backbone classifier applied at every position (FCN-style): per-
-                # position class evidence, filled from mnist_dsdc's Dense head.
-                evidence = layers.Conv2D(backbone_classes, 1, name="classifier")(x)
-    x = ASPP(filters=aspp_filters, rates=rates, separable=True, dropout=0.1, name="aspp")(x)
-    if decoder == "light":
-        skip = DilatedConvBN(max(8, decoder_filters // 2), 1, name="decoder_reduce")(low_level)
-        if output_stride > 4:
-            x = layers.UpSampling2D(output_stride // 4, interpolation="bilinear", name="decoder_upsample")(x)
-        merged = [x, skip] + ([evidence] if evidence is not None else [])
-        x = layers.Concatenate(name="decoder_concat")(merged)
-        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv1")(x)
-        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv2")(x)
-        x = layers.Conv2D(num_classes, 1, name="decoder_logits")(x)
-        x = layers.UpSampling2D(4, interpolation="bilinear", name="upsample")(x)
-        # The image joins at full size through one 1x1 conv: a stroke is a pixel
-        # above the ink threshold, which the fused logits read off directly.
-        x = layers.Concatenate(name="refine_concat")([x, inputs])
-        outputs = layers.Conv2D(num_classes, 1, name="logits")(x)
-    elif decoder:
-        skip = DilatedConvBN(max(8, decoder_filters // 2), 1, name="decoder_reduce")(low_level)
-        if output_stride > 2:
-            x = layers.UpSampling2D(output_stride // 2, interpolation="bilinear", name="decoder_upsample")(x)
-        merged = [x, skip]
-        if evidence is not None:
-            merged.append(layers.UpSampling2D(2, interpolation="bilinear", name="classifier_upsample")(evidence))
-        x = layers.Concatenate(name="decoder_concat")(merged)
-        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv1")(x)
-        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv2")(x)
-        x = layers.UpSampling2D(2, interpolation="bilinear", name="upsample")(x)
-        # The raw image joins the refinement: a stroke is a pixel above the ink
-        # threshold, which the last layers then read off directly.
-        x = layers.Concatenate(name="refine_concat")([x, stem_out, inputs])
-        x = SeparableDilatedConv(max(8, decoder_filters // 2), 3, implementation=implementation, name="refine_conv")(x)
-        outputs = layers.Conv2D(num_classes, 1, name="logits")(x)
-    else:
-        x = layers.Conv2D(num_classes, 1, name="logits")(x)
-        outputs = layers.UpSampling2D(output_stride, interpolation="bilinear", name="upsample")(x)
-    model = ZooModel(inputs, outputs, name=name)
-    if decoder == "light":
-        # The fusion starts as the identity on the upsampled logits (the image's
-        # weights zero), so the prior below and early training act through it.
-        kernel = np.zeros((1, 1, num_classes + input_shape[-1], num_classes), "float32")
-        kernel[0, 0, :num_classes, :] = np.eye(num_classes, dtype="float32")
-        model.get_layer("logits").kernel.assign(kernel)
-        model.get_layer("logits").bias.assign(np.zeros(num_classes, "float32"))
-    if background_prior is not None and num_classes > 1:
-        prior_layer = "decoder_logits" if decoder == "light" else "logits"
-        _set_background_prior(model.get_layer(prior_layer), background_prior, name)
-    config = dict(
-        input_shape=list(input_shape), num_classes=num_classes, backbone=backbone,
-        decoder=decoder if decoder == "light" else bool(decoder),
-        width=width, aspp_filters=aspp_filters, decoder_filters=decoder_filters, backbone_classes=backbone_classes,
-        stem=stem,
-    )
-    if stage_filters is not None:  # else width x (2, 3, 4, 4), which `width` records
-        config["stage_filters"] = list(filters)
-    if dilation_schedule is not None:
-        config["dilation_schedule"] = [list(s) for s in schedules]
-    # Output stride and ASPP rates change no weight shape, so they are not part
-    # of the compatibility config: weights trained at OS 8 load at OS 16.
-    # Files written before `stem` existed used the full stem.
-    return load_weights(model, weights, model_name="deeplab_aspp", config=config, config_defaults={"stem": "full"})
+    return input_shape, rates, schedules, filters
 
 
 def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, aspp_rates, decoder, dilation_schedule,
@@ -382,25 +335,15 @@ def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, a
     )
     x = ASPP(filters=aspp_filters, rates=rates, separable=True, dropout=0.1, name="aspp")(x)
     if decoder:
-        skip = DilatedConvBN(max(8, decoder_filters // 2), 1, name="decoder_reduce")(low)
-        if output_stride > low_stride:
-            x = layers.UpSampling2D(output_stride // low_stride, interpolation="bilinear", name="decoder_upsample")(x)
-        x = layers.Concatenate(name="decoder_concat")([x, skip])
-        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv1")(x)
-        x = SeparableDilatedConv(decoder_filters, 3, implementation=implementation, name="decoder_conv2")(x)
-        if low_stride > 1:
-            x = layers.UpSampling2D(low_stride, interpolation="bilinear", name="upsample")(x)
-        # The image joins the last block, as in the DSDC segmenter: thin strokes stay sharp.
-        x = layers.Concatenate(name="refine_concat")([x, inputs])
-        x = SeparableDilatedConv(max(8, decoder_filters // 2), 3, implementation=implementation, name="refine_conv")(x)
-        outputs = layers.Conv2D(num_classes, 1, name="logits")(x)
+        outputs = deeplab_decoder(x, low, inputs, num_classes, output_stride=output_stride, low_stride=low_stride,
+                                  decoder_filters=decoder_filters, implementation=implementation)
     else:
         x = layers.Conv2D(num_classes, 1, name="logits")(x)
         outputs = layers.UpSampling2D(output_stride, interpolation="bilinear", name="upsample")(x) \
             if output_stride > 1 else x
     model = ZooModel(inputs, outputs, name=name)
     if background_prior is not None and num_classes > 1:
-        _set_background_prior(model.get_layer("logits"), background_prior, name)
+        set_background_prior(model.get_layer("logits"), background_prior, name)
     config = dict(
         input_shape=list(input_shape), num_classes=num_classes, backbone=described["backbone"], decoder=bool(decoder),
         aspp_filters=aspp_filters, decoder_filters=decoder_filters, aspp_input=described["aspp_input"],

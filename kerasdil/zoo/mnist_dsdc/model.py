@@ -1,22 +1,22 @@
 """MNIST classifiers: mnist_dsdc (DSDC blocks) and mnist_conv (same net, plain Conv2D)."""
 
 import keras
-from keras import layers
 
+from kerasdil.backbones.dsdc import dsdc_backbone
 from kerasdil.layers import _validate as V
-from kerasdil.layers import DilatedConvBN, DilationStack, SpaceToDepth
-from kerasdil.zoo.mnist_dsdc.record import (  # the entries' records, and the constants builders and records share
+from kerasdil.layers.heads import classification_head
+from kerasdil.zoo.mnist_dsdc.plan import (  # the entries' constants and the plan the builders share
     CLASSIFIER_DEFAULTS,
     DEFAULT_SCHEDULE,
     DEFAULT_WIDTH,
     MNIST_INPUT_SHAPE,
     MNIST_NUM_CLASSES,
     STAGE_MULTIPLIERS,
+    STEMS,
+    stage_plan,
 )
 from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.weights_io import load_weights
-
-STEMS = ("pool", "strided", "space_to_depth")
 
 
 def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
@@ -47,16 +47,8 @@ def normalize_schedule(dilation_schedule, layer="mnist_dsdc"):
     return stages
 
 
-def _build(
-    zoo_name, name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-    classifier_activation, weights, stem="pool", stage_filters=None, batchnorm=True,
-):
-    """Stem, two pooled stages of ``block(rates, filters, name, batchnorm)``, head; then weights."""
-    schedule = normalize_schedule(dilation_schedule, name)
+def _check(name, input_shape, num_classes, width, stage_filters, stem, batchnorm):
     V.positive_int(name, "width", width)
-    default_filters = [width * m for m in STAGE_MULTIPLIERS]
-    if stage_filters is None:
-        stage_filters = default_filters
     if isinstance(stage_filters, (str, bytes)) or not hasattr(stage_filters, "__len__") \
             or len(stage_filters) != len(STAGE_MULTIPLIERS):
         raise ValueError(
@@ -71,31 +63,30 @@ def _build(
         raise ValueError(f"{name}: `stem` must be one of {STEMS}, got {stem!r}.")
     if not isinstance(batchnorm, bool):
         raise ValueError(f"{name}: `batchnorm` must be True or False, got {batchnorm!r}.")
+    return stage_filters
+
+
+def _build(
+    zoo_name, name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
+    classifier_activation, weights, stem="pool", stage_filters=None, batchnorm=True, implementation="auto",
+):
+    """The stage plan's backbone with ``block`` stages, the classification head; then weights."""
+    schedule = normalize_schedule(dilation_schedule, name)
+    default_filters = [width * m for m in STAGE_MULTIPLIERS] if isinstance(width, int) else None
+    stage_filters = _check(name, input_shape, num_classes, width, default_filters if stage_filters is None
+                           else stage_filters, stem, batchnorm)
     inputs = keras.Input(shape=input_shape, name="image")
-    if stem == "space_to_depth":
-        x = SpaceToDepth(2, name="space_to_depth")(inputs)
-        x = DilatedConvBN(width, 3, use_batchnorm=batchnorm, name="stem")(x)
-    else:
-        x = DilatedConvBN(width, 3, strides=2 if stem == "strided" else 1, use_batchnorm=batchnorm, name="stem")(inputs)
-    for i, (rates, filters) in enumerate(zip(schedule, stage_filters)):
-        if i or stem == "pool":  # the other stems halve the size themselves
-            x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-        if rates:
-            x = block(rates, filters, f"stage{i + 1}", batchnorm)(x)
+    plan = stage_plan(schedule, width, stem, stage_filters)
+    x = dsdc_backbone(inputs, plan, block=block, implementation=implementation, batchnorm=batchnorm)[plan.stages[-1].name]
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="gap")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name="dropout")(x)
-        x = layers.Dense(num_classes, activation=classifier_activation, name="classifier")(x)
+        x = classification_head(x, num_classes, dropout=dropout, activation=classifier_activation)
     model = ZooModel(inputs, x, name=name)
-    # The builder config stored with weights, so a mismatch can be explained.
+    # The builder config stored with weights, so a mismatch can be explained. Files written before
+    # `stem`, `stage_filters` and `batchnorm` existed were made with the "pool" stem, 2x / 3x width
+    # stages and BN.
     config = dict(input_shape=list(input_shape), num_classes=num_classes,
-                  dilation_schedule=[list(stage) for stage in schedule], width=width)
-    config["stem"] = stem
-    config["stage_filters"] = stage_filters
-    config["batchnorm"] = batchnorm
-    # Files written before `stem`, `stage_filters` and `batchnorm` existed were made
-    # with the "pool" stem, 2x / 3x width stages and BN.
+                  dilation_schedule=[list(stage) for stage in schedule], width=width, stem=stem,
+                  stage_filters=stage_filters, batchnorm=batchnorm)
     return load_weights(model, weights, model_name=zoo_name, config=config, allow_extra=not include_top,
                         config_defaults={"stem": "pool", "stage_filters": default_filters, "batchnorm": True})
 
@@ -163,12 +154,9 @@ def mnist_dsdc(
         >>> from kerasdil.zoo import mnist_dsdc
         >>> model = mnist_dsdc(weights="mnist")
     """
-    def block(rates, filters, stage_name, batchnorm):
-        return DilationStack(rates, filters, implementation=implementation, use_batchnorm=batchnorm, name=stage_name)
-
     return _build(
-        "mnist_dsdc", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
-        classifier_activation, weights, stem, stage_filters, batchnorm,
+        "mnist_dsdc", name, "dsdc", input_shape, num_classes, dilation_schedule, width, include_top, dropout,
+        classifier_activation, weights, stem, stage_filters, batchnorm, implementation,
     )
 
 
@@ -196,13 +184,7 @@ def mnist_conv(
     Example:
         >>> model = mnist_conv()
     """
-    def block(rates, filters, stage_name, batchnorm):
-        stage = keras.Sequential(name=stage_name)
-        for j, r in enumerate(rates):
-            stage.add(DilatedConvBN(filters, 3, dilation_rate=r, use_batchnorm=batchnorm, name=f"block{j + 1}"))
-        return stage
-
     return _build(
-        "mnist_conv", name, block, input_shape, num_classes, dilation_schedule, width, include_top, dropout,
+        "mnist_conv", name, "conv", input_shape, num_classes, dilation_schedule, width, include_top, dropout,
         classifier_activation, weights, stem, stage_filters, batchnorm,
     )
