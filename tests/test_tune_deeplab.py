@@ -193,13 +193,13 @@ def test_mobile_family_default_is_the_shipped_mobile_configuration():
 
 
 def test_family_mirrors_the_zoo_builder():
-    from kerasdil.zoo import segmentation
+    from kerasdil.zoo.deeplab_aspp import plan
 
-    assert tuple(m for _, _, m in segmentation.BACKBONE_STAGES) == (2, 3, 4, 4)
-    assert tuple(s for _, s, _ in segmentation.BACKBONE_STAGES) == DEEPLAB_ASPP.default_schedule
-    assert segmentation.OUTPUT_STRIDES == SegmenterSpace().output_strides
-    assert segmentation.BACKBONE_WIDTH == DEEPLAB_ASPP.default_width
-    assert tuple(segmentation.SEGMENTATION_INPUT_SHAPE) == DEEPLAB_ASPP.input_shape
+    assert tuple(m for _, _, m in plan.BACKBONE_STAGES) == (2, 3, 4, 4)
+    assert tuple(s for _, s, _ in plan.BACKBONE_STAGES) == DEEPLAB_ASPP.default_schedule
+    assert plan.OUTPUT_STRIDES == SegmenterSpace().output_strides
+    assert plan.BACKBONE_WIDTH == DEEPLAB_ASPP.default_width
+    assert tuple(plan.SEGMENTATION_INPUT_SHAPE) == DEEPLAB_ASPP.input_shape
 
 
 # ---------------------------------------------------------------- CLI errors

@@ -23,11 +23,19 @@ from kerasdil.zoo.registry import (
     PretrainedWeights,
     builder_names,
     create_model,
+    entry_packages,
     list_models,
     model_info,
     register_model,
     weights_dir,
 )
+
+# Finding the entries imported their packages, which Python also binds here as attributes
+# (kerasdil.zoo.mnist_dsdc = the package). The builder of the same name is what
+# `from kerasdil.zoo import mnist_dsdc` must give, so the bindings go and __getattr__ answers;
+# the packages stay importable by their full names (`from kerasdil.zoo.mnist_dsdc import plan`).
+for _package in entry_packages():
+    globals().pop(_package.rpartition(".")[2], None)
 
 # Names that live in modules importing Keras: loaded on first access.
 _LAZY = {"ZooModel": "kerasdil.zoo.model:ZooModel", **builder_names()}

@@ -62,6 +62,11 @@ class PretrainedWeights:
     metrics: dict = dataclasses.field(default_factory=dict)
 
 
+#: name -> the folder of the zoo entry that registers it (None for register_model's); the
+#: registry fills it as it finds the entries (importing kerasdil.zoo runs it first).
+ENTRY_FOLDERS = {}
+
+
 def weights_dir(name=None):
     """The folder of the weights shipped for zoo entry ``name``: ``kerasdil/zoo/<entry>/weights``.
 
@@ -85,9 +90,9 @@ def weights_dir(name=None):
         warnings.warn("weights_dir() without a model name is deprecated: each zoo entry keeps its weights in "
                       "kerasdil/zoo/<entry>/weights; call weights_dir(name).", DeprecationWarning, stacklevel=2)
         return str(resources.files("kerasdil.zoo"))
-    from kerasdil.zoo.registry import entry_folder
-
-    folder = entry_folder(name)
+    if name not in ENTRY_FOLDERS:
+        raise ValueError(f"unknown zoo model {name!r}; registered models: {', '.join(sorted(ENTRY_FOLDERS))}.")
+    folder = ENTRY_FOLDERS[name]
     if folder is None:
         raise ValueError(f"zoo model {name!r} was added with register_model: it has no folder and ships no weights.")
     return os.path.join(folder, "weights")
@@ -155,8 +160,8 @@ class ZooRecord:
             (``kerasdil zoo info`` prints them without TensorFlow); None when
             only the built model knows them. tests/test_zoo_plans.py pins it.
         search_families: where the entry's schedule-search families are, as
-            ``"module:attribute"`` naming a sequence of
-            :class:`kerasdil.tune.SearchFamily` (imported only by
+            ``"module:attribute"`` naming a sequence of dicts of
+            :class:`kerasdil.tune.SearchFamily` fields (plain data, read by
             ``kerasdil.tune``); None when the entry is not searchable.
     """
 

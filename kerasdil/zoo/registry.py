@@ -24,6 +24,7 @@ import pkgutil
 from kerasdil.zoo.record import (
     DEFAULT_FINETUNING_RECIPE,
     DEFAULT_TRAINING_RECIPE,
+    ENTRY_FOLDERS,
     PretrainedWeights,
     ZooRecord,
     find_pretrained,
@@ -34,8 +35,7 @@ __all__ = ["ModelInfo", "PretrainedWeights", "create_model", "list_models", "mod
            "weights_dir"]
 
 _REGISTRY = {}
-#: name -> the folder of the zoo entry that holds it (None for register_model's).
-_FOLDERS = {}
+_FOLDERS = ENTRY_FOLDERS  # name -> its entry's folder (None for register_model's)
 
 
 @dataclasses.dataclass(frozen=True)
