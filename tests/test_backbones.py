@@ -1,4 +1,4 @@
-"""kerasdil.zoo.backbones and deeplab_aspp on keras.applications backbones.
+"""kerasdil.backbones and deeplab_aspp on keras.applications backbones.
 
 Every backbone is built with backbone_weights=None (no download); the weight
 carry-over that ImageNet weights rely on is checked with random weights.
@@ -11,7 +11,7 @@ import keras
 from keras import layers
 
 from kerasdil.zoo import deeplab_aspp
-from kerasdil.zoo.backbones import (
+from kerasdil.backbones import (
     KERAS_BACKBONES,
     backbone_names,
     dilate_backbone,
@@ -184,7 +184,7 @@ def test_custom_backbone_cannot_give_a_stride_past_its_own():
 
 
 def test_backbone_names_are_the_registered_ones():
-    from kerasdil.zoo.segmentation import BACKBONES
+    from kerasdil.zoo.deeplab_aspp.model import BACKBONES
 
     assert BACKBONES == ("dsdc", *backbone_names())
     assert {"mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "resnet50_v2"} <= set(backbone_names())

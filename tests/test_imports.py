@@ -86,10 +86,15 @@ def import_graph():
     # The registry imports each zoo entry's builder module by the name in its record.
     from kerasdil.zoo import list_models, model_info
 
+    # It imports each entry's record, and reads its search families by the name there (kerasdil.tune).
     for name in list_models():
-        builder = model_info(name).record.builder
-        if isinstance(builder, str):
-            graph["kerasdil.zoo.registry"].add(known(builder.partition(":")[0]))
+        record = model_info(name).record
+        for where in (record.builder, record.search_families):
+            if isinstance(where, str):
+                graph["kerasdil.zoo.registry"].add(known(where.partition(":")[0]))
+    from kerasdil.zoo.registry import entry_packages
+
+    graph["kerasdil.zoo.registry"].update(f"{package}.record" for package in entry_packages())
     return graph
 
 
@@ -123,10 +128,11 @@ def find_cycle(graph):
 def test_import_graph_covers_the_package():
     graph = import_graph()
     # The graph is not empty by accident: the known edges are found, function-level ones included.
-    assert "kerasdil.zoo.mnist_record" in graph["kerasdil.zoo.mnist"]
+    assert "kerasdil.zoo.mnist_dsdc.plan" in graph["kerasdil.zoo.mnist_dsdc.model"]
     assert "kerasdil.zoo" in graph["kerasdil.train"]  # imported inside train()
     assert "kerasdil.tasks" in graph["kerasdil.export._data"]  # imported inside a function
-    assert "kerasdil.zoo.segmentation" in graph["kerasdil.zoo.registry"]  # a record's builder
+    assert "kerasdil.zoo.deeplab_aspp.model" in graph["kerasdil.zoo.registry"]  # a record's builder
+    assert "kerasdil.zoo.deeplab_aspp.search" in graph["kerasdil.zoo.registry"]  # its search families
 
 
 def test_find_cycle_reports_a_loop():

@@ -30,7 +30,10 @@ def test_installed_package_carries_sample_data_and_weights(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert lines[0] == "2000"
-    shipped = [f for f in os.listdir(os.path.join(ROOT, "kerasdil", "zoo", "weights")) if f.endswith(".json")]
+    zoo = os.path.join(ROOT, "kerasdil", "zoo")
+    shipped = [f for entry in os.listdir(zoo) if os.path.isdir(os.path.join(zoo, entry, "weights"))
+               for f in os.listdir(os.path.join(zoo, entry, "weights")) if f.endswith(".json")]
+    assert shipped
     assert len(eval(lines[1])) == len(shipped)
 
 

@@ -180,7 +180,7 @@ def test_mobile_family_default_is_the_shipped_mobile_configuration():
     from kerasdil.tune.constraints import DEEPLAB_ASPP_MOBILE
     from kerasdil.tune.tuners import zoo_default
     from kerasdil.zoo import create_model
-    from kerasdil.zoo.segmentation_record import MOBILE_CONFIG
+    from kerasdil.zoo.deeplab_aspp.record import MOBILE_CONFIG
 
     built = create_model("deeplab_aspp", **DEEPLAB_ASPP_MOBILE.default_builder_kwargs())
     reference = create_model("deeplab_aspp", **MOBILE_CONFIG)
@@ -193,13 +193,13 @@ def test_mobile_family_default_is_the_shipped_mobile_configuration():
 
 
 def test_family_mirrors_the_zoo_builder():
-    from kerasdil.zoo import segmentation
+    from kerasdil.zoo.deeplab_aspp import plan
 
-    assert tuple(m for _, _, m in segmentation.BACKBONE_STAGES) == (2, 3, 4, 4)
-    assert tuple(s for _, s, _ in segmentation.BACKBONE_STAGES) == DEEPLAB_ASPP.default_schedule
-    assert segmentation.OUTPUT_STRIDES == SegmenterSpace().output_strides
-    assert segmentation.BACKBONE_WIDTH == DEEPLAB_ASPP.default_width
-    assert tuple(segmentation.SEGMENTATION_INPUT_SHAPE) == DEEPLAB_ASPP.input_shape
+    assert tuple(m for _, _, m in plan.BACKBONE_STAGES) == (2, 3, 4, 4)
+    assert tuple(s for _, s, _ in plan.BACKBONE_STAGES) == DEEPLAB_ASPP.default_schedule
+    assert plan.OUTPUT_STRIDES == SegmenterSpace().output_strides
+    assert plan.BACKBONE_WIDTH == DEEPLAB_ASPP.default_width
+    assert tuple(plan.SEGMENTATION_INPUT_SHAPE) == DEEPLAB_ASPP.input_shape
 
 
 # ---------------------------------------------------------------- CLI errors
@@ -331,7 +331,7 @@ def test_mobile_search_on_varied_scenes_reevaluates_against_the_mobile_configura
     pytest.importorskip("keras_tuner")
     pytest.importorskip("tensorboard")
     from kerasdil.cli import main
-    from kerasdil.zoo.segmentation_record import MOBILE_CONFIG
+    from kerasdil.zoo.deeplab_aspp.record import MOBILE_CONFIG
 
     directory = str(tmp_path / "mobile")
     argv = ["tune", "deeplab_aspp_mobile", "--tuner", "random", "--max-trials", "1", "--epochs", "1",

@@ -61,22 +61,22 @@ def test_train_and_finetune_read_their_recipes_from_the_records():
 
 def test_the_search_reads_its_cost_model_and_defaults_from_the_records():
     from kerasdil.tune.constraints import DEEPLAB_ASPP, MNIST_DSDC
-    from kerasdil.zoo import segmentation_record
+    from kerasdil.zoo.deeplab_aspp import plan
 
     deeplab = model_info("deeplab_aspp").record
     assert MNIST_DSDC.cost is model_info("mnist_dsdc").record.cost
     assert DEEPLAB_ASPP.cost is deeplab.cost
     assert (DEEPLAB_ASPP.input_shape, DEEPLAB_ASPP.num_classes, DEEPLAB_ASPP.task) == (
         deeplab.input_shape, deeplab.num_classes, deeplab.task)
-    assert dict(DEEPLAB_ASPP.default_options)["aspp_rates"] == segmentation_record.ASPP_RATES_AT_OS8
+    assert dict(DEEPLAB_ASPP.default_options)["aspp_rates"] == plan.ASPP_RATES_AT_OS8
 
 
 def test_backbone_layer_prefixes_are_defined_once():
     from kerasdil import finetune
-    from kerasdil.zoo import segmentation
+    from kerasdil.zoo.deeplab_aspp import record
 
     assert finetune.BACKBONE_LAYER_PREFIXES is BACKBONE_LAYER_PREFIXES
-    assert segmentation.BACKBONE_LAYER_PREFIXES is BACKBONE_LAYER_PREFIXES
+    assert record.BACKBONE_LAYER_PREFIXES is BACKBONE_LAYER_PREFIXES
     assert model_info("deeplab_aspp").record.backbone_layers == BACKBONE_LAYER_PREFIXES
 
 

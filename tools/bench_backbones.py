@@ -40,7 +40,7 @@ DEFAULT_ARMS = "dsdc@8,mobilenet_v3_small@16"
 
 def parse_arms(text):
     """``"dsdc@8,mobilenet_v3_small@16"`` -> [("dsdc", 8), ("mobilenet_v3_small", 16)]."""
-    from kerasdil.zoo.segmentation import BACKBONES
+    from kerasdil.zoo.deeplab_aspp.model import BACKBONES
 
     arms = []
     for item in (t.strip() for t in text.split(",") if t.strip()):

@@ -177,7 +177,7 @@ def train_from_scratch(name, arm_dir, datasets, args, log):
     train, val, _test, _ = datasets
     keras.utils.set_random_seed(args.seed)
     if name in ARM_MODELS:
-        import kerasdil.zoo.segmentation_record as record
+        from kerasdil.zoo.deeplab_aspp import record
 
         zoo_name, config = ARM_MODELS[name]
         model = create_model(zoo_name, **getattr(record, config))

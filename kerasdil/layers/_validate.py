@@ -131,3 +131,25 @@ def dilation_fits(layer, input_shape, kernel_size, dilation_rate, padding):
             f"dilation_rate below {size}.",
             stacklevel=3,
         )
+
+
+def input_shape_divisible(name, input_shape, output_stride):
+    """``input_shape`` as a tuple, checked to be (H, W, C) with H and W multiples of ``output_stride``."""
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or len(input_shape) != 3
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in input_shape)
+    ):
+        raise ValueError(
+            f"{name}: `input_shape` must be (height, width, channels) with known positive sizes, "
+            f"got {input_shape!r}."
+        )
+    h, w, _ = input_shape
+    if h % output_stride or w % output_stride:
+        smaller = (h // output_stride * output_stride, w // output_stride * output_stride)
+        raise ValueError(
+            f"{name}: input size {h}x{w} is not divisible by the output stride {output_stride}; "
+            f"use height and width that are multiples of {output_stride} (e.g. {smaller[0]}x{smaller[1]}) "
+            "or a smaller output_stride."
+        )
+    return tuple(input_shape)

@@ -39,10 +39,7 @@ retrained over seeds), ``distributed`` (chief oracle and workers), ``report``
 import importlib
 
 from kerasdil.tune.constraints import (
-    DEEPLAB_ASPP,
-    DEEPLAB_ASPP_MOBILE,
     FAMILIES,
-    MNIST_DSDC,
     ORDERS,
     Candidate,
     Constraints,
@@ -60,6 +57,10 @@ from kerasdil.tune.constraints import (
 )
 
 _LAZY = {
+    # The zoo entries' search families (kerasdil/zoo/<entry>/search.py), loaded on first use.
+    "DEEPLAB_ASPP": "kerasdil.tune.constraints",
+    "DEEPLAB_ASPP_MOBILE": "kerasdil.tune.constraints",
+    "MNIST_DSDC": "kerasdil.tune.constraints",
     "ScheduleHyperModel": "kerasdil.tune.hypermodels",
     "get_family": "kerasdil.tune.hypermodels",
     "search": "kerasdil.tune.tuners",

@@ -33,12 +33,13 @@ import functools
 import itertools
 import math
 import re
+from collections.abc import Mapping
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from kerasdil.receptive import LayerSpec, analyze_schedule, receptive_field
-from kerasdil.zoo import mnist_record, segmentation_record
+from kerasdil.zoo.deeplab_aspp.plan import OUTPUT_STRIDES
 
 __all__ = [
     "ORDERS",
@@ -136,8 +137,6 @@ class ScheduleSpace:
         return cls(tuple(data["depths"]), tuple(data["rates"]), data["order"], tuple(data["widths"]))
 
 
-#: Output strides deeplab_aspp accepts (its record's).
-OUTPUT_STRIDES = segmentation_record.OUTPUT_STRIDES
 
 
 def _rate_menu(name, values) -> Tuple[Tuple[int, ...], ...]:
@@ -482,7 +481,9 @@ class SearchFamily:
             each stage runs with, when the family rescales them (reported; the
             per-stage gridding verdicts are taken on the natural schedule and
             the whole chain is checked with these).
-        space_type: :class:`ScheduleSpace` or :class:`SegmenterSpace`.
+        space_type: :class:`ScheduleSpace` or :class:`SegmenterSpace` (or their
+            names "schedule", "segmenter", so a zoo entry can describe its
+            family as plain data).
         input_shape, num_classes: the zoo entry's defaults.
         task: the :mod:`kerasdil.tasks` task whose loss, metrics and data the
             search uses ("classification" or "segmentation").
@@ -499,6 +500,9 @@ class SearchFamily:
         default_text: how reports name the hand default; None: ``create_model(name)``.
         first_stage: the model's number of the first searched stage (reports say
             "stage 2 / stage 3 / ..." for a family whose stage1 is fixed).
+        zoo_config: optional ``(builder defaults) -> dict``: the defaults with
+            what the builder resolves from None (its schedule, option values)
+            filled in, so the zoo default is measured as built.
     """
 
     name: str
@@ -520,6 +524,15 @@ class SearchFamily:
     space_defaults: Tuple = ()
     default_text: Optional[str] = None
     first_stage: int = 1
+    zoo_config: Optional[Callable] = None
+
+    def __post_init__(self):
+        if isinstance(self.space_type, str):
+            spaces = {"schedule": ScheduleSpace, "segmenter": SegmenterSpace}
+            if self.space_type not in spaces:
+                raise ValueError(f"family {self.name}: space_type must be one of {', '.join(spaces)}, "
+                                 f"got {self.space_type!r}.")
+            object.__setattr__(self, "space_type", spaces[self.space_type])
 
     @property
     def model_name(self) -> str:
@@ -636,16 +649,13 @@ def _square_chain(specs) -> Tuple[int, bool]:
 
 @functools.lru_cache(maxsize=65536)
 def _chain(family_name: str, schedule: Schedule, input_shape, options: Options = ()) -> Tuple[Tuple[int, int], bool]:
-    specs = _FAMILY_SPECS[family_name](schedule, input_shape, **dict(options))
+    specs = FAMILIES[family_name].layer_specs(schedule, input_shape, **dict(options))
     if all(s.kernel[0] == s.kernel[1] and s.stride[0] == s.stride[1] and s.dilation[0] == s.dilation[1]
            for s in specs):
         side, free = _square_chain(specs)
         return (side, side), free
     rf = receptive_field(specs)
     return rf.size, rf.gridding_free
-
-
-_FAMILY_SPECS: Dict[str, Callable] = {}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -675,139 +685,56 @@ def _measure(family: SearchFamily, schedule, width, input_shape, num_classes, op
     )
 
 
-# Each family's cost model (parameters and MACs without building the model) and
-# defaults come from its zoo record (kerasdil/zoo/*_record.py), beside the builder
-# they mirror; tests/test_tune.py and tests/test_tune_deeplab.py pin them against
-# the built models.
-_MNIST_RECORD = mnist_record.MNIST_DSDC_RECORD
-_DEEPLAB_RECORD = segmentation_record.DEEPLAB_ASPP_RECORD
-
-
-def _mnist_specs(schedule, input_shape):
-    specs = [LayerSpec(3)]
-    for rates in schedule:
-        specs.append(LayerSpec(2, 2))
-        specs.extend(LayerSpec(3, 1, r) for r in rates)
-    return specs
-
-
-MNIST_DSDC = SearchFamily(
-    name="mnist_dsdc",
-    stages=2,
-    layer_specs=_mnist_specs,
-    cost=_MNIST_RECORD.cost,
-    # The family pins the stem and stage widths it mirrors, whatever the builder's defaults.
-    builder_kwargs=lambda schedule, width: {"dilation_schedule": schedule, "width": width, "stem": "pool",
-                                            "stage_filters": [width * m for m in mnist_record.STAGE_MULTIPLIERS]},
-    default_schedule=mnist_record.DEFAULT_SCHEDULE,
-    default_width=16,
-)
-
-
-def _deeplab_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_record.DEFAULT_OUTPUT_STRIDE):
-    return segmentation_record.deeplab_stage_rates(schedule, output_stride)
-
-
-def _deeplab_specs(schedule, input_shape, aspp_rates, output_stride, stem="full"):
-    # The ASPP branches are parallel; the widest one bounds the field (image pooling is
-    # global and not counted), as ASPP.receptive_field_layers() says. A strided stem takes
-    # stage1's pool.
-    specs, stride = ([LayerSpec(3, 2)], 2) if stem == "strided" else ([LayerSpec(3)], 1)
-    for i, rates in enumerate(_deeplab_stage_rates(schedule, output_stride=output_stride)):
-        if stride < output_stride and not (i == 0 and stem == "strided"):
-            specs.append(LayerSpec(2, 2))
-            stride *= 2
-        specs.extend(LayerSpec(3, 1, r) for r in rates)
-    specs.append(LayerSpec(3, 1, max(aspp_rates)))
-    return specs
-
-
-def _deeplab_check(space, input_shape):
-    h, w = input_shape[0], input_shape[1]
-    for stride in space.output_strides:
-        if h % stride or w % stride:
-            fits = [str(s) for s in OUTPUT_STRIDES if not h % s and not w % s]
-            hint = (f"search output stride{'s' if len(fits) > 1 else ''} {','.join(fits)} only" if fits
-                    else "pick another input size")
-            raise ValueError(
-                f"deeplab_aspp: output stride {stride} does not divide the input size {h}x{w}; "
-                f"{hint}, or use an input size whose sides are multiples of {stride}."
-            )
-
-
-DEEPLAB_ASPP = SearchFamily(
-    name="deeplab_aspp",
-    stages=4,
-    layer_specs=_deeplab_specs,
-    cost=_DEEPLAB_RECORD.cost,
-    builder_kwargs=lambda schedule, width, aspp_rates, output_stride: {
-        "dilation_schedule": schedule, "width": width, "aspp_rates": aspp_rates, "output_stride": output_stride},
-    default_schedule=tuple(schedule for _, schedule, _ in segmentation_record.BACKBONE_STAGES),
-    default_width=segmentation_record.BACKBONE_WIDTH,
-    default_options=(("aspp_rates", segmentation_record.ASPP_RATES_AT_OS8),
-                     ("output_stride", segmentation_record.DEFAULT_OUTPUT_STRIDE)),
-    stage_rates=_deeplab_stage_rates,
-    space_type=SegmenterSpace,
-    input_shape=_DEEPLAB_RECORD.input_shape,
-    num_classes=_DEEPLAB_RECORD.num_classes,
-    task=_DEEPLAB_RECORD.task,
-    objective="val_mean_iou",
-    check=_deeplab_check,
-)
-
-
-def _mobile_specs(schedule, input_shape, aspp_rates, output_stride):
-    # MOBILE_CONFIG: stage1 has no blocks, the strided stem takes its place.
-    return _deeplab_specs(((),) + tuple(schedule), input_shape, aspp_rates, output_stride, stem="strided")
-
-
-def _mobile_stage_rates(schedule, aspp_rates=None, output_stride=segmentation_record.DEFAULT_OUTPUT_STRIDE):
-    return segmentation_record.deeplab_stage_rates(((),) + tuple(schedule), output_stride)[1:]
-
-
-#: deeplab_aspp's mobile configuration (``MOBILE_CONFIG``): the schedules of stages 2-4
-#: (stage1 stays empty, the strided stem takes its place), the ASPP rates and the output
-#: stride are searched; the stem, stage widths and light head stay MOBILE_CONFIG's.
-DEEPLAB_ASPP_MOBILE = dataclasses.replace(
-    DEEPLAB_ASPP,  # the same options, space type, task, objective and input-size check
-    name="deeplab_aspp_mobile",
-    stages=3,
-    layer_specs=_mobile_specs,
-    cost=segmentation_record.deeplab_aspp_mobile_cost,
-    builder_kwargs=lambda schedule, width, aspp_rates, output_stride: {
-        **segmentation_record.MOBILE_FIXED, "dilation_schedule": ((),) + tuple(tuple(r) for r in schedule),
-        "width": width, "aspp_rates": aspp_rates, "output_stride": output_stride},
-    default_schedule=tuple(tuple(r) for r in segmentation_record.MOBILE_CONFIG["dilation_schedule"][1:]),
-    default_width=segmentation_record.MOBILE_CONFIG["width"],
-    stage_rates=_mobile_stage_rates,
-    zoo_model="deeplab_aspp",
-    space_defaults=(("depths", (1, 2, 3)), ("rates", (1, 2, 3, 4)),
-                    ("widths", (segmentation_record.MOBILE_CONFIG["width"],)),
-                    ("later_stage_schedules", ((1, 2), (1, 2, 3), (1,))), ("output_strides", (8,))),
-    default_text="deeplab_aspp(**MOBILE_CONFIG), kerasdil/zoo/segmentation_record.py",
-    first_stage=2,
-)
-
-
 def register_family(family: SearchFamily) -> SearchFamily:
     """Make a :class:`SearchFamily` known to :func:`kerasdil.tune.get_family`.
 
-    This is the hook for new zoo models: describe how a candidate maps onto
-    layer specs, parameters and MACs, and which builder arguments it sets
-    (:data:`DEEPLAB_ASPP` shows a family with options, its own space type and
-    a segmentation objective).
+    A zoo entry's families are found without this: its record names them
+    (``ZooRecord.search_families``, e.g. ``kerasdil/zoo/deeplab_aspp/search.py``),
+    and :data:`FAMILIES` loads them on first use. Call it for a family of your
+    own model.
     """
-    _FAMILY_SPECS[family.name] = family.layer_specs
-    FAMILIES[family.name] = family
+    FAMILIES._families[family.name] = family
     return family
 
 
-#: Families the schedule search knows, by zoo model name (or configuration name, such as
-#: ``deeplab_aspp_mobile``).
-FAMILIES: Dict[str, SearchFamily] = {}
-register_family(MNIST_DSDC)
-register_family(DEEPLAB_ASPP)
-register_family(DEEPLAB_ASPP_MOBILE)
+class _Families(Mapping):
+    """Families by name (a zoo model's, or a configuration's such as ``deeplab_aspp_mobile``),
+    loaded from the zoo entries' records on first use."""
+
+    def __init__(self):
+        self._families: Dict[str, SearchFamily] = {}
+        self._loaded = False
+
+    def _load(self):
+        if not self._loaded:
+            self._loaded = True
+            from kerasdil.zoo.registry import list_models, model_info
+
+            for name in list_models():
+                for fields in model_info(name).record.load_search_families():
+                    family = fields if isinstance(fields, SearchFamily) else SearchFamily(**fields)
+                    self._families.setdefault(family.name, family)
+        return self._families
+
+    def __getitem__(self, name):
+        return self._load()[name]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
+#: Families the schedule search knows, by name.
+FAMILIES = _Families()
+
+
+def __getattr__(name):
+    # MNIST_DSDC, DEEPLAB_ASPP, DEEPLAB_ASPP_MOBILE: the zoo entries' families, by their former names here.
+    if name.isupper() and name.lower() in FAMILIES:
+        return FAMILIES[name.lower()]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------

@@ -492,25 +492,13 @@ def _settings(model, tuner, space, constraints, input_shape, num_classes, epochs
 def _zoo_default_values(model, info, family):
     """The zoo default's schedule, width and options, as the builder would resolve them."""
     config = dict(info.default_config)
-    schedule = config.get("dilation_schedule")
-    options = dict(family.default_options)
-    if model == "deeplab_aspp":
-        # The segmenter's builder resolves None to its own tables; ask it rather than restating them.
-        from kerasdil.zoo import segmentation
-
-        output_stride = config.get("output_stride") or options.get("output_stride")
-        if schedule is None:
-            schedule = segmentation._backbone_schedule(None, model)
-        aspp_rates = config.get("aspp_rates")
-        if aspp_rates is None:
-            aspp_rates = segmentation._aspp_rates(None, output_stride, model)
-        options.update(aspp_rates=tuple(aspp_rates), output_stride=int(output_stride))
-    if schedule is None:
-        schedule = family.default_schedule
+    resolved = family.zoo_config(config) if family.zoo_config else config
+    schedule = resolved.get("dilation_schedule") or family.default_schedule
+    options = tuple((name, resolved.get(name, default)) for name, default in family.default_options)
     if schedule and not isinstance(schedule[0], (list, tuple)):
         schedule = (tuple(schedule),) * family.stages
-    width = config.get("width", family.default_width)
-    return tuple(tuple(int(r) for r in s) for s in schedule), int(width), tuple(options.items()), config
+    width = resolved.get("width", family.default_width)
+    return tuple(tuple(int(r) for r in s) for s in schedule), int(width), options, config
 
 
 def zoo_default(model: str, input_shape=None, num_classes=None) -> dict:

@@ -6,47 +6,45 @@
 ['mnist_conv', 'mnist_dsdc']
 >>> model = create_model("mnist_dsdc:mnist")     # the same, through the registry
 
-The registry and the records (``list_models``, ``model_info``) are plain Python;
-a builder's module, and with it TensorFlow, is imported when a builder (or
-``ZooModel``) is first used. To load a saved zoo model with
-``keras.models.load_model``, import Keras before ``kerasdil.zoo`` (the zoo then
-registers its model class at once) or load it with ``kerasdil.saving.load_model``.
+Each zoo entry is one folder ``kerasdil/zoo/<entry>/``: its ``record`` (plain
+Python), its builder and its shipped weights. The registry finds the entries;
+the builders importable from here (``from kerasdil.zoo import deeplab_aspp``)
+and ``__all__`` are derived from their records. The registry and the records
+are plain Python; a builder's module, and with it TensorFlow, is imported when
+a builder (or ``ZooModel``) is first used. Any ``.keras`` file of a zoo model
+loads with ``keras.models.load_model`` after ``import kerasdil``.
 """
 
 import importlib
-import sys
 
 from kerasdil.zoo.record import ZooRecord
 from kerasdil.zoo.registry import (
     ModelInfo,
     PretrainedWeights,
+    builder_names,
     create_model,
+    entry_packages,
     list_models,
     model_info,
     register_model,
     weights_dir,
 )
 
-# Names that live in the modules that import Keras: loaded on first access.
-_LAZY = {
-    "ZooModel": "kerasdil.zoo.model",
-    "deeplab_aspp": "kerasdil.zoo.segmentation",
-    "keras_io_convnet": "kerasdil.zoo.baselines",
-    "mnist_conv": "kerasdil.zoo.mnist",
-    "mnist_dsdc": "kerasdil.zoo.mnist",
-    "unet_baseline": "kerasdil.zoo.segmentation",
-}
+# Finding the entries imported their packages, which Python also binds here as attributes
+# (kerasdil.zoo.mnist_dsdc = the package). The builder of the same name is what
+# `from kerasdil.zoo import mnist_dsdc` must give, so the bindings go and __getattr__ answers;
+# the packages stay importable by their full names (`from kerasdil.zoo.mnist_dsdc import plan`).
+for _package in entry_packages():
+    globals().pop(_package.rpartition(".")[2], None)
 
-if "keras" in sys.modules:
-    # Keras is loaded already, so registering the zoo's model class with it costs little:
-    # `import keras, kerasdil.zoo` is enough for keras.models.load_model to read a saved zoo
-    # model. (kerasdil.saving.load_model registers it whatever was imported before.)
-    import kerasdil.zoo.model  # noqa: F401,E402
+# Names that live in modules importing Keras: loaded on first access.
+_LAZY = {"ZooModel": "kerasdil.zoo.model:ZooModel", **builder_names()}
 
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attribute = _LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'kerasdil.zoo' has no attribute {name!r}")
 
 
@@ -54,19 +52,5 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
-    "ModelInfo",
-    "PretrainedWeights",
-    "ZooRecord",
-    "create_model",
-    "deeplab_aspp",
-    "keras_io_convnet",
-    "list_models",
-    "mnist_conv",
-    "mnist_dsdc",
-    "model_info",
-    "register_model",
-    "unet_baseline",
-    "weights_dir",
-    "ZooModel",
-]
+__all__ = sorted(["ModelInfo", "PretrainedWeights", "ZooRecord", "create_model", "list_models", "model_info",
+                  "register_model", "weights_dir", *_LAZY])

@@ -1,9 +1,9 @@
 """One record per zoo entry: what the library knows about it besides its layers.
 
-After timm's default configs and keras-hub's presets, each zoo entry has one
-:class:`ZooRecord` beside its builder (``mnist_record.py`` beside ``mnist.py``,
-...): its task, input spec, the builder that makes it, its shipped weights
-(tag, file, sha256, read from the cards in ``kerasdil/zoo/weights``), its
+After timm's default configs and keras-hub's presets, each zoo entry is one
+folder ``kerasdil/zoo/<entry>/`` whose ``record.py`` (plain Python) defines
+``RECORDS = (ZooRecord(...), ...)`` beside its builder (``model.py``): its task, input spec, the builder that makes it, its shipped weights
+(tag, file, sha256, read from the cards in ``kerasdil/zoo/<entry>/weights``), its
 training and fine-tuning recipes, the layers that form its backbone, and its
 cost model (parameters and MACs computed without building it). ``train``,
 ``finetune``, ``tune``, ``export`` and the CLI read the record; nothing
@@ -62,20 +62,56 @@ class PretrainedWeights:
     metrics: dict = dataclasses.field(default_factory=dict)
 
 
-def weights_dir():
-    """Directory of the weights shipped inside the installed package."""
-    return str(resources.files("kerasdil.zoo") / "weights")
+#: name -> the folder of the zoo entry that registers it (None for register_model's); the
+#: registry fills it as it finds the entries (importing kerasdil.zoo runs it first).
+ENTRY_FOLDERS = {}
 
 
-def find_pretrained(name):
+def weights_dir(name=None):
+    """The folder of the weights shipped for zoo entry ``name``: ``kerasdil/zoo/<entry>/weights``.
+
+    Args:
+        name: a registered model name. None (deprecated) gives the ``kerasdil/zoo``
+            folder, under which each entry keeps its own ``weights`` folder.
+
+    Returns:
+        str: the folder (it may not exist when the entry ships no weights).
+
+    Raises:
+        ValueError: ``name`` is not registered.
+
+    Example:
+        >>> os.path.basename(weights_dir("mnist_dsdc"))
+        'weights'
+    """
+    if name is None:
+        import warnings
+
+        warnings.warn("weights_dir() without a model name is deprecated: each zoo entry keeps its weights in "
+                      "kerasdil/zoo/<entry>/weights; call weights_dir(name).", DeprecationWarning, stacklevel=2)
+        return str(resources.files("kerasdil.zoo"))
+    if name not in ENTRY_FOLDERS:
+        raise ValueError(f"unknown zoo model {name!r}; registered models: {', '.join(sorted(ENTRY_FOLDERS))}.")
+    folder = ENTRY_FOLDERS[name]
+    if folder is None:
+        raise ValueError(f"zoo model {name!r} was added with register_model: it has no folder and ships no weights.")
+    return os.path.join(folder, "weights")
+
+
+def find_pretrained(name, folder=None):
     """``{tag: PretrainedWeights}`` of the weights shipped for zoo model ``name``.
 
-    Weights live in :func:`weights_dir` as ``<model>-<tag>.npz`` with a
-    ``<model>-<tag>.json`` card (file, sha256, builder config, recipe, metrics)
-    written by the tool that trained them.
+    Weights live in the entry's ``weights`` folder (:func:`weights_dir`) as
+    ``<model>-<tag>.npz`` with a ``<model>-<tag>.json`` card (file, sha256,
+    builder config, recipe, metrics) written by the tool that trained them.
+    A model registered with ``register_model`` (no folder) ships none.
     """
     found = {}
-    folder = weights_dir()
+    if folder is None:
+        try:
+            folder = weights_dir(name)
+        except ValueError:
+            return found
     if not os.path.isdir(folder):
         return found
     for fname in sorted(os.listdir(folder)):
@@ -118,6 +154,15 @@ class ZooRecord:
             without building the model, for the schedule search; None when the
             search does not cover the model. tests/test_tune*.py pin it against
             the built model.
+        summary: ``(**builder arguments) -> (Tally, [LayerSpec]) or None``, plain
+            Python: parameters, MACs and the receptive-field chain of the model
+            the builder would make, from the stage plan the builder itself uses
+            (``kerasdil zoo info`` prints them without TensorFlow); None when
+            only the built model knows them. tests/test_zoo_plans.py pins it.
+        search_families: where the entry's schedule-search families are, as
+            ``"module:attribute"`` naming a sequence of dicts of
+            :class:`kerasdil.tune.SearchFamily` fields (plain data, read by
+            ``kerasdil.tune``); None when the entry is not searchable.
     """
 
     name: str
@@ -131,6 +176,8 @@ class ZooRecord:
     finetuning_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_FINETUNING_RECIPE)
     backbone_layers: Tuple[str, ...] = ()
     cost: Optional[Callable] = None
+    summary: Optional[Callable] = None
+    search_families: Optional[str] = None
 
     def __post_init__(self):
         # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does).
@@ -146,7 +193,16 @@ class ZooRecord:
 
     def load_builder(self):
         """The builder function (imports its module the first time)."""
-        if callable(self.builder):
-            return self.builder
-        module, _, function = self.builder.partition(":")
-        return getattr(importlib.import_module(module), function)
+        return _load(self.builder)
+
+    def load_search_families(self):
+        """The entry's search families (a tuple; empty when it has none)."""
+        return tuple(_load(self.search_families)) if self.search_families else ()
+
+
+def _load(where):
+    """``where`` itself if callable, else the attribute named by ``"module:attribute"``."""
+    if not isinstance(where, str):
+        return where
+    module, _, attribute = where.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -1,23 +1,30 @@
 """The zoo registry: register_model, list_models, create_model, model_info.
 
-After timm: every zoo entry is known by its record (``kerasdil/zoo/*_record.py``,
-see :mod:`kerasdil.zoo.record`); ``create_model(name, **kwargs)`` imports and
-calls its builder; ``list_models("mnist_*")`` filters with fnmatch patterns.
-Pretrained weights live in ``kerasdil/zoo/weights`` as ``<model>-<tag>.npz``
-with a ``<model>-<tag>.json`` card (sha256, builder config, recipe, metrics)
-written by the tool that trained them, so the package ships them and they load
+After timm: every zoo entry is one folder ``kerasdil/zoo/<entry>/`` whose
+``record`` module (plain Python) defines ``RECORDS``; the registry finds the
+entries by walking kerasdil.zoo's subpackages, so adding a model adds a folder
+and edits nothing else. ``create_model(name, **kwargs)`` imports and calls its
+builder; ``list_models("mnist_*")`` filters with fnmatch patterns. Pretrained
+weights live in the entry's ``weights`` folder as ``<model>-<tag>.npz`` with a
+``<model>-<tag>.json`` card (sha256, builder config, recipe, metrics) written
+by the tool that trained them, so the package ships them and they load
 offline. The registry is plain Python: it imports a builder's module (and
 TensorFlow) only when a model is built.
 """
 
+import ast
 import dataclasses
 import fnmatch
+import importlib
+import importlib.util
 import inspect
+import os
+import pkgutil
 
-from kerasdil.zoo import baselines_record, mnist_record, segmentation_record
 from kerasdil.zoo.record import (
     DEFAULT_FINETUNING_RECIPE,
     DEFAULT_TRAINING_RECIPE,
+    ENTRY_FOLDERS,
     PretrainedWeights,
     ZooRecord,
     find_pretrained,
@@ -28,6 +35,7 @@ __all__ = ["ModelInfo", "PretrainedWeights", "create_model", "list_models", "mod
            "weights_dir"]
 
 _REGISTRY = {}
+_FOLDERS = ENTRY_FOLDERS  # name -> its entry's folder (None for register_model's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +58,17 @@ class ModelInfo:
 
     @property
     def default_config(self):
-        """The builder's default arguments (without ``weights`` and ``name``)."""
-        return {
-            k: p.default
-            for k, p in inspect.signature(self.builder).parameters.items()
-            if p.default is not inspect.Parameter.empty and k not in ("weights", "name")
-        }
+        """The builder's default arguments (without ``weights`` and ``name``).
+
+        Read from the builder's source without importing it (so without
+        TensorFlow) when its defaults are literals or names imported from the
+        entry's own plain-Python modules; otherwise from the imported builder.
+        """
+        defaults = _declared_defaults(self.record.builder)
+        if defaults is None:
+            defaults = {k: p.default for k, p in inspect.signature(self.builder).parameters.items()
+                        if p.default is not inspect.Parameter.empty}
+        return {k: v for k, v in defaults.items() if k not in ("weights", "name")}
 
     @property
     def pretrained(self):
@@ -73,15 +86,95 @@ class ModelInfo:
         return dict(self.record.finetuning_recipe)
 
 
-def _add(record):
+def _declared_defaults(builder):
+    """The defaults of ``builder`` ("module:function") read from its source, or None.
+
+    A default may be a literal or an expression over names that the builder's
+    module imports from its own entry's modules (``plan``, ``record``: plain
+    Python, imported here); anything else gives None.
+    """
+    if not isinstance(builder, str):
+        return None
+    module, _, function = builder.partition(":")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    entry = module.rpartition(".")[0]
+    namespace = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith(entry + "."):
+            imported = importlib.import_module(node.module)
+            namespace.update({a.asname or a.name: getattr(imported, a.name) for a in node.names})
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    if not found:
+        return None
+    args = found[0].args
+    pairs = list(zip(args.args[len(args.args) - len(args.defaults):], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    try:
+        return {a.arg: eval(compile(ast.Expression(d), spec.origin, "eval"), {"__builtins__": {}}, dict(namespace))
+                for a, d in pairs}
+    except Exception:  # a default this reading cannot evaluate: the caller imports the builder
+        return None
+
+
+def _add(record, folder=None):
+    if folder is not None and _FOLDERS.get(record.name) is not None:
+        raise ValueError(f"zoo model {record.name!r} is registered twice (in {_FOLDERS[record.name]} and {folder}); every name belongs to one entry.")
     _REGISTRY[record.name] = ModelInfo(
         name=record.name, task=record.task, family=record.family, input_shape=record.input_shape,
         num_classes=record.num_classes, description=record.description, record=record,
     )
+    _FOLDERS[record.name] = folder
 
 
-for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS):
-    _add(_record)
+def entry_packages():
+    """The zoo entries: ``{package name: folder}`` of kerasdil.zoo's subpackages that have a ``record`` module."""
+    zoo_folder = os.path.dirname(os.path.abspath(__file__))
+    found = {}
+    for module in pkgutil.iter_modules([zoo_folder]):
+        if not module.ispkg:
+            continue
+        package = f"{__package__}.{module.name}"
+        if importlib.util.find_spec(f"{package}.record") is not None:
+            found[package] = os.path.join(zoo_folder, module.name)
+    return found
+
+
+def _discover():
+    for package, folder in sorted(entry_packages().items()):
+        records = getattr(importlib.import_module(f"{package}.record"), "RECORDS", None)
+        if not isinstance(records, (tuple, list)) or not all(isinstance(r, ZooRecord) for r in records):
+            raise TypeError(f"{package}.record must define RECORDS, a tuple of kerasdil.zoo.record.ZooRecord.")
+        for record in records:
+            _add(record, folder)
+
+
+def entry_folder(name):
+    """The folder of the zoo entry that registers ``name`` (None for a model added with register_model).
+
+    Raises:
+        ValueError: ``name`` is not registered.
+    """
+    model_info(name)
+    return _FOLDERS[name]
+
+
+def builder_names():
+    """``{builder function name: "module:function"}`` of every entry whose builder is named by a string.
+
+    This is what ``from kerasdil.zoo import <builder>`` imports lazily.
+    """
+    names = {}
+    for info in _REGISTRY.values():
+        if isinstance(info.record.builder, str):
+            names[info.record.builder.partition(":")[2]] = info.record.builder
+    return names
+
+
+_discover()
 
 
 def register_model(*, task, family, input_shape, num_classes, description="", training_recipe=None,

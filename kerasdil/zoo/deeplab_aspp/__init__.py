@@ -1,0 +1,1 @@
+"""Zoo entry deeplab_aspp: its record (``record.py``), builder (``model.py``) and shipped weights."""

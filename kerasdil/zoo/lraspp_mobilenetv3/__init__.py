@@ -1,0 +1,1 @@
+"""Zoo entry lraspp_mobilenetv3: its record (``record.py``), builder (``model.py``) and shipped weights."""

@@ -1,0 +1,1 @@
+"""Zoo entry mnist_dsdc: its record (``record.py``), builder (``model.py``) and shipped weights."""
