@@ -179,8 +179,25 @@ def _option_columns(info):
 
 
 def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=None) -> str:
-    s = info["settings"]
     extra = _option_columns(info)
+    family = FAMILIES.get(info["settings"]["model"])
+    lines = _intro_lines(rows, info, extra, family)
+    lines += _table_lines(rows, info, extra, pareto_ids, check, reevaluation)
+    lines += _default_lines(info, extra, family, default)
+    if reevaluation is not None:
+        from kerasdil.tune.reevaluate import format_reevaluation
+
+        lines += ["", format_reevaluation(reevaluation).rstrip("\n")]
+    p = info["pruning"]
+    lines += ["", f"Constraints: {p['raw']:,} raw candidates, {p['survivors']:,} searchable."]
+    for name, n in p["removed_sequential"].items():
+        lines.append(f"- {name}: removed {n:,} in sequence, {p['removed_individual'][name]:,} alone")
+    return "\n".join(lines) + "\n"
+
+
+def _intro_lines(rows, info, extra, family):
+    """The leaderboard's title and the paragraph that says what its columns mean."""
+    s = info["settings"]
     segmenter = bool(extra)
     what = ("validation scenes composed from digits held out of the training set" if segmenter
             else "validation images held out from the training set")
@@ -190,7 +207,6 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
         names = {"scale_range": "digit scale", "digits_per_image": "digits"}
         what += f" ({shape[0]}x{shape[1]}" + "".join(
             f", {names[k]} {v[0]:g}-{v[1]:g}" if k in names else f", {k} {v}" for k, v in sorted(look.items())) + ")"
-    family = FAMILIES.get(s["model"])
     first = family.first_stage if family is not None else 1
     stages = " / ".join(f"stage {i + first}"
                         for i in range(len((info.get("default") or {}).get("schedule") or [0, 0])))
@@ -211,6 +227,13 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
         "re-evaluation's seeds where measured.",
         "",
     ]
+    return lines
+
+
+def _table_lines(rows, info, extra, pareto_ids, check, reevaluation):
+    """The chance and noise warnings, then one table row per trial."""
+    s = info["settings"]
+    lines = []
     if check is not None:
         lines += [f"> **Warning:** {w}" for w in check["warnings"]]
         lines += [f"Chance: {check['chance']:.3f}. Noise band: {check['band']:.4f} ({check['band_source']}).", ""]
@@ -232,6 +255,13 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
             f"{r['gridding']} | {r['params']:,} | {r['macs']:,} | {r['score']:.4f} | "
             f"{_spread_text(r, reevaluation)} | {epochs} | {lr:.3g} |"
         )
+    return lines
+
+
+def _default_lines(info, extra, family, default):
+    """The hand-designed default the trials compare with (none when the search file has none)."""
+    s = info["settings"]
+    lines = []
     d = default if default is not None else info.get("default")
     differs = {}
     if d:
@@ -255,15 +285,7 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
                       f"{'gridding-free' if d['gridding_free'] else 'not gridding-free'}"
                       + (f"; it also sets {', '.join(f'{k}={v!r}' for k, v in differs.items())}, which the search "
                          "space does not vary (counts are for the searched layout)" if differs else "") + "."]
-    if reevaluation is not None:
-        from kerasdil.tune.reevaluate import format_reevaluation
-
-        lines += ["", format_reevaluation(reevaluation).rstrip("\n")]
-    p = info["pruning"]
-    lines += ["", f"Constraints: {p['raw']:,} raw candidates, {p['survivors']:,} searchable."]
-    for name, n in p["removed_sequential"].items():
-        lines.append(f"- {name}: removed {n:,} in sequence, {p['removed_individual'][name]:,} alone")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _text(value):
