@@ -92,6 +92,14 @@ def as_flags(error, flags=None):
 
 def add_arguments(parser):
     """Add the ``tune`` arguments to an argparse (sub)parser."""
+    _add_search_arguments(parser)
+    _add_space_arguments(parser)
+    _add_constraint_arguments(parser)
+    _add_training_arguments(parser)
+    _add_distributed_arguments(parser)
+
+
+def _add_search_arguments(parser):
     parser.add_argument("model", help="model to search: mnist_dsdc, deeplab_aspp, or deeplab_aspp_mobile "
                         "(deeplab_aspp's mobile configuration: stages 2-4, ASPP rates, output stride)")
     parser.add_argument("--tuner", default="hyperband", choices=("random", "bayesian", "hyperband"),
@@ -102,6 +110,9 @@ def add_arguments(parser):
     parser.add_argument("--dir", required=True, help="search folder (rerun with the same --dir to resume)")
     parser.add_argument("--project-name", default=None, help="sub-folder of the search (default: the model name)")
     parser.add_argument("--overwrite", action="store_true", help="delete an earlier search in --dir and start afresh")
+
+
+def _add_space_arguments(parser):
     g = parser.add_argument_group("search space")
     g.add_argument("--depths", default=None,
                    help="blocks per searched stage (default 2,3,4; deeplab_aspp 2,3; deeplab_aspp_mobile 1,2,3)")
@@ -131,6 +142,9 @@ def add_arguments(parser):
     from kerasdil._cli._scenes import add_scene_arguments
 
     add_scene_arguments(s, canvas=False)  # the train and validation scenes; --input-size is the canvas
+
+
+def _add_constraint_arguments(parser):
     c = parser.add_argument_group("constraints (applied before any training)")
     c.add_argument("--gridding-free", action="store_true",
                    help="every stage schedule passes the HDC rule and the coverage map at its natural stride, "
@@ -141,6 +155,9 @@ def add_arguments(parser):
                         "deeplab_aspp: backbone plus the widest ASPP branch)")
     c.add_argument("--max-params", type=_count, default=None, metavar="P", help="at most P parameters (12k, 1.5M)")
     c.add_argument("--max-macs", type=_count, default=None, metavar="M", help="at most M multiply-accumulates/image")
+
+
+def _add_training_arguments(parser):
     d = parser.add_argument_group("data and training")
     d.add_argument("--data", default=None,
                    help='MNIST source as kerasdil.data takes it: "sample", a .npz file or a folder '
@@ -168,6 +185,9 @@ def add_arguments(parser):
     r.add_argument("--seeds", default="0,1,2", help="seeds of the re-evaluation (default 0,1,2)")
     r.add_argument("--reevaluate-epochs", type=int, default=None, metavar="E",
                    help="epochs per re-evaluation run (default --epochs)")
+
+
+def _add_distributed_arguments(parser):
     x = parser.add_argument_group("distributed search")
     role = x.add_mutually_exclusive_group()
     role.add_argument("--chief", metavar="[HOST:]PORT", default=None,
@@ -253,6 +273,11 @@ def run(args):
         raise as_flags(e) from None
 
 
+#: Flags passed to ``search`` under their own names.
+_SEARCH_ARGUMENTS = ("tuner", "max_trials", "epochs", "data", "limit", "validation_size", "batch_size", "learning_rate",
+                     "augment", "seed", "overwrite", "hyperband_factor", "verbose")
+
+
 def _run(args, space, constraints, lr_range, input_shape, role, seeds):
     from kerasdil._cli._scenes import scene_settings
     from kerasdil.tune.distributed import tuner_environment
@@ -261,31 +286,10 @@ def _run(args, space, constraints, lr_range, input_shape, role, seeds):
         from kerasdil.tune.tuners import search
 
         result = search(
-            args.model,
-            directory=args.dir,
-            project_name=args.project_name,
-            tuner=args.tuner,
-            max_trials=args.max_trials,
-            epochs=args.epochs,
-            space=space,
-            constraints=constraints,
-            data=args.data,
-            limit=args.limit,
-            validation_size=args.validation_size,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            learning_rate_range=lr_range,
-            augment=args.augment,
-            seed=args.seed,
-            overwrite=args.overwrite,
-            hyperband_factor=args.hyperband_factor,
-            input_shape=input_shape,
-            role=role,
-            lease_seconds=args.lease,
-            heartbeat_seconds=args.heartbeat,
-            verbose=args.verbose,
-            data_options=_data_options(args),
-            scenes=scene_settings(args),
+            args.model, directory=args.dir, project_name=args.project_name, space=space, constraints=constraints,
+            learning_rate_range=lr_range, input_shape=input_shape, role=role, lease_seconds=args.lease,
+            heartbeat_seconds=args.heartbeat, data_options=_data_options(args), scenes=scene_settings(args),
+            **{name: getattr(args, name) for name in _SEARCH_ARGUMENTS},
         )
     if result.role != "worker":
         done = sum(1 for s in result.trials.values() if s == "COMPLETED")
