@@ -34,14 +34,6 @@ Example:
 
 import dataclasses
 
-__all__ = [
-    "KERAS_BACKBONES",
-    "BackboneSpec",
-    "backbone_names",
-    "dilate_backbone",
-    "keras_backbone",
-    "natural_strides",
-]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,24 +41,6 @@ import numpy as np
 from kerasdil.receptive import LayerSpec, analyze_schedule, receptive_field
 from kerasdil.zoo.deeplab_aspp.plan import OUTPUT_STRIDES
 
-__all__ = [
-    "ORDERS",
-    "ScheduleSpace",
-    "Candidate",
-    "Constraints",
-    "PruneResult",
-    "SearchFamily",
-    "MNIST_DSDC",
-    "DEEPLAB_ASPP",
-    "SegmenterSpace",
-    "OPTION_CODES",
-    "stage_schedules",
-    "encode_candidate",
-    "decode_candidate",
-    "decode_options",
-    "prune",
-    "pareto_front",
-]
 
 #: How the rates inside one stage may be ordered.
 #: "increasing": strictly increasing (1, 2, 5) -- the HDC paper's recommendation and the default;

@@ -31,8 +31,6 @@ from kerasdil.zoo.record import (
     weights_dir,
 )
 
-__all__ = ["ModelInfo", "PretrainedWeights", "create_model", "list_models", "model_info", "register_model",
-           "weights_dir"]
 
 _REGISTRY = {}
 _FOLDERS = ENTRY_FOLDERS  # name -> its entry's folder (None for register_model's)
