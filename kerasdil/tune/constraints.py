@@ -38,7 +38,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from kerasdil.receptive import LayerSpec, analyze_schedule, receptive_field
+from kerasdil.receptive import analyze_schedule, receptive_field
 from kerasdil.zoo.deeplab_aspp.plan import OUTPUT_STRIDES
 
 
