@@ -130,3 +130,18 @@ def test_entry_packages_do_not_shadow_the_builders_of_the_same_name():
 
     assert callable(mnist_dsdc) and mnist_dsdc.__name__ == "mnist_dsdc"
     assert callable(deeplab_aspp) and deeplab_aspp.__module__ == "kerasdil.zoo.deeplab_aspp.model"
+
+
+@pytest.mark.parametrize("old, name, new", [
+    ("kerasdil.zoo.segmentation_record", "MOBILE_CONFIG", "kerasdil.zoo.deeplab_aspp.plan"),
+    ("kerasdil.zoo.segmentation", "deeplab_aspp", "kerasdil.zoo.deeplab_aspp.model"),
+    ("kerasdil.zoo.backbones", "dilate_backbone", "kerasdil.backbones"),
+    ("kerasdil.zoo.baselines", "lraspp_mobilenetv3", "kerasdil.zoo.lraspp_mobilenetv3.model"),
+    ("kerasdil.zoo.mnist", "mnist_conv", "kerasdil.zoo.mnist_dsdc.model"),
+])
+def test_former_module_paths_forward_with_a_deprecation_warning(old, name, new):
+    import importlib
+
+    with pytest.warns(DeprecationWarning, match=new):
+        value = getattr(importlib.import_module(old), name)
+    assert value is getattr(importlib.import_module(new), name)
