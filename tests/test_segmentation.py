@@ -1,4 +1,4 @@
-"""Tests for kerasdil.zoo.segmentation: deeplab_aspp, unet_baseline and the segmentation task."""
+"""Tests for the segmenters (deeplab_aspp, unet_baseline) and the segmentation task."""
 
 import json
 import os
