@@ -57,16 +57,7 @@ import json
 import os
 from typing import Optional, Sequence
 
-__all__ = [
-    "STRATEGIES",
-    "make_strategy",
-    "parse_tf_config",
-    "tf_config",
-    "is_chief",
-    "worker_index",
-    "num_workers",
-    "synchronize_batchnorm",
-]
+__all__ = ["make_strategy", "synchronize_batchnorm"]
 
 #: Names accepted by :func:`make_strategy` (and ``kerasdil train --strategy``).
 STRATEGIES = ("mirrored", "multiworker")

@@ -14,7 +14,6 @@ import os
 import zipfile
 import uuid
 
-__all__ = ["check_keras_archive", "write_bytes_atomic", "write_json_atomic", "write_report", "write_text_atomic"]
 
 # Temporary files end in this suffix (export's staging folders too), so leftovers are recognisable.
 TEMPORARY_SUFFIX = ".tmp"

@@ -61,20 +61,7 @@ import numpy as np
 
 from kerasdil import _compat
 
-__all__ = [
-    "LayerSpec",
-    "ReceptiveField",
-    "ScheduleReport",
-    "receptive_field",
-    "hdc_max_distance",
-    "hdc_gridding_free",
-    "is_gridding_free",
-    "analyze_schedule",
-    "layers_from_model",
-    "receptive_field_of_model",
-    "plot_coverage",
-    "format_offsets",
-]
+__all__ = ["LayerSpec", "ReceptiveField", "receptive_field", "receptive_field_of_model", "analyze_schedule", "is_gridding_free", "plot_coverage"]
 
 IntOrPair = Union[int, Tuple[int, int]]
 

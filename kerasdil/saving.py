@@ -10,7 +10,7 @@ import os
 
 from kerasdil.io import check_keras_archive
 
-__all__ = ["load_model", "resolve_model"]
+__all__ = ["load_model"]
 
 
 def load_model(path):

@@ -1,4 +1,4 @@
-"""Tests for kerasdil.zoo.segmentation: deeplab_aspp, unet_baseline and the segmentation task."""
+"""Tests for the segmenters (deeplab_aspp, unet_baseline) and the segmentation task."""
 
 import json
 import os
@@ -119,7 +119,7 @@ def test_lraspp_mobilenetv3_peer_segments_at_input_size():
 
 
 def test_mobile_configuration_runs_only_a_1x1_conv_at_full_size():
-    from kerasdil.zoo.deeplab_aspp.record import MOBILE_CONFIG
+    from kerasdil.zoo.deeplab_aspp.plan import MOBILE_CONFIG
 
     model = deeplab_aspp(**MOBILE_CONFIG)
     assert model.output_shape == (None, 64, 80, 11)
@@ -157,7 +157,7 @@ def test_mobile_options_refuse_bad_values_in_one_sentence():
 
 
 def test_mobile_configuration_weights_do_not_load_into_the_default():
-    from kerasdil.zoo.deeplab_aspp.record import MOBILE_CONFIG
+    from kerasdil.zoo.deeplab_aspp.plan import MOBILE_CONFIG
 
     with pytest.raises(ValueError):
         deeplab_aspp(weights="scenes", **MOBILE_CONFIG)

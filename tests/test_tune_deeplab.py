@@ -180,7 +180,7 @@ def test_mobile_family_default_is_the_shipped_mobile_configuration():
     from kerasdil.tune.constraints import DEEPLAB_ASPP_MOBILE
     from kerasdil.tune.tuners import zoo_default
     from kerasdil.zoo import create_model
-    from kerasdil.zoo.deeplab_aspp.record import MOBILE_CONFIG
+    from kerasdil.zoo.deeplab_aspp.plan import MOBILE_CONFIG
 
     built = create_model("deeplab_aspp", **DEEPLAB_ASPP_MOBILE.default_builder_kwargs())
     reference = create_model("deeplab_aspp", **MOBILE_CONFIG)
@@ -331,7 +331,7 @@ def test_mobile_search_on_varied_scenes_reevaluates_against_the_mobile_configura
     pytest.importorskip("keras_tuner")
     pytest.importorskip("tensorboard")
     from kerasdil.cli import main
-    from kerasdil.zoo.deeplab_aspp.record import MOBILE_CONFIG
+    from kerasdil.zoo.deeplab_aspp.plan import MOBILE_CONFIG
 
     directory = str(tmp_path / "mobile")
     argv = ["tune", "deeplab_aspp_mobile", "--tuner", "random", "--max-trials", "1", "--epochs", "1",

@@ -177,10 +177,10 @@ def train_from_scratch(name, arm_dir, datasets, args, log):
     train, val, _test, _ = datasets
     keras.utils.set_random_seed(args.seed)
     if name in ARM_MODELS:
-        from kerasdil.zoo.deeplab_aspp import record
+        from kerasdil.zoo.deeplab_aspp import plan
 
         zoo_name, config = ARM_MODELS[name]
-        model = create_model(zoo_name, **getattr(record, config))
+        model = create_model(zoo_name, **getattr(plan, config))
     else:
         model = create_model(name)
     weights_path = os.path.join(arm_dir, "final.weights.npz")

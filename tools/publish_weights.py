@@ -3,7 +3,7 @@
     python tools/publish_weights.py runs/mnist_dsdc --tag mnist --recipe "<command>"
 
 Reads ``model.keras`` and ``metrics.json`` from the run, writes
-``kerasdil/zoo/weights/<model>-<tag>.npz`` (plain arrays keyed by variable path)
+``kerasdil/zoo/<entry>/weights/<model>-<tag>.npz`` (plain arrays keyed by variable path)
 and ``<model>-<tag>.json`` (sha256, builder config, recipe, metrics), which the
 zoo registry reads. The model is rebuilt from the registry with the run's
 ``model_kwargs`` and the weights are checked to load before anything is written.
@@ -24,7 +24,7 @@ ARCHITECTURE_KEYS = ("input_shape", "num_classes", "dilation_schedule", "width",
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="publish a run's weights into kerasdil/zoo/weights")
+    p = argparse.ArgumentParser(description="publish a run's weights into kerasdil/zoo/<entry>/weights")
     p.add_argument("run_dir")
     p.add_argument("--tag", required=True)
     p.add_argument("--recipe", required=True, help="the command(s) that reproduce the run")
@@ -50,7 +50,10 @@ def main(argv=None):
     config = {k: v for k, v in {**info.default_config, **run["model_kwargs"]}.items()
               if k in ARCHITECTURE_KEYS}
     config = json.loads(json.dumps(config, default=list))
-    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kerasdil", "zoo", "weights")
+    from kerasdil.zoo import weights_dir
+
+    folder = weights_dir(run["model"])  # kerasdil/zoo/<entry>/weights
+    os.makedirs(folder, exist_ok=True)
     base = f"{run['model']}-{args.tag}"
     sha = save_weights(model, os.path.join(folder, base + ".npz"), config=config)
     card = {

@@ -6,7 +6,6 @@ computed from the stage plan its builder uses. ``--build`` builds the model and
 counts them on it instead (the only way for an entry without a summary).
 """
 
-import fnmatch
 
 
 def add_arguments(p):

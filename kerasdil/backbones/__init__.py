@@ -14,7 +14,9 @@ Example:
     (None, 8, 10, 576)
 """
 
-from kerasdil.backbones.applications import (
+import importlib
+
+from kerasdil.backbones.applications import (  # noqa: F401  (importable here; __all__ lists what users call)
     KERAS_BACKBONES,
     BackboneSpec,
     backbone_names,
@@ -23,13 +25,16 @@ from kerasdil.backbones.applications import (
     natural_strides,
     segmenter_features,
 )
+from kerasdil.backbones.plan import backbone_plan
 
-__all__ = [
-    "KERAS_BACKBONES",
-    "BackboneSpec",
-    "backbone_names",
-    "dilate_backbone",
-    "keras_backbone",
-    "natural_strides",
-    "segmenter_features",
-]
+# Builders that import Keras at module level: loaded on first access.
+_LAZY = {"dsdc_backbone": "kerasdil.backbones.dsdc", "features_by_stride": "kerasdil.backbones.dsdc"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kerasdil.backbones' has no attribute {name!r}")
+
+
+__all__ = ["backbone_names", "backbone_plan", "dilate_backbone", "dsdc_backbone", "keras_backbone", "natural_strides"]

@@ -34,14 +34,6 @@ Example:
 
 import dataclasses
 
-__all__ = [
-    "KERAS_BACKBONES",
-    "BackboneSpec",
-    "backbone_names",
-    "dilate_backbone",
-    "keras_backbone",
-    "natural_strides",
-]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -460,34 +452,7 @@ def segmenter_features(backbone, image, output_stride, *, decoder=True, feature_
     h, w, channels = (int(s) for s in image.shape[1:])
     if callable(backbone) and not isinstance(backbone, keras.Model):
         return _function_features(backbone, image, output_stride, decoder, where)
-    if isinstance(backbone, str):
-        if backbone not in KERAS_BACKBONES:
-            raise ValueError(f"{where}: unknown backbone {backbone!r}; choose from dsdc, {', '.join(backbone_names())}, "
-                             "or pass a keras.Model or a function returning {stride: tensor}.")
-        if weights is not None and channels not in (1, 3):
-            raise ValueError(f"{where}: backbone_weights={weights!r} takes 1 (repeated) or 3 input channels, got {channels}; "
-                             "use backbone_weights=None to train the backbone on this data.")
-        spec = KERAS_BACKBONES[backbone]
-        net_channels = channels if weights is None else 3
-        net = keras_backbone(backbone, (h, w, net_channels), weights=weights)
-        default_low = spec.low_level_layer
-        label = repr(backbone)
-        scale = (spec.input_scale, spec.input_offset)
-    elif isinstance(backbone, keras.Model):
-        if weights is not None:
-            raise ValueError(f"{where}: backbone_weights applies to named backbones; a keras.Model backbone brings "
-                             "its own weights.")
-        net = _functional(backbone)
-        net_channels = net.inputs[0].shape[-1]
-        default_low = None
-        label = f"keras.Model {net.name!r}"
-        scale = None
-    else:
-        raise ValueError(f"{where}: `backbone` must be a name ({', '.join(('dsdc',) + backbone_names())}), a keras.Model "
-                         f"or a function returning {{stride: tensor}}, got {type(backbone).__name__}.")
-    if net_channels is not None and net_channels != channels and not (channels == 1 and net_channels == 3):
-        raise ValueError(f"{where}: backbone {label} takes {net_channels} input channels but the images have {channels}.")
-
+    net, net_channels, default_low, label, scale = _resolve(backbone, (h, w, channels), weights, where)
     strides = natural_strides(net)
     chosen = _feature_layers(feature_layers, where)
     for stride, layer in chosen.items():
@@ -538,6 +503,42 @@ def segmenter_features(backbone, image, output_stride, *, decoder=True, feature_
         _check_size(where, f"backbone layer {low_name!r}", low, (h, w), low_stride)
     description = {"backbone": label, "aspp_input": high_name, "low_level": low_name, "low_level_stride": low_stride}
     return low, low_stride, high, description
+
+
+def _resolve(backbone, input_shape, weights, where):
+    """A named or keras.Model backbone as ``(net, its channels, default low-level layer, label, input scaling)``."""
+    import keras
+
+    h, w, channels = input_shape
+    if isinstance(backbone, str):
+        if backbone not in KERAS_BACKBONES:
+            raise ValueError(f"{where}: unknown backbone {backbone!r}; choose from dsdc, {', '.join(backbone_names())}, "
+                             "or pass a keras.Model or a function returning {stride: tensor}.")
+        if weights is not None and channels not in (1, 3):
+            raise ValueError(f"{where}: backbone_weights={weights!r} takes 1 (repeated) or 3 input channels, got {channels}; "
+                             "use backbone_weights=None to train the backbone on this data.")
+        spec = KERAS_BACKBONES[backbone]
+        net_channels = channels if weights is None else 3
+        net = keras_backbone(backbone, (h, w, net_channels), weights=weights)
+        default_low = spec.low_level_layer
+        label = repr(backbone)
+        scale = (spec.input_scale, spec.input_offset)
+    elif isinstance(backbone, keras.Model):
+        if weights is not None:
+            raise ValueError(f"{where}: backbone_weights applies to named backbones; a keras.Model backbone brings "
+                             "its own weights.")
+        net = _functional(backbone)
+        net_channels = net.inputs[0].shape[-1]
+        default_low = None
+        label = f"keras.Model {net.name!r}"
+        scale = None
+    else:
+        raise ValueError(f"{where}: `backbone` must be a name ({', '.join(('dsdc',) + backbone_names())}), a keras.Model "
+                         f"or a function returning {{stride: tensor}}, got {type(backbone).__name__}.")
+    if net_channels is not None and net_channels != channels and not (channels == 1 and net_channels == 3):
+        raise ValueError(f"{where}: backbone {label} takes {net_channels} input channels but the images have {channels}.")
+
+    return net, net_channels, default_low, label, scale
 
 
 def _function_features(fn, image, output_stride, decoder, where):

@@ -20,7 +20,6 @@ from keras import layers
 
 from kerasdil.layers import DilatedConvBN, DilationStack, SpaceToDepth
 
-__all__ = ["dsdc_backbone", "features_by_stride"]
 
 
 def _stage(rates, filters, name, block, implementation, batchnorm):

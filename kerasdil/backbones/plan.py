@@ -19,7 +19,6 @@ Example:
 import dataclasses
 from typing import Optional, Tuple
 
-__all__ = ["STEMS", "BackbonePlan", "Stage", "Tally", "backbone_plan"]
 
 #: Stems: a 3x3 conv at full size ("full"; the classifiers call it "pool": the
 #: first stage's max-pool follows it), a stride-2 3x3 conv that takes the first

@@ -36,29 +36,7 @@ from kerasdil.export.report import ArtifactReport, ExportReport
 from kerasdil.export.tflite import QUANTIZATIONS
 from kerasdil.saving import load_model
 
-__all__ = [
-    "FORMATS",
-    "QUANTIZATIONS",
-    "THRESHOLDS",
-    "ArtifactReport",
-    "ExportError",
-    "ExportOptions",
-    "ExportPlan",
-    "ExportReport",
-    "FORMAT_WRITERS",
-    "StagedArtifact",
-    "accuracy",
-    "artifact_names",
-    "export",
-    "export_with_options",
-    "load_model",
-    "mean_iou",
-    "plan_export",
-    "prove",
-    "write_onnx",
-    "write_savedmodel",
-    "write_tflite",
-]
+__all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportReport", "export"]
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 REPORT_JSON = "export_report.json"

@@ -10,6 +10,8 @@
 - ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
 - ``ZooModel``: the functional model class the zoo builders return.
+- ``classification_head``, ``deeplab_decoder``, ``light_decoder``: heads and decoders
+  (functions over symbolic tensors) that the zoo's classifiers and segmenters compose.
 - ``tensorflow_fast_path(...)``: switch parts of the TensorFlow fast path off.
 
 The layers are plain Keras code (``keras.ops``, ``keras.layers``) and run on the
@@ -37,6 +39,7 @@ from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, FusedBat
 from kerasdil.layers.space import SpaceToDepth
 from kerasdil.layers.stack import DilationStack
 from kerasdil.layers.fuse import fold_batchnorm
+from kerasdil.layers.heads import classification_head, deeplab_decoder, light_decoder
 from kerasdil.layers.zoo_model import ZooModel
 
 _FAST_PATH_SWITCHES = ("native_depthwise", "fused_batchnorm", "matmul_moments", "pointwise_matmul", "eager_compile")
@@ -93,6 +96,9 @@ __all__ = [
     "SeparableDilatedConv",
     "SpaceToDepth",
     "ZooModel",
+    "classification_head",
+    "deeplab_decoder",
     "fold_batchnorm",
+    "light_decoder",
     "tensorflow_fast_path",
 ]

@@ -26,7 +26,6 @@ from keras import layers
 
 from kerasdil.layers.conv import DilatedConvBN, SeparableDilatedConv
 
-__all__ = ["classification_head", "deeplab_decoder", "light_decoder", "set_background_prior"]
 
 
 def classification_head(x, num_classes, *, dropout=0.1, activation="softmax"):

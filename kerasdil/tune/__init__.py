@@ -38,7 +38,7 @@ retrained over seeds), ``distributed`` (chief oracle and workers), ``report``
 
 import importlib
 
-from kerasdil.tune.constraints import (
+from kerasdil.tune.constraints import (  # noqa: F401  (importable here; __all__ lists what users call)
     FAMILIES,
     ORDERS,
     Candidate,
@@ -80,10 +80,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "DEEPLAB_ASPP", "DEEPLAB_ASPP_MOBILE", "FAMILIES", "MNIST_DSDC", "ORDERS", "Candidate", "Constraints", "PruneResult", "ScheduleSpace",
-    "SearchFamily", "SegmenterSpace", "decode_candidate", "decode_options", "encode_candidate", "pareto_front",
-    "prune", "register_family",
-    "stage_schedules", *_LAZY,
+    "Constraints", "ScheduleSpace", "SearchFamily", "SegmenterSpace", "export_best_model", "get_family", "make_report",
+    "prune", "reevaluate", "register_family", "search", "serve_oracle", "tuner_environment", "zoo_default",
 ]
 
 

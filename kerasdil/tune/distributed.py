@@ -44,7 +44,6 @@ from typing import Callable, Optional, Tuple
 
 from kerasdil import _compat
 
-__all__ = ["parse_address", "tuner_environment", "serve_oracle", "free_port", "is_loopback"]
 
 #: Where ``--chief PORT`` / ``--chief :PORT`` listens: this machine only.
 LOOPBACK = "127.0.0.1"

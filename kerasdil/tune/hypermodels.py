@@ -27,7 +27,6 @@ import keras_tuner as kt
 
 from kerasdil.tune.constraints import FAMILIES, SearchFamily, decode_candidate, decode_options
 
-__all__ = ["ScheduleHyperModel", "get_family", "CANDIDATE_HP", "LEARNING_RATE_HP"]
 
 #: Name of the categorical hyperparameter that holds the encoded candidate.
 CANDIDATE_HP = "candidate"

@@ -28,8 +28,6 @@ from typing import Callable, Optional, Sequence
 from kerasdil.tune.constraints import FAMILIES, decode_candidate, decode_options, format_schedule
 from kerasdil.tune.tuners import _write_json, find_project, load_search_file, trial_name, zoo_default
 
-__all__ = ["REEVALUATION_FILE", "DEFAULT_LABEL", "reevaluate", "summarize", "load_reevaluation",
-           "ReevaluationResult", "format_reevaluation"]
 
 #: Re-evaluation runs, inside the keras-tuner project folder.
 REEVALUATION_FILE = "kerasdil_reevaluation.json"

@@ -54,8 +54,6 @@ from kerasdil.tune.tuners import RUNS_FILE, find_project, load_search_file, tria
 from kerasdil.io import write_text_atomic
 from kerasdil.tune.trials import _gridding_text, leaderboard, load_trials  # noqa: F401  (public here too)
 
-__all__ = ["load_trials", "leaderboard", "make_report", "export_best_model", "plot_pareto", "noise_check",
-           "CHANCE_MARGIN"]
 
 #: How far above chance (1/num_classes) a score still counts as chance.
 CHANCE_MARGIN = 0.1

@@ -58,21 +58,6 @@ from kerasdil import _compat
 from kerasdil.tune.constraints import Constraints, PruneResult, ScheduleSpace, prune
 from kerasdil.tune.hypermodels import ScheduleHyperModel, get_family
 
-__all__ = [
-    "TUNERS",
-    "OBJECTIVE",
-    "SEARCH_FILE",
-    "RUNS_FILE",
-    "SearchResult",
-    "ResumableOracleMixin",
-    "make_oracle",
-    "make_tuner",
-    "search",
-    "load_search_file",
-    "find_project",
-    "zoo_default",
-    "trial_name",
-]
 
 #: Tuner names accepted by :func:`search` and ``kerasdil tune --tuner``.
 TUNERS = ("random", "bayesian", "hyperband")

@@ -52,5 +52,4 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = sorted(["ModelInfo", "PretrainedWeights", "ZooRecord", "create_model", "list_models", "model_info",
-                  "register_model", "weights_dir", *_LAZY])
+__all__ = sorted(["ZooRecord", "create_model", "list_models", "model_info", "register_model", "weights_dir", *_LAZY])

@@ -2,4 +2,3 @@
 
 from kerasdil.layers.zoo_model import ZooModel
 
-__all__ = ["ZooModel"]

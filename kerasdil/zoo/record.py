@@ -27,15 +27,6 @@ import types
 from importlib import resources
 from typing import Callable, Mapping, Optional, Tuple, Union
 
-__all__ = [
-    "BACKBONE_LAYER_PREFIXES",
-    "DEFAULT_FINETUNING_RECIPE",
-    "DEFAULT_TRAINING_RECIPE",
-    "PretrainedWeights",
-    "ZooRecord",
-    "find_pretrained",
-    "weights_dir",
-]
 
 #: Names (prefixes) of the layers that make up a kerasdil backbone: the stem, the
 #: pools and the DSDC stages of mnist_dsdc and deeplab_aspp (see kerasdil.finetune).

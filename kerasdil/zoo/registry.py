@@ -31,8 +31,6 @@ from kerasdil.zoo.record import (
     weights_dir,
 )
 
-__all__ = ["ModelInfo", "PretrainedWeights", "create_model", "list_models", "model_info", "register_model",
-           "weights_dir"]
 
 _REGISTRY = {}
 _FOLDERS = ENTRY_FOLDERS  # name -> its entry's folder (None for register_model's)
@@ -181,7 +179,7 @@ def register_model(*, task, family, input_shape, num_classes, description="", tr
                    finetuning_recipe=None, backbone_layers=(), cost=None):
     """Decorator that adds a builder function to the zoo under its ``__name__``.
 
-    The zoo's own entries are described by records (``kerasdil/zoo/*_record.py``);
+    The zoo's own entries are folders with a record (``kerasdil/zoo/<entry>/record.py``);
     this decorator makes a record for a builder of yours.
 
     Args:

@@ -12,7 +12,7 @@ kerasdil train mnist_dsdc --data "$DATA" --out runs/mnist_dsdc --seed 0 --quiet
 # 2. 20 more epochs from those weights at lr 1e-3 with the same changes applied more mildly and more rarely.
 kerasdil train mnist_dsdc --data "$DATA" --out runs/mnist_dsdc_mild --epochs 20 --lr 1e-3 --seed 1 \
   --augmentation "$MILD" --model-kwargs '{"weights": "runs/mnist_dsdc/model.keras"}' --quiet
-# 3. Ship the weights inside the package (kerasdil/zoo/weights/mnist_dsdc-mnist.{npz,json}).
+# 3. Ship the weights inside the package (kerasdil/zoo/mnist_dsdc/weights/mnist_dsdc-mnist.{npz,json}).
 python tools/publish_weights.py runs/mnist_dsdc_mild --tag mnist \
   --recipe "bash zoo/mnist_dsdc/reproduce.sh $DATA (steps 1 and 2)"
 # 4. Clean test accuracy, then the corruption benchmark against the peer (trained here by its recipe).

@@ -9,7 +9,7 @@ W18='{"width":18,"stem":"pool","stage_filters":null,"dilation_schedule":[[1,2,5]
 # 1. Train (50 epochs, AdamW 3e-3 cosine, batch 128, the affine augmentation); resumable.
 kerasdil train mnist_dsdc --data "$DATA" --out runs/mnist_dsdc_w18 --epochs 50 --augmentation '{}' \
   --model-kwargs "$W18" --quiet
-# 2. Ship the weights inside the package (kerasdil/zoo/weights/mnist_dsdc-mnist_w18.{npz,json}).
+# 2. Ship the weights inside the package (kerasdil/zoo/mnist_dsdc/weights/mnist_dsdc-mnist_w18.{npz,json}).
 python tools/publish_weights.py runs/mnist_dsdc_w18 --tag mnist_w18 \
   --recipe "kerasdil train mnist_dsdc --data $DATA --out runs/mnist_dsdc_w18 --epochs 50 --augmentation '{}' --model-kwargs '$W18'"
 # 3. Score the shipped weights on the 10,000 test images.

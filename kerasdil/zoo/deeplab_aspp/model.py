@@ -352,4 +352,3 @@ def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, a
     return load_weights(model, weights, model_name="deeplab_aspp", config=config)
 
 
-__all__ = ["deeplab_aspp"]

@@ -1,26 +1,13 @@
 """The record of deeplab_aspp (``kerasdil.zoo.deeplab_aspp.model``).
 
-Its architecture constants, costs and receptive field live in ``plan.py``
-(plain Python, like this module); they are importable from here too.
+Its architecture constants (``MOBILE_CONFIG``, ...), costs and receptive field
+live in ``plan.py`` (plain Python, like this module).
 """
 
-from kerasdil.zoo.deeplab_aspp.plan import (  # noqa: F401  (the entry's constants, importable from its record)
-    ASPP_FILTERS,
-    ASPP_RATES_AT_OS8,
-    BACKBONE_CLASSES,
-    BACKBONE_STAGES,
-    BACKBONE_WIDTH,
-    DECODER_FILTERS,
-    DEEPLAB_STEMS,
-    DEFAULT_OUTPUT_STRIDE,
-    MOBILE_CONFIG,
-    MOBILE_FIXED,
-    OUTPUT_STRIDES,
+from kerasdil.zoo.deeplab_aspp.plan import (
     SEGMENTATION_INPUT_SHAPE,
     SEGMENTATION_NUM_CLASSES,
     deeplab_aspp_cost,
-    deeplab_aspp_mobile_cost,
-    deeplab_stage_rates,
     summary,
 )
 from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES, ZooRecord

@@ -2,20 +2,10 @@
 
 mnist_conv is mnist_dsdc's network with full 3x3 conv blocks: one builder, one
 plan, so both live in this entry. Their architecture constants, costs and
-receptive field live in ``plan.py`` (plain Python) and are importable from here.
+receptive field live in ``plan.py`` (plain Python).
 """
 
-from kerasdil.zoo.mnist_dsdc.plan import (  # noqa: F401  (the entry's constants, importable from its record)
-    CLASSIFIER_DEFAULTS,
-    DEFAULT_SCHEDULE,
-    DEFAULT_WIDTH,
-    MNIST_INPUT_SHAPE,
-    MNIST_NUM_CLASSES,
-    STAGE_MULTIPLIERS,
-    conv_summary,
-    mnist_dsdc_cost,
-    summary,
-)
+from kerasdil.zoo.mnist_dsdc.plan import MNIST_INPUT_SHAPE, MNIST_NUM_CLASSES, conv_summary, mnist_dsdc_cost, summary
 from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES, ZooRecord
 
 #: The classifier recipe's augmentation (keys of ``kerasdil.data.AUGMENTATION``).

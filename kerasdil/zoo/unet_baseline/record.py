@@ -1,6 +1,6 @@
 """The record of unet_baseline, keras.io's U-Net-like segmenter (the peer of deeplab_aspp)."""
 
-from kerasdil.zoo.deeplab_aspp.record import SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES
+from kerasdil.zoo.deeplab_aspp.plan import SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES
 from kerasdil.zoo.record import ZooRecord
 
 UNET_BASELINE_RECORD = ZooRecord(
