@@ -21,7 +21,6 @@ Example:
 import dataclasses
 import json
 import os
-import time
 import types
 
 import numpy as np
@@ -98,7 +97,66 @@ def _layer_variables(layer):
     return out
 
 
-def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_channels=False, head_layers=()):
+def _image_channel_offsets(model):
+    """``{layer name: offset}`` of the layers that read the raw image among other channels.
+
+    A decoder's image skip concatenates the input image to its features (deeplab_aspp's
+    ``refine_concat``), so the layer after it takes ``features + image channels``
+    channels; ``offset`` is where the image's channels start in that input.
+    """
+    image = model.inputs[0]
+    concat_offsets = {}
+    for layer in model.layers:
+        if not type(layer).__name__ == "Concatenate":
+            continue
+        try:
+            parts = list(layer.input)
+        except (AttributeError, ValueError):  # a layer used more than once: no single input
+            continue
+        offset = 0
+        for part in parts:
+            if part is image:
+                concat_offsets[id(layer.output)] = offset
+                break
+            offset += int(part.shape[-1])
+    found = {}
+    for layer in model.layers:
+        try:
+            inp = layer.input
+        except (AttributeError, ValueError):
+            continue
+        if not isinstance(inp, (list, tuple)) and id(inp) in concat_offsets:
+            found[layer.name] = concat_offsets[id(inp)]
+    return found
+
+
+def _adapt_image_skip(value, shape, offset, source_channels, target_channels, depthwise):
+    """A kernel ``(kh, kw, features + source_channels [* m], out)`` for ``target_channels`` image
+    channels at ``offset``, or None when the shapes do not fit that pattern.
+
+    1 -> C: a depthwise kernel's image filter is repeated (one per channel); any other
+    kernel's image rows are repeated and divided by C, so an RGB image whose channels hold
+    the gray values gives the grayscale model's output. C -> 1: depthwise filters averaged,
+    other rows summed.
+    """
+    if value.ndim != 4 or len(shape) != 4 or value.shape[:2] != tuple(shape[:2]) or value.shape[3] != shape[3]:
+        return None
+    features = value.shape[2] - source_channels
+    if features < 0 or features + target_channels != shape[2]:
+        return None
+    head, image, tail = (value[:, :, :offset], value[:, :, offset:offset + source_channels],
+                         value[:, :, offset + source_channels:])
+    if source_channels == 1:
+        image = np.repeat(image, target_channels, axis=2) / (1 if depthwise else target_channels)
+    elif target_channels == 1:
+        image = image.mean(axis=2, keepdims=True) if depthwise else image.sum(axis=2, keepdims=True)
+    else:
+        return None
+    return np.concatenate([head, image, tail], axis=2)
+
+
+def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_channels=False, head_layers=(),
+                      fresh_head=False):
     """Copy weights from ``source_model`` into ``target_model`` by layer name and shape.
 
     Every top-level layer of the target whose name is also a layer of the
@@ -116,12 +174,16 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
         layers: names of the layers to copy; default every layer the two models
             share by name.
         adapt_input_channels: when the models take different input channel counts,
-            adapt the first conv kernel: 1 -> C replicates the grayscale kernel over
-            the C channels divided by C (an RGB image whose channels hold the gray
-            values gives the grayscale model's activations); C -> 1 sums it.
+            adapt every kernel whose input holds the image's channels: the first conv
+            (1 -> C replicates the grayscale kernel over the C channels divided by C, so
+            an RGB image whose channels hold the gray values gives the grayscale model's
+            activations; C -> 1 sums it) and a decoder's image skip (the layer after a
+            concatenation of features and the image, e.g. deeplab_aspp's ``refine_conv``).
         head_layers: names of head layers that are left out (fresh values in the
             target, listed in ``new_head``) when their shapes differ, e.g.
             ``HEAD_LAYER_NAMES`` when the target has other classes.
+        fresh_head: leave every layer of ``head_layers`` at its fresh values even when its
+            shape fits (the target's classes are other classes, e.g. other class names).
 
     Returns:
         :class:`TransferReport`.
@@ -166,7 +228,11 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
 
     source_channels, target_channels = source.input_shape[-1], target.input_shape[-1]
     adapt = adapt_input_channels and source_channels and target_channels and source_channels != target_channels
+    skips = _image_channel_offsets(target) if adapt else {}
     plan, adapted, new_head = [], [], []
+    if fresh_head:
+        new_head = [n for n in names if n in head_layers]
+        names = [n for n in names if n not in head_layers]
     for n in names:
         src_vars = _layer_variables(source_layers[n])
         dst_vars = _layer_variables(target_layers[n])
@@ -185,8 +251,15 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
             value = np.asarray(src.numpy())
             if value.ndim == 2 and tuple(dst.shape) == (1, 1, *value.shape):
                 value = value.reshape(dst.shape)  # a Dense kernel becomes a 1x1 conv (FCN)
-            if tuple(value.shape) != tuple(dst.shape) and adapt and rel.endswith("kernel") and "depthwise" not in rel:
-                changed = _adapt_input_channels(value, tuple(dst.shape), int(source_channels), int(target_channels))
+            if tuple(value.shape) != tuple(dst.shape) and adapt and rel.endswith("kernel"):
+                if n in skips:  # the image joins other channels (a decoder's image skip)
+                    changed = _adapt_image_skip(value, tuple(dst.shape), skips[n], int(source_channels),
+                                                int(target_channels), depthwise="depthwise" in rel)
+                elif "depthwise" not in rel:
+                    changed = _adapt_input_channels(value, tuple(dst.shape), int(source_channels),
+                                                    int(target_channels))
+                else:
+                    changed = None
                 if changed is not None:
                     value = changed
                     layer_adapted.append(path)
@@ -206,6 +279,11 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
         plan += layer_plan
         adapted += layer_adapted
     names = [n for n in names if n not in new_head]
+    if not names:
+        raise ValueError(
+            f"transfer_backbone: source model {source.name!r} and target model {target.name!r} share only "
+            f"their heads ({', '.join(new_head)}), which start afresh; nothing to transfer."
+        )
     for dst, value in plan:
         dst.assign(value.astype(dst.dtype))
     copied = [dst.path for dst, _ in plan]
@@ -455,27 +533,11 @@ def finetune(
     Example:
         >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist_w18", out_dir="runs/ft", epochs=4)
     """
-    import keras
-
-    from kerasdil.tasks import get_task
-    from kerasdil.train import (
-        TrainResult,
-        _atomic_json,
-        save_finished_run,
-        check_data_fits_model,
-        compile_model,
-        data_info_for,
-        describe_data_arg,
-        fit,
-        model_kwargs_for_data,
-        open_run_dir,
-        run_folder,
-        user_data_for,
-        user_datasets,
-    )
-    from kerasdil.zoo import create_model, model_info
+    from kerasdil.data.pipeline import data_info_for, resolve_data
+    from kerasdil.run import Phase, check_recipe, data_schedule, execute
     from kerasdil.saving import resolve_model
-    from kerasdil.zoo.stats import model_stats
+    from kerasdil.tasks import get_task
+    from kerasdil.zoo import create_model, model_info
 
     info = model_info(name)
     task = get_task(info.task)
@@ -485,113 +547,108 @@ def finetune(
     overrides = dict(head_epochs=head_epochs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                      finetune_learning_rate=finetune_learning_rate, augment=augment)
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    for key in ("epochs", "batch_size"):
-        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
-            raise ValueError(f"finetune: `{key}` must be a positive int, got {settings[key]!r}.")
-    if isinstance(settings["head_epochs"], bool) or not isinstance(settings["head_epochs"], int) or not 0 <= settings["head_epochs"] <= settings["epochs"]:
-        raise ValueError(
-            f"finetune: `head_epochs` must be an int in 0..epochs ({settings['epochs']}), got {settings['head_epochs']!r}."
-        )
-    for key in ("learning_rate", "finetune_learning_rate"):
-        if not isinstance(settings[key], (int, float)) or not settings[key] > 0:
-            raise ValueError(f"finetune: `{key}` must be > 0, got {settings[key]!r}.")
+    check_recipe(settings, rates=("learning_rate", "finetune_learning_rate"), prefix="finetune: ")
     model_kwargs = dict(model_kwargs or {})
-    user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
-    if user_data is not None:
-        model_kwargs = model_kwargs_for_data(user_data, info, model_kwargs)
-        if info.task == "segmentation":
-            settings["augment"] = False  # the segmentation recipe's augmentation is new MNIST scenes every epoch
+    data_plan = resolve_data(data, info=info, model_kwargs=model_kwargs, data_options=data_options, seed=seed)
+    model_kwargs = data_plan.model_kwargs(info, model_kwargs)
+    settings["augment"] = data_plan.augment(info.task, settings["augment"])
+    schedule = data_schedule(info, data_plan, settings, task, epochs_given=epochs is not None,
+                             batch_given=batch_size is not None)
+    if schedule is not None and head_epochs is None:
+        share = dict(getattr(info.record, "data_recipe", {}) or {}).get("head_share", 0.2)
+        settings["head_epochs"] = min(settings["epochs"] - 1, max(1, round(share * settings["epochs"])))
+    head = settings["head_epochs"]
+    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head <= settings["epochs"]:
+        raise ValueError(
+            f"finetune: `head_epochs` must be an int in 0..epochs ({settings['epochs']}), got {head!r}."
+        )
     data_info = data_info_for(info, model_kwargs)
     source_text = source if isinstance(source, str) else getattr(source, "name", str(source))
-    run = {"model": name, "source": source_text, "model_kwargs": model_kwargs,
-           "data": describe_data_arg(data, user_data),
-           "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings}
-    if user_data is not None:
-        run["data_options"] = dict(data_options or {})
+    run = {"model": name, "source": source_text, "model_kwargs": model_kwargs, "data": data_plan.describe(),
+           "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings,
+           **data_plan.record_options()}
     run = json.loads(json.dumps(run, default=str))
+    build_kwargs = _source_architecture(name, info, source, model_kwargs)
+    fresh_head = data_plan.is_user_data and _source_class_names(source) != data_plan.class_names
+    transfer = {}
+
+    def build(parts):
+        source_model = resolve_model(source, "finetune: source", expect_trained=True)
+        model = create_model(name, **build_kwargs)
+        transfer["report"] = transfer_backbone(source_model, model, adapt_input_channels=True,
+                                               head_layers=HEAD_LAYER_NAMES, fresh_head=fresh_head)
+        return model, model
+
+    def on_start(model, out_dir):
+        from kerasdil.run import atomic_json
+
+        atomic_json(os.path.join(out_dir, "transfer.json"), transfer["report"].as_dict())
+        log(transfer["report"].summary())
+
+    def freeze(model):
+        frozen = frozen_layers(model, transfer["report"])
+        return f"{', '.join(frozen)} frozen" if frozen else "nothing to freeze (no backbone was transferred)"
+
+    def describe(stats, steps):
+        text = f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
+        if schedule is not None:
+            text += f"schedule: {schedule.summary}; "
+        return text + (f"{head} head epochs at lr {settings['learning_rate']}, then {settings['epochs'] - head} "
+                       f"with every layer at lr {settings['finetune_learning_rate']}; batch {settings['batch_size']}")
+
+    phases = []
+    if head:
+        phases.append(Phase(head, settings["learning_rate"], settings["weight_decay"], label="head", prepare=freeze))
+    if settings["epochs"] > head:
+        phases.append(Phase(settings["epochs"] - head, settings["finetune_learning_rate"], settings["weight_decay"],
+                            label="all", prepare=lambda model: (unfreeze(model), "all layers trainable")[1],
+                            patience=settings.get("early_stopping_patience")))
+    if len(phases) == 1:
+        phases[0].label = "head" if head else "all"
+    return execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info, build=build,
+                   phases=phases, batch_size=settings["batch_size"], augment=bool(settings["augment"]),
+                   limit=limit, seed=seed, dataset_kwargs=dataset_kwargs, what="fine-tuning", on_start=on_start,
+                   describe=describe, title=f"{name} fine-tuned from {source_text}", verbose=verbose, log=log,
+                   extra_metrics=lambda: dict(source=source_text, transferred_layers=transfer["report"].layers,
+                                              transferred_variables=len(transfer["report"].copied),
+                                              new_head=transfer["report"].new_head))
+
+
+def _source_architecture(name, info, source, model_kwargs):
+    """The builder arguments: ``model_kwargs``, over a shipped tag's own architecture when
+    ``source`` is a tag of ``name`` itself (the builder's defaults may differ from it)."""
     build_kwargs = dict(model_kwargs)
     if isinstance(source, str) and ":" in source and source.split(":", 1)[0] == name:
-        # A shipped tag of this very model: build its architecture (the builder's defaults may differ).
         tag = source.split(":", 1)[1]
         if tag in info.pretrained:
             preset = {k: v for k, v in info.pretrained[tag].config.items() if k not in ("input_shape", "num_classes")}
             build_kwargs = {**preset, **build_kwargs}
+    return build_kwargs
 
-    run_path = os.path.join(out_dir, "run.json")
-    with run_folder(out_dir, "fine-tuning"):  # a refused run leaves no folder behind
-        finished = open_run_dir(out_dir, run, log)
-        if finished is not None:
-            return finished
-        # Resolve the source before anything is written, so a bad source leaves no run behind.
-        source_model = resolve_model(source, "finetune: source", expect_trained=True)
-        keras.utils.set_random_seed(seed)
-        model = create_model(name, **build_kwargs)
-        # raises before any file is written
-        report = transfer_backbone(source_model, model, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES)
-        del source_model
-        if user_data is not None:
-            train_ds, val_ds, test_ds, data_text = user_datasets(
-                user_data, batch_size=settings["batch_size"], augment=settings["augment"], limit=limit, seed=seed)
-        else:
-            train_ds, val_ds, test_ds, data_text = task.datasets(
-                data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]),
-                limit=limit, seed=seed, **dict(dataset_kwargs or {}),
-            )
-        check_data_fits_model(train_ds, model)  # also before any file is written
-    _atomic_json(run_path, run)
-    if user_data is not None:
-        from kerasdil.data.sources import write_data_record
 
-        write_data_record(user_data, out_dir)
-    _atomic_json(os.path.join(out_dir, "transfer.json"), report.as_dict())
-    log(report.summary())
-    log(data_text)
-    steps = int(train_ds.cardinality())
-    head_epochs, total = settings["head_epochs"], settings["epochs"]
-    phase1_dir, phase2_dir = os.path.join(out_dir, "phase1_head"), os.path.join(out_dir, "phase2_all")
-    phase1_weights = os.path.join(out_dir, "phase1_head.weights.npz")
-    start = time.perf_counter()
-    history1 = []
-    if head_epochs:
-        frozen = freeze_backbone(model, report.layers)
-        if os.path.exists(phase1_weights):
-            from kerasdil.zoo.weights_io import assign_weights, read_weights
+def _source_class_names(source):
+    """The class names a source model was trained on, where its run folder records them (``data.json``
+    beside a ``model.keras``); None when unknown (a zoo tag, a model object)."""
+    if not isinstance(source, (str, os.PathLike)) or not str(source).endswith(".keras"):
+        return None
+    record = os.path.join(os.path.dirname(os.path.abspath(source)), "data.json")
+    try:
+        with open(record) as f:
+            return json.load(f).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        return None
 
-            _, arrays = read_weights(phase1_weights)
-            assign_weights(model, arrays, source=phase1_weights)
-            with open(os.path.join(phase1_dir, "history.json")) as f:
-                history1 = json.load(f)
-            log(f"phase 1 (head, backbone frozen) already done; loaded {phase1_weights}")
-        else:
-            compile_model(model, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
-                          decay_steps=steps * head_epochs if steps > 0 else None)
-            log(f"phase 1: {head_epochs} epochs with {', '.join(frozen)} frozen, lr {settings['learning_rate']}")
-            history1 = fit(model, train_ds, epochs=head_epochs, out_dir=phase1_dir, task=task,
-                           validation_data=val_ds, verbose=verbose)
-            from kerasdil.zoo.weights_io import save_weights
 
-            save_weights(model, phase1_weights)
-        unfreeze(model)
-    history2 = []
-    if total > head_epochs:
-        compile_model(model, task, learning_rate=settings["finetune_learning_rate"],
-                      weight_decay=settings["weight_decay"],
-                      decay_steps=steps * (total - head_epochs) if steps > 0 else None)
-        log(f"phase 2: {total - head_epochs} epochs, all layers trainable, lr {settings['finetune_learning_rate']}")
-        # Phase 2's first epoch is epoch head_epochs of the run (new scenes continue, not restart).
-        history2 = fit(model, train_ds, epochs=total - head_epochs, out_dir=phase2_dir, task=task,
-                       validation_data=val_ds, verbose=verbose, first_epoch=head_epochs)
-    train_seconds = time.perf_counter() - start
-    history = [dict(h, phase="head") for h in history1]
-    history += [dict(h, epoch=h["epoch"] + len(history1), phase="all") for h in history2]
-    _atomic_json(os.path.join(out_dir, "history.json"), history)
+def frozen_layers(model, report):
+    """Freeze the transferred layers of ``model`` except its output head; returns their names.
 
-    from kerasdil.plots import plot_history
-
-    plot_history([{k: v for k, v in h.items() if k != "phase"} for h in history],
-                 os.path.join(out_dir, "curves.png"), title=f"{name} fine-tuned from {source_text}")
-    metrics = task.evaluate(model, test_ds, out_dir=out_dir,
-                            class_names=user_data.class_names if user_data is not None else None)
-    metrics.update(model=name, source=source_text, **model_stats(model), data=data_text,
-                   transferred_layers=report.layers, transferred_variables=len(report.copied))
-    return save_finished_run(model, history, metrics, train_seconds, out_dir)
+    The output head (the last of :data:`HEAD_LAYER_NAMES` the model has, e.g. a classifier's
+    ``classifier`` or a segmenter's ``logits``) always trains in the head phase, even when its
+    weights were copied, so the phase never trains nothing.
+    """
+    names = [layer.name for layer in model.layers]
+    output_head = next((n for n in HEAD_LAYER_NAMES if n in names), None)
+    frozen = [n for n in report.layers if n != output_head]
+    if frozen:
+        freeze_backbone(model, frozen)
+    return frozen
