@@ -189,6 +189,8 @@ class TrainingDiverged(ValueError):
 def finite_guard(backup_dir):
     """A callback that raises :class:`TrainingDiverged` at the first non-finite loss.
 
+    ``backup_dir``: the run's resume state, named in the message; None for a search trial.
+
     Keras' ``TerminateOnNaN`` only stops the run: the epoch still ends, so its NaN
     weights would be backed up and saved as the model, and the command would succeed.
     """
@@ -216,7 +218,9 @@ def finite_guard(backup_dir):
                 self._stop(f"{', '.join(bad)} at the end of epoch {epoch + 1}")
 
         def _stop(self, what):
-            state = backup_state(backup_dir) if backup_dir and os.path.isdir(backup_dir) else None
+            if backup_dir is None:  # a search trial: it fails, and the search goes on with the next one
+                raise TrainingDiverged(f"training diverged: {what}; this trial stops and is recorded as failed.")
+            state = backup_state(backup_dir) if os.path.isdir(backup_dir) else None
             kept = (f"{backup_dir} keeps the weights of epoch {state['epoch']}, the last good one"
                     if state else "no epoch had completed, so no weights were saved")
             raise TrainingDiverged(

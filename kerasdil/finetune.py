@@ -18,284 +18,19 @@ Example:
     >>> freeze_backbone(segmenter)
 """
 
-import dataclasses
 import json
 import os
 import types
 
 import numpy as np
 
+from kerasdil._transfer import TransferReport, transfer_backbone  # noqa: F401  (part of this module's API)
 from kerasdil.zoo import registry as _zoo_registry
 from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES  # layer names (prefixes) of a kerasdil backbone
 from kerasdil.zoo.record import DEFAULT_FINETUNING_RECIPE as DEFAULT_FINETUNE_RECIPE
 
 #: Names of head layers, tried in this order by :func:`replace_head`.
 HEAD_LAYER_NAMES = ("logits", "classifier")
-
-
-@dataclasses.dataclass
-class TransferReport:
-    """What :func:`transfer_backbone` did.
-
-    Attributes:
-        layers: names of the top-level layers whose weights were copied.
-        adapted: variable paths copied with their input channels adapted (1 -> C).
-        new_head: head layers left at their fresh values (another class count).
-        copied: variable paths copied (``stage1/block2/depthwise/kernel``, ...).
-        target_not_copied: target variables left as they were (layers the
-            source does not have: ASPP, decoder, head, deeper stages).
-        source_not_used: source variables with no counterpart in the target
-            (e.g. the classifier head).
-    """
-
-    layers: list
-    copied: list
-    target_not_copied: list
-    source_not_used: list
-    adapted: list = dataclasses.field(default_factory=list)
-    new_head: list = dataclasses.field(default_factory=list)
-
-    def summary(self):
-        """Several lines for a log."""
-        lines = [
-            f"copied {len(self.copied)} variables of {len(self.layers)} layers: {', '.join(self.layers)}",
-            f"not copied (target keeps its initial values): {len(self.target_not_copied)} variables"
-            + (f" in {', '.join(_top_names(self.target_not_copied))}" if self.target_not_copied else ""),
-            f"not used from the source: {len(self.source_not_used)} variables"
-            + (f" in {', '.join(_top_names(self.source_not_used))}" if self.source_not_used else ""),
-        ]
-        if self.adapted:
-            lines.append(f"adapted to the input channels (grayscale kernel replicated and scaled): {', '.join(self.adapted)}")
-        if self.new_head:
-            lines.append(f"new head for the target's classes (fresh values): {', '.join(self.new_head)}")
-        return "\n".join(lines)
-
-    __str__ = summary
-
-    def as_dict(self):
-        """JSON-friendly dict."""
-        return dataclasses.asdict(self)
-
-
-def _top_names(paths):
-    seen = []
-    for p in paths:
-        top = p.split("/", 1)[0]
-        if top not in seen:
-            seen.append(top)
-    return seen
-
-
-def _layer_variables(layer):
-    """{path relative to the layer: variable}, so a Sequential model's name prefix
-    (``keras_io_convnet/classifier/kernel``) does not hide a match."""
-    prefix = (getattr(layer, "path", None) or layer.name) + "/"
-    out = {}
-    for v in layer.weights:
-        rel = v.path[len(prefix):] if v.path.startswith(prefix) else v.path.split(layer.name + "/", 1)[-1]
-        out[rel] = v
-    return out
-
-
-def _image_channel_offsets(model):
-    """``{layer name: offset}`` of the layers that read the raw image among other channels.
-
-    A decoder's image skip concatenates the input image to its features (deeplab_aspp's
-    ``refine_concat``), so the layer after it takes ``features + image channels``
-    channels; ``offset`` is where the image's channels start in that input.
-    """
-    image = model.inputs[0]
-    concat_offsets = {}
-    for layer in model.layers:
-        if not type(layer).__name__ == "Concatenate":
-            continue
-        try:
-            parts = list(layer.input)
-        except (AttributeError, ValueError):  # a layer used more than once: no single input
-            continue
-        offset = 0
-        for part in parts:
-            if part is image:
-                concat_offsets[id(layer.output)] = offset
-                break
-            offset += int(part.shape[-1])
-    found = {}
-    for layer in model.layers:
-        try:
-            inp = layer.input
-        except (AttributeError, ValueError):
-            continue
-        if not isinstance(inp, (list, tuple)) and id(inp) in concat_offsets:
-            found[layer.name] = concat_offsets[id(inp)]
-    return found
-
-
-def _adapt_image_skip(value, shape, offset, source_channels, target_channels, depthwise):
-    """A kernel ``(kh, kw, features + source_channels [* m], out)`` for ``target_channels`` image
-    channels at ``offset``, or None when the shapes do not fit that pattern.
-
-    1 -> C: a depthwise kernel's image filter is repeated (one per channel); any other
-    kernel's image rows are repeated and divided by C, so an RGB image whose channels hold
-    the gray values gives the grayscale model's output. C -> 1: depthwise filters averaged,
-    other rows summed.
-    """
-    if value.ndim != 4 or len(shape) != 4 or value.shape[:2] != tuple(shape[:2]) or value.shape[3] != shape[3]:
-        return None
-    features = value.shape[2] - source_channels
-    if features < 0 or features + target_channels != shape[2]:
-        return None
-    head, image, tail = (value[:, :, :offset], value[:, :, offset:offset + source_channels],
-                         value[:, :, offset + source_channels:])
-    if source_channels == 1:
-        image = np.repeat(image, target_channels, axis=2) / (1 if depthwise else target_channels)
-    elif target_channels == 1:
-        image = image.mean(axis=2, keepdims=True) if depthwise else image.sum(axis=2, keepdims=True)
-    else:
-        return None
-    return np.concatenate([head, image, tail], axis=2)
-
-
-def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_channels=False, head_layers=(),
-                      fresh_head=False):
-    """Copy weights from ``source_model`` into ``target_model`` by layer name and shape.
-
-    Every top-level layer of the target whose name is also a layer of the
-    source (or only those named in ``layers``) gets all its variables (kernels
-    and BatchNormalization statistics) from the source. Variables are matched by
-    their path (``stage1/block2/depthwise/kernel``). A Dense kernel ``(in, out)``
-    fills a 1x1 Conv2D kernel ``(1, 1, in, out)`` of the same name (FCN's
-    convolutionalisation: the classifier applied at every position). All or
-    nothing: if any shared layer differs in structure or shape, nothing is copied.
-
-    Args:
-        source_model: a pretrained Keras model, or a zoo name with a tag such as
-            ``"mnist_dsdc:mnist"``.
-        target_model: the Keras model to receive the weights.
-        layers: names of the layers to copy; default every layer the two models
-            share by name.
-        adapt_input_channels: when the models take different input channel counts,
-            adapt every kernel whose input holds the image's channels: the first conv
-            (1 -> C replicates the grayscale kernel over the C channels divided by C, so
-            an RGB image whose channels hold the gray values gives the grayscale model's
-            activations; C -> 1 sums it) and a decoder's image skip (the layer after a
-            concatenation of features and the image, e.g. deeplab_aspp's ``refine_conv``).
-        head_layers: names of head layers that are left out (fresh values in the
-            target, listed in ``new_head``) when their shapes differ, e.g.
-            ``HEAD_LAYER_NAMES`` when the target has other classes.
-        fresh_head: leave every layer of ``head_layers`` at its fresh values even when its
-            shape fits (the target's classes are other classes, e.g. other class names).
-
-    Returns:
-        :class:`TransferReport`.
-
-    Raises:
-        ValueError: the models share no layer with weights (or a name in
-            ``layers`` is missing from either model), or a shared layer's
-            variables differ in name or shape (e.g. another ``width`` or a 3-channel
-            input): the message names the variable and both shapes.
-
-    Example:
-        >>> report = transfer_backbone("mnist_dsdc:mnist_w18", deeplab_aspp())
-        >>> report.layers
-        ['stem', 'stage1', 'stage2', 'classifier']
-    """
-    from kerasdil.saving import resolve_model
-
-    source = resolve_model(source_model, "source_model", expect_trained=True)
-    target = resolve_model(target_model, "target_model")
-    source_layers = {layer.name: layer for layer in source.layers if layer.weights}
-    target_layers = {layer.name: layer for layer in target.layers if layer.weights}
-    if layers is None:
-        names = [n for n in target_layers if n in source_layers]
-    else:
-        if isinstance(layers, str):
-            layers = [layers]
-        names = list(layers)
-        for n in names:
-            for model, table in ((source, source_layers), (target, target_layers)):
-                if n not in table:
-                    raise ValueError(
-                        f"transfer_backbone: layer {n!r} is not a layer with weights of model {model.name!r} "
-                        f"(it has: {', '.join(table) or 'none'})."
-                    )
-    if not names:
-        raise ValueError(
-            f"transfer_backbone: source model {source.name!r} and target model {target.name!r} share no layer "
-            f"with weights by name (source: {', '.join(source_layers) or 'none'}; "
-            f"target: {', '.join(target_layers) or 'none'}); nothing to transfer."
-        )
-    from kerasdil.zoo.weights_io import _adapt_input_channels
-
-    source_channels, target_channels = source.input_shape[-1], target.input_shape[-1]
-    adapt = adapt_input_channels and source_channels and target_channels and source_channels != target_channels
-    skips = _image_channel_offsets(target) if adapt else {}
-    plan, adapted, new_head = [], [], []
-    if fresh_head:
-        new_head = [n for n in names if n in head_layers]
-        names = [n for n in names if n not in head_layers]
-    for n in names:
-        src_vars = _layer_variables(source_layers[n])
-        dst_vars = _layer_variables(target_layers[n])
-        if set(src_vars) != set(dst_vars):
-            only_src = sorted(set(src_vars) - set(dst_vars))
-            only_dst = sorted(set(dst_vars) - set(src_vars))
-            first = f"{n}/{(only_dst or only_src)[0]}"
-            raise ValueError(
-                f"transfer_backbone: layer {n!r} differs in structure between {source.name!r} and "
-                f"{target.name!r} ({first} is in only one of them); nothing was copied."
-            )
-        layer_plan, layer_adapted = [], []
-        for rel, dst in dst_vars.items():
-            src = src_vars[rel]
-            path = f"{n}/{rel}"
-            value = np.asarray(src.numpy())
-            if value.ndim == 2 and tuple(dst.shape) == (1, 1, *value.shape):
-                value = value.reshape(dst.shape)  # a Dense kernel becomes a 1x1 conv (FCN)
-            if tuple(value.shape) != tuple(dst.shape) and adapt and rel.endswith("kernel"):
-                if n in skips:  # the image joins other channels (a decoder's image skip)
-                    changed = _adapt_image_skip(value, tuple(dst.shape), skips[n], int(source_channels),
-                                                int(target_channels), depthwise="depthwise" in rel)
-                elif "depthwise" not in rel:
-                    changed = _adapt_input_channels(value, tuple(dst.shape), int(source_channels),
-                                                    int(target_channels))
-                else:
-                    changed = None
-                if changed is not None:
-                    value = changed
-                    layer_adapted.append(path)
-            if tuple(value.shape) != tuple(dst.shape):
-                if n in head_layers:
-                    layer_plan = None  # another class count: the head starts afresh
-                    break
-                raise ValueError(
-                    f"transfer_backbone: {path} has shape {tuple(src.shape)} in {source.name!r} but "
-                    f"{tuple(dst.shape)} in {target.name!r} (another width or input channel count?); "
-                    "nothing was copied."
-                )
-            layer_plan.append((dst, value))
-        if layer_plan is None:
-            new_head.append(n)
-            continue
-        plan += layer_plan
-        adapted += layer_adapted
-    names = [n for n in names if n not in new_head]
-    if not names:
-        raise ValueError(
-            f"transfer_backbone: source model {source.name!r} and target model {target.name!r} share only "
-            f"their heads ({', '.join(new_head)}), which start afresh; nothing to transfer."
-        )
-    for dst, value in plan:
-        dst.assign(value.astype(dst.dtype))
-    copied = [dst.path for dst, _ in plan]
-    copied_set = set(copied)
-    return TransferReport(
-        layers=names,
-        copied=copied,
-        target_not_copied=[v.path for v in target.weights if v.path not in copied_set],
-        source_not_used=[v.path for v in source.weights if v.path not in copied_set],
-        adapted=adapted,
-        new_head=new_head,
-    )
 
 
 def backbone_layers(model, prefixes=BACKBONE_LAYER_PREFIXES):
@@ -485,6 +220,7 @@ def finetune(
     model_kwargs=None,
     dataset_kwargs=None,
     data_options=None,
+    compare_scratch=False,
     verbose="auto",
     log=print,
 ):
@@ -567,6 +303,8 @@ def finetune(
     run = {"model": name, "source": source_text, "model_kwargs": model_kwargs, "data": data_plan.describe(),
            "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings,
            **data_plan.record_options()}
+    if compare_scratch:
+        run["compare_scratch"] = True  # only when on, so runs made without it still resume
     run = json.loads(json.dumps(run, default=str))
     build_kwargs = _source_architecture(name, info, source, model_kwargs)
     fresh_head = data_plan.is_user_data and _source_class_names(source) != data_plan.class_names
@@ -605,13 +343,55 @@ def finetune(
                             patience=settings.get("early_stopping_patience")))
     if len(phases) == 1:
         phases[0].label = "head" if head else "all"
-    return execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info, build=build,
+    def scratch():
+        from kerasdil.train import train
+
+        log("training from scratch with the same budget, to compare")
+        return train(name, out_dir=os.path.join(out_dir, "scratch"), epochs=settings["epochs"],
+                     batch_size=settings["batch_size"], data=data, data_options=data_options, limit=limit,
+                     seed=seed, model_kwargs=build_kwargs, verbose=verbose, log=log)
+
+    result = execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info, build=build,
                    phases=phases, batch_size=settings["batch_size"], augment=bool(settings["augment"]),
                    limit=limit, seed=seed, dataset_kwargs=dataset_kwargs, what="fine-tuning", on_start=on_start,
                    describe=describe, title=f"{name} fine-tuned from {source_text}", verbose=verbose, log=log,
-                   extra_metrics=lambda: dict(source=source_text, transferred_layers=transfer["report"].layers,
-                                              transferred_variables=len(transfer["report"].copied),
-                                              new_head=transfer["report"].new_head))
+                   extra_metrics=lambda metrics: _judge(metrics, task, transfer["report"], source_text,
+                                                             scratch if compare_scratch else None))
+    if result.metrics.get("verdict_text"):
+        log(result.metrics["verdict_text"])
+    return result
+
+
+def _judge(metrics, task, report, source_text, scratch):
+    """metrics.json's fine-tuning entries: what was transferred, and a plain verdict.
+
+    The verdict is "fine-tuned" unless the model ended at chance level (a classifier no
+    better than guessing) or below the same model trained from scratch with the same
+    budget (when ``scratch``, ``() -> TrainResult``, is given); ``verdict_text`` says which.
+    """
+    key = "accuracy" if task.name == "classification" else "miou"
+    score = metrics.get(key)
+    extra = dict(source=source_text, transferred_layers=report.layers, transferred_variables=len(report.copied),
+                 new_head=report.new_head, verdict="fine-tuned")
+    text = f"fine-tuned from {source_text}"
+    classes = len(metrics.get("per_class_accuracy") or {})
+    chance = 1.0 / classes if task.name == "classification" and classes else None
+    if chance is not None and score is not None and score <= chance + 0.01:
+        extra["verdict"] = "at_chance"
+        text = (f"the fine-tune from {source_text} ended at chance level (test {key} {score:.4f}, chance {chance:.4f}): "
+                "the source did not help this data; train from scratch instead (kerasdil train)")
+    if scratch is not None:
+        baseline = scratch()
+        extra["from_scratch"] = {key: baseline.metrics.get(key), "out_dir": baseline.out_dir}
+        if score is not None and baseline.metrics.get(key) is not None and score < baseline.metrics[key]:
+            extra["verdict"] = "below_scratch"
+            text = (f"the fine-tune from {source_text} (test {key} {score:.4f}) ended below training from scratch "
+                    f"with the same budget ({baseline.metrics[key]:.4f}, {baseline.out_dir}/model.keras): "
+                    "the source did not help this data")
+        else:
+            text += f"; at or above training from scratch with the same budget ({baseline.metrics[key]:.4f})"
+    extra["verdict_text"] = text
+    return extra
 
 
 def _source_architecture(name, info, source, model_kwargs):

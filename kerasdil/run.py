@@ -438,7 +438,8 @@ def execute(*, name, out_dir, run, data, task, info, build, phases, batch_size, 
         on_start: ``(model, out_dir) -> None``, once run.json is written (extra records).
         describe: ``(model, steps) -> str``: the start line.
         title: the curves' title.
-        extra_metrics: ``() -> dict`` added to ``metrics.json`` (e.g. what was transferred).
+        extra_metrics: ``metrics -> dict`` added to ``metrics.json`` (e.g. what was transferred),
+            given the test scores.
 
     Returns:
         ``TrainResult``.
@@ -493,7 +494,8 @@ def execute(*, name, out_dir, run, data, task, info, build, phases, batch_size, 
         plot_history([{k: v for k, v in h.items() if k != "phase"} for h in history],
                      os.path.join(out_dir, "curves.png"), title=title or name)
         metrics = task.evaluate(model, parts.test, out_dir=out_dir, class_names=data.class_names)
-        metrics.update(model=name, **stats, data=parts.description, **(extra_metrics() if extra_metrics else {}))
+        metrics.update(model=name, **stats, data=parts.description)
+        metrics.update(extra_metrics(metrics) if extra_metrics else {})
         return save_finished_run(model, history, metrics, train_seconds, out_dir, backups=backups)
     finally:
         lock.release()

@@ -28,7 +28,7 @@ import sys
 FOLDERS = {
     "photos": ("mnist_dsdc", "keras_io_convnet", None, "accuracy"),
     "digits": ("mnist_dsdc", "keras_io_convnet", None, "accuracy"),
-    "scenes": ("deeplab_aspp", "unet_baseline", "deeplab_aspp:scenes_varied", "mean_iou"),
+    "scenes": ("deeplab_aspp", "unet_baseline", "deeplab_aspp:scenes_varied", "miou"),
 }
 
 
