@@ -227,14 +227,21 @@ def finetune(
     """Fine-tune zoo model ``name`` from a pretrained source model, in two phases.
 
     1. Build ``name``, copy the layers it shares with ``source``
-       (:func:`transfer_backbone`), freeze them (:func:`freeze_backbone`) and
-       train the rest for ``head_epochs`` epochs at ``learning_rate``.
+       (:func:`transfer_backbone`), freeze them except the output head
+       (:func:`frozen_layers`) and train the rest for ``head_epochs`` epochs at
+       ``learning_rate``.
     2. Unfreeze every layer and train ``epochs - head_epochs`` more epochs at
        ``finetune_learning_rate`` (lower).
 
-    Both phases use ``kerasdil.train``'s compile (AdamW, cosine decay) and its
-    resumable ``fit``: rerun with the same arguments after an interruption and
-    the run continues where it stopped. ``out_dir`` receives ``transfer.json``,
+    Both phases run on the run engine (:func:`kerasdil.run.execute`: AdamW with
+    cosine decay, the run lock, the resume state, the NaN guard): rerun with the
+    same arguments after an interruption and the run continues where it stopped.
+    On the user's own data the run is sized like ``train``'s
+    (:func:`kerasdil.run.size_schedule`: optimizer steps with a floor, early
+    stopping in phase 2 with the best weights kept), ``head_share`` of it being
+    the head phase. The log and ``metrics.json``'s ``verdict`` say plainly when
+    the result is at chance level or (``compare_scratch``) below training from
+    scratch with the same budget. ``out_dir`` receives ``transfer.json``,
     ``history.json`` (both phases, epochs numbered 1..epochs), ``curves.png``,
     ``model.keras``, ``metrics.json`` (test scores, with the task's plots) and
     ``run.json``.
@@ -250,14 +257,17 @@ def finetune(
             ``augment`` is the task's (for segmentation: new scenes every epoch).
         data, limit, seed, data_options: as ``kerasdil.train.train``. With the user's own
             data (an image folder, "tfds:NAME", arrays) the model is built for the data's
-            input shape and classes: a head made for other classes starts afresh, and a
-            grayscale source's first conv is adapted to RGB input (the kernel replicated
-            over the 3 channels, divided by 3). When ``source`` is a shipped tag of
+            input shape and classes: the head starts afresh unless the source was trained
+            on the same class names (a run folder's ``data.json``), and a grayscale
+            source's layers that read the image (the first conv, a decoder's image skip)
+            are adapted to RGB input (the kernel replicated over the 3 channels, divided by 3). When ``source`` is a shipped tag of
             ``name`` itself (``finetune("mnist_dsdc", "mnist_dsdc:mnist", ...)``), the
             model is built with that tag's architecture.
         model_kwargs: extra builder arguments for ``name``; an ``input_shape``
             also sets the size the data is made at (the scenes canvas).
         dataset_kwargs: extra arguments for the task's ``datasets``.
+        compare_scratch: also train ``name`` from scratch with the same budget (into
+            ``out_dir/scratch``) and record both scores.
 
     Returns:
         ``kerasdil.train.TrainResult`` (its metrics also hold the transfer report).
@@ -270,10 +280,9 @@ def finetune(
         >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist_w18", out_dir="runs/ft", epochs=4)
     """
     from kerasdil.data.pipeline import data_info_for, resolve_data
-    from kerasdil.run import Phase, check_recipe, data_schedule, execute
-    from kerasdil.saving import resolve_model
+    from kerasdil.run import check_recipe, data_schedule, execute
     from kerasdil.tasks import get_task
-    from kerasdil.zoo import create_model, model_info
+    from kerasdil.zoo import model_info
 
     info = model_info(name)
     task = get_task(info.task)
@@ -306,26 +315,9 @@ def finetune(
     if compare_scratch:
         run["compare_scratch"] = True  # only when on, so runs made without it still resume
     run = json.loads(json.dumps(run, default=str))
-    build_kwargs = _source_architecture(name, info, source, model_kwargs)
-    fresh_head = data_plan.is_user_data and _source_class_names(source) != data_plan.class_names
-    transfer = {}
-
-    def build(parts):
-        source_model = resolve_model(source, "finetune: source", expect_trained=True)
-        model = create_model(name, **build_kwargs)
-        transfer["report"] = transfer_backbone(source_model, model, adapt_input_channels=True,
-                                               head_layers=HEAD_LAYER_NAMES, fresh_head=fresh_head)
-        return model, model
-
-    def on_start(model, out_dir):
-        from kerasdil.run import atomic_json
-
-        atomic_json(os.path.join(out_dir, "transfer.json"), transfer["report"].as_dict())
-        log(transfer["report"].summary())
-
-    def freeze(model):
-        frozen = frozen_layers(model, transfer["report"])
-        return f"{', '.join(frozen)} frozen" if frozen else "nothing to freeze (no backbone was transferred)"
+    step = _TransferStep(name, source, _source_architecture(name, info, source, model_kwargs),
+                         fresh_head=data_plan.is_user_data and _source_class_names(source) != data_plan.class_names,
+                         log=log)
 
     def describe(stats, steps):
         text = f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
@@ -334,7 +326,60 @@ def finetune(
         return text + (f"{head} head epochs at lr {settings['learning_rate']}, then {settings['epochs'] - head} "
                        f"with every layer at lr {settings['finetune_learning_rate']}; batch {settings['batch_size']}")
 
-    phases = []
+    def scratch():
+        from kerasdil.train import train
+
+        log("training from scratch with the same budget, to compare")
+        return train(name, out_dir=os.path.join(out_dir, "scratch"), epochs=settings["epochs"],
+                     batch_size=settings["batch_size"], data=data, data_options=data_options, limit=limit,
+                     seed=seed, model_kwargs=step.build_kwargs, verbose=verbose, log=log)
+
+    result = execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info,
+                     build=step.build, phases=_phases(settings, step.freeze), batch_size=settings["batch_size"],
+                     augment=bool(settings["augment"]), limit=limit, seed=seed, dataset_kwargs=dataset_kwargs,
+                     what="fine-tuning", on_start=step.on_start, describe=describe,
+                     title=f"{name} fine-tuned from {source_text}", verbose=verbose, log=log,
+                     extra_metrics=lambda metrics: _judge(metrics, task, step.report, source_text,
+                                                          scratch if compare_scratch else None))
+    if result.metrics.get("verdict_text"):
+        log(result.metrics["verdict_text"])
+    return result
+
+
+class _TransferStep:
+    """The steps fine-tuning adds around the run engine: build and transfer, record, freeze."""
+
+    def __init__(self, name, source, build_kwargs, *, fresh_head, log):
+        self.name, self.source, self.build_kwargs, self.fresh_head, self.log = name, source, build_kwargs, fresh_head, log
+        self.report = None
+
+    def build(self, parts):
+        """The model ``name`` with the source's layers copied in (refused before anything is written)."""
+        from kerasdil.saving import resolve_model
+        from kerasdil.zoo import create_model
+
+        source_model = resolve_model(self.source, "finetune: source", expect_trained=True)
+        model = create_model(self.name, **self.build_kwargs)
+        self.report = transfer_backbone(source_model, model, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES,
+                                        fresh_head=self.fresh_head)
+        return model, model
+
+    def on_start(self, model, out_dir):
+        from kerasdil.run import atomic_json
+
+        atomic_json(os.path.join(out_dir, "transfer.json"), self.report.as_dict())
+        self.log(self.report.summary())
+
+    def freeze(self, model):
+        frozen = frozen_layers(model, self.report)
+        return f"{', '.join(frozen)} frozen" if frozen else "nothing to freeze (no backbone was transferred)"
+
+
+def _phases(settings, freeze):
+    """The head phase (transferred layers frozen) and the all-layers phase (early stopping) of ``settings``."""
+    from kerasdil.run import Phase
+
+    head, phases = settings["head_epochs"], []
     if head:
         phases.append(Phase(head, settings["learning_rate"], settings["weight_decay"], label="head", prepare=freeze))
     if settings["epochs"] > head:
@@ -343,23 +388,7 @@ def finetune(
                             patience=settings.get("early_stopping_patience")))
     if len(phases) == 1:
         phases[0].label = "head" if head else "all"
-    def scratch():
-        from kerasdil.train import train
-
-        log("training from scratch with the same budget, to compare")
-        return train(name, out_dir=os.path.join(out_dir, "scratch"), epochs=settings["epochs"],
-                     batch_size=settings["batch_size"], data=data, data_options=data_options, limit=limit,
-                     seed=seed, model_kwargs=build_kwargs, verbose=verbose, log=log)
-
-    result = execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info, build=build,
-                   phases=phases, batch_size=settings["batch_size"], augment=bool(settings["augment"]),
-                   limit=limit, seed=seed, dataset_kwargs=dataset_kwargs, what="fine-tuning", on_start=on_start,
-                   describe=describe, title=f"{name} fine-tuned from {source_text}", verbose=verbose, log=log,
-                   extra_metrics=lambda metrics: _judge(metrics, task, transfer["report"], source_text,
-                                                             scratch if compare_scratch else None))
-    if result.metrics.get("verdict_text"):
-        log(result.metrics["verdict_text"])
-    return result
+    return phases
 
 
 def _judge(metrics, task, report, source_text, scratch):

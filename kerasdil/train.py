@@ -1,23 +1,26 @@
-"""Training recipes: compile + fit + callbacks, resumable, with artifacts on disk.
+"""Training with a zoo model's recipe: ``train("mnist_dsdc", out_dir="runs/x")``.
 
-``train("mnist_dsdc", out_dir="runs/x")`` builds the zoo model, loads its data,
-trains with the model's recipe and writes into ``out_dir``:
+``train`` reads the model's recipe, resolves the data (:mod:`kerasdil.data.pipeline`:
+MNIST, MNIST scenes or the user's own data), sizes a run on the user's data by
+optimizer steps (:func:`kerasdil.run.size_schedule`, early stopping with the best
+weights kept) and runs it on the one run engine, :func:`kerasdil.run.execute`, which
+writes into ``out_dir``:
 
-- ``backup/``: the weights and optimizer state of the last completed epoch. Kill the
-  run at any point (even while it writes the backup) and call it again with the same
-  arguments: it continues from the last completed epoch and ends with the same number
-  of epochs. Removed when training completes.
+- ``backup/``: the resume state. Kill the run at any instant, even after its last
+  epoch, and call it again with the same arguments: it continues from the last
+  completed epoch. Removed once the model and its scores are written.
 - ``history.json`` (one entry per epoch, kept consistent across restarts),
   ``curves.png``, ``model.keras`` (the final model), ``metrics.json`` (test set
-  scores and timing), ``run.json`` (the arguments, to refuse a mismatched resume).
-
+  scores and timing), ``run.json`` (the arguments, to refuse a mismatched resume),
+  and ``data.json`` for the user's data.
 - ``train.lock`` while the run runs: a second run into the same folder is refused
   at once (``kerasdil._lock.RunLock``).
 
 Every file is written under a temporary name and renamed, as strict JSON (a
 non-finite number is ``null``). Training stops with :class:`TrainingDiverged` at
 the first NaN or infinite loss, before that epoch's history entry or backup is
-written, so ``backup/`` keeps the last good epoch.
+written, so ``backup/`` keeps the last good epoch. The engine's pieces
+(``compile_model``, ``fit``, ``open_run_dir``, ...) stay importable from here.
 """
 
 import dataclasses
@@ -160,7 +163,10 @@ def train(
         name: zoo model name (``kerasdil.zoo.list_models()``).
         out_dir: run directory (created). Rerunning with the same arguments resumes.
         epochs, batch_size, learning_rate, weight_decay, augment: override the recipe.
-            For classifiers ``augment`` may also be a dict of augmentation settings
+            On the user's own data, ``epochs`` (default: sized by the data, see
+            :func:`kerasdil.run.size_schedule` and the record's ``data_recipe``) and
+            ``batch_size`` (default: the recipe's, at most a tenth of the training
+            images) keep early stopping on the validation split. For classifiers ``augment`` may also be a dict of augmentation settings
             (``kerasdil.data.AUGMENTATION`` keys, e.g. ``{"elastic_alpha": 17}``):
             augmentation on, with those settings changed.
         label_smoothing: train on smoothed targets (a float in [0, 1)); default
