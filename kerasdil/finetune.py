@@ -257,8 +257,9 @@ def finetune(
             ``augment`` is the task's (for segmentation: new scenes every epoch).
         data, limit, seed, data_options: as ``kerasdil.train.train``. With the user's own
             data (an image folder, "tfds:NAME", arrays) the model is built for the data's
-            input shape and classes: the head starts afresh unless the source was trained
-            on the same class names (a run folder's ``data.json``), and a grayscale
+            input shape and classes: the head starts afresh when its class count differs or
+            the source is known to have been trained on other class names (a run folder's
+            ``data.json``), and a grayscale
             source's layers that read the image (the first conv, a decoder's image skip)
             are adapted to RGB input (the kernel replicated over the 3 channels, divided by 3). When ``source`` is a shipped tag of
             ``name`` itself (``finetune("mnist_dsdc", "mnist_dsdc:mnist", ...)``), the
@@ -316,7 +317,7 @@ def finetune(
         run["compare_scratch"] = True  # only when on, so runs made without it still resume
     run = json.loads(json.dumps(run, default=str))
     step = _TransferStep(name, source, _source_architecture(name, info, source, model_kwargs),
-                         fresh_head=data_plan.is_user_data and _source_class_names(source) != data_plan.class_names,
+                         fresh_head=_other_classes(_source_class_names(source), data_plan.class_names),
                          log=log)
 
     def describe(stats, steps):
@@ -341,7 +342,7 @@ def finetune(
                      title=f"{name} fine-tuned from {source_text}", verbose=verbose, log=log,
                      extra_metrics=lambda metrics: _judge(metrics, task, step.report, source_text,
                                                           scratch if compare_scratch else None))
-    if result.metrics.get("verdict_text"):
+    if result.metrics.get("verdict", "fine-tuned") != "fine-tuned" or "from_scratch" in result.metrics:
         log(result.metrics["verdict_text"])
     return result
 
@@ -446,6 +447,11 @@ def _source_class_names(source):
             return json.load(f).get("class_names")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def _other_classes(source_names, data_names):
+    """True when the source is known to have been trained on other classes than the data's (by name)."""
+    return source_names is not None and data_names is not None and list(source_names) != list(data_names)
 
 
 def frozen_layers(model, report):

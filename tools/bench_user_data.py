@@ -4,10 +4,10 @@ On each folder written by ``tools/make_example_folders.py`` this runs, one after
 the other, the commands a user would type:
 
 - ``kerasdil train MODEL --data FOLDER`` (the default recipe, sized by the data),
-- the same with 4x the epochs the default chose (``--epochs``),
 - ``kerasdil finetune MODEL --data FOLDER`` from the shipped weights,
 - ``kerasdil train PEER --data FOLDER``: the zoo's peer by its recipe
   (keras_io_convnet for classification, unet_baseline for segmentation),
+- the first command with 4x the epochs the default chose (``--epochs``),
 
 and writes ``results.json`` and ``results.md`` (test accuracy or mIoU, epochs
 run, seconds) into ``--out``. Each run's folder is kept; rerunning resumes or
@@ -51,33 +51,35 @@ def _default_epochs(out_dir):
         return json.load(f)["epochs"]
 
 
-def bench_folder(name, folder, out, seed=0):
-    """The four runs on one folder; returns ``{run: {"command", "score", "epochs", "seconds"}}``."""
+def bench_folder(name, folder, out, seed=0, on_result=None):
+    """The four runs on one folder; returns ``{run: {"command", "score", "epochs", "seconds"}}``.
+
+    ``on_result(table)`` is called after each run with the rows so far (to save partial results).
+    The 4x run comes last: it is the longest.
+    """
     model, peer, source, key = FOLDERS[name]
     log = os.path.join(out, f"{name}.log")
     common = ["--data", folder, "--seed", str(seed)]
-    runs = {"train": ["train", model, *common]}
-    results = {}
-    first = os.path.join(out, name, "train")
-    results["train"] = _run(runs["train"], first, log)
-    if results["train"] is not None:
-        runs["train_4x"] = ["train", model, *common, "--epochs", str(4 * _default_epochs(first))]
-    runs["finetune"] = ["finetune", model, *common] + (["--from", source] if source else [])
-    runs["peer"] = ["train", peer, *common]
-    for run in ("train_4x", "finetune", "peer"):
-        if run in runs:
-            results[run] = _run(runs[run], os.path.join(out, name, run), log)
+    runs = {"train": ["train", model, *common],
+            "finetune": ["finetune", model, *common] + (["--from", source] if source else []),
+            "peer": ["train", peer, *common]}
     table = {}
-    for run, args in runs.items():
-        metrics = results.get(run)
+    for run in ("train", "finetune", "peer", "train_4x"):
+        if run == "train_4x":
+            if table["train"]["score"] is None:
+                continue
+            runs[run] = ["train", model, *common, "--epochs", str(4 * _default_epochs(os.path.join(out, name, "train")))]
+        metrics = _run(runs[run], os.path.join(out, name, run), log)
         table[run] = {
-            "command": "kerasdil " + " ".join(args),
+            "command": "kerasdil " + " ".join(runs[run]),
             "model": peer if run == "peer" else model,
             "score": None if metrics is None else metrics.get(key),
             "metric": key,
             "epochs": None if metrics is None else metrics.get("epochs"),
             "seconds": None if metrics is None else metrics.get("train_seconds_total"),
         }
+        if on_result is not None:
+            on_result(table)
     return table
 
 
@@ -100,12 +102,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     results = {}
-    for name in args.only:
-        results[name] = bench_folder(name, os.path.join(args.folders, name), args.out, args.seed)
+
+    def save(table, name=None):
+        results[name] = dict(table)
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(results, f, indent=2)
         with open(os.path.join(args.out, "results.md"), "w") as f:
             f.write(markdown(results))
+
+    for name in args.only:
+        bench_folder(name, os.path.join(args.folders, name), args.out, args.seed,
+                     on_result=lambda table, name=name: save(table, name))
     print(markdown(results))
     return 0
 
