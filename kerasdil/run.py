@@ -101,7 +101,7 @@ def compile_model(model, task, *, learning_rate, weight_decay=0.0, decay_steps=N
 
 
 def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbose="auto", callbacks=(),
-        first_epoch=0, early_stopping=None, log=print):
+        first_epoch=0, early_stopping=None, keep_backup=False, log=print):
     """Fit a compiled ``model`` with checkpoint/resume and per-epoch history in ``out_dir``.
 
     Training data that composes new MNIST scenes every epoch
@@ -109,8 +109,9 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     (``kerasdil.data.scenes.scene_epoch_callback``): a resumed run sees, at
     every epoch, the scenes an uninterrupted run would have seen.
 
-    ``out_dir/backup`` is left in place: the caller removes it (:func:`save_finished_run`
-    does) once the finished model is on disk, so a kill in between resumes.
+    With ``keep_backup`` the resume state ``out_dir/backup`` outlives the fit: the caller
+    removes it (:func:`save_finished_run` does) once the finished model is on disk, so a
+    kill in between resumes (the run engine does this). Otherwise it is removed at the end.
 
     Args:
         first_epoch: index of this fit's first epoch in a longer run (for the
@@ -160,6 +161,8 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
         stopped = f"stopped after epoch {state['epoch']}" if state.get("stopped") else f"ran all {state['epoch']} epochs"
         log(f"early stopping {stopped}; kept the best epoch, {best['epoch']} "
             f"({early_stopping['monitor']} {best['value']:.4f})")
+    if not keep_backup:
+        shutil.rmtree(backup_dir, ignore_errors=True)
     return read_json(history_path, f"delete the folder {out_dir} to train afresh")
 
 
@@ -404,7 +407,7 @@ def _run_phases(model, trainee, phases, parts, *, out_dir, task, steps, verbose,
                          "patience": phase.patience} if phase.patience and parts.validation is not None else None)
             entries = fit(trainee, parts.train, epochs=phase.epochs, out_dir=phase_dir, task=task,
                           validation_data=parts.validation, verbose=verbose, first_epoch=first_epoch,
-                          early_stopping=stopping, log=log)
+                          early_stopping=stopping, keep_backup=True, log=log)
             if done:
                 from kerasdil.zoo.weights_io import save_weights
 

@@ -115,7 +115,7 @@ def test_early_stopping_stops_and_ends_with_the_best_weights_also_when_called_ag
     stopping = {"monitor": "val_loss", "mode": "min", "patience": 2}
     model = _tiny_model()
     history = fit(model, train, epochs=20, out_dir=str(tmp_path), task=get_task("classification"),
-                  validation_data=val, early_stopping=stopping, **QUIET)
+                  validation_data=val, early_stopping=stopping, keep_backup=True, **QUIET)
     losses = [h["val_loss"] for h in history]
     best = int(np.argmin(losses))
     assert len(history) == best + 1 + 2 < 20  # stopped after `patience` epochs without improvement
@@ -125,7 +125,7 @@ def test_early_stopping_stops_and_ends_with_the_best_weights_also_when_called_ag
     # Killed before the run was saved: called again, it trains nothing more and ends with the same best weights.
     again = _tiny_model()
     history2 = fit(again, train, epochs=20, out_dir=str(tmp_path), task=get_task("classification"),
-                   validation_data=val, early_stopping=stopping, **QUIET)
+                   validation_data=val, early_stopping=stopping, keep_backup=True, **QUIET)
     assert history2 == history
     for a, b in zip(model.weights, again.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
