@@ -127,9 +127,9 @@ def backup_callback(backup_dir, early_stopping=None):
     and its scores are on disk, so a kill after the last epoch resumes too.
 
     Args:
-        early_stopping: None, or ``{"monitor", "mode", "patience"}``: the state also
-            keeps the best epoch's weights (by ``monitor``), and the run stops once
-            ``patience`` epochs in a row did not improve on it.
+        early_stopping: None, or ``{"monitor", "mode", "patience"[, "min_epochs"]}``: the
+            state also keeps the best epoch's weights (by ``monitor``), and the run stops once
+            ``patience`` epochs in a row did not improve on it (not before ``min_epochs``).
 
     Returns:
         ``(callback, state)``: the Keras callback, and the saved state (None when
@@ -163,7 +163,8 @@ def backup_callback(backup_dir, early_stopping=None):
                     self.best["waited"] += 1
                 keep = self.best or {}
                 new["best"] = self.best
-                if self.best is not None and self.best["waited"] >= early_stopping["patience"]:
+                if (self.best is not None and self.best["waited"] >= early_stopping["patience"]
+                        and epoch + 1 >= early_stopping.get("min_epochs", 0)):
                     new["stopped"] = True
                     self.model.stop_training = True
             else:

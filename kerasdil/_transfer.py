@@ -120,29 +120,8 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
 
     source = resolve_model(source_model, "source_model", expect_trained=True)
     target = resolve_model(target_model, "target_model")
-    source_layers = {layer.name: layer for layer in source.layers if layer.weights}
-    target_layers = {layer.name: layer for layer in target.layers if layer.weights}
-    if layers is None:
-        names = [n for n in target_layers if n in source_layers]
-    else:
-        if isinstance(layers, str):
-            layers = [layers]
-        names = list(layers)
-        for n in names:
-            for model, table in ((source, source_layers), (target, target_layers)):
-                if n not in table:
-                    raise ValueError(
-                        f"transfer_backbone: layer {n!r} is not a layer with weights of model {model.name!r} "
-                        f"(it has: {', '.join(table) or 'none'})."
-                    )
-    if not names:
-        raise ValueError(
-            f"transfer_backbone: source model {source.name!r} and target model {target.name!r} share no layer "
-            f"with weights by name (source: {', '.join(source_layers) or 'none'}; "
-            f"target: {', '.join(target_layers) or 'none'}); nothing to transfer."
-        )
-    from kerasdil._channels import adapt_image_skip, image_channel_offsets
-    from kerasdil.zoo.weights_io import _adapt_input_channels
+    source_layers, target_layers, names = _shared_layers(source, target, layers)
+    from kerasdil._channels import image_channel_offsets
 
     source_channels, target_channels = source.input_shape[-1], target.input_shape[-1]
     adapt = adapt_input_channels and source_channels and target_channels and source_channels != target_channels
@@ -170,14 +149,8 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
             if value.ndim == 2 and tuple(dst.shape) == (1, 1, *value.shape):
                 value = value.reshape(dst.shape)  # a Dense kernel becomes a 1x1 conv (FCN)
             if tuple(value.shape) != tuple(dst.shape) and adapt and rel.endswith("kernel"):
-                if n in skips:  # the image joins other channels (a decoder's image skip)
-                    changed = adapt_image_skip(value, tuple(dst.shape), skips[n], int(source_channels),
-                                                int(target_channels), depthwise="depthwise" in rel)
-                elif "depthwise" not in rel:
-                    changed = _adapt_input_channels(value, tuple(dst.shape), int(source_channels),
-                                                    int(target_channels))
-                else:
-                    changed = None
+                changed = _adapted_kernel(value, tuple(dst.shape), rel, skips.get(n), int(source_channels),
+                                          int(target_channels))
                 if changed is not None:
                     value = changed
                     layer_adapted.append(path)
@@ -214,3 +187,50 @@ def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_ch
         adapted=adapted,
         new_head=new_head,
     )
+
+
+def _adapted_kernel(value, shape, rel, skip_offset, source_channels, target_channels):
+    """``value`` (a kernel of the source) for the target's input channels, or None when it cannot be.
+
+    A layer after a decoder's image skip (``skip_offset``: where the image's channels start in
+    its input) has its image rows adapted; otherwise a first conv's kernel (not a depthwise one).
+    """
+    from kerasdil._channels import adapt_image_skip
+    from kerasdil.zoo.weights_io import _adapt_input_channels
+
+    if skip_offset is not None:  # the image joins other channels (a decoder's image skip)
+        return adapt_image_skip(value, shape, skip_offset, source_channels, target_channels,
+                                depthwise="depthwise" in rel)
+    if "depthwise" not in rel:
+        return _adapt_input_channels(value, shape, source_channels, target_channels)
+    return None
+
+
+def _shared_layers(source, target, layers):
+    """``(source layers, target layers, names to copy)``: layers with weights by name, checked.
+
+    Raises:
+        ValueError: a name of ``layers`` missing from either model, or no shared layer.
+    """
+    source_layers = {layer.name: layer for layer in source.layers if layer.weights}
+    target_layers = {layer.name: layer for layer in target.layers if layer.weights}
+    if layers is None:
+        names = [n for n in target_layers if n in source_layers]
+    else:
+        if isinstance(layers, str):
+            layers = [layers]
+        names = list(layers)
+        for n in names:
+            for model, table in ((source, source_layers), (target, target_layers)):
+                if n not in table:
+                    raise ValueError(
+                        f"transfer_backbone: layer {n!r} is not a layer with weights of model {model.name!r} "
+                        f"(it has: {', '.join(table) or 'none'})."
+                    )
+    if not names:
+        raise ValueError(
+            f"transfer_backbone: source model {source.name!r} and target model {target.name!r} share no layer "
+            f"with weights by name (source: {', '.join(source_layers) or 'none'}; "
+            f"target: {', '.join(target_layers) or 'none'}); nothing to transfer."
+        )
+    return source_layers, target_layers, names

@@ -386,7 +386,8 @@ def _phases(settings, freeze):
     if settings["epochs"] > head:
         phases.append(Phase(settings["epochs"] - head, settings["finetune_learning_rate"], settings["weight_decay"],
                             label="all", prepare=lambda model: (unfreeze(model), "all layers trainable")[1],
-                            patience=settings.get("early_stopping_patience")))
+                            patience=settings.get("early_stopping_patience"),
+                            min_epochs=max(0, settings.get("early_stopping_min_epochs", 0) - head)))
     if len(phases) == 1:
         phases[0].label = "head" if head else "all"
     return phases

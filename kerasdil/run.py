@@ -116,9 +116,9 @@ def fit(model, train_data, *, epochs, out_dir, task, validation_data=None, verbo
     Args:
         first_epoch: index of this fit's first epoch in a longer run (for the
             scene sequence; e.g. the all-layers phase of fine-tuning).
-        early_stopping: None, or ``{"monitor", "mode", "patience"}``: stop once the
-            validation score has not improved for ``patience`` epochs, and end with
-            the best epoch's weights (also after a resume).
+        early_stopping: None, or ``{"monitor", "mode", "patience"[, "min_epochs"]}``: stop
+            once the validation score has not improved for ``patience`` epochs (never
+            before ``min_epochs``), and end with the best epoch's weights (also after a resume).
 
     Returns:
         The list of per-epoch history entries (all epochs, across restarts).
@@ -300,6 +300,7 @@ class Schedule:
         steps_per_epoch: optimizer steps per epoch.
         patience: early stopping's patience in epochs, or None when there is no
             validation split to stop on.
+        min_epochs: epochs early stopping lets run before it may stop the run (the floor's).
         summary: one line saying what was chosen and why.
     """
 
@@ -307,16 +308,19 @@ class Schedule:
     steps_per_epoch: int
     patience: Optional[int]
     summary: str
+    min_epochs: int = 0
 
 
 def size_schedule(*, num_train, batch_size, min_steps, passes, patience=0.25, min_patience=8, num_validation=None,
-                  epochs=None, monitor="val_accuracy"):
+                  epochs=None, monitor="val_loss"):
     """Size a run on the user's data by optimizer steps: ``passes`` over the data, at least ``min_steps``.
 
     A few hundred images give a few optimizer steps per epoch, so an epoch count made
     for MNIST's 60,000 images stops long before the model converges. Early stopping on
-    the validation split (``patience``: a share of the epochs, at least ``min_patience``)
-    ends runs that stop improving sooner, with the best weights restored.
+    the validation loss (``patience``: a share of the epochs, at least ``min_patience``)
+    ends runs that stop improving sooner, never before the floor's steps (a validation
+    split of a few dozen images is too noisy to cut a run shorter), and the best
+    epoch's weights are kept.
 
     Args:
         num_train: training examples.
@@ -333,7 +337,7 @@ def size_schedule(*, num_train, batch_size, min_steps, passes, patience=0.25, mi
 
     Example:
         >>> size_schedule(num_train=400, batch_size=32, min_steps=1500, passes=30, num_validation=80).summary
-        '400 images -> 1,508 steps (floor 1,500), 116 epochs x 13 steps, early stopping on 80 validation images (val_accuracy, patience 29 epochs, best weights restored)'
+        '400 images -> 1,508 steps (floor 1,500), 116 epochs x 13 steps, early stopping on 80 validation images (val_loss, patience 29 epochs, not before 1,500 steps, best weights restored)'
     """
     per_epoch = max(1, math.ceil(num_train / batch_size))
     if epochs is not None:
@@ -344,14 +348,14 @@ def size_schedule(*, num_train, batch_size, min_steps, passes, patience=0.25, mi
         why = (f"{passes} passes" if wanted >= min_steps else f"floor {min_steps:,}")
     total = epochs * per_epoch
     text = f"{num_train:,} images -> {total:,} steps ({why}), {epochs} epochs x {per_epoch} steps"
-    stop = None
+    stop, floor = None, min(epochs, math.ceil(min_steps / per_epoch))
     if num_validation:
         stop = max(int(min_patience), math.ceil(patience * epochs))
         text += (f", early stopping on {num_validation:,} validation images ({monitor}, patience {stop} epochs, "
-                 "best weights restored)")
+                 f"not before {min(total, min_steps):,} steps, best weights restored)")
     else:
         text += ", no early stopping (no validation split)"
-    return Schedule(epochs, per_epoch, stop, text)
+    return Schedule(epochs, per_epoch, stop, text, floor)
 
 
 @dataclasses.dataclass
@@ -365,6 +369,8 @@ class Phase:
         prepare: ``model -> str`` run before the phase compiles (freeze / unfreeze layers);
             returns a few words for the log.
         patience: early stopping's patience in epochs (None: off).
+        min_epochs: epochs before early stopping may stop this phase.
+        monitor: the validation value early stopping watches (a loss is minimised, anything else maximised).
     """
 
     epochs: int
@@ -374,6 +380,8 @@ class Phase:
     label: str = ""
     prepare: Optional[Callable] = None
     patience: Optional[int] = None
+    min_epochs: int = 0
+    monitor: str = "val_loss"
 
 
 def _phase_folders(phases):
@@ -403,8 +411,9 @@ def _run_phases(model, trainee, phases, parts, *, out_dir, task, steps, verbose,
                               label_smoothing=phase.label_smoothing)
             if len(phases) > 1:
                 log(f"phase {i + 1}: {phase.epochs} epochs{', ' + what if what else ''}, lr {phase.learning_rate}")
-            stopping = ({"monitor": task.monitor, "mode": "min" if task.monitor.endswith("loss") else "max",
-                         "patience": phase.patience} if phase.patience and parts.validation is not None else None)
+            stopping = ({"monitor": phase.monitor, "mode": "min" if phase.monitor.endswith("loss") else "max",
+                         "patience": phase.patience, "min_epochs": phase.min_epochs}
+                        if phase.patience and parts.validation is not None else None)
             entries = fit(trainee, parts.train, epochs=phase.epochs, out_dir=phase_dir, task=task,
                           validation_data=parts.validation, verbose=verbose, first_epoch=first_epoch,
                           early_stopping=stopping, keep_backup=True, log=log)
@@ -526,7 +535,8 @@ def check_recipe(settings, *, positive_ints=("epochs", "batch_size"), rates=("le
 def data_schedule(info, data, settings, task, *, epochs_given, batch_given=True):
     """For the user's data, :func:`size_schedule` with the model's ``data_recipe``; None for MNIST.
 
-    ``settings`` gets the chosen ``epochs`` and ``early_stopping_patience`` (recorded in run.json),
+    ``settings`` gets the chosen ``epochs``, ``early_stopping_patience`` and
+    ``early_stopping_min_epochs`` (recorded in run.json),
     and, unless the caller gave one, a ``batch_size`` of at most ``max_batch_share`` of the
     training images (a power of two, at least 16): a few hundred images in batches of 128
     would be a handful of steps per epoch.
@@ -543,7 +553,8 @@ def data_schedule(info, data, settings, task, *, epochs_given, batch_given=True)
     schedule = size_schedule(num_train=data.num_train, batch_size=settings["batch_size"],
                              min_steps=sizing["min_steps"], passes=sizing["passes"], patience=sizing["patience"],
                              min_patience=sizing["min_patience"], num_validation=data.num_validation,
-                             epochs=settings["epochs"] if epochs_given else None, monitor=task.monitor)
+                             epochs=settings["epochs"] if epochs_given else None)
     settings["epochs"] = schedule.epochs
     settings["early_stopping_patience"] = schedule.patience
+    settings["early_stopping_min_epochs"] = schedule.min_epochs
     return schedule

@@ -277,7 +277,8 @@ def train(
                 + (f", label smoothing {settings['label_smoothing']}" if settings.get("label_smoothing") else ""))
 
     phase = Phase(settings["epochs"], settings["learning_rate"], settings["weight_decay"],
-                  settings.get("label_smoothing", 0.0), patience=settings.get("early_stopping_patience"))
+                  settings.get("label_smoothing", 0.0), patience=settings.get("early_stopping_patience"),
+                  min_epochs=settings.get("early_stopping_min_epochs", 0))
     return execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info_for(info, build_kwargs),
                    build=build, phases=[phase], batch_size=settings["batch_size"], augment=settings["augment"],
                    limit=limit, seed=seed, scope=dist.scope() if dist is not None else None,

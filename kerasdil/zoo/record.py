@@ -51,13 +51,14 @@ DEFAULT_FINETUNING_RECIPE = types.MappingProxyType(
          weight_decay=1e-4, augment=True))
 #: How a run on the user's own data is sized (``kerasdil.run.size_schedule``), in place of the
 #: MNIST recipe's epoch count: ``passes`` over the training images, at least ``min_steps``
-#: optimizer steps; early stopping on the validation split after ``patience`` (a share of
-#: the epochs, at least ``min_patience`` epochs) without improvement, best weights restored.
+#: optimizer steps; early stopping on the validation loss after ``patience`` (a share of
+#: the epochs, at least ``min_patience`` epochs) without improvement, never before
+#: ``min_steps``, best weights restored. tools/bench_user_data.py measures these defaults.
 #: A fine-tune spends ``head_share`` of the steps on the new layers (backbone frozen) and the
 #: rest on every layer at ``finetune_learning_rate``. The batch is at most ``max_batch_share`` of
 #: the training images (a power of two, at least 16), so small data still gives many steps per epoch.
 DEFAULT_DATA_RECIPE = types.MappingProxyType(
-    dict(min_steps=1500, passes=30, patience=0.25, min_patience=8, head_share=0.2, max_batch_share=0.1))
+    dict(min_steps=3000, passes=30, patience=0.25, min_patience=8, head_share=0.2, max_batch_share=0.1))
 
 
 @dataclasses.dataclass(frozen=True)
