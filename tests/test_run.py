@@ -48,7 +48,8 @@ def test_small_data_gets_the_step_floor_and_says_why():
     assert schedule.steps_per_epoch == 13
     assert schedule.epochs * 13 >= 1500 > (schedule.epochs - 1) * 13
     assert schedule.summary.startswith("400 images -> 1,508 steps (floor 1,500)")
-    assert "early stopping on 80 validation images" in schedule.summary
+    assert "early stopping on 80 validation images (val_loss" in schedule.summary
+    assert "not before 1,500 steps" in schedule.summary and schedule.min_epochs == schedule.epochs
     assert schedule.patience == max(8, int(np.ceil(0.25 * schedule.epochs)))
 
 
@@ -77,7 +78,7 @@ def test_train_on_a_folder_sizes_the_run_by_steps_and_logs_why(tmp_path):
                    model_kwargs={"width": 4})
     run = _strict_json(tmp_path / "run" / "run.json")
     assert run["batch_size"] == 16  # capped for 24 training images, not the recipe's 128
-    assert run["early_stopping_patience"] == 8
+    assert run["early_stopping_patience"] == 8 and run["early_stopping_min_epochs"] == 2
     assert any("schedule: 24 images -> 4 steps (2 epochs as given)" in line for line in logs)
     assert result.metrics["epochs"] == 2
 
@@ -129,6 +130,21 @@ def test_early_stopping_stops_and_ends_with_the_best_weights_also_when_called_ag
     assert history2 == history
     for a, b in zip(model.weights, again.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_early_stopping_waits_for_the_floor_and_still_keeps_the_best_epoch(tmp_path):
+    from kerasdil.run import fit
+    from kerasdil.tasks import get_task
+
+    train, val = _diverging_validation()
+    model = _tiny_model()
+    history = fit(model, train, epochs=20, out_dir=str(tmp_path), task=get_task("classification"),
+                  validation_data=val, early_stopping={"monitor": "val_loss", "mode": "min", "patience": 2,
+                                                       "min_epochs": 9}, **QUIET)
+    losses = [h["val_loss"] for h in history]
+    assert len(history) == 9  # patience ran out long before, but the floor holds it to 9 epochs
+    assert model.evaluate(val, verbose=0, return_dict=True)["loss"] == pytest.approx(min(losses), rel=1e-5)
+    assert not os.path.exists(os.path.join(str(tmp_path), "backup"))  # a direct fit cleans up after itself
 
 
 # ------------------------------------------------------------------ resume after the last epoch
