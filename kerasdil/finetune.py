@@ -18,206 +18,19 @@ Example:
     >>> freeze_backbone(segmenter)
 """
 
-import dataclasses
 import json
 import os
-import time
 import types
 
 import numpy as np
 
+from kerasdil._transfer import TransferReport, transfer_backbone  # noqa: F401  (part of this module's API)
 from kerasdil.zoo import registry as _zoo_registry
 from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES  # layer names (prefixes) of a kerasdil backbone
 from kerasdil.zoo.record import DEFAULT_FINETUNING_RECIPE as DEFAULT_FINETUNE_RECIPE
 
 #: Names of head layers, tried in this order by :func:`replace_head`.
 HEAD_LAYER_NAMES = ("logits", "classifier")
-
-
-@dataclasses.dataclass
-class TransferReport:
-    """What :func:`transfer_backbone` did.
-
-    Attributes:
-        layers: names of the top-level layers whose weights were copied.
-        adapted: variable paths copied with their input channels adapted (1 -> C).
-        new_head: head layers left at their fresh values (another class count).
-        copied: variable paths copied (``stage1/block2/depthwise/kernel``, ...).
-        target_not_copied: target variables left as they were (layers the
-            source does not have: ASPP, decoder, head, deeper stages).
-        source_not_used: source variables with no counterpart in the target
-            (e.g. the classifier head).
-    """
-
-    layers: list
-    copied: list
-    target_not_copied: list
-    source_not_used: list
-    adapted: list = dataclasses.field(default_factory=list)
-    new_head: list = dataclasses.field(default_factory=list)
-
-    def summary(self):
-        """Several lines for a log."""
-        lines = [
-            f"copied {len(self.copied)} variables of {len(self.layers)} layers: {', '.join(self.layers)}",
-            f"not copied (target keeps its initial values): {len(self.target_not_copied)} variables"
-            + (f" in {', '.join(_top_names(self.target_not_copied))}" if self.target_not_copied else ""),
-            f"not used from the source: {len(self.source_not_used)} variables"
-            + (f" in {', '.join(_top_names(self.source_not_used))}" if self.source_not_used else ""),
-        ]
-        if self.adapted:
-            lines.append(f"adapted to the input channels (grayscale kernel replicated and scaled): {', '.join(self.adapted)}")
-        if self.new_head:
-            lines.append(f"new head for the target's classes (fresh values): {', '.join(self.new_head)}")
-        return "\n".join(lines)
-
-    __str__ = summary
-
-    def as_dict(self):
-        """JSON-friendly dict."""
-        return dataclasses.asdict(self)
-
-
-def _top_names(paths):
-    seen = []
-    for p in paths:
-        top = p.split("/", 1)[0]
-        if top not in seen:
-            seen.append(top)
-    return seen
-
-
-def _layer_variables(layer):
-    """{path relative to the layer: variable}, so a Sequential model's name prefix
-    (``keras_io_convnet/classifier/kernel``) does not hide a match."""
-    prefix = (getattr(layer, "path", None) or layer.name) + "/"
-    out = {}
-    for v in layer.weights:
-        rel = v.path[len(prefix):] if v.path.startswith(prefix) else v.path.split(layer.name + "/", 1)[-1]
-        out[rel] = v
-    return out
-
-
-def transfer_backbone(source_model, target_model, *, layers=None, adapt_input_channels=False, head_layers=()):
-    """Copy weights from ``source_model`` into ``target_model`` by layer name and shape.
-
-    Every top-level layer of the target whose name is also a layer of the
-    source (or only those named in ``layers``) gets all its variables (kernels
-    and BatchNormalization statistics) from the source. Variables are matched by
-    their path (``stage1/block2/depthwise/kernel``). A Dense kernel ``(in, out)``
-    fills a 1x1 Conv2D kernel ``(1, 1, in, out)`` of the same name (FCN's
-    convolutionalisation: the classifier applied at every position). All or
-    nothing: if any shared layer differs in structure or shape, nothing is copied.
-
-    Args:
-        source_model: a pretrained Keras model, or a zoo name with a tag such as
-            ``"mnist_dsdc:mnist"``.
-        target_model: the Keras model to receive the weights.
-        layers: names of the layers to copy; default every layer the two models
-            share by name.
-        adapt_input_channels: when the models take different input channel counts,
-            adapt the first conv kernel: 1 -> C replicates the grayscale kernel over
-            the C channels divided by C (an RGB image whose channels hold the gray
-            values gives the grayscale model's activations); C -> 1 sums it.
-        head_layers: names of head layers that are left out (fresh values in the
-            target, listed in ``new_head``) when their shapes differ, e.g.
-            ``HEAD_LAYER_NAMES`` when the target has other classes.
-
-    Returns:
-        :class:`TransferReport`.
-
-    Raises:
-        ValueError: the models share no layer with weights (or a name in
-            ``layers`` is missing from either model), or a shared layer's
-            variables differ in name or shape (e.g. another ``width`` or a 3-channel
-            input): the message names the variable and both shapes.
-
-    Example:
-        >>> report = transfer_backbone("mnist_dsdc:mnist_w18", deeplab_aspp())
-        >>> report.layers
-        ['stem', 'stage1', 'stage2', 'classifier']
-    """
-    from kerasdil.saving import resolve_model
-
-    source = resolve_model(source_model, "source_model", expect_trained=True)
-    target = resolve_model(target_model, "target_model")
-    source_layers = {layer.name: layer for layer in source.layers if layer.weights}
-    target_layers = {layer.name: layer for layer in target.layers if layer.weights}
-    if layers is None:
-        names = [n for n in target_layers if n in source_layers]
-    else:
-        if isinstance(layers, str):
-            layers = [layers]
-        names = list(layers)
-        for n in names:
-            for model, table in ((source, source_layers), (target, target_layers)):
-                if n not in table:
-                    raise ValueError(
-                        f"transfer_backbone: layer {n!r} is not a layer with weights of model {model.name!r} "
-                        f"(it has: {', '.join(table) or 'none'})."
-                    )
-    if not names:
-        raise ValueError(
-            f"transfer_backbone: source model {source.name!r} and target model {target.name!r} share no layer "
-            f"with weights by name (source: {', '.join(source_layers) or 'none'}; "
-            f"target: {', '.join(target_layers) or 'none'}); nothing to transfer."
-        )
-    from kerasdil.zoo.weights_io import _adapt_input_channels
-
-    source_channels, target_channels = source.input_shape[-1], target.input_shape[-1]
-    adapt = adapt_input_channels and source_channels and target_channels and source_channels != target_channels
-    plan, adapted, new_head = [], [], []
-    for n in names:
-        src_vars = _layer_variables(source_layers[n])
-        dst_vars = _layer_variables(target_layers[n])
-        if set(src_vars) != set(dst_vars):
-            only_src = sorted(set(src_vars) - set(dst_vars))
-            only_dst = sorted(set(dst_vars) - set(src_vars))
-            first = f"{n}/{(only_dst or only_src)[0]}"
-            raise ValueError(
-                f"transfer_backbone: layer {n!r} differs in structure between {source.name!r} and "
-                f"{target.name!r} ({first} is in only one of them); nothing was copied."
-            )
-        layer_plan, layer_adapted = [], []
-        for rel, dst in dst_vars.items():
-            src = src_vars[rel]
-            path = f"{n}/{rel}"
-            value = np.asarray(src.numpy())
-            if value.ndim == 2 and tuple(dst.shape) == (1, 1, *value.shape):
-                value = value.reshape(dst.shape)  # a Dense kernel becomes a 1x1 conv (FCN)
-            if tuple(value.shape) != tuple(dst.shape) and adapt and rel.endswith("kernel") and "depthwise" not in rel:
-                changed = _adapt_input_channels(value, tuple(dst.shape), int(source_channels), int(target_channels))
-                if changed is not None:
-                    value = changed
-                    layer_adapted.append(path)
-            if tuple(value.shape) != tuple(dst.shape):
-                if n in head_layers:
-                    layer_plan = None  # another class count: the head starts afresh
-                    break
-                raise ValueError(
-                    f"transfer_backbone: {path} has shape {tuple(src.shape)} in {source.name!r} but "
-                    f"{tuple(dst.shape)} in {target.name!r} (another width or input channel count?); "
-                    "nothing was copied."
-                )
-            layer_plan.append((dst, value))
-        if layer_plan is None:
-            new_head.append(n)
-            continue
-        plan += layer_plan
-        adapted += layer_adapted
-    names = [n for n in names if n not in new_head]
-    for dst, value in plan:
-        dst.assign(value.astype(dst.dtype))
-    copied = [dst.path for dst, _ in plan]
-    copied_set = set(copied)
-    return TransferReport(
-        layers=names,
-        copied=copied,
-        target_not_copied=[v.path for v in target.weights if v.path not in copied_set],
-        source_not_used=[v.path for v in source.weights if v.path not in copied_set],
-        adapted=adapted,
-        new_head=new_head,
-    )
 
 
 def backbone_layers(model, prefixes=BACKBONE_LAYER_PREFIXES):
@@ -407,20 +220,28 @@ def finetune(
     model_kwargs=None,
     dataset_kwargs=None,
     data_options=None,
+    compare_scratch=False,
     verbose="auto",
     log=print,
 ):
     """Fine-tune zoo model ``name`` from a pretrained source model, in two phases.
 
     1. Build ``name``, copy the layers it shares with ``source``
-       (:func:`transfer_backbone`), freeze them (:func:`freeze_backbone`) and
-       train the rest for ``head_epochs`` epochs at ``learning_rate``.
+       (:func:`transfer_backbone`), freeze them except the output head
+       (:func:`frozen_layers`) and train the rest for ``head_epochs`` epochs at
+       ``learning_rate``.
     2. Unfreeze every layer and train ``epochs - head_epochs`` more epochs at
        ``finetune_learning_rate`` (lower).
 
-    Both phases use ``kerasdil.train``'s compile (AdamW, cosine decay) and its
-    resumable ``fit``: rerun with the same arguments after an interruption and
-    the run continues where it stopped. ``out_dir`` receives ``transfer.json``,
+    Both phases run on the run engine (:func:`kerasdil.run.execute`: AdamW with
+    cosine decay, the run lock, the resume state, the NaN guard): rerun with the
+    same arguments after an interruption and the run continues where it stopped.
+    On the user's own data the run is sized like ``train``'s
+    (:func:`kerasdil.run.size_schedule`: optimizer steps with a floor, early
+    stopping in phase 2 with the best weights kept), ``head_share`` of it being
+    the head phase. The log and ``metrics.json``'s ``verdict`` say plainly when
+    the result is at chance level or (``compare_scratch``) below training from
+    scratch with the same budget. ``out_dir`` receives ``transfer.json``,
     ``history.json`` (both phases, epochs numbered 1..epochs), ``curves.png``,
     ``model.keras``, ``metrics.json`` (test scores, with the task's plots) and
     ``run.json``.
@@ -436,14 +257,18 @@ def finetune(
             ``augment`` is the task's (for segmentation: new scenes every epoch).
         data, limit, seed, data_options: as ``kerasdil.train.train``. With the user's own
             data (an image folder, "tfds:NAME", arrays) the model is built for the data's
-            input shape and classes: a head made for other classes starts afresh, and a
-            grayscale source's first conv is adapted to RGB input (the kernel replicated
-            over the 3 channels, divided by 3). When ``source`` is a shipped tag of
+            input shape and classes: the head starts afresh when its class count differs or
+            the source is known to have been trained on other class names (a run folder's
+            ``data.json``), and a grayscale
+            source's layers that read the image (the first conv, a decoder's image skip)
+            are adapted to RGB input (the kernel replicated over the 3 channels, divided by 3). When ``source`` is a shipped tag of
             ``name`` itself (``finetune("mnist_dsdc", "mnist_dsdc:mnist", ...)``), the
             model is built with that tag's architecture.
         model_kwargs: extra builder arguments for ``name``; an ``input_shape``
             also sets the size the data is made at (the scenes canvas).
         dataset_kwargs: extra arguments for the task's ``datasets``.
+        compare_scratch: also train ``name`` from scratch with the same budget (into
+            ``out_dir/scratch``) and record both scores.
 
     Returns:
         ``kerasdil.train.TrainResult`` (its metrics also hold the transfer report).
@@ -455,27 +280,10 @@ def finetune(
     Example:
         >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist_w18", out_dir="runs/ft", epochs=4)
     """
-    import keras
-
+    from kerasdil.data.pipeline import data_info_for, resolve_data
+    from kerasdil.run import check_recipe, data_schedule, execute
     from kerasdil.tasks import get_task
-    from kerasdil.train import (
-        TrainResult,
-        _atomic_json,
-        save_finished_run,
-        check_data_fits_model,
-        compile_model,
-        data_info_for,
-        describe_data_arg,
-        fit,
-        model_kwargs_for_data,
-        open_run_dir,
-        run_folder,
-        user_data_for,
-        user_datasets,
-    )
-    from kerasdil.zoo import create_model, model_info
-    from kerasdil.saving import resolve_model
-    from kerasdil.zoo.stats import model_stats
+    from kerasdil.zoo import model_info
 
     info = model_info(name)
     task = get_task(info.task)
@@ -485,113 +293,178 @@ def finetune(
     overrides = dict(head_epochs=head_epochs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                      finetune_learning_rate=finetune_learning_rate, augment=augment)
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    for key in ("epochs", "batch_size"):
-        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
-            raise ValueError(f"finetune: `{key}` must be a positive int, got {settings[key]!r}.")
-    if isinstance(settings["head_epochs"], bool) or not isinstance(settings["head_epochs"], int) or not 0 <= settings["head_epochs"] <= settings["epochs"]:
-        raise ValueError(
-            f"finetune: `head_epochs` must be an int in 0..epochs ({settings['epochs']}), got {settings['head_epochs']!r}."
-        )
-    for key in ("learning_rate", "finetune_learning_rate"):
-        if not isinstance(settings[key], (int, float)) or not settings[key] > 0:
-            raise ValueError(f"finetune: `{key}` must be > 0, got {settings[key]!r}.")
+    check_recipe(settings, rates=("learning_rate", "finetune_learning_rate"), prefix="finetune: ")
     model_kwargs = dict(model_kwargs or {})
-    user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
-    if user_data is not None:
-        model_kwargs = model_kwargs_for_data(user_data, info, model_kwargs)
-        if info.task == "segmentation":
-            settings["augment"] = False  # the segmentation recipe's augmentation is new MNIST scenes every epoch
+    data_plan = resolve_data(data, info=info, model_kwargs=model_kwargs, data_options=data_options, seed=seed)
+    model_kwargs = data_plan.model_kwargs(info, model_kwargs)
+    settings["augment"] = data_plan.augment(info.task, settings["augment"])
+    schedule = data_schedule(info, data_plan, settings, task, epochs_given=epochs is not None,
+                             batch_given=batch_size is not None)
+    if schedule is not None and head_epochs is None:
+        share = dict(getattr(info.record, "data_recipe", {}) or {}).get("head_share", 0.2)
+        settings["head_epochs"] = min(settings["epochs"] - 1, max(1, round(share * settings["epochs"])))
+    head = settings["head_epochs"]
+    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head <= settings["epochs"]:
+        raise ValueError(
+            f"finetune: `head_epochs` must be an int in 0..epochs ({settings['epochs']}), got {head!r}."
+        )
     data_info = data_info_for(info, model_kwargs)
     source_text = source if isinstance(source, str) else getattr(source, "name", str(source))
-    run = {"model": name, "source": source_text, "model_kwargs": model_kwargs,
-           "data": describe_data_arg(data, user_data),
-           "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings}
-    if user_data is not None:
-        run["data_options"] = dict(data_options or {})
+    run = {"model": name, "source": source_text, "model_kwargs": model_kwargs, "data": data_plan.describe(),
+           "limit": limit, "seed": seed, "dataset_kwargs": dict(dataset_kwargs or {}), **settings,
+           **data_plan.record_options()}
+    if compare_scratch:
+        run["compare_scratch"] = True  # only when on, so runs made without it still resume
     run = json.loads(json.dumps(run, default=str))
+    step = _TransferStep(name, source, _source_architecture(name, info, source, model_kwargs),
+                         fresh_head=_other_classes(_source_class_names(source), data_plan.class_names),
+                         log=log)
+
+    def describe(stats, steps):
+        text = f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
+        if schedule is not None:
+            text += f"schedule: {schedule.summary}; "
+        return text + (f"{head} head epochs at lr {settings['learning_rate']}, then {settings['epochs'] - head} "
+                       f"with every layer at lr {settings['finetune_learning_rate']}; batch {settings['batch_size']}")
+
+    def scratch():
+        from kerasdil.train import train
+
+        log("training from scratch with the same budget, to compare")
+        return train(name, out_dir=os.path.join(out_dir, "scratch"), epochs=settings["epochs"],
+                     batch_size=settings["batch_size"], data=data, data_options=data_options, limit=limit,
+                     seed=seed, model_kwargs=step.build_kwargs, verbose=verbose, log=log)
+
+    result = execute(name=name, out_dir=out_dir, run=run, data=data_plan, task=task, info=data_info,
+                     build=step.build, phases=_phases(settings, step.freeze), batch_size=settings["batch_size"],
+                     augment=bool(settings["augment"]), limit=limit, seed=seed, dataset_kwargs=dataset_kwargs,
+                     what="fine-tuning", on_start=step.on_start, describe=describe,
+                     title=f"{name} fine-tuned from {source_text}", verbose=verbose, log=log,
+                     extra_metrics=lambda metrics: _judge(metrics, task, step.report, source_text,
+                                                          scratch if compare_scratch else None))
+    if result.metrics.get("verdict", "fine-tuned") != "fine-tuned" or "from_scratch" in result.metrics:
+        log(result.metrics["verdict_text"])
+    return result
+
+
+class _TransferStep:
+    """The steps fine-tuning adds around the run engine: build and transfer, record, freeze."""
+
+    def __init__(self, name, source, build_kwargs, *, fresh_head, log):
+        self.name, self.source, self.build_kwargs, self.fresh_head, self.log = name, source, build_kwargs, fresh_head, log
+        self.report = None
+
+    def build(self, parts):
+        """The model ``name`` with the source's layers copied in (refused before anything is written)."""
+        from kerasdil.saving import resolve_model
+        from kerasdil.zoo import create_model
+
+        source_model = resolve_model(self.source, "finetune: source", expect_trained=True)
+        model = create_model(self.name, **self.build_kwargs)
+        self.report = transfer_backbone(source_model, model, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES,
+                                        fresh_head=self.fresh_head)
+        return model, model
+
+    def on_start(self, model, out_dir):
+        from kerasdil.run import atomic_json
+
+        atomic_json(os.path.join(out_dir, "transfer.json"), self.report.as_dict())
+        self.log(self.report.summary())
+
+    def freeze(self, model):
+        frozen = frozen_layers(model, self.report)
+        return f"{', '.join(frozen)} frozen" if frozen else "nothing to freeze (no backbone was transferred)"
+
+
+def _phases(settings, freeze):
+    """The head phase (transferred layers frozen) and the all-layers phase (early stopping) of ``settings``."""
+    from kerasdil.run import Phase
+
+    head, phases = settings["head_epochs"], []
+    if head:
+        phases.append(Phase(head, settings["learning_rate"], settings["weight_decay"], label="head", prepare=freeze))
+    if settings["epochs"] > head:
+        phases.append(Phase(settings["epochs"] - head, settings["finetune_learning_rate"], settings["weight_decay"],
+                            label="all", prepare=lambda model: (unfreeze(model), "all layers trainable")[1],
+                            patience=settings.get("early_stopping_patience"),
+                            min_epochs=max(0, settings.get("early_stopping_min_epochs", 0) - head)))
+    if len(phases) == 1:
+        phases[0].label = "head" if head else "all"
+    return phases
+
+
+def _judge(metrics, task, report, source_text, scratch):
+    """metrics.json's fine-tuning entries: what was transferred, and a plain verdict.
+
+    The verdict is "fine-tuned" unless the model ended at chance level (a classifier no
+    better than guessing) or below the same model trained from scratch with the same
+    budget (when ``scratch``, ``() -> TrainResult``, is given); ``verdict_text`` says which.
+    """
+    key = "accuracy" if task.name == "classification" else "miou"
+    score = metrics.get(key)
+    extra = dict(source=source_text, transferred_layers=report.layers, transferred_variables=len(report.copied),
+                 new_head=report.new_head, verdict="fine-tuned")
+    text = f"fine-tuned from {source_text}"
+    classes = len(metrics.get("per_class_accuracy") or {})
+    chance = 1.0 / classes if task.name == "classification" and classes else None
+    if chance is not None and score is not None and score <= chance + 0.01:
+        extra["verdict"] = "at_chance"
+        text = (f"the fine-tune from {source_text} ended at chance level (test {key} {score:.4f}, chance {chance:.4f}): "
+                "the source did not help this data; train from scratch instead (kerasdil train)")
+    if scratch is not None:
+        baseline = scratch()
+        extra["from_scratch"] = {key: baseline.metrics.get(key), "out_dir": baseline.out_dir}
+        if score is not None and baseline.metrics.get(key) is not None and score < baseline.metrics[key]:
+            extra["verdict"] = "below_scratch"
+            text = (f"the fine-tune from {source_text} (test {key} {score:.4f}) ended below training from scratch "
+                    f"with the same budget ({baseline.metrics[key]:.4f}, {baseline.out_dir}/model.keras): "
+                    "the source did not help this data")
+        else:
+            text += f"; at or above training from scratch with the same budget ({baseline.metrics[key]:.4f})"
+    extra["verdict_text"] = text
+    return extra
+
+
+def _source_architecture(name, info, source, model_kwargs):
+    """The builder arguments: ``model_kwargs``, over a shipped tag's own architecture when
+    ``source`` is a tag of ``name`` itself (the builder's defaults may differ from it)."""
     build_kwargs = dict(model_kwargs)
     if isinstance(source, str) and ":" in source and source.split(":", 1)[0] == name:
-        # A shipped tag of this very model: build its architecture (the builder's defaults may differ).
         tag = source.split(":", 1)[1]
         if tag in info.pretrained:
             preset = {k: v for k, v in info.pretrained[tag].config.items() if k not in ("input_shape", "num_classes")}
             build_kwargs = {**preset, **build_kwargs}
+    return build_kwargs
 
-    run_path = os.path.join(out_dir, "run.json")
-    with run_folder(out_dir, "fine-tuning"):  # a refused run leaves no folder behind
-        finished = open_run_dir(out_dir, run, log)
-        if finished is not None:
-            return finished
-        # Resolve the source before anything is written, so a bad source leaves no run behind.
-        source_model = resolve_model(source, "finetune: source", expect_trained=True)
-        keras.utils.set_random_seed(seed)
-        model = create_model(name, **build_kwargs)
-        # raises before any file is written
-        report = transfer_backbone(source_model, model, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES)
-        del source_model
-        if user_data is not None:
-            train_ds, val_ds, test_ds, data_text = user_datasets(
-                user_data, batch_size=settings["batch_size"], augment=settings["augment"], limit=limit, seed=seed)
-        else:
-            train_ds, val_ds, test_ds, data_text = task.datasets(
-                data_info, batch_size=settings["batch_size"], source=data, augment=bool(settings["augment"]),
-                limit=limit, seed=seed, **dict(dataset_kwargs or {}),
-            )
-        check_data_fits_model(train_ds, model)  # also before any file is written
-    _atomic_json(run_path, run)
-    if user_data is not None:
-        from kerasdil.data.sources import write_data_record
 
-        write_data_record(user_data, out_dir)
-    _atomic_json(os.path.join(out_dir, "transfer.json"), report.as_dict())
-    log(report.summary())
-    log(data_text)
-    steps = int(train_ds.cardinality())
-    head_epochs, total = settings["head_epochs"], settings["epochs"]
-    phase1_dir, phase2_dir = os.path.join(out_dir, "phase1_head"), os.path.join(out_dir, "phase2_all")
-    phase1_weights = os.path.join(out_dir, "phase1_head.weights.npz")
-    start = time.perf_counter()
-    history1 = []
-    if head_epochs:
-        frozen = freeze_backbone(model, report.layers)
-        if os.path.exists(phase1_weights):
-            from kerasdil.zoo.weights_io import assign_weights, read_weights
+def _source_class_names(source):
+    """The class names a source model was trained on, where its run folder records them (``data.json``
+    beside a ``model.keras``); None when unknown (a zoo tag, a model object)."""
+    if not isinstance(source, (str, os.PathLike)) or not str(source).endswith(".keras"):
+        return None
+    record = os.path.join(os.path.dirname(os.path.abspath(source)), "data.json")
+    try:
+        with open(record) as f:
+            return json.load(f).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        return None
 
-            _, arrays = read_weights(phase1_weights)
-            assign_weights(model, arrays, source=phase1_weights)
-            with open(os.path.join(phase1_dir, "history.json")) as f:
-                history1 = json.load(f)
-            log(f"phase 1 (head, backbone frozen) already done; loaded {phase1_weights}")
-        else:
-            compile_model(model, task, learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
-                          decay_steps=steps * head_epochs if steps > 0 else None)
-            log(f"phase 1: {head_epochs} epochs with {', '.join(frozen)} frozen, lr {settings['learning_rate']}")
-            history1 = fit(model, train_ds, epochs=head_epochs, out_dir=phase1_dir, task=task,
-                           validation_data=val_ds, verbose=verbose)
-            from kerasdil.zoo.weights_io import save_weights
 
-            save_weights(model, phase1_weights)
-        unfreeze(model)
-    history2 = []
-    if total > head_epochs:
-        compile_model(model, task, learning_rate=settings["finetune_learning_rate"],
-                      weight_decay=settings["weight_decay"],
-                      decay_steps=steps * (total - head_epochs) if steps > 0 else None)
-        log(f"phase 2: {total - head_epochs} epochs, all layers trainable, lr {settings['finetune_learning_rate']}")
-        # Phase 2's first epoch is epoch head_epochs of the run (new scenes continue, not restart).
-        history2 = fit(model, train_ds, epochs=total - head_epochs, out_dir=phase2_dir, task=task,
-                       validation_data=val_ds, verbose=verbose, first_epoch=head_epochs)
-    train_seconds = time.perf_counter() - start
-    history = [dict(h, phase="head") for h in history1]
-    history += [dict(h, epoch=h["epoch"] + len(history1), phase="all") for h in history2]
-    _atomic_json(os.path.join(out_dir, "history.json"), history)
+def _other_classes(source_names, data_names):
+    """True when the source is known to have been trained on other classes than the data's (by name)."""
+    return source_names is not None and data_names is not None and list(source_names) != list(data_names)
 
-    from kerasdil.plots import plot_history
 
-    plot_history([{k: v for k, v in h.items() if k != "phase"} for h in history],
-                 os.path.join(out_dir, "curves.png"), title=f"{name} fine-tuned from {source_text}")
-    metrics = task.evaluate(model, test_ds, out_dir=out_dir,
-                            class_names=user_data.class_names if user_data is not None else None)
-    metrics.update(model=name, source=source_text, **model_stats(model), data=data_text,
-                   transferred_layers=report.layers, transferred_variables=len(report.copied))
-    return save_finished_run(model, history, metrics, train_seconds, out_dir)
+def frozen_layers(model, report):
+    """Freeze the transferred layers of ``model`` except its output head; returns their names.
+
+    The output head (the last of :data:`HEAD_LAYER_NAMES` the model has, e.g. a classifier's
+    ``classifier`` or a segmenter's ``logits``) always trains in the head phase, even when its
+    weights were copied, so the phase never trains nothing.
+    """
+    names = [layer.name for layer in model.layers]
+    output_head = next((n for n in HEAD_LAYER_NAMES if n in names), None)
+    frozen = [n for n in report.layers if n != output_head]
+    if frozen:
+        freeze_backbone(model, frozen)
+    return frozen

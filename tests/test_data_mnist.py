@@ -29,6 +29,7 @@ from kerasdil.data import (
 
 # kerasdil.data.mnist is the pipeline function; the module behind it is reached this way.
 mnist_module = importlib.import_module("kerasdil.data.mnist")
+augment_module = importlib.import_module("kerasdil.data.augment")
 
 # The full MNIST file, when the machine has one: read before the autouse fixture
 # below clears $KERASDIL_DATA_DIR for every test.
@@ -519,14 +520,14 @@ def test_augment_batch_with_zero_ranges_is_identity():
 def test_affine_shift_moves_content_right_and_down():
     image = np.zeros((1, 28, 28, 1), np.float32)
     image[0, 10, 12, 0] = 1.0
-    out = mnist_module._affine(image, [0.0], [1.0], [2.0], [-3.0]).numpy()
+    out = augment_module._affine(image, [0.0], [1.0], [2.0], [-3.0]).numpy()
     assert out[0, 7, 14, 0] == pytest.approx(1.0) and out.sum() == pytest.approx(1.0)
 
 
 def test_affine_rotation_and_zoom_keep_the_centre_fixed():
     image = np.zeros((1, 29, 29, 1), np.float32)
     image[0, 14, 14, 0] = 1.0  # the exact centre of an odd-sized image
-    out = mnist_module._affine(image, [0.3], [1.1], [0.0], [0.0]).numpy()
+    out = augment_module._affine(image, [0.3], [1.1], [0.0], [0.0]).numpy()
     assert out[0, 14, 14, 0] == pytest.approx(1.0, abs=1e-5)
 
 
@@ -559,9 +560,9 @@ def test_elastic_warp_with_zero_field_matches_the_affine_op():
     images = tf.random.stateless_uniform([6, 28, 28, 2], seed=[3, 4])
     draws = tf.random.stateless_uniform([6, 4], seed=[5, 6], minval=-1.0, maxval=1.0)
     args = (draws[:, 0] * 0.3, 1.0 + draws[:, 1] * 0.2, draws[:, 2] * 3.0, draws[:, 3] * 3.0)
-    expected = mnist_module._affine(images, *args).numpy()
-    coefficients = mnist_module._affine_coefficients(tf.shape(images), *args)
-    got = mnist_module._warp(images, coefficients, tf.zeros([6, 2, 28, 28])).numpy()
+    expected = augment_module._affine(images, *args).numpy()
+    coefficients = augment_module._affine_coefficients(tf.shape(images), *args)
+    got = augment_module._warp(images, coefficients, tf.zeros([6, 2, 28, 28])).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
@@ -570,11 +571,11 @@ def test_elastic_warp_moves_a_pixel_by_the_field_and_fills_outside_with_zeros():
 
     image = np.zeros((1, 28, 28, 1), np.float32)
     image[0, 10, 12, 0] = 1.0
-    identity = mnist_module._affine_coefficients(tf.constant([1, 28, 28, 1]), [0.0], [1.0], [0.0], [0.0])
+    identity = augment_module._affine_coefficients(tf.constant([1, 28, 28, 1]), [0.0], [1.0], [0.0], [0.0])
     field = np.zeros((1, 2, 28, 28), np.float32)
     field[0, 0, 10, 15] = -3.0  # output pixel (10, 15) samples the input 3 px to its left
     field[0, 1, 5, 5] = -40.0  # far above the image: zero, not the nearest edge pixel
-    out = mnist_module._warp(tf.constant(image), identity, tf.constant(field)).numpy()
+    out = augment_module._warp(tf.constant(image), identity, tf.constant(field)).numpy()
     assert out[0, 10, 15, 0] == pytest.approx(1.0)
     assert out[0, 10, 12, 0] == pytest.approx(1.0)  # untouched where the field is zero
     assert out.sum() == pytest.approx(2.0)
@@ -585,17 +586,17 @@ def test_xla_resampling_is_used_here_and_matches_op_by_op(monkeypatch):
     the op-by-op fallback gives the same images for the same seed."""
     import tensorflow as tf
 
-    assert mnist_module._compiled_resample() is not None
+    assert augment_module._compiled_resample() is not None
     images = tf.random.stateless_uniform([5, 28, 28, 1], seed=[7, 8])
     settings = dict(elastic_alpha=34.0, max_rotation_degrees=15.0)
     seed = tf.constant([3, 9])
     compiled = mnist_module.augment_batch(images, seed, **settings).numpy()
-    monkeypatch.setattr(mnist_module, "XLA_RESAMPLING", False)
+    monkeypatch.setattr(augment_module, "XLA_RESAMPLING", False)
     op_by_op = mnist_module.augment_batch(images, seed, **settings).numpy()
     np.testing.assert_allclose(compiled, op_by_op, atol=1e-5)
     assert np.abs(compiled - images.numpy()).max() > 0.2  # it did warp
     # The same through a tf.data pipeline (a traced map function).
-    monkeypatch.setattr(mnist_module, "XLA_RESAMPLING", True)
+    monkeypatch.setattr(augment_module, "XLA_RESAMPLING", True)
     ds = tf.data.Dataset.from_tensors(images).map(lambda x: mnist_module.augment_batch(x, seed, **settings))
     np.testing.assert_allclose(next(iter(ds)).numpy(), op_by_op, atol=1e-5)
 
@@ -604,7 +605,7 @@ def test_elastic_field_has_the_strength_of_the_full_resolution_definition():
     import tensorflow as tf
 
     alpha, sigma = 34.0, 4.0
-    field = mnist_module._smooth(*mnist_module._elastic_noise(tf.zeros([400, 28, 28, 1]), tf.constant([1, 2], tf.int64),
+    field = augment_module._smooth(*augment_module._elastic_noise(tf.zeros([400, 28, 28, 1]), tf.constant([1, 2], tf.int64),
                                                               alpha, sigma))
     assert field.shape == (400, 2, 28, 28)
     # Simard's field: alpha * (uniform noise convolved with a normalised Gaussian,

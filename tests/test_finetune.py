@@ -145,7 +145,7 @@ def source_file(source, tmp_path_factory):
 
 
 def test_finetune_recipe_runs_two_phases_and_resumes(tmp_path, mnist_file, source_file, monkeypatch):
-    import kerasdil.train
+    import kerasdil.run
 
     out = str(tmp_path / "ft")
     logs = []
@@ -153,7 +153,7 @@ def test_finetune_recipe_runs_two_phases_and_resumes(tmp_path, mnist_file, sourc
                   log=logs.append, dataset_kwargs={"num_train": 16, "num_test": 8, "validation_size": 8, "canvas_size": (32, 48)},
                   model_kwargs={"input_shape": SMALL, "aspp_filters": 16, "decoder_filters": 16, "implementation": "keras"})
     # Interrupt the run when phase 2 starts (as a kill after phase 1 would).
-    real_fit = kerasdil.train.fit
+    real_fit = kerasdil.run.fit
     calls = []
 
     def interrupted_fit(*args, **kw):
@@ -162,11 +162,11 @@ def test_finetune_recipe_runs_two_phases_and_resumes(tmp_path, mnist_file, sourc
             raise KeyboardInterrupt
         return real_fit(*args, **kw)
 
-    monkeypatch.setattr(kerasdil.train, "fit", interrupted_fit)
+    monkeypatch.setattr(kerasdil.run, "fit", interrupted_fit)
     with pytest.raises(KeyboardInterrupt):
         finetune("deeplab_aspp", source_file, **kwargs)
     assert not os.path.exists(os.path.join(out, "model.keras"))
-    monkeypatch.setattr(kerasdil.train, "fit", real_fit)
+    monkeypatch.setattr(kerasdil.run, "fit", real_fit)
     logs.clear()
     import kerasdil.data.scenes as scenes
 

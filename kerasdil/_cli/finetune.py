@@ -16,6 +16,9 @@ def add_arguments(p):
     p.add_argument("--lr", type=float, default=None, help="learning rate of the head phase")
     p.add_argument("--finetune-lr", type=float, default=None, help="(lower) learning rate once every layer trains")
     p.add_argument("--data", default=None, help=DATA_HELP + " (default: MNIST's search order)")
+    p.add_argument("--compare-scratch", action="store_true",
+                   help="also train the model from scratch with the same budget (into OUT/scratch) and say plainly "
+                        "when the fine-tune ends below it")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test examples")
     p.add_argument("--no-augment", action="store_true",
                    help="turn off the recipe's augmentation (segmentation: new scenes every epoch)")
@@ -48,6 +51,7 @@ def run(args):
         seed=args.seed,
         model_kwargs=args.model_kwargs,
         data_options=data_options(args),
+        compare_scratch=args.compare_scratch,
         verbose=2 if args.quiet else "auto",
     )
     m = result.metrics
@@ -56,7 +60,9 @@ def run(args):
                  f"pixel accuracy {m['pixel_accuracy']:.4f}")
     else:
         score = f"accuracy {m['accuracy']:.4f}"
-    print(f"{args.model} fine-tuned from {args.source or 'its default source'}: test {score} on {m.get('samples')} images; "
+    done = ("fine-tuned" if m.get("verdict", "fine-tuned") == "fine-tuned"
+            else "fine-tuning did not help (see above)")
+    print(f"{args.model} {done} from {args.source or 'its default source'}: test {score} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

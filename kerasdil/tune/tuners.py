@@ -659,22 +659,18 @@ def _load_scenes(info, input_shape, data, limit, validation_size, batch_size, se
     return train, val
 
 
-def _user_data(data, data_options, family, input_shape, seed):
-    """The user's data (``kerasdil.data.sources``) for a search, or None for MNIST sources."""
-    from kerasdil.data.sources import is_user_data, load_data
+def _user_data(data, data_options, family, info, input_shape, seed):
+    """The user's data for a search (``kerasdil.data.pipeline.resolve_data``), or None for MNIST sources."""
+    from kerasdil.data.pipeline import resolve_data
+    from kerasdil.data.sources import is_user_data
 
-    if not is_user_data(data):
-        if data_options:
-            raise ValueError(f"data options ({', '.join(sorted(data_options))}) apply to your own data "
-                             "(an image folder, 'tfds:NAME', arrays); MNIST sources take none.")
-        return None
     options = dict(data_options or {})
-    if input_shape is not None:
+    if is_user_data(data) and input_shape is not None:
         options.setdefault("image_size", tuple(input_shape)[:2])
         if len(tuple(input_shape)) == 3:
             options.setdefault("channels", tuple(input_shape)[2])
-    options.setdefault("seed", seed)
-    return load_data(data, task=family.task, **options)
+    plan = resolve_data(data, info=info, data_options=options, seed=seed, task=family.task)
+    return plan if plan.is_user_data else None
 
 
 def _check_positive(name, value):
@@ -799,10 +795,10 @@ def search(
 
     info = model_info(family.model_name)
     num_classes = int(info.num_classes)
-    user_data = _user_data(data, data_options, family, input_shape, seed) if train_data is None else None
+    user_data = _user_data(data, data_options, family, info, input_shape, seed) if train_data is None else None
     if user_data is not None:
-        num_classes, input_shape = user_data.num_classes, tuple(user_data.input_shape)
-        log(user_data.description)
+        num_classes, input_shape = user_data.spec.num_classes, tuple(user_data.spec.input_shape)
+        log(user_data.spec.description)
     else:
         input_shape = _input_shape(model, info, family, input_shape)
     space = family.check_space(space, input_shape)
@@ -828,6 +824,7 @@ def search(
     if user_data is not None:
         settings["data_options"] = json.loads(json.dumps(dict(data_options or {}), default=list))
     search_path = os.path.join(project_dir, SEARCH_FILE)
+    lock = None
     if role != "worker":
         if overwrite and os.path.isdir(project_dir):
             import shutil
@@ -851,6 +848,11 @@ def search(
                 "choose another directory= or pass overwrite=True."
             )
         os.makedirs(project_dir, exist_ok=True)
+        if role == "local":
+            from kerasdil.run import RunLock
+
+            lock = RunLock(project_dir)  # the run engine's lock: one search at a time in a folder
+            lock.acquire()
         _write_json(search_path, {
             "settings": settings,
             "pruning": pruning.to_dict(),
@@ -858,53 +860,62 @@ def search(
             "candidates": [c.to_dict() for c in pruning.survivors],
         })
 
-    oracle = make_oracle(tuner, max_trials=max_trials, epochs=epochs, seed=seed, hyperband_factor=hyperband_factor,
-                         lease_seconds=lease_seconds if role == "chief" else None, space_size=len(keys),
-                         objective=family.objective)
-    kt_tuner = make_tuner(hypermodel, oracle, tuner, directory=directory, project_name=project_name)
-    kt_tuner.heartbeat_seconds = heartbeat_seconds
+    try:
+        oracle = make_oracle(tuner, max_trials=max_trials, epochs=epochs, seed=seed, hyperband_factor=hyperband_factor,
+                             lease_seconds=lease_seconds if role == "chief" else None, space_size=len(keys),
+                             objective=family.objective)
+        kt_tuner = make_tuner(hypermodel, oracle, tuner, directory=directory, project_name=project_name)
+        kt_tuner.heartbeat_seconds = heartbeat_seconds
 
-    if role == "chief":
-        from kerasdil.tune.distributed import serve_oracle
+        if role == "chief":
+            from kerasdil.tune.distributed import serve_oracle
 
-        kt_tuner.save()
-        serve_oracle(kt_tuner.oracle, log=log)
-    else:
-        if user_data is not None:
-            train_ds = user_data.dataset("train", batch_size=batch_size, seed=seed, limit=limit,
-                                         augment=augment and family.task == "classification")
-            val_ds = user_data.dataset("validation", batch_size=batch_size, shuffle=False)
-            if val_ds is None:
-                raise ValueError("the search needs validation images for its objective; give a validation split "
-                                 "(--validation-split 0.2) or a validation/ folder.")
-        elif train_data is None and family.task == "segmentation":
-            train_ds, val_ds = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed,
-                                            augment, log, scenes)
-        elif train_data is None:
-            train_ds, val_ds, val_images = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
-            if role == "local":
-                record = load_search_file(project_dir)
-                if record.get("validation_images") != val_images:
-                    record["validation_images"] = val_images
-                    _write_json(search_path, record)
+            kt_tuner.save()
+            serve_oracle(kt_tuner.oracle, log=log)
         else:
-            train_ds, val_ds = train_data
-        remaining = kt_tuner.remaining_trials if role == "local" else None
-        if remaining is not None:
-            log(f"{max_trials - remaining} of {max_trials} trials exist; searching {len(keys)} candidates "
-                f"with {tuner}")
-        from kerasdil.data import repeat_epochs
+            if user_data is not None:
+                from kerasdil.tasks import get_task
 
-        train_ds, steps = repeat_epochs(train_ds)  # one iterator per trial, not one per epoch
-        kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, verbose=verbose,
-                        shuffle=False)  # the pipeline shuffles; Keras would warn that it ignores shuffle=True
+                parts = user_data.pipelines(get_task(family.task), info, batch_size=batch_size, seed=seed, limit=limit,
+                                            augment=user_data.augment(family.task, augment))
+                train_ds, val_ds = parts.train, parts.validation
+                if val_ds is None:
+                    raise ValueError("the search needs validation images for its objective; give a validation split "
+                                     "(--validation-split 0.2) or a validation/ folder.")
+            elif train_data is None and family.task == "segmentation":
+                train_ds, val_ds = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed,
+                                                augment, log, scenes)
+            elif train_data is None:
+                train_ds, val_ds, val_images = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
+                if role == "local":
+                    record = load_search_file(project_dir)
+                    if record.get("validation_images") != val_images:
+                        record["validation_images"] = val_images
+                        _write_json(search_path, record)
+            else:
+                train_ds, val_ds = train_data
+            remaining = kt_tuner.remaining_trials if role == "local" else None
+            if remaining is not None:
+                log(f"{max_trials - remaining} of {max_trials} trials exist; searching {len(keys)} candidates "
+                    f"with {tuner}")
+            from kerasdil.data import repeat_epochs
+            from kerasdil.run import finite_guard
 
-    trials = {tid: t.status for tid, t in getattr(kt_tuner.oracle, "trials", {}).items()}
-    best = None
-    if role != "worker":
-        done = [t for t in kt_tuner.oracle.trials.values() if t.status == COMPLETED and t.score is not None]
-        if done:
-            top = max(done, key=lambda t: t.score)
-            best = {"trial_id": top.trial_id, "candidate": top.hyperparameters.get("candidate"), "score": top.score,
-                    "objective": family.objective}
+            train_ds, steps = repeat_epochs(train_ds)  # one iterator per trial, not one per epoch
+            # The run engine's guard: a trial whose loss turns NaN stops at once and fails, so no NaN score is kept.
+            kt_tuner.search(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, verbose=verbose,
+                            shuffle=False,  # the pipeline shuffles; Keras would warn that it ignores shuffle=True
+                            callbacks=[finite_guard(None)])
+
+        trials = {tid: t.status for tid, t in getattr(kt_tuner.oracle, "trials", {}).items()}
+        best = None
+        if role != "worker":
+            done = [t for t in kt_tuner.oracle.trials.values() if t.status == COMPLETED and t.score is not None]
+            if done:
+                top = max(done, key=lambda t: t.score)
+                best = {"trial_id": top.trial_id, "candidate": top.hyperparameters.get("candidate"), "score": top.score,
+                        "objective": family.objective}
+    finally:
+        if lock is not None:
+            lock.release()
     return SearchResult(project_dir, pruning, role, trials, best)

@@ -39,6 +39,16 @@ DEFAULT_TRAINING_RECIPE = types.MappingProxyType(
 DEFAULT_FINETUNING_RECIPE = types.MappingProxyType(
     dict(head_epochs=1, epochs=4, batch_size=32, learning_rate=1e-3, finetune_learning_rate=1e-4,
          weight_decay=1e-4, augment=True))
+#: How a run on the user's own data is sized (``kerasdil.run.size_schedule``), in place of the
+#: MNIST recipe's epoch count: ``passes`` over the training images, at least ``min_steps``
+#: optimizer steps; early stopping on the validation loss after ``patience`` (a share of
+#: the epochs, at least ``min_patience`` epochs) without improvement, never before
+#: ``min_steps``, best weights restored. tools/bench_user_data.py measures these defaults.
+#: A fine-tune spends ``head_share`` of the steps on the new layers (backbone frozen) and the
+#: rest on every layer at ``finetune_learning_rate``. The batch is at most ``max_batch_share`` of
+#: the training images (a power of two, at least 16), so small data still gives many steps per epoch.
+DEFAULT_DATA_RECIPE = types.MappingProxyType(
+    dict(min_steps=3000, passes=30, patience=0.25, min_patience=8, head_share=0.2, max_batch_share=0.1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +149,9 @@ class ZooRecord:
             weights were trained with them (see the model card).
         finetuning_recipe: ``kerasdil.finetune``'s settings (head_epochs, epochs,
             batch_size, learning_rate, finetune_learning_rate, weight_decay, augment).
+        data_recipe: how runs on the user's own data are sized (``DEFAULT_DATA_RECIPE``'s
+            keys: min_steps, passes, patience, min_patience, head_share, max_batch_share); MNIST runs
+            keep ``training_recipe``.
         backbone_layers: name prefixes of the layers that form the backbone
             (frozen first when fine-tuning); empty when the model has none.
         cost: ``(schedule, width, input_shape, num_classes, **options) -> (params, macs)``
@@ -169,6 +182,7 @@ class ZooRecord:
     cost: Optional[Callable] = None
     summary: Optional[Callable] = None
     search_families: Optional[str] = None
+    data_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_DATA_RECIPE)
 
     def __post_init__(self):
         # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does).
@@ -176,6 +190,7 @@ class ZooRecord:
         object.__setattr__(self, "training_recipe", types.MappingProxyType(dict(self.training_recipe)))
         object.__setattr__(self, "finetuning_recipe", types.MappingProxyType(dict(self.finetuning_recipe)))
         object.__setattr__(self, "backbone_layers", tuple(self.backbone_layers))
+        object.__setattr__(self, "data_recipe", types.MappingProxyType({**DEFAULT_DATA_RECIPE, **self.data_recipe}))
 
     @property
     def weights(self):
