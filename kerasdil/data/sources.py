@@ -360,8 +360,9 @@ def _probe(path, what="image"):
         image = tf.io.decode_image(contents, channels=0, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.UnknownError,
             tf.errors.DataLossError) as err:
-        reason = str(getattr(err, "message", err)).strip().splitlines()[0]
-        raise ValueError(f"{what} {path} cannot be decoded ({reason})") from None
+        from .checks import readable_error
+
+        raise ValueError(f"{what} {path} cannot be decoded ({readable_error(err)})") from None
     return tuple(int(v) for v in image.shape), image
 
 
@@ -416,7 +417,33 @@ def _stratified_split(labels, fraction, seed):
     return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(val, dtype=np.int64))
 
 
-def _file_dataset(paths, labels, image_size, resize, channels, masks=None):
+def _note_unused(folder, used, notes, record):
+    """Name the files of ``folder`` that were not read, in the notes and the record."""
+    from .checks import unused_files_note
+
+    note, unused = unused_files_note(folder, used, IMAGE_EXTENSIONS)
+    record["left_out"] = unused
+    if note:
+        notes.append(note)
+
+
+def _mask_reader(table):
+    """A tf function ``path -> (H, W, 1) float32 labels``: the file's stored values through ``table``."""
+    import tensorflow as tf
+
+    from .masks import read_mask
+
+    lookup = tf.constant(table, tf.int32)
+
+    def read(path):
+        m = tf.numpy_function(lambda p: read_mask(p.decode()), [path], tf.uint8, stateful=False)
+        m = tf.gather(lookup, tf.cast(tf.ensure_shape(m, (None, None)), tf.int32))
+        return tf.cast(m[..., None], tf.float32)
+
+    return read
+
+
+def _file_dataset(paths, labels, image_size, resize, channels, masks=None, mask_table=None):
     import tensorflow as tf
 
     resize_image, resize_mask = _resize_fn(image_size, resize)
@@ -432,9 +459,10 @@ def _file_dataset(paths, labels, image_size, resize, channels, masks=None):
 
         ds = tf.data.Dataset.from_tensor_slices((list(paths), np.asarray(labels, np.int32)))
     else:
+        read_mask = _mask_reader(np.arange(256) if mask_table is None else mask_table)
+
         def fn(path, mask_path):
-            m = tf.io.decode_png(tf.io.read_file(mask_path), channels=0)[..., :1]
-            m = resize_mask(tf.cast(m, tf.float32))
+            m = resize_mask(read_mask(mask_path))
             return load_image(path), tf.cast(tf.ensure_shape(m, (*image_size, 1))[..., 0], tf.int32)
 
         ds = tf.data.Dataset.from_tensor_slices((list(paths), list(masks)))
@@ -488,7 +516,8 @@ def _default_test(kept, record):
         record["test_split"] = "the training split (no validation or test images)"
 
 
-def _load_classification_folder(folder, image_size, resize, channels, validation_split, seed, notes, record):
+def _load_classification_folder(folder, image_size, resize, channels, validation_split, seed, notes, record,
+                                class_names=None):
     layout = _split_layout(folder)
     if layout is None:
         if _is_segmentation_folder(folder):
@@ -497,13 +526,17 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
                 "(such as deeplab_aspp) on it, or give a folder of class subfolders to a classifier."
             )
         layout = {"all": folder}
-    names = None
+    from .checks import check_classes_trainable, check_split_keeps_training
+
+    names = list(class_names) if class_names is not None else None
     files = {}
     for split in ("train", "validation", "test", "all"):
         if split in layout:
             split_names, paths, labels = _classification_files(layout[split], names)
             names = names or split_names
             files[split] = (paths, labels)
+    check_classes_trainable(names, f"data folder {folder}")
+    _note_unused(folder, [p for paths, _ in files.values() for p in paths], notes, record)
     shapes, skipped = [], []
     kept = {}
     for split, (paths, labels) in files.items():
@@ -529,6 +562,7 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
     if "all" in kept:
         paths, labels = kept.pop("all")
         tr, va = _stratified_split(labels, validation_split, seed)
+        check_split_keeps_training(labels, labels[tr], names, validation_split, folder)
         kept["train"] = ([paths[i] for i in tr], labels[tr])
         if len(va):
             kept["validation"] = ([paths[i] for i in va], labels[va])
@@ -541,6 +575,7 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
         if "validation" not in kept and "train" in kept and validation_split > 0:
             paths, labels = kept["train"]
             tr, va = _stratified_split(labels, validation_split, seed)
+            check_split_keeps_training(labels, labels[tr], names, validation_split, layout["train"])
             kept["train"] = ([paths[i] for i in tr], labels[tr])
             if len(va):
                 kept["validation"] = ([paths[i] for i in va], labels[va])
@@ -553,24 +588,14 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
 
 
 def _read_class_names(folder):
+    """``(names, ignore value)`` of ``folder/classes.txt``, or ``(None, None)`` without one."""
+    from .masks import parse_class_lines
+
     path = os.path.join(folder, CLASS_NAMES_FILE)
     if not os.path.isfile(path):
-        return None
+        return None, None
     with open(path, encoding="utf-8") as f:
-        names = [line.strip() for line in f if line.strip()]
-    if not names:
-        raise ValueError(f"class-names file {path} is empty; write one class name per line (class 0 first).")
-    if len(set(names)) != len(names):
-        raise ValueError(f"class-names file {path} names a class twice; every line must be a different name.")
-    return names
-
-
-def _png_bit_depth(path):
-    with open(path, "rb") as f:
-        head = f.read(26)
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 25:
-        return head[24]
-    return None
+        return parse_class_lines(f, path)
 
 
 def _segmentation_pairs(folder):
@@ -597,8 +622,55 @@ def _segmentation_pairs(folder):
     return pairs
 
 
+def _segmentation_names(folder, layout, class_names, num_classes, ignore_index):
+    """``(names or None, ignore value or None)`` from the arguments and the folders' ``classes.txt``."""
+    names, ignore = (list(class_names), None) if class_names else (None, None)
+    for where in (folder, *layout.values()):
+        if names is None:
+            names, ignore = _read_class_names(where)
+    if ignore_index is not None and ignore is not None and ignore != ignore_index:
+        raise ValueError(f"ignore_index={ignore_index} but {CLASS_NAMES_FILE} says 'ignore: {ignore}'; they must agree.")
+    if names is not None and num_classes is not None and len(names) != num_classes:
+        raise ValueError(f"{len(names)} class names but num_classes={num_classes}; they must agree.")
+    return names, ignore_index if ignore_index is not None else ignore
+
+
+def _read_pair(image_path, mask_path, limit, names, ignore):
+    """``(image shape, values of the mask)`` of one pair, or ValueError (skip) / ValueError (refuse) naming it."""
+    from .masks import MaskFormatError, read_mask
+
+    image_shape, _ = _probe(image_path)
+    if not mask_path.lower().endswith(".png"):
+        raise ValueError(f"mask {mask_path} is not a PNG (masks must be lossless PNGs of class ids)")
+    try:
+        mask = read_mask(mask_path)
+    except MaskFormatError as err:
+        raise _Refusal(str(err)) from None
+    if image_shape[:2] != mask.shape:
+        raise _Refusal(
+            f"image {image_path} is {image_shape[0]}x{image_shape[1]} but its mask {mask_path} is "
+            f"{mask.shape[0]}x{mask.shape[1]}; a mask must be the size of its image."
+        )
+    values = set(np.unique(mask).tolist()) - {ignore}
+    top = max(values, default=0)
+    if limit is not None and top >= limit:
+        source = f"{CLASS_NAMES_FILE} lists {limit}" if names is not None else f"num_classes={limit}"
+        raise _Refusal(
+            f"mask {mask_path} has class id {top}, past the {limit} classes ({source}, ids 0..{limit - 1}); "
+            "fix the mask or the class count" + (", or name the ignored value (--ignore-index)." if top == 255 else ".")
+        )
+    return image_shape, values | ({ignore} & set(np.unique(mask).tolist()))
+
+
+class _Refusal(Exception):
+    """A mask that refuses the whole folder (not one file to skip)."""
+
+
 def _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed, num_classes,
-                              class_names, notes, record):
+                              class_names, notes, record, ignore_index=None):
+    from .checks import check_split_keeps_training
+    from .masks import value_table
+
     layout = _split_layout(folder)
     if layout is None:
         if not _is_segmentation_folder(folder):
@@ -608,48 +680,21 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
                 f"{', '.join(_subfolders(folder)) or 'no folders'}."
             )
         layout = {"all": folder}
-    names = class_names or _read_class_names(folder)
-    for split_folder in layout.values():
-        names = names or _read_class_names(split_folder)
-    if names is not None and num_classes is not None and len(names) != num_classes:
-        raise ValueError(f"{len(names)} class names but num_classes={num_classes}; they must agree.")
+    names, ignore = _segmentation_names(folder, layout, class_names, num_classes, ignore_index)
     limit = len(names) if names is not None else num_classes
-    shapes, skipped, kept, max_id = [], [], {}, 0
+    shapes, skipped, kept, values, used = [], [], {}, set(), []
     for split, split_folder in layout.items():
         ok = []
         for image_path, mask_path in _segmentation_pairs(split_folder):
+            used += [image_path, mask_path]
             try:
-                image_shape, _ = _probe(image_path)
-                if not mask_path.lower().endswith(".png"):
-                    raise ValueError(f"mask {mask_path} is not a PNG (masks must be lossless PNGs of class ids)")
-                mask_shape, mask = _probe(mask_path, "mask")
+                image_shape, found = _read_pair(image_path, mask_path, limit, names, ignore)
+            except _Refusal as err:
+                raise ValueError(str(err)) from None
             except ValueError as err:
                 skipped.append(str(err))
                 continue
-            if _png_bit_depth(mask_path) == 16:
-                raise ValueError(f"mask {mask_path} is a 16-bit PNG; save masks as 8-bit PNGs of class ids 0..255.")
-            mask = mask.numpy()
-            if mask.shape[-1] in (2, 4):
-                mask = mask[..., :-1]
-            if mask.shape[-1] == 3 and not (np.array_equal(mask[..., 0], mask[..., 1])
-                                            and np.array_equal(mask[..., 0], mask[..., 2])):
-                raise ValueError(
-                    f"mask {mask_path} is a colour image; save each mask as a single-channel PNG whose pixel "
-                    "values are class ids (0, 1, 2, ...), not a colour palette."
-                )
-            if image_shape[:2] != mask_shape[:2]:
-                raise ValueError(
-                    f"image {image_path} is {image_shape[0]}x{image_shape[1]} but its mask {mask_path} is "
-                    f"{mask_shape[0]}x{mask_shape[1]}; a mask must be the size of its image."
-                )
-            top = int(mask[..., 0].max())
-            if limit is not None and top >= limit:
-                source = f"{CLASS_NAMES_FILE} lists {limit}" if names is not None else f"num_classes={limit}"
-                raise ValueError(
-                    f"mask {mask_path} has class id {top}, past the {limit} classes ({source}, ids 0..{limit - 1}); "
-                    "fix the mask or the class count."
-                )
-            max_id = max(max_id, top)
+            values |= found
             shapes.append(image_shape)
             ok.append((image_path, mask_path))
         if not ok:
@@ -657,18 +702,18 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         kept[split] = ok
     _warn_skipped(skipped)
     record["skipped"] = skipped
-    if names is None:
-        count = num_classes or max_id + 1
-        if count < 2:
-            raise ValueError(f"the masks in {folder} hold only class 0; segmentation needs at least two classes.")
-        names = [str(i) for i in range(count)]
-        notes.append(f"{count} classes from the largest mask value (add {CLASS_NAMES_FILE} to name them)")
+    _note_unused(folder, used, notes, record)
+    table, names, note = value_table(values, names=names, ignore_index=ignore, num_classes=num_classes,
+                                     where=f"the masks in {folder}")
+    if note:
+        notes.append(note)
+    record["ignore_index"] = ignore
     image_size = _choose_size(shapes, image_size, resize, notes)
     channels = _choose_channels(shapes, channels, notes)
 
     def make(pairs):
         return lambda: _file_dataset([p for p, _ in pairs], None, image_size, resize, channels,
-                                     masks=[m for _, m in pairs])
+                                     masks=[m for _, m in pairs], mask_table=table)
 
     if "all" in kept:
         pairs = kept.pop("all")
@@ -677,6 +722,7 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         n_val = int(round(len(pairs) * validation_split))
         if validation_split > 0 and n_val == 0 and len(pairs) >= 2:
             n_val = 1
+        check_split_keeps_training(np.zeros(len(pairs)), np.zeros(len(pairs) - n_val), None, validation_split, folder)
         kept["train"] = [pairs[i] for i in sorted(order[n_val:])]
         if n_val:
             kept["validation"] = [pairs[i] for i in sorted(order[:n_val])]
@@ -689,6 +735,7 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         if "validation" not in kept and "train" in kept and validation_split > 0:
             pairs = kept["train"]
             tr, va = _stratified_split(np.zeros(len(pairs)), validation_split, seed)
+            check_split_keeps_training(np.zeros(len(pairs)), np.zeros(len(tr)), None, validation_split, layout["train"])
             kept["train"] = [pairs[i] for i in tr]
             if len(va):
                 kept["validation"] = [pairs[i] for i in va]
@@ -979,6 +1026,7 @@ def load_data(
     data_dir=None,
     num_classes=None,
     class_names=None,
+    ignore_index=None,
 ):
     """Resolve the user's data into a :class:`DataSpec` (see the module docstring for the sources).
 
@@ -997,7 +1045,12 @@ def load_data(
         data_dir: tensorflow-datasets folder (default ``$TFDS_DATA_DIR``, ``$KERASDIL_DATA_DIR``).
         num_classes: classes, where the data cannot tell (masks without ``classes.txt``
             are counted from their largest value).
-        class_names: names of the classes, where the data has none.
+        class_names: names of the classes, where the data has none; for a folder of class
+            subfolders, the classes to read it with (a model's classes, matched by name: every
+            subfolder must be one of them).
+        ignore_index: segmentation: the mask value (0..255) left out of training and scoring
+            (pixels labelled -1 in the pipeline); a ``classes.txt`` line ``ignore: 255`` says
+            the same. Masks holding only 0 and 255 are read as binary (255 is class 1).
 
     Returns:
         :class:`DataSpec`.
@@ -1018,8 +1071,14 @@ def load_data(
         return source
     if task not in (None, "classification", "segmentation"):
         raise ValueError(f"task must be 'classification' or 'segmentation'; got {task!r}.")
-    image_size = _as_size(image_size)
+    from .checks import check_image_memory, large_image_note
+    from .masks import check_ignore_index
+
+    given_size = image_size = _as_size(image_size)
     _check_options(resize, channels, validation_split)
+    ignore_index = check_ignore_index(ignore_index)
+    if image_size is not None:
+        check_image_memory((*image_size, channels or 3), what="images brought to image_size")
     notes, record = [], {}
     if isinstance(source, (str, os.PathLike)) and os.fspath(source).startswith(TFDS_PREFIX):
         kind, label = "tfds", os.fspath(source)
@@ -1043,18 +1102,21 @@ def load_data(
         if segmentation and task != "classification":
             kind = "segmentation_folder"
             found = _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed,
-                                              num_classes, class_names, notes, record)
+                                              num_classes, class_names, notes, record, ignore_index)
         else:
             kind = "image_folder"
             found = _load_classification_folder(folder, image_size, resize, channels, validation_split, seed,
-                                                notes, record)
-            if class_names is not None and list(class_names) != list(found[1]):
-                raise ValueError(f"class_names {list(class_names)} differ from the folder's classes {found[1]}.")
+                                                notes, record, class_names)
     else:
         kind, label = "in_memory", _describe_in_memory(source)
         found = _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes,
                                 class_names, notes, record)
     found_task, names, input_shape, splits = found
+    if ignore_index is not None and found_task != "segmentation":
+        raise ValueError("ignore_index applies to segmentation masks; this data holds class labels.")
+    check_image_memory(input_shape, what=f"the images of {label}")
+    if given_size is None and large_image_note(*input_shape[:2]):
+        notes.append(large_image_note(*input_shape[:2]))
     if task is not None and found_task != task:
         raise ValueError(
             f"{label} holds {found_task} data ({'masks' if found_task == 'segmentation' else 'class labels'}), "
