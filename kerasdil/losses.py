@@ -51,8 +51,9 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         # Labels may come as (batch,) or (batch, 1), as Keras' sparse losses accept.
         if len(labels.shape) == len(y_pred.shape):
             labels = ops.squeeze(labels, axis=-1)
-        one_hot = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
-        return keras.losses.categorical_crossentropy(
+        valid = ops.cast(ops.greater_equal(labels, 0), y_pred.dtype)  # -1: a pixel a mask marks as ignored
+        one_hot = ops.one_hot(ops.maximum(labels, 0), num_classes, dtype=y_pred.dtype)
+        return valid * keras.losses.categorical_crossentropy(
             one_hot, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
         )
 
@@ -62,13 +63,16 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         return config
 
 
-def sparse_crossentropy(label_smoothing=0.0, from_logits=False):
+def sparse_crossentropy(label_smoothing=0.0, from_logits=False, ignore_class=None):
     """Cross-entropy on integer labels: Keras's own loss, or the smoothed one when
     ``label_smoothing`` > 0 (what the classification and segmentation tasks train with).
+
+    ``ignore_class`` (segmentation: -1, the label of pixels a mask marks as ignored)
+    leaves those labels out of the loss and its mean (Keras's ``ignore_class``).
 
     Example:
         >>> loss = sparse_crossentropy(label_smoothing=0.1, from_logits=True)
     """
     if label_smoothing:
         return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing, from_logits=from_logits)
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class)

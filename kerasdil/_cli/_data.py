@@ -26,6 +26,9 @@ def add_data_arguments(parser, *, sizes=True):
     group.add_argument("--validation-split", type=float, default=None, metavar="F",
                        help="share of the training images held out for validation when the data has no "
                             "validation split (default 0.2)")
+    group.add_argument("--ignore-index", type=int, default=None, metavar="V",
+                       help="segmentation: the mask value (0..255, such as 255) left out of training and scoring; "
+                            "a classes.txt line 'ignore: 255' says the same")
     return group
 
 
@@ -36,7 +39,7 @@ def data_options(args):
     options = {}
     if getattr(args, "image_size", None) is not None:
         options["image_size"] = list(_as_size(args.image_size))
-    for name in ("channels", "resize", "validation_split", "data_dir"):
+    for name in ("channels", "resize", "validation_split", "data_dir", "ignore_index"):
         value = getattr(args, name, None)
         if value is not None:
             options[name] = value
