@@ -495,6 +495,9 @@ def finetune(
     for key in ("learning_rate", "finetune_learning_rate"):
         if not isinstance(settings[key], (int, float)) or not settings[key] > 0:
             raise ValueError(f"finetune: `{key}` must be > 0, got {settings[key]!r}.")
+    from kerasdil.data.checks import check_limit, check_model_memory  # hostile sizes: one sentence, nothing written
+
+    check_limit(limit)
     model_kwargs = dict(model_kwargs or {})
     user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
     if user_data is not None:
@@ -526,6 +529,7 @@ def finetune(
         source_model = resolve_model(source, "finetune: source", expect_trained=True)
         keras.utils.set_random_seed(seed)
         model = create_model(name, **build_kwargs)
+        check_model_memory(model, settings["batch_size"], training=True)
         # raises before any file is written
         report = transfer_backbone(source_model, model, adapt_input_channels=True, head_layers=HEAD_LAYER_NAMES)
         del source_model

@@ -135,7 +135,9 @@ class ClassificationTask(Task):
             "accuracy": float((pred == labels).mean()),
             "loss": loss,
             "errors": int((pred != labels).sum()),
-            "per_class_accuracy": {n: float(a) for n, a in zip(names, per_class)},
+            # A class with no test image has no accuracy (None), not 0.
+            "per_class_accuracy": {n: (float(a) if count else None)
+                                   for n, a, count in zip(names, per_class, confusion.sum(1))},
             "confusion_matrix": confusion.tolist(),
         }
         if class_names is not None:

@@ -721,6 +721,9 @@ def train(
         settings["augment"] = augmentation_settings(settings["augment"])
     elif not isinstance(settings["augment"], bool):
         raise ValueError(f"`augment` must be True, False or a dict of augmentation settings, got {settings['augment']!r}.")
+    from kerasdil.data.checks import check_limit, check_model_memory  # hostile sizes: one sentence, nothing written
+
+    check_limit(limit)
     model_kwargs = dict(model_kwargs or {})
     user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
     if user_data is not None:
@@ -772,6 +775,7 @@ def train(
         # A strategy's scope can be entered once: everything that needs it goes here.
         with dist.scope() if dist is not None else contextlib.nullcontext():
             model = create_model(name, **build_kwargs)
+            check_model_memory(model, settings["batch_size"], training=True)
             check_data_fits_model(train_ds, model)
             if sync_batchnorm:
                 from kerasdil.distribute import synchronize_batchnorm

@@ -72,3 +72,20 @@ def trained_on(model_path):
     options = {k: v for k, v in (run.get("data_options") or {}).items() if k not in ("image_size", "channels")}
     options.setdefault("seed", run.get("seed", 0))
     return record["source"], options
+
+
+def scored_split(out_dir):
+    """What a run's final scores were measured on, in words: "test", or what stood in for a missing test split."""
+    import json
+    import os
+
+    path = os.path.join(out_dir, "data.json")
+    if not os.path.isfile(path):
+        return "test"
+    with open(path) as f:
+        stand_in = json.load(f).get("test_split")
+    if not stand_in:
+        return "test"
+    if "validation" in stand_in:
+        return "validation (held back; the data has no test split)"
+    return "training-image (the data has no validation or test split)"

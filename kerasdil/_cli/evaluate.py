@@ -49,7 +49,7 @@ def load_model_arg(spec):
     return create_model(spec), info
 
 
-def _user_test_data(args, model, task):
+def _user_test_data(args, model, task, info=None):
     """``(test dataset, description, class names)`` from the user's data, or None for MNIST sources."""
     from kerasdil.data.sources import is_user_data, load_data
 
@@ -72,15 +72,47 @@ def _user_test_data(args, model, task):
     height, width, channels = tuple(model.input_shape)[1:]
     if height is None or width is None:
         raise ValueError(f"model {model.name!r} takes images of any size; evaluate it in Python with a fixed size.")
+    from kerasdil.data.checks import check_class_names_agree
+
+    names = model_class_names(args.model, info)
+    if names is not None and task.name == "classification":
+        options["class_names"] = names  # the folder's classes are matched to the model's by name
     spec = load_data(data, task=task.name, image_size=(height, width), channels=channels, **options)
+    check_class_names_agree(spec, names, f"model {args.model}")
     classes = model.outputs[0].shape[-1]
     if classes is not None and classes != spec.num_classes:
         raise ValueError(
             f"model {model.name!r} predicts {classes} classes but the data has {spec.num_classes} "
             f"({', '.join(spec.class_names)}); evaluate on data of the classes it was trained for."
         )
+    if names is None and task.name == "classification":
+        print(f"the model records no class names: the data's classes ({', '.join(spec.class_names)}) are taken as "
+              f"its classes 0..{spec.num_classes - 1} in that order")
     test = spec.dataset("test", batch_size=args.batch_size, shuffle=False, limit=args.limit)
     return test, spec.description, spec.class_names
+
+
+def model_class_names(spec, info):
+    """The class names a model predicts, in output order: from its run folder's data.json, else the
+    zoo's data set (MNIST digits, MNIST scenes), else None."""
+    import json
+    import os
+
+    if spec.endswith(".keras"):
+        record = os.path.join(os.path.dirname(os.path.abspath(spec)), "data.json")
+        if os.path.isfile(record):
+            with open(record) as f:
+                return list(json.load(f).get("class_names") or []) or None
+        return None
+    if info is None:
+        return None
+    from kerasdil.data.scenes import SCENE_CLASS_NAMES
+
+    if info.task == "segmentation" and info.num_classes == len(SCENE_CLASS_NAMES):
+        return list(SCENE_CLASS_NAMES)
+    if info.task == "classification" and info.num_classes == 10:
+        return [str(d) for d in range(10)]  # MNIST's digits
+    return None
 
 
 def run(args):
@@ -99,9 +131,15 @@ def run(args):
                 raise ValueError(f"{flag} must be an integer >= 1; got {value}.")
         if args.corruption_seed < 0:
             raise ValueError(f"--corruption-seed must be a non-negative integer; got {args.corruption_seed}.")
+    from kerasdil.data.checks import check_limit, check_model_memory
+
+    check_limit(args.limit, "--limit")
+    check_limit(args.batch_size, "--batch-size")
     model, info = load_model_arg(args.model)
     task = get_task(info.task) if info else task_of_model(model)
-    user = _user_test_data(args, model, task)
+    if None not in tuple(model.input_shape)[1:3]:
+        check_model_memory(model, args.batch_size, training=False)
+    user = _user_test_data(args, model, task, info)
     if user is not None:
         test, source_text, class_names = user
         print(source_text)
@@ -143,6 +181,7 @@ def run(args):
             canvas = tuple(info.input_shape[:2])
         if canvas != size:
             model = _model_at_size(args.model, model, canvas)
+            check_model_memory(model, args.batch_size, training=False)  # before any scene is composed
         extra = dict(canvas_size=canvas, **scenes)  # scenes at the size the model was built for (or --canvas)
     scene_arrays = None
     if buckets is not None:
@@ -167,6 +206,8 @@ def _score(args, model, task, test, class_names, name, data_text, corruptions=No
            scenes_info=None):
     import os
 
+    if ":" in args.model and os.sep not in args.model:
+        name = args.model.replace(":", "-")  # one folder per weights tag: deeplab_aspp-scenes
     out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{name}"))
     os.makedirs(out, exist_ok=True)
     metrics = task.evaluate(model, test, out_dir=out, class_names=class_names, prefix="eval_")  # training's plots stay
@@ -188,7 +229,8 @@ def _score(args, model, task, test, class_names, name, data_text, corruptions=No
     write_text(path, dumps(metrics, indent=2))
     if "accuracy" in metrics:
         print(f"accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of {metrics['samples']}), loss {metrics['loss']:.4f}")
-        print("per-class accuracy: " + ", ".join(f"{c}: {a:.4f}" for c, a in metrics["per_class_accuracy"].items()))
+        print("per-class accuracy: " + ", ".join(f"{c}: {'n/a' if a is None else f'{a:.4f}'}"
+                                                 for c, a in metrics["per_class_accuracy"].items()))
     else:
         print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
         iou = metrics.get("per_class_iou")

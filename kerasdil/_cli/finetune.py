@@ -1,6 +1,6 @@
 """`kerasdil finetune NAME --from SOURCE ...`"""
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, scored_split
 from kerasdil._cli.train import model_kwargs_arg
 
 
@@ -32,6 +32,9 @@ def run(args):
 
     from kerasdil.finetune import finetune
 
+    from kerasdil.data.checks import check_limit
+
+    check_limit(args.limit, "--limit")
     out = args.out or os.path.join("runs", f"{args.model}-finetune")
     result = finetune(
         args.model,
@@ -56,7 +59,7 @@ def run(args):
                  f"pixel accuracy {m['pixel_accuracy']:.4f}")
     else:
         score = f"accuracy {m['accuracy']:.4f}"
-    print(f"{args.model} fine-tuned from {args.source or 'its default source'}: test {score} on {m.get('samples')} images; "
+    print(f"{args.model} fine-tuned from {args.source or 'its default source'}: {scored_split(out)} {score} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

@@ -2,7 +2,7 @@
 
 import argparse
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, scored_split
 
 
 def _json_object_arg(text, example):
@@ -82,6 +82,9 @@ def run(args):
     from kerasdil._cli._scenes import scene_settings
     from kerasdil.train import train
 
+    from kerasdil.data.checks import check_limit
+
+    check_limit(args.limit, "--limit")
     out = args.out or os.path.join("runs", args.model)
     result = train(
         args.model,
@@ -109,7 +112,7 @@ def run(args):
     )
     m = result.metrics
     score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"mIoU {m.get('miou', float('nan')):.4f}"
-    print(f"{args.model}: test {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
+    print(f"{args.model}: {scored_split(out)} {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

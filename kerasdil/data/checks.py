@@ -274,6 +274,7 @@ def match_class_names(data_names, model_names, *, what="the model"):
 __all__ = [
     "LARGE_IMAGE_PIXELS",
     "available_memory_bytes",
+    "check_class_names_agree",
     "check_classes_trainable",
     "check_image_memory",
     "check_limit",
@@ -365,3 +366,24 @@ def unused_files_note(folder, used, extensions):
                                                                        if len(unused) > 3 else "")
     return (f"{len(unused)} file(s) left out, not images in the folder layout ({'/'.join(extensions)} in class "
             f"folders or images/ and masks/): {shown}"), unused
+
+
+def check_class_names_agree(spec, model_names, what="the model"):
+    """Refuse data whose class names (folders, ``classes.txt``) differ from a model's, listing both.
+
+    Numbered names (``"0"``, ``"1"``, ... as a segmentation folder without ``classes.txt``
+    gets) stand for class ids and agree with any names of the same count.
+
+    Example:
+        >>> check_class_names_agree(spec, ["background", "cat"], "model run/model.keras")
+    """
+    if model_names is None:
+        return
+    names = [str(n) for n in spec.class_names]
+    numbered = names == [str(i) for i in range(len(names))]
+    if names != [str(n) for n in model_names] and not (numbered and len(names) == len(model_names)):
+        raise ValueError(
+            f"the data's classes ({', '.join(names)}) differ from the classes of {what} "
+            f"({', '.join(map(str, model_names))}); classes are matched by name, never by position, so name "
+            "the data's classes (folders, classes.txt) as the model's."
+        )

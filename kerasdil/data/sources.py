@@ -529,6 +529,11 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
     from .checks import check_classes_trainable, check_split_keeps_training
 
     names = list(class_names) if class_names is not None else None
+    if names is not None:
+        from .checks import match_class_names
+
+        for split_folder in layout.values():
+            match_class_names(_subfolders(split_folder), names, what="the model")
     files = {}
     for split in ("train", "validation", "test", "all"):
         if split in layout:
@@ -536,6 +541,9 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
             names = names or split_names
             files[split] = (paths, labels)
     check_classes_trainable(names, f"data folder {folder}")
+    present = sorted({n for paths, labels in files.values() for n in (names[i] for i in set(labels))}, key=names.index)
+    if len(present) < len(names):
+        notes.append(f"the folder holds {len(present)} of the {len(names)} classes ({', '.join(present)})")
     _note_unused(folder, [p for paths, _ in files.values() for p in paths], notes, record)
     shapes, skipped = [], []
     kept = {}
@@ -1125,8 +1133,10 @@ def load_data(
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(f"the data has {len(names)} classes but num_classes={num_classes}.")
     sizes = {k: v.count for k, v in splits.items()}
-    counts = " / ".join(f"{sizes[s]:,} {s}" if sizes.get(s) is not None else f"? {s}"
-                        for s in ("train", "validation", "test") if s in sizes)
+    shown = ("train", "validation") if record.get("test_split") else ("train", "validation", "test")
+    counts = " / ".join(f"{sizes[s]:,} {s}" if sizes.get(s) is not None else f"? {s}" for s in shown if s in sizes)
+    if record.get("test_split"):
+        counts += f"; no test split: final scores are on {record['test_split'].split(' (')[0]}"
     h, w, c = input_shape
     description = (f"data: {label} ({found_task}, {len(names)} classes, {counts}; {h}x{w}x{c}, resize={resize})"
                    + "".join(f"; {n}" for n in notes))
