@@ -131,3 +131,14 @@ def dilation_fits(layer, input_shape, kernel_size, dilation_rate, padding):
             f"dilation_rate below {size}.",
             stacklevel=3,
         )
+
+
+def class_count(layer, value):
+    """``num_classes`` of a softmax head: an int >= 2 (one logit under a softmax always predicts its class)."""
+    positive_int(layer, "num_classes", value)
+    if value < 2:
+        raise ValueError(
+            f"{layer}: `num_classes` must be 2 or more, got {value!r}: a softmax over one class predicts that class "
+            "for every pixel; for foreground against background use num_classes=2."
+        )
+    return value

@@ -274,7 +274,7 @@ def deeplab_aspp(
             f"{', '.join(map(str, OUTPUT_STRIDES))}."
         )
     input_shape = _check_input_shape(name, input_shape, output_stride)
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
     V.positive_int(name, "width", width)
     V.positive_int(name, "aspp_filters", aspp_filters)
     V.positive_int(name, "decoder_filters", decoder_filters)
@@ -391,7 +391,7 @@ def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, a
     if isinstance(output_stride, bool) or not isinstance(output_stride, int) or output_stride < 1:
         raise ValueError(f"{name}: `output_stride` must be a positive int such as 8 or 16, got {output_stride!r}.")
     input_shape = _check_input_shape(name, input_shape, output_stride)
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
     V.positive_int(name, "aspp_filters", aspp_filters)
     V.positive_int(name, "decoder_filters", decoder_filters)
     rates = _aspp_rates(aspp_rates, output_stride, name)
@@ -466,7 +466,7 @@ def unet_baseline(
     for f in filters:
         V.positive_int(name, "filters", f)
     input_shape = _check_input_shape(name, input_shape, 2 ** len(filters))
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Conv2D(filters[0], 3, strides=2, padding="same", name="entry_conv")(inputs)
