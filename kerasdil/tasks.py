@@ -100,7 +100,10 @@ class ClassificationTask(Task):
         train = data.mnist("train", augment=augment, limit=limit, **common)
         validation = data.mnist("validation", **common) if val else None
         test = data.mnist("test", source=arrays, batch_size=batch_size, limit=limit)
-        return train, validation, test, arrays.describe()
+        from kerasdil.data.checks import describe_limit
+
+        sizes = {"train": arrays.num_train - val, "test": arrays.num_test}
+        return train, validation, test, arrays.describe() + describe_limit(sizes, limit)
 
     def evaluate(self, model, dataset, out_dir=None, class_names=None, prefix=""):
         probs, labels = predict_dataset(model, dataset)

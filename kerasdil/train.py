@@ -488,7 +488,9 @@ def user_datasets(spec, *, batch_size, augment=False, limit=None, seed=0):
     train = spec.dataset("train", batch_size=batch_size, augment=augment, limit=limit, seed=seed)
     validation = spec.dataset("validation", batch_size=batch_size, shuffle=False)
     test = spec.dataset("test", batch_size=batch_size, shuffle=False, limit=limit)
-    return train, validation, test, spec.description
+    from kerasdil.data.checks import describe_limit  # what --limit keeps, on the data line
+
+    return train, validation, test, spec.description + describe_limit(spec.sizes(), limit)
 
 
 def describe_data_arg(data, spec):

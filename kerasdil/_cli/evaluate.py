@@ -89,7 +89,9 @@ def _user_test_data(args, model, task, info=None):
         print(f"the model records no class names: the data's classes ({', '.join(spec.class_names)}) are taken as "
               f"its classes 0..{spec.num_classes - 1} in that order")
     test = spec.dataset("test", batch_size=args.batch_size, shuffle=False, limit=args.limit)
-    return test, spec.description, spec.class_names
+    from kerasdil.data.checks import describe_limit
+
+    return test, spec.description + describe_limit({"test": spec.sizes().get("test")}, args.limit), spec.class_names
 
 
 def model_class_names(spec, info):

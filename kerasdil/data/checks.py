@@ -278,6 +278,7 @@ __all__ = [
     "check_classes_trainable",
     "check_image_memory",
     "check_limit",
+    "describe_limit",
     "check_model_memory",
     "check_split_keeps_training",
     "estimate_model_bytes",
@@ -387,3 +388,21 @@ def check_class_names_agree(spec, model_names, what="the model"):
             f"({', '.join(map(str, model_names))}); classes are matched by name, never by position, so name "
             "the data's classes (folders, classes.txt) as the model's."
         )
+
+
+def describe_limit(sizes, limit, flag="--limit"):
+    """What ``limit`` keeps of each split, for the data line ("" without a limit).
+
+    Args:
+        sizes: ``{split: number of examples}`` before the limit (None where unknown).
+        limit: the limit, or None.
+
+    Example:
+        >>> describe_limit({"train": 2000, "validation": 200, "test": 500}, 50)
+        '; --limit 50 keeps 50 of 2,000 train and 50 of 500 test images'
+    """
+    if limit is None:
+        return ""
+    kept = [f"{min(limit, n):,} of {n:,} {split}" if n is not None else f"at most {limit:,} {split}"
+            for split, n in sizes.items() if split in ("train", "test")]
+    return f"; {flag} {limit} keeps {' and '.join(kept)} images" if kept else ""

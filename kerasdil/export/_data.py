@@ -101,7 +101,7 @@ def _as_inputs(x, what, input_shape):
 def _mnist(source, num_representative, max_samples, seed):
     from kerasdil.data import load_mnist_arrays, normalize
 
-    arrays = load_mnist_arrays(source)
+    arrays = load_mnist_arrays(source, download=False)  # a proof never waits on a download: local file, else sample
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(arrays.num_train, size=min(num_representative, arrays.num_train), replace=False))
     rep = normalize(arrays.x_train[pick])
@@ -119,6 +119,10 @@ def _from_task(model_name, task, source, input_shape, num_representative, max_sa
 
         info = dataclasses.replace(model_info(model_name), input_shape=tuple(input_shape))
         task_object = get_task(task)
+        if source is None or source == "auto":
+            from kerasdil.data import load_mnist_arrays
+
+            source = load_mnist_arrays(source, download=False)  # local file, else the sample; never a download
         params = inspect.signature(task_object.datasets).parameters
         kwargs = dict(batch_size=64, source=source, augment=False, validation_size=0)
         # Generate only what is used (the scenes task makes 10,000 training scenes by default).
