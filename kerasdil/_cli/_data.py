@@ -89,3 +89,12 @@ def scored_split(out_dir):
     if "validation" in stand_in:
         return "validation (held back; the data has no test split)"
     return "training-image (the data has no validation or test split)"
+
+
+def progress_verbosity(quiet):
+    """Keras ``fit`` verbosity: a progress bar on a terminal; one plain line per epoch with ``--quiet`` or when
+    the output goes to a file or a pipe (where a progress bar's carriage returns pile into one line)."""
+    import sys
+
+    interactive = getattr(sys.stdout, "isatty", lambda: False)()
+    return 2 if quiet or not interactive else "auto"

@@ -10,7 +10,7 @@ def add_arguments(p):
                    help=DATA_HELP + "; your own data is evaluated whole, or its test/ folder (default: the data the "
                         "run folder's model was trained on, its test split; else MNIST's search order)")
     p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per prediction batch (default 256)")
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
     add_data_arguments(p, sizes=False)  # the model fixes the image size and channels
     g = p.add_argument_group("corruption benchmark (classifiers)")
