@@ -147,10 +147,13 @@ def large_image_note(height, width):
 def _layer_output_elements(layer):
     """Elements per example of the outputs of ``layer`` and, for nested models, of their layers."""
     total, largest = 0, 0
-    for sub in getattr(layer, "layers", None) or ():
+    subs = getattr(layer, "layers", None) or ()
+    for sub in subs:
         sub_total, sub_largest = _layer_output_elements(sub)
         total += sub_total
         largest = max(largest, sub_largest)
+    if subs:  # a nested model: its outputs are its last layers' outputs, counted above
+        return total, largest
     try:
         outputs = layer.output
     except (AttributeError, ValueError):  # a layer never called symbolically
