@@ -133,3 +133,20 @@ def test_classes_file_ignore_line_and_bad_ignore_values_are_one_sentence(tmp_pat
         load_data(str(tmp_path), ignore_index=300)
     table, names, note = value_table({0, 1, 3}, names=None, ignore_index=None, num_classes=None)
     assert names == ["0", "1", "2", "3"] and "ids 2 never appear" in note and table[3] == 3
+
+
+def test_mask_arrays_from_python_get_the_same_binary_and_ignore_rules():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(6, 8, 8)).astype(np.uint8)
+    binary = np.stack(_blocks([0, 255], count=6))
+    spec = load_data((x, binary), validation_split=0)
+    assert spec.num_classes == 2 and "binary masks" in spec.description
+    assert set(np.unique(_masks(spec))) == {0, 1}
+    with_void = np.stack(_blocks([0, 1, 2, 255], count=6))
+    with pytest.raises(ValueError, match="--ignore-index 255"):
+        load_data((x, with_void))
+    spec = load_data((x, with_void), validation_split=0, ignore_index=255)
+    labels = _masks(spec)
+    assert spec.num_classes == 3 and np.array_equal(labels == IGNORED, with_void == 255)
+    with pytest.raises(ValueError, match="hold the value 2, past the 2 classes"):
+        load_data((x, with_void), num_classes=2, ignore_index=255)

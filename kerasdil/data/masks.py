@@ -150,6 +150,11 @@ def value_table(values, *, names, ignore_index, num_classes, where="the masks"):
         table[255] = 1
         return table, ["0", "1"], (f"binary masks: {where} hold only 0 and 255, read as classes 0 and 1 "
                                    "(add classes.txt to name them)")
+    if count is not None and classes and max(classes) >= count:
+        raise ValueError(
+            f"{where} hold the value {max(classes)}, past the {count} classes (ids 0..{count - 1}); fix the masks or "
+            f"the class count{', or name the ignored value (ignore_index)' if max(classes) == 255 else ''}."
+        )
     if count is None:
         top = max(classes, default=0)
         if top >= 128 and top not in (ignore_index,) and len(classes) <= top // 2:

@@ -289,11 +289,12 @@ def _convert_channels(x, channels):
     return tf.image.rgb_to_grayscale(x)
 
 
-def _preprocess_tensor(image_size, resize, channels, task):
-    """A map function for in-memory (image, label) pairs: scale, channels, size."""
+def _preprocess_tensor(image_size, resize, channels, task, mask_table=None):
+    """A map function for in-memory (image, label) pairs: scale, channels, size (masks through ``mask_table``)."""
     import tensorflow as tf
 
     resize_image, resize_mask = _resize_fn(image_size, resize)
+    lookup = None if mask_table is None else tf.constant(mask_table, tf.int32)
 
     def fn(x, y):
         if x.dtype.is_integer:
@@ -305,7 +306,8 @@ def _preprocess_tensor(image_size, resize, channels, task):
         x = _convert_channels(x, channels)
         x = tf.ensure_shape(resize_image(x), (*image_size, channels))
         if task == "segmentation":
-            m = tf.cast(y, tf.float32)
+            m = tf.cast(y if lookup is None else tf.gather(lookup, tf.clip_by_value(tf.cast(y, tf.int32), 0, 255)),
+                        tf.float32)
             if m.shape.rank == 2:
                 m = m[..., None]
             y = tf.cast(tf.ensure_shape(resize_mask(m[..., :1]), (*image_size, 1))[..., 0], tf.int32)
@@ -935,8 +937,27 @@ def _in_memory_split(value, what):
     return dataset, len(x), tuple(x.shape[1:]), y.ndim - 1, int(y.max())
 
 
+def _array_mask_table(given, class_names, num_classes, ignore_index, notes, record):
+    """``(table, names)`` for segmentation masks given as numpy arrays (binary 0/255, ignore value), or None."""
+    from .masks import value_table
+
+    values = set()
+    for value in given.values():
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
+            return None  # a tf.data source: its values are not known without a pass
+        values |= set(np.unique(np.asarray(value[1])).tolist())
+    if ignore_index is None and max(values, default=0) < 255 and not (values <= {0, 255}):
+        return None
+    table, names, note = value_table(values, names=list(class_names) if class_names else None,
+                                     ignore_index=ignore_index, num_classes=num_classes, where="the masks")
+    if note:
+        notes.append(note)
+    record["ignore_index"] = ignore_index
+    return table, names
+
+
 def _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes, class_names, notes,
-                    record):
+                    record, ignore_index=None):
     import tensorflow as tf
 
     if isinstance(source, dict):
@@ -953,6 +974,11 @@ def _load_in_memory(source, image_size, resize, channels, validation_split, seed
     if len(ranks) != 1:
         raise ValueError("the splits mix class labels and masks; give all of one kind.")
     task = _infer_task(ranks.pop())
+    mask_table = _array_mask_table(given, class_names, num_classes, ignore_index, notes, record) \
+        if task == "segmentation" else None
+    if mask_table is not None:
+        class_names, num_classes = mask_table[1], len(mask_table[1])
+        parts = {k: (d, n, shape, rank, None) for k, (d, n, shape, rank, _) in parts.items()}  # checked by the table
     shape = parts["train"][2]
     if len(shape) == 2:
         shape = (*shape, 1)
@@ -983,7 +1009,7 @@ def _load_in_memory(source, image_size, resize, channels, validation_split, seed
     names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
         raise ValueError(f"{len(names)} class names for {num_classes} classes; they must agree.")
-    preprocess = _preprocess_tensor(image_size, resize, channels, task)
+    preprocess = _preprocess_tensor(image_size, resize, channels, task, mask_table and mask_table[0])
     splits = {}
     train_ds, train_count = parts["train"][0], parts["train"][1]
     if "validation" not in parts and validation_split > 0 and not isinstance(given["train"], tf.data.Dataset):
@@ -1118,7 +1144,7 @@ def load_data(
     else:
         kind, label = "in_memory", _describe_in_memory(source)
         found = _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes,
-                                class_names, notes, record)
+                                class_names, notes, record, ignore_index)
     found_task, names, input_shape, splits = found
     if ignore_index is not None and found_task != "segmentation":
         raise ValueError("ignore_index applies to segmentation masks; this data holds class labels.")
