@@ -154,3 +154,13 @@ def test_the_package_carries_the_license_it_declares():
     with open(os.path.join(root, "setup.cfg")) as f:
         declared = f.read()
     assert "Apache License" in text and "Version 2.0, January 2004" in text and "license = Apache-2.0" in declared
+
+
+def test_export_matches_a_folder_to_the_models_classes_by_name(tmp_path, capsys):
+    data = mnist_folder(str(tmp_path / "words"), per_class=2)  # one, two, zero: not MNIST's 0..9
+    out = str(tmp_path / "export")
+    assert main(["export", "mnist_dsdc:mnist", "--data", data, "--out", out, "--format", "tflite",
+                 "--repeats", "0"]) == 2
+    message = _error(capsys, "export")
+    assert "the data's classes (one, two, zero) are not all classes of the model (0, 1, 2, 3" in message
+    assert not os.path.exists(out)

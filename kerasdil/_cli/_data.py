@@ -98,3 +98,58 @@ def progress_verbosity(quiet):
 
     interactive = getattr(sys.stdout, "isatty", lambda: False)()
     return 2 if quiet or not interactive else "auto"
+
+
+def model_class_names(spec, zoo_name=None):
+    """The class names a model predicts, in output order: from its run folder's ``data.json``, else the
+    data set of zoo entry ``zoo_name`` (MNIST digits, MNIST scenes), else None.
+
+    Args:
+        spec: the model argument: a ``.keras`` path or a zoo name with tag.
+        zoo_name: the zoo entry, when ``spec`` names one.
+    """
+    import json
+    import os
+
+    if spec.endswith(".keras"):
+        record = os.path.join(os.path.dirname(os.path.abspath(spec)), "data.json")
+        if os.path.isfile(record):
+            with open(record) as f:
+                return list(json.load(f).get("class_names") or []) or None
+        return None
+    if zoo_name is None:
+        return None
+    from kerasdil.data.scenes import SCENE_CLASS_NAMES
+    from kerasdil.zoo import model_info
+
+    info = model_info(zoo_name)
+    if info.task == "segmentation" and info.num_classes == len(SCENE_CLASS_NAMES):
+        return list(SCENE_CLASS_NAMES)
+    if info.task == "classification" and info.num_classes == 10:
+        return [str(d) for d in range(10)]  # MNIST's digits
+    return None
+
+
+def classifier_class_options(spec):
+    """``{"class_names": [...]}`` for a classifier whose class names are known (so a folder's classes are
+    matched to them by name), else ``{}``; ``spec`` is a ``.keras`` path or a zoo name with tag."""
+    import json
+    import os
+
+    if spec.endswith(".keras"):
+        record = os.path.join(os.path.dirname(os.path.abspath(spec)), "data.json")
+        if not os.path.isfile(record):
+            return {}
+        with open(record) as f:
+            classifier = json.load(f).get("task") == "classification"
+        zoo_name = None
+    else:
+        from kerasdil.zoo import model_info
+
+        try:
+            info = model_info(spec.split(":", 1)[0])
+        except ValueError:
+            return {}
+        classifier, zoo_name = info.task == "classification", info.name
+    names = model_class_names(spec, zoo_name) if classifier else None
+    return {"class_names": names} if names else {}

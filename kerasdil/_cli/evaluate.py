@@ -1,7 +1,7 @@
 """`kerasdil evaluate MODEL --data ...`"""
 
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, trained_on
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, model_class_names, scored_split, trained_on
 
 
 def add_arguments(p):
@@ -61,7 +61,11 @@ def _user_test_data(args, model, task, info=None):
             return None
         data, trained_options = found
         options = {**trained_options, **options}
-        print(f"evaluating on the test split of the data {args.model} was trained on: {data}")
+        import os
+
+        split = scored_split(os.path.dirname(os.path.abspath(args.model)))
+        print(f"evaluating on the {split.split(' (')[0]} split of the data {args.model} was trained on: {data}"
+              + (f" ({split.split(' (', 1)[1]}" if " (" in split else ""))
     elif not is_user_data(data):
         if options:
             raise ValueError(f"--{sorted(options)[0].replace('_', '-')} applies to your own data (an image folder, "
@@ -74,7 +78,7 @@ def _user_test_data(args, model, task, info=None):
         raise ValueError(f"model {model.name!r} takes images of any size; evaluate it in Python with a fixed size.")
     from kerasdil.data.checks import check_class_names_agree
 
-    names = model_class_names(args.model, info)
+    names = model_class_names(args.model, info and info.name)
     if names is not None and task.name == "classification":
         options["class_names"] = names  # the folder's classes are matched to the model's by name
     spec = load_data(data, task=task.name, image_size=(height, width), channels=channels, **options)
@@ -92,29 +96,6 @@ def _user_test_data(args, model, task, info=None):
     from kerasdil.data.checks import describe_limit
 
     return test, spec.description + describe_limit({"test": spec.sizes().get("test")}, args.limit), spec.class_names
-
-
-def model_class_names(spec, info):
-    """The class names a model predicts, in output order: from its run folder's data.json, else the
-    zoo's data set (MNIST digits, MNIST scenes), else None."""
-    import json
-    import os
-
-    if spec.endswith(".keras"):
-        record = os.path.join(os.path.dirname(os.path.abspath(spec)), "data.json")
-        if os.path.isfile(record):
-            with open(record) as f:
-                return list(json.load(f).get("class_names") or []) or None
-        return None
-    if info is None:
-        return None
-    from kerasdil.data.scenes import SCENE_CLASS_NAMES
-
-    if info.task == "segmentation" and info.num_classes == len(SCENE_CLASS_NAMES):
-        return list(SCENE_CLASS_NAMES)
-    if info.task == "classification" and info.num_classes == 10:
-        return [str(d) for d in range(10)]  # MNIST's digits
-    return None
 
 
 def run(args):

@@ -179,4 +179,84 @@ def value_table(values, *, names, ignore_index, num_classes, where="the masks"):
     return table, list(names), note
 
 
-__all__ = ["IGNORED", "MaskFormatError", "check_ignore_index", "parse_class_lines", "read_mask", "value_table"]
+def mask_reader(table):
+    """A tf function ``path -> (H, W, 1) float32 labels``: the file's stored values through ``table``."""
+    import tensorflow as tf
+
+    lookup = tf.constant(table, tf.int32)
+
+    def read(path):
+        m = tf.numpy_function(lambda p: read_mask(p.decode()), [path], tf.uint8, stateful=False)
+        m = tf.gather(lookup, tf.cast(tf.ensure_shape(m, (None, None)), tf.int32))
+        return tf.cast(m[..., None], tf.float32)
+
+    return read
+
+
+def read_pair(image_path, mask_path, limit, names, ignore, probe):
+    """``(image shape, values of the mask)`` of one image and mask pair of a segmentation folder.
+
+    Args:
+        limit: the class count (None: not yet known); ``names``: the class names or None;
+        ignore: the ignored mask value or None; probe: ``path -> (shape, image)`` decoding an image.
+
+    Raises:
+        ValueError: a file to skip (undecodable, not a PNG), naming it.
+        MaskRefusal: a mask that refuses the whole folder (colour, 16-bit, wrong size, past the classes).
+    """
+    image_shape, _ = probe(image_path)
+    if not mask_path.lower().endswith(".png"):
+        raise ValueError(f"mask {mask_path} is not a PNG (masks must be lossless PNGs of class ids)")
+    try:
+        mask = read_mask(mask_path)
+    except MaskFormatError as err:
+        raise MaskRefusal(str(err)) from None
+    if image_shape[:2] != mask.shape:
+        raise MaskRefusal(
+            f"image {image_path} is {image_shape[0]}x{image_shape[1]} but its mask {mask_path} is "
+            f"{mask.shape[0]}x{mask.shape[1]}; a mask must be the size of its image."
+        )
+    values = set(np.unique(mask).tolist()) - {ignore}
+    top = max(values, default=0)
+    if limit is not None and top >= limit:
+        source = f"classes.txt lists {limit}" if names is not None else f"num_classes={limit}"
+        raise MaskRefusal(
+            f"mask {mask_path} has class id {top}, past the {limit} classes ({source}, ids 0..{limit - 1}); "
+            "fix the mask or the class count" + (", or name the ignored value (--ignore-index)." if top == 255 else ".")
+        )
+    return image_shape, values | ({ignore} & set(np.unique(mask).tolist()))
+
+
+class MaskRefusal(Exception):
+    """A mask that refuses the whole folder (not one file to skip); the message is the sentence to raise."""
+
+
+def array_mask_table(given, class_names, num_classes, ignore_index, notes, record):
+    """``(table, names)`` for segmentation masks given as numpy arrays (binary 0/255, ignore value), or None."""
+    values = set()
+    for value in given.values():
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
+            return None  # a tf.data source: its values are not known without a pass
+        values |= set(np.unique(np.asarray(value[1])).tolist())
+    if ignore_index is None and max(values, default=0) < 255 and not (values <= {0, 255}):
+        return None
+    table, names, note = value_table(values, names=list(class_names) if class_names else None,
+                                     ignore_index=ignore_index, num_classes=num_classes, where="the masks")
+    if note:
+        notes.append(note)
+    record["ignore_index"] = ignore_index
+    return table, names
+
+
+__all__ = [
+    "IGNORED",
+    "MaskFormatError",
+    "MaskRefusal",
+    "array_mask_table",
+    "check_ignore_index",
+    "mask_reader",
+    "parse_class_lines",
+    "read_mask",
+    "read_pair",
+    "value_table",
+]

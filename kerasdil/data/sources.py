@@ -429,22 +429,6 @@ def _note_unused(folder, used, notes, record):
         notes.append(note)
 
 
-def _mask_reader(table):
-    """A tf function ``path -> (H, W, 1) float32 labels``: the file's stored values through ``table``."""
-    import tensorflow as tf
-
-    from .masks import read_mask
-
-    lookup = tf.constant(table, tf.int32)
-
-    def read(path):
-        m = tf.numpy_function(lambda p: read_mask(p.decode()), [path], tf.uint8, stateful=False)
-        m = tf.gather(lookup, tf.cast(tf.ensure_shape(m, (None, None)), tf.int32))
-        return tf.cast(m[..., None], tf.float32)
-
-    return read
-
-
 def _file_dataset(paths, labels, image_size, resize, channels, masks=None, mask_table=None):
     import tensorflow as tf
 
@@ -461,7 +445,9 @@ def _file_dataset(paths, labels, image_size, resize, channels, masks=None, mask_
 
         ds = tf.data.Dataset.from_tensor_slices((list(paths), np.asarray(labels, np.int32)))
     else:
-        read_mask = _mask_reader(np.arange(256) if mask_table is None else mask_table)
+        from .masks import mask_reader
+
+        read_mask = mask_reader(np.arange(256) if mask_table is None else mask_table)
 
         def fn(path, mask_path):
             m = resize_mask(read_mask(mask_path))
@@ -645,41 +631,10 @@ def _segmentation_names(folder, layout, class_names, num_classes, ignore_index):
     return names, ignore_index if ignore_index is not None else ignore
 
 
-def _read_pair(image_path, mask_path, limit, names, ignore):
-    """``(image shape, values of the mask)`` of one pair, or ValueError (skip) / ValueError (refuse) naming it."""
-    from .masks import MaskFormatError, read_mask
-
-    image_shape, _ = _probe(image_path)
-    if not mask_path.lower().endswith(".png"):
-        raise ValueError(f"mask {mask_path} is not a PNG (masks must be lossless PNGs of class ids)")
-    try:
-        mask = read_mask(mask_path)
-    except MaskFormatError as err:
-        raise _Refusal(str(err)) from None
-    if image_shape[:2] != mask.shape:
-        raise _Refusal(
-            f"image {image_path} is {image_shape[0]}x{image_shape[1]} but its mask {mask_path} is "
-            f"{mask.shape[0]}x{mask.shape[1]}; a mask must be the size of its image."
-        )
-    values = set(np.unique(mask).tolist()) - {ignore}
-    top = max(values, default=0)
-    if limit is not None and top >= limit:
-        source = f"{CLASS_NAMES_FILE} lists {limit}" if names is not None else f"num_classes={limit}"
-        raise _Refusal(
-            f"mask {mask_path} has class id {top}, past the {limit} classes ({source}, ids 0..{limit - 1}); "
-            "fix the mask or the class count" + (", or name the ignored value (--ignore-index)." if top == 255 else ".")
-        )
-    return image_shape, values | ({ignore} & set(np.unique(mask).tolist()))
-
-
-class _Refusal(Exception):
-    """A mask that refuses the whole folder (not one file to skip)."""
-
-
 def _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed, num_classes,
                               class_names, notes, record, ignore_index=None):
     from .checks import check_split_keeps_training
-    from .masks import value_table
+    from .masks import MaskRefusal, read_pair, value_table
 
     layout = _split_layout(folder)
     if layout is None:
@@ -698,8 +653,8 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         for image_path, mask_path in _segmentation_pairs(split_folder):
             used += [image_path, mask_path]
             try:
-                image_shape, found = _read_pair(image_path, mask_path, limit, names, ignore)
-            except _Refusal as err:
+                image_shape, found = read_pair(image_path, mask_path, limit, names, ignore, _probe)
+            except MaskRefusal as err:
                 raise ValueError(str(err)) from None
             except ValueError as err:
                 skipped.append(str(err))
@@ -937,25 +892,6 @@ def _in_memory_split(value, what):
     return dataset, len(x), tuple(x.shape[1:]), y.ndim - 1, int(y.max())
 
 
-def _array_mask_table(given, class_names, num_classes, ignore_index, notes, record):
-    """``(table, names)`` for segmentation masks given as numpy arrays (binary 0/255, ignore value), or None."""
-    from .masks import value_table
-
-    values = set()
-    for value in given.values():
-        if not (isinstance(value, (tuple, list)) and len(value) == 2):
-            return None  # a tf.data source: its values are not known without a pass
-        values |= set(np.unique(np.asarray(value[1])).tolist())
-    if ignore_index is None and max(values, default=0) < 255 and not (values <= {0, 255}):
-        return None
-    table, names, note = value_table(values, names=list(class_names) if class_names else None,
-                                     ignore_index=ignore_index, num_classes=num_classes, where="the masks")
-    if note:
-        notes.append(note)
-    record["ignore_index"] = ignore_index
-    return table, names
-
-
 def _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes, class_names, notes,
                     record, ignore_index=None):
     import tensorflow as tf
@@ -974,7 +910,9 @@ def _load_in_memory(source, image_size, resize, channels, validation_split, seed
     if len(ranks) != 1:
         raise ValueError("the splits mix class labels and masks; give all of one kind.")
     task = _infer_task(ranks.pop())
-    mask_table = _array_mask_table(given, class_names, num_classes, ignore_index, notes, record) \
+    from .masks import array_mask_table
+
+    mask_table = array_mask_table(given, class_names, num_classes, ignore_index, notes, record) \
         if task == "segmentation" else None
     if mask_table is not None:
         class_names, num_classes = mask_table[1], len(mask_table[1])
