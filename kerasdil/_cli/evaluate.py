@@ -164,7 +164,7 @@ def run(args):
             canvas = tuple(info.input_shape[:2])
         if canvas != size:
             model = _model_at_size(args.model, model, canvas)
-            check_model_memory(model, args.batch_size, training=False)  # before any scene is composed
+            check_model_memory(model, args.batch_size, training=False, size_flag="--canvas")  # before any scene
         extra = dict(canvas_size=canvas, **scenes)  # scenes at the size the model was built for (or --canvas)
     scene_arrays = None
     if buckets is not None:

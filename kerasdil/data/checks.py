@@ -190,7 +190,8 @@ def estimate_model_bytes(model, batch_size, *, training):
     return int(per_example) * int(batch_size)
 
 
-def check_model_memory(model, batch_size, *, training, available=None, batch_flag="--batch-size"):
+def check_model_memory(model, batch_size, *, training, available=None, batch_flag="--batch-size",
+                       size_flag="--image-size"):
     """Refuse a model and batch size whose activations cannot fit in memory, before any batch runs.
 
     Args:
@@ -198,7 +199,7 @@ def check_model_memory(model, batch_size, *, training, available=None, batch_fla
         batch_size: examples per batch.
         training: a training step (True) or a prediction (False).
         available: bytes available (default :func:`available_memory_bytes`).
-        batch_flag: how the message names the batch-size option.
+        batch_flag, size_flag: how the message names the batch-size and input-size options.
 
     Raises:
         ValueError: the estimate exceeds the available memory; the message gives the
@@ -219,7 +220,7 @@ def check_model_memory(model, batch_size, *, training, available=None, batch_fla
     size = ""
     if height and width:
         h, w = suggested_size(height, width)
-        size = f"a smaller input (--image-size {h},{w})" if (h, w) < (height, width) else ""
+        size = f"a smaller input ({size_flag} {h},{w})" if h * w < height * width else ""
     advice = [f"{batch_flag} {fits}" if fits >= 1 else "", size]
     advice = " or ".join(a for a in advice if a) or "a smaller model"
     shape = "x".join(str(d) for d in tuple(model.input_shape)[1:])

@@ -727,7 +727,7 @@ def tfds_data_dir(data_dir=None):
 
 
 def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, num_classes, class_names, notes,
-               record):
+               record, ignore_index=None):
     import tensorflow_datasets as tfds
 
     parts = spec[len(TFDS_PREFIX):].split(":")
@@ -821,7 +821,14 @@ def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, n
         raise ValueError(f"tfds:{name} has no train or test split (it has: {', '.join(available)}).")
     if "train" not in plan:
         plan["train"] = plan.get("test")
-    preprocess = _preprocess_tensor(image_size, resize, channels, task)
+    table = None
+    if ignore_index is not None and task == "segmentation":
+        from .masks import IGNORED
+
+        table = np.arange(256)
+        table[ignore_index] = IGNORED
+        notes.append(f"mask value {ignore_index} is ignored in training and scoring")
+    preprocess = _preprocess_tensor(image_size, resize, channels, task, table)
     import tensorflow as tf
 
     def make(split):
@@ -1055,7 +1062,7 @@ def load_data(
     if isinstance(source, (str, os.PathLike)) and os.fspath(source).startswith(TFDS_PREFIX):
         kind, label = "tfds", os.fspath(source)
         found = _load_tfds(label, data_dir, image_size, resize, channels, validation_split, num_classes,
-                           class_names, notes, record)
+                           class_names, notes, record, ignore_index)
     elif isinstance(source, (str, os.PathLike)):
         folder = os.path.abspath(os.path.expanduser(os.fspath(source)))
         label = folder
