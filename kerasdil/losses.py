@@ -3,7 +3,9 @@
 ``SparseCategoricalCrossentropy`` takes integer labels but has no
 ``label_smoothing``; ``CategoricalCrossentropy`` smooths but wants one-hot labels.
 ``SmoothedSparseCategoricalCrossentropy`` takes integer labels and smooths;
-``sparse_crossentropy`` picks it or Keras's loss.
+``sparse_crossentropy`` picks it or Keras's loss. ``PixelAccuracy``, the segmentation
+metric that leaves out ignored pixels (label -1), is registered here with them, so a
+compiled segmenter loads wherever the layers do.
 """
 
 import keras
@@ -76,3 +78,21 @@ def sparse_crossentropy(label_smoothing=0.0, from_logits=False, ignore_class=Non
     if label_smoothing:
         return SmoothedSparseCategoricalCrossentropy(label_smoothing=label_smoothing, from_logits=from_logits)
     return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class)
+
+
+@keras.saving.register_keras_serializable(package="kerasdil")
+class PixelAccuracy(keras.metrics.SparseCategoricalAccuracy):
+    """Pixel accuracy over the labelled pixels: a pixel labelled -1 (a mask value marked as ignored) weighs nothing.
+
+    Example:
+        >>> metric = PixelAccuracy(name="pixel_accuracy")
+        >>> metric.update_state([[-1, 1]], [[[0.9, 0.1], [0.2, 0.8]]])
+        >>> float(metric.result())
+        1.0
+    """
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        valid = ops.cast(ops.greater_equal(y_true, 0), "float32")
+        if sample_weight is not None:
+            valid = valid * ops.cast(sample_weight, "float32")
+        return super().update_state(ops.maximum(y_true, 0), y_pred, sample_weight=valid)

@@ -135,43 +135,21 @@ def keras_metrics(num_classes):
     ``keras.metrics.MeanIoU(sparse_y_pred=False)`` takes the argmax of the
     logits itself; it averages over classes present, background included.
 
+    Pixels labelled -1 (a mask value marked as ignored) count in neither.
+
     Returns:
-        [MeanIoU named "mean_iou", SparseCategoricalAccuracy named "pixel_accuracy"].
+        [MeanIoU named "mean_iou", :class:`kerasdil.losses.PixelAccuracy` named "pixel_accuracy"].
     """
     import keras
 
+    from kerasdil.losses import PixelAccuracy
+
     return [
-        keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, ignore_class=IGNORED, name="mean_iou"),
-        _pixel_accuracy_metric()(name="pixel_accuracy"),
+        keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, ignore_class=-1, name="mean_iou"),
+        PixelAccuracy(name="pixel_accuracy"),
     ]
 
 
-#: Label of a pixel that a mask marks as ignored (``kerasdil.data.masks.IGNORED``): left out of every score.
-IGNORED = -1
-
-
-def _pixel_accuracy_metric():
-    """``SparseCategoricalAccuracy`` that leaves out pixels labelled :data:`IGNORED` (registered once)."""
-    import keras
-
-    name = "kerasdil>PixelAccuracy"
-    known = keras.saving.get_registered_object(name)
-    if known is not None:
-        return known
-
-    @keras.saving.register_keras_serializable(package="kerasdil", name="PixelAccuracy")
-    class PixelAccuracy(keras.metrics.SparseCategoricalAccuracy):
-        """Pixel accuracy over the labelled pixels: ignored ones (label -1) weigh nothing."""
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            from keras import ops
-
-            valid = ops.cast(ops.greater_equal(y_true, 0), "float32")
-            if sample_weight is not None:
-                valid = valid * ops.cast(sample_weight, "float32")
-            return super().update_state(ops.maximum(y_true, 0), y_pred, sample_weight=valid)
-
-    return PixelAccuracy
 
 
 def check_scale_buckets(edges):

@@ -150,3 +150,27 @@ def test_mask_arrays_from_python_get_the_same_binary_and_ignore_rules():
     assert spec.num_classes == 3 and np.array_equal(labels == IGNORED, with_void == 255)
     with pytest.raises(ValueError, match="hold the value 2, past the 2 classes"):
         load_data((x, with_void), num_classes=2, ignore_index=255)
+
+
+def test_a_segmenter_compiled_with_the_ignoring_metrics_loads_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    import keras
+
+    from kerasdil.metrics import keras_metrics
+    from kerasdil.tasks import get_task
+
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 1)(inputs))
+    model.compile("adam", get_task("segmentation").loss(), metrics=keras_metrics(3))
+    model.fit(np.zeros((2, 8, 8, 1)), np.full((2, 8, 8), IGNORED), verbose=0)
+    path = str(tmp_path / "seg.keras")
+    model.save(path)
+    code = ("import numpy as np, kerasdil.layers, keras; m = keras.models.load_model(%r); "
+            "y = np.zeros((1, 8, 8)); y[0, :4] = -1; "
+            "print(m.compiled, sorted(m.evaluate(np.zeros((1, 8, 8, 1)), y, verbose=0, return_dict=True)))" % path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True ['loss', 'mean_iou', 'pixel_accuracy']"
