@@ -11,8 +11,11 @@ Sources:
   layout (``flowers/daisy/1.jpg``, ``flowers/rose/7.png``); optionally split into
   ``train/``, ``validation/`` (or ``val/``) and ``test/`` folders of that layout;
 - a segmentation folder: ``images/`` and ``masks/`` (the same file stems; masks
-  are single-channel 8-bit PNGs of class ids) and an optional ``classes.txt`` (one
-  class name per line); optionally split into ``train/``, ``validation/``, ``test/``;
+  are PNGs of class ids, read as the file stores them: 8-bit gray, 1-bit or palette,
+  see :mod:`kerasdil.data.masks`) and an optional ``classes.txt`` (one class name per
+  line; a line ``ignore: 255`` names the value left out of training and scoring, as
+  ``ignore_index`` does); masks holding only 0 and 255 are binary; optionally split
+  into ``train/``, ``validation/``, ``test/``;
 - ``"tfds:NAME"`` or ``"tfds:NAME:CONFIG"``: a tensorflow-datasets data set already
   prepared in ``data_dir`` (default ``$TFDS_DATA_DIR``, then ``$KERASDIL_DATA_DIR``);
   nothing is downloaded. ``tfds:mnist_scenes[:CONFIG]`` (kerasdil's own builder,
@@ -26,7 +29,9 @@ in the data; ``resize`` says how other sizes get there: ``"pad"`` (keep the aspe
 ratio, pad with zeros), ``"crop"`` (keep the aspect ratio, centre-crop) or
 ``"stretch"``. The channels are ``channels`` or else 1 when every image is grayscale
 and 3 otherwise (TensorFlow converts gray to RGB and RGB to gray; alpha is
-dropped). An unreadable image is skipped with a warning that names it.
+dropped). An unreadable image is skipped with a warning that names it, and a file that
+is not part of the layout is named on the ``data:`` line (``record["left_out"]``).
+Checks that must fail before anything is allocated live in :mod:`kerasdil.data.checks`.
 
 Example:
     >>> from kerasdil.data.sources import load_data
