@@ -135,15 +135,21 @@ def keras_metrics(num_classes):
     ``keras.metrics.MeanIoU(sparse_y_pred=False)`` takes the argmax of the
     logits itself; it averages over classes present, background included.
 
+    Pixels labelled -1 (a mask value marked as ignored) count in neither.
+
     Returns:
-        [MeanIoU named "mean_iou", SparseCategoricalAccuracy named "pixel_accuracy"].
+        [MeanIoU named "mean_iou", :class:`kerasdil.losses.PixelAccuracy` named "pixel_accuracy"].
     """
     import keras
 
+    from kerasdil.losses import PixelAccuracy
+
     return [
-        keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, name="mean_iou"),
-        keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
+        keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, ignore_class=-1, name="mean_iou"),
+        PixelAccuracy(name="pixel_accuracy"),
     ]
+
+
 
 
 def check_scale_buckets(edges):

@@ -461,8 +461,10 @@ def execute(*, name, out_dir, run, data, task, info, build, phases, batch_size, 
             :class:`TrainingDiverged`.
         FileExistsError: another run holds the folder's lock.
     """
+    from kerasdil.data.checks import check_limit, check_model_memory  # hostile sizes: one sentence, nothing written
     from kerasdil.zoo.stats import model_stats
 
+    check_limit(limit)
     if not is_chief():
         # Non-chief workers of a multi-worker run write their checkpoints elsewhere.
         out_dir = os.path.join(out_dir, f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}")
@@ -481,6 +483,7 @@ def execute(*, name, out_dir, run, data, task, info, build, phases, batch_size, 
                                **dict(dataset_kwargs or {}))
         with scope if scope is not None else contextlib.nullcontext():
             model, trainee = build(parts)
+            check_model_memory(model, batch_size, training=True)
             check_data_fits_model(parts.train, model)
             atomic_json(os.path.join(out_dir, "run.json"), run)  # only once the run can start
             data.write_record(out_dir)

@@ -100,7 +100,10 @@ class ClassificationTask(Task):
         train = data.mnist("train", augment=augment, limit=limit, **common)
         validation = data.mnist("validation", **common) if val else None
         test = data.mnist("test", source=arrays, batch_size=batch_size, limit=limit)
-        return train, validation, test, arrays.describe()
+        from kerasdil.data.checks import describe_limit
+
+        sizes = {"train": arrays.num_train - val, "test": arrays.num_test}
+        return train, validation, test, arrays.describe() + describe_limit(sizes, limit)
 
     def evaluate(self, model, dataset, out_dir=None, class_names=None, prefix=""):
         probs, labels = predict_dataset(model, dataset)
@@ -135,7 +138,9 @@ class ClassificationTask(Task):
             "accuracy": float((pred == labels).mean()),
             "loss": loss,
             "errors": int((pred != labels).sum()),
-            "per_class_accuracy": {n: float(a) for n, a in zip(names, per_class)},
+            # A class with no test image has no accuracy (None), not 0.
+            "per_class_accuracy": {n: (float(a) if count else None)
+                                   for n, a, count in zip(names, per_class, confusion.sum(1))},
             "confusion_matrix": confusion.tolist(),
         }
         if class_names is not None:
@@ -168,7 +173,7 @@ class SegmentationTask(Task):
     def loss(self, label_smoothing=0.0):
         from kerasdil.losses import sparse_crossentropy
 
-        return sparse_crossentropy(label_smoothing, from_logits=True)
+        return sparse_crossentropy(label_smoothing, from_logits=True, ignore_class=-1)  # -1: an ignored pixel
 
     def metrics(self):
         from kerasdil.metrics import keras_metrics
@@ -249,12 +254,14 @@ class SegmentationTask(Task):
                     "evaluate on images of the model's input size."
                 )
             pred = logits.argmax(-1)
-            cm = confusion_matrix(y, pred, num_classes)
+            valid = y >= 0  # pixels a mask marks as ignored (-1) are left out of every score
+            cm = confusion_matrix(y[valid], pred[valid], num_classes)
             confusion = cm if confusion is None else confusion + cm
             shifted = logits - logits.max(-1, keepdims=True)
             log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-            loss_sum += float(-np.take_along_axis(log_probs, y[..., None].astype(np.int64), -1).sum())
-            pixels += y.size
+            picked = np.take_along_axis(log_probs, np.maximum(y, 0)[..., None].astype(np.int64), -1)[..., 0]
+            loss_sum += float(-picked[valid].sum())
+            pixels += int(valid.sum())
             samples += len(y)
             if len(shown) < max_overlays:
                 take = max_overlays - len(shown)
@@ -262,7 +269,7 @@ class SegmentationTask(Task):
         if confusion is None:
             raise ValueError("the evaluation data set is empty.")
         names = class_names or (list(SCENE_CLASS_NAMES) if confusion.shape[0] == 11 else None)
-        result = {"task": self.name, "samples": samples, "loss": loss_sum / pixels}
+        result = {"task": self.name, "samples": samples, "loss": loss_sum / max(pixels, 1)}
         result.update(segmentation_scores(confusion, names))
         result["confusion_matrix"] = confusion.tolist()
         if out_dir:

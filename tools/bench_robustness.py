@@ -9,7 +9,7 @@ augmentation) unless ``--peer-weights`` names a trained ``.keras`` file; its run
 folder is ``OUT/peer``, so rerunning the same command reuses the finished run.
 
     python tools/bench_robustness.py --data /path/to/mnist.npz \
-        --models mnist_dsdc:mnist,mnist_dsdc:mnist_fast --out runs/bench_robustness
+        --models mnist_dsdc:mnist,mnist_dsdc:mnist_w18 --out runs/bench_robustness
 
 Writes ``bench_robustness.json``, ``bench_robustness.md`` (printed too) and
 ``robustness_examples.png`` into ``--out``. The markdown holds two tables: the
@@ -95,10 +95,18 @@ def _tables(results, names, levels, peer_key):
     return lines, below
 
 
+def shipped_classifiers():
+    """``name:tag`` of every classifier whose weights ship with the package (from the zoo registry)."""
+    from kerasdil.zoo import list_models, model_info
+
+    return [f"{name}:{tag}" for name in list_models(task="classification", pretrained=True)
+            for tag in sorted(model_info(name).pretrained)]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", default="mnist_dsdc:mnist,mnist_dsdc:mnist_fast",
-                   help="comma list of zoo name:tag specs or .keras files (default: %(default)s)")
+    p.add_argument("--models", default=None,
+                   help="comma list of zoo name:tag specs or .keras files (default: every shipped classifier tag)")
     p.add_argument("--data", default=None, help="MNIST source: an .npz file, a folder, or 'sample'")
     p.add_argument("--out", default="runs/bench_robustness", help="output folder (default: %(default)s)")
     p.add_argument("--corruptions", default="all", help="'all' or a comma list of names (default: all)")
@@ -124,7 +132,7 @@ def _run(args, argv):
 
     names = resolve_corruptions(args.corruptions)
     levels = resolve_severities(args.severities)
-    specs = [s.strip() for s in args.models.split(",") if s.strip()]
+    specs = [s.strip() for s in (args.models or ",".join(shipped_classifiers())).split(",") if s.strip()]
     if not specs:
         raise ValueError("--models names no model.")
     if args.limit is not None and args.limit < 1:

@@ -26,6 +26,9 @@ def add_data_arguments(parser, *, sizes=True):
     group.add_argument("--validation-split", type=float, default=None, metavar="F",
                        help="share of the training images held out for validation when the data has no "
                             "validation split (default 0.2)")
+    group.add_argument("--ignore-index", type=int, default=None, metavar="V",
+                       help="segmentation: the mask value (0..255, such as 255) left out of training and scoring; "
+                            "a classes.txt line 'ignore: 255' says the same")
     return group
 
 
@@ -36,7 +39,7 @@ def data_options(args):
     options = {}
     if getattr(args, "image_size", None) is not None:
         options["image_size"] = list(_as_size(args.image_size))
-    for name in ("channels", "resize", "validation_split", "data_dir"):
+    for name in ("channels", "resize", "validation_split", "data_dir", "ignore_index"):
         value = getattr(args, name, None)
         if value is not None:
             options[name] = value
@@ -69,3 +72,84 @@ def trained_on(model_path):
     options = {k: v for k, v in (run.get("data_options") or {}).items() if k not in ("image_size", "channels")}
     options.setdefault("seed", run.get("seed", 0))
     return record["source"], options
+
+
+def scored_split(out_dir):
+    """What a run's final scores were measured on, in words: "test", or what stood in for a missing test split."""
+    import json
+    import os
+
+    path = os.path.join(out_dir, "data.json")
+    if not os.path.isfile(path):
+        return "test"
+    with open(path) as f:
+        stand_in = json.load(f).get("test_split")
+    if not stand_in:
+        return "test"
+    if "validation" in stand_in:
+        return "validation (held back; the data has no test split)"
+    return "training-image (the data has no validation or test split)"
+
+
+def progress_verbosity(quiet):
+    """Keras ``fit`` verbosity: a progress bar on a terminal; one plain line per epoch with ``--quiet`` or when
+    the output goes to a file or a pipe (where a progress bar's carriage returns pile into one line)."""
+    import sys
+
+    interactive = getattr(sys.stdout, "isatty", lambda: False)()
+    return 2 if quiet or not interactive else "auto"
+
+
+def model_class_names(spec, zoo_name=None):
+    """The class names a model predicts, in output order: from its run folder's ``data.json``, else the
+    data set of zoo entry ``zoo_name`` (MNIST digits, MNIST scenes), else None.
+
+    Args:
+        spec: the model argument: a ``.keras`` path or a zoo name with tag.
+        zoo_name: the zoo entry, when ``spec`` names one.
+    """
+    import json
+    import os
+
+    if spec.endswith(".keras"):
+        record = os.path.join(os.path.dirname(os.path.abspath(spec)), "data.json")
+        if os.path.isfile(record):
+            with open(record) as f:
+                return list(json.load(f).get("class_names") or []) or None
+        return None
+    if zoo_name is None:
+        return None
+    from kerasdil.data.scenes import SCENE_CLASS_NAMES
+    from kerasdil.zoo import model_info
+
+    info = model_info(zoo_name)
+    if info.task == "segmentation" and info.num_classes == len(SCENE_CLASS_NAMES):
+        return list(SCENE_CLASS_NAMES)
+    if info.task == "classification" and info.num_classes == 10:
+        return [str(d) for d in range(10)]  # MNIST's digits
+    return None
+
+
+def classifier_class_options(spec):
+    """``{"class_names": [...]}`` for a classifier whose class names are known (so a folder's classes are
+    matched to them by name), else ``{}``; ``spec`` is a ``.keras`` path or a zoo name with tag."""
+    import json
+    import os
+
+    if spec.endswith(".keras"):
+        record = os.path.join(os.path.dirname(os.path.abspath(spec)), "data.json")
+        if not os.path.isfile(record):
+            return {}
+        with open(record) as f:
+            classifier = json.load(f).get("task") == "classification"
+        zoo_name = None
+    else:
+        from kerasdil.zoo import model_info
+
+        try:
+            info = model_info(spec.split(":", 1)[0])
+        except ValueError:
+            return {}
+        classifier, zoo_name = info.task == "classification", info.name
+    names = model_class_names(spec, zoo_name) if classifier else None
+    return {"class_names": names} if names else {}

@@ -34,6 +34,8 @@ def setup(verbose=False):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", module=_LIBRARY_MODULES)
+    # `--data sample` is announced by the command's own "data: embedded sample ..." line; a warning would say it twice.
+    warnings.filterwarnings("ignore", message="sample data as requested")
     # One line per warning ("SampleDataWarning: ..."), without the file name and the source
     # line Python prints with it: they point into kerasdil, not at anything the user wrote.
     warnings.formatwarning = _format_warning

@@ -1,7 +1,7 @@
 """`kerasdil evaluate MODEL --data ...`"""
 
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, trained_on
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, model_class_names, scored_split, trained_on
 
 
 def add_arguments(p):
@@ -10,7 +10,7 @@ def add_arguments(p):
                    help=DATA_HELP + "; your own data is evaluated whole, or its test/ folder (default: the data the "
                         "run folder's model was trained on, its test split; else MNIST's search order)")
     p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per prediction batch (default 256)")
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
     add_data_arguments(p, sizes=False)  # the model fixes the image size and channels
     g = p.add_argument_group("corruption benchmark (classifiers)")
@@ -49,7 +49,7 @@ def load_model_arg(spec):
     return create_model(spec), info
 
 
-def _user_test_data(args, model, task):
+def _user_test_data(args, model, task, info=None):
     """``(test dataset, description, class names)`` from the user's data, or None for MNIST sources."""
     from kerasdil.data.sources import is_user_data, load_data
 
@@ -61,7 +61,11 @@ def _user_test_data(args, model, task):
             return None
         data, trained_options = found
         options = {**trained_options, **options}
-        print(f"evaluating on the test split of the data {args.model} was trained on: {data}")
+        import os
+
+        split = scored_split(os.path.dirname(os.path.abspath(args.model)))
+        print(f"evaluating on the {split.split(' (')[0]} split of the data {args.model} was trained on: {data}"
+              + (f" ({split.split(' (', 1)[1]}" if " (" in split else ""))
     elif not is_user_data(data):
         if options:
             raise ValueError(f"--{sorted(options)[0].replace('_', '-')} applies to your own data (an image folder, "
@@ -72,15 +76,26 @@ def _user_test_data(args, model, task):
     height, width, channels = tuple(model.input_shape)[1:]
     if height is None or width is None:
         raise ValueError(f"model {model.name!r} takes images of any size; evaluate it in Python with a fixed size.")
+    from kerasdil.data.checks import check_class_names_agree
+
+    names = model_class_names(args.model, info and info.name)
+    if names is not None and task.name == "classification":
+        options["class_names"] = names  # the folder's classes are matched to the model's by name
     spec = load_data(data, task=task.name, image_size=(height, width), channels=channels, **options)
+    check_class_names_agree(spec, names, f"model {args.model}")
     classes = model.outputs[0].shape[-1]
     if classes is not None and classes != spec.num_classes:
         raise ValueError(
             f"model {model.name!r} predicts {classes} classes but the data has {spec.num_classes} "
             f"({', '.join(spec.class_names)}); evaluate on data of the classes it was trained for."
         )
+    if names is None and task.name == "classification":
+        print(f"the model records no class names: the data's classes ({', '.join(spec.class_names)}) are taken as "
+              f"its classes 0..{spec.num_classes - 1} in that order")
     test = spec.dataset("test", batch_size=args.batch_size, shuffle=False, limit=args.limit)
-    return test, spec.description, spec.class_names
+    from kerasdil.data.checks import describe_limit
+
+    return test, spec.description + describe_limit({"test": spec.sizes().get("test")}, args.limit), spec.class_names
 
 
 def run(args):
@@ -99,9 +114,15 @@ def run(args):
                 raise ValueError(f"{flag} must be an integer >= 1; got {value}.")
         if args.corruption_seed < 0:
             raise ValueError(f"--corruption-seed must be a non-negative integer; got {args.corruption_seed}.")
+    from kerasdil.data.checks import check_limit, check_model_memory
+
+    check_limit(args.limit, "--limit")
+    check_limit(args.batch_size, "--batch-size")
     model, info = load_model_arg(args.model)
     task = get_task(info.task) if info else task_of_model(model)
-    user = _user_test_data(args, model, task)
+    if None not in tuple(model.input_shape)[1:3]:
+        check_model_memory(model, args.batch_size, training=False)
+    user = _user_test_data(args, model, task, info)
     if user is not None:
         test, source_text, class_names = user
         print(source_text)
@@ -143,6 +164,7 @@ def run(args):
             canvas = tuple(info.input_shape[:2])
         if canvas != size:
             model = _model_at_size(args.model, model, canvas)
+            check_model_memory(model, args.batch_size, training=False, size_flag="--canvas")  # before any scene
         extra = dict(canvas_size=canvas, **scenes)  # scenes at the size the model was built for (or --canvas)
     scene_arrays = None
     if buckets is not None:
@@ -167,6 +189,8 @@ def _score(args, model, task, test, class_names, name, data_text, corruptions=No
            scenes_info=None):
     import os
 
+    if ":" in args.model and os.sep not in args.model:
+        name = args.model.replace(":", "-")  # one folder per weights tag: deeplab_aspp-scenes
     out = args.out or (os.path.dirname(os.path.abspath(args.model)) if args.model.endswith(".keras") else os.path.join("runs", f"eval-{name}"))
     os.makedirs(out, exist_ok=True)
     metrics = task.evaluate(model, test, out_dir=out, class_names=class_names, prefix="eval_")  # training's plots stay
@@ -188,7 +212,8 @@ def _score(args, model, task, test, class_names, name, data_text, corruptions=No
     write_text(path, dumps(metrics, indent=2))
     if "accuracy" in metrics:
         print(f"accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of {metrics['samples']}), loss {metrics['loss']:.4f}")
-        print("per-class accuracy: " + ", ".join(f"{c}: {a:.4f}" for c, a in metrics["per_class_accuracy"].items()))
+        print("per-class accuracy: " + ", ".join(f"{c}: {'n/a' if a is None else f'{a:.4f}'}"
+                                                 for c, a in metrics["per_class_accuracy"].items()))
     else:
         print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
         iou = metrics.get("per_class_iou")

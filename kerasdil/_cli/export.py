@@ -110,7 +110,7 @@ def _parse_shape(text):
 
 def run(args):
     """Run ``kerasdil export``; returns the exit code."""
-    from kerasdil._cli._data import data_options, trained_on
+    from kerasdil._cli._data import classifier_class_options, data_options, trained_on
     from kerasdil.export import export
 
     for name in ("samples", "batch_size", "threads"):
@@ -131,6 +131,10 @@ def run(args):
         found = trained_on(args.model)  # a model trained on the user's own data: that data, not MNIST
         if found is not None:
             data, options = found[0], {**found[1], **options}
+    from kerasdil.data.sources import is_user_data
+
+    if is_user_data(data):
+        options.update(classifier_class_options(args.model))  # a folder's classes matched to the model's by name
     # The converters report their progress on stderr: captured unless --verbose, shown if the export fails.
     with _quiet.captured_stderr(enabled=not getattr(args, "cli_verbose", False)):
         report = export(

@@ -1,6 +1,6 @@
 """`kerasdil finetune NAME --from SOURCE ...`"""
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, progress_verbosity, scored_split
 from kerasdil._cli.train import model_kwargs_arg
 
 
@@ -12,7 +12,8 @@ def add_arguments(p):
     p.add_argument("--out", default=None, help="run directory (default runs/<model>-finetune); rerun to resume")
     p.add_argument("--head-epochs", type=int, default=None, help="epochs with the transferred backbone frozen")
     p.add_argument("--epochs", type=int, default=None, help="total epochs (head phase included)")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="examples per optimizer step (default the recipe's)")
     p.add_argument("--lr", type=float, default=None, help="learning rate of the head phase")
     p.add_argument("--finetune-lr", type=float, default=None, help="(lower) learning rate once every layer trains")
     p.add_argument("--data", default=None, help=DATA_HELP + " (default: MNIST's search order)")
@@ -22,11 +23,13 @@ def add_arguments(p):
     p.add_argument("--limit", type=int, default=None, help="use only the first N training and test examples")
     p.add_argument("--no-augment", action="store_true",
                    help="turn off the recipe's augmentation (segmentation: new scenes every epoch)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the weights' initialisation, shuffling, augmentation and validation split (default 0)")
     p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
                    help="builder arguments of the fine-tuned model as a JSON object, e.g. "
                         "'{\"input_shape\": [64, 84, 1], \"output_stride\": 4}' (an input_shape also sets the data size)")
-    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="one line per epoch instead of a progress bar (the default when the output is not a terminal)")
     add_data_arguments(p)
 
 
@@ -35,6 +38,9 @@ def run(args):
 
     from kerasdil.finetune import finetune
 
+    from kerasdil.data.checks import check_limit
+
+    check_limit(args.limit, "--limit")
     out = args.out or os.path.join("runs", f"{args.model}-finetune")
     result = finetune(
         args.model,
@@ -52,7 +58,7 @@ def run(args):
         model_kwargs=args.model_kwargs,
         data_options=data_options(args),
         compare_scratch=args.compare_scratch,
-        verbose=2 if args.quiet else "auto",
+        verbose=progress_verbosity(args.quiet),
     )
     m = result.metrics
     if "miou" in m:
@@ -62,7 +68,7 @@ def run(args):
         score = f"accuracy {m['accuracy']:.4f}"
     done = ("fine-tuned" if m.get("verdict", "fine-tuned") == "fine-tuned"
             else "fine-tuning did not help (see above)")
-    print(f"{args.model} {done} from {args.source or 'its default source'}: test {score} on {m.get('samples')} images; "
+    print(f"{args.model} {done} from {args.source or 'its default source'}: {scored_split(out)} {score} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

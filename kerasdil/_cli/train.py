@@ -2,7 +2,7 @@
 
 import argparse
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, progress_verbosity, scored_split
 
 
 def _json_object_arg(text, example):
@@ -38,7 +38,8 @@ def add_arguments(p):
     p.add_argument("model", help="zoo model name (see `kerasdil zoo list`)")
     p.add_argument("--out", default=None, help="run directory (default runs/<model>); rerun the same command to resume")
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="examples per optimizer step (default the recipe's)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=None,
                    help="AdamW's decoupled weight decay (scaled by the learning rate each step); 0 trains with Adam")
@@ -50,7 +51,8 @@ def add_arguments(p):
     augment.add_argument("--augmentation", type=augmentation_arg, default=None, metavar="JSON",
                          help="augment with these settings changed (keys of kerasdil.data.AUGMENTATION), "
                               "e.g. '{\"elastic_alpha\": 17}' adds elastic distortion; classifiers only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the weights' initialisation, shuffling, augmentation and validation split (default 0)")
     p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
                    help="builder arguments as a JSON object, e.g. '{\"input_shape\": [64, 84, 1], "
                         "\"output_stride\": 4}' (an input_shape also sets the size of the data)")
@@ -72,7 +74,8 @@ def add_arguments(p):
                         help="segmenters: train on clean scenes")
     p.add_argument("--train-scenes", type=int, default=None, metavar="N",
                    help="segmenters: training scenes per epoch (default the recipe's, 10,000)")
-    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="one line per epoch instead of a progress bar (the default when the output is not a terminal)")
     add_data_arguments(p)
 
 
@@ -82,6 +85,9 @@ def run(args):
     from kerasdil._cli._scenes import scene_settings
     from kerasdil.train import train
 
+    from kerasdil.data.checks import check_limit
+
+    check_limit(args.limit, "--limit")
     out = args.out or os.path.join("runs", args.model)
     result = train(
         args.model,
@@ -105,11 +111,11 @@ def run(args):
         scenes=scene_settings(args),
         jitter=args.scene_jitter,
         train_scenes=args.train_scenes,
-        verbose=2 if args.quiet else "auto",
+        verbose=progress_verbosity(args.quiet),
     )
     m = result.metrics
     score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"mIoU {m.get('miou', float('nan')):.4f}"
-    print(f"{args.model}: test {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
+    print(f"{args.model}: {scored_split(out)} {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

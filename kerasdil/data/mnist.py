@@ -272,6 +272,9 @@ def _read_sample() -> MnistArrays:
     return MnistArrays(**arrays, source=_sample_text(arrays), is_sample=True)
 
 
+#: How the warning for an explicit ``"sample"`` source begins (the command line's ``data:`` line says it instead).
+SAMPLE_REQUESTED = "sample data as requested"
+
 _DOWNLOAD_HOST = "storage.googleapis.com"  # where keras.datasets and tensorflow-datasets fetch MNIST
 
 
@@ -394,14 +397,11 @@ def _load_auto(data_dir: Optional[PathLike], download: bool, stacklevel: int) ->
             f"mnist.npz or set ${DATA_DIR_ENV} to a directory that holds it."
         ) from None
     message = (
-        f"USING THE EMBEDDED MNIST SAMPLE ({sample.num_train:,} train / "
-        f"{sample.num_test:,} test images), NOT the full data set: results are not "
-        f"comparable with full-MNIST numbers. No mnist.npz found (looked in: "
-        f"{places}) and {reasons}. Pass a path or set ${DATA_DIR_ENV} to a "
-        "directory holding mnist.npz to use the real data."
+        f"using the embedded MNIST sample ({sample.num_train:,} train / {sample.num_test:,} test images, not the "
+        f"full data set: scores are not comparable with full-MNIST numbers); no mnist.npz found (looked in: "
+        f"{places}) and {reasons}. Pass a path or set ${DATA_DIR_ENV} to a directory holding mnist.npz."
     )
-    warnings.warn(message, SampleDataWarning, stacklevel=stacklevel + 1)
-    stderr_notice("WARNING: " + message)
+    warnings.warn(message, SampleDataWarning, stacklevel=stacklevel + 1)  # said once: no second stderr line
     return sample
 
 
@@ -462,7 +462,7 @@ def _load(source, data_dir, download, stacklevel: int) -> MnistArrays:
     if isinstance(source, str) and source == "sample":
         sample = _read_sample()
         warnings.warn(
-            f"Using the {sample.source}; accuracy on it is not comparable with "
+            f"{SAMPLE_REQUESTED}: the {sample.source}; accuracy on it is not comparable with "
             f"full-MNIST results. Pass a path or set ${DATA_DIR_ENV} for the real data.",
             SampleDataWarning,
             stacklevel=stacklevel,

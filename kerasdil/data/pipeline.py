@@ -141,11 +141,13 @@ class DataPlan:
             return Pipelines(*task.datasets(info, batch_size=batch_size, source=self.source, augment=augment,
                                             limit=limit, seed=seed, validation_size=validation_size,
                                             **dataset_kwargs))
+        from kerasdil.data.checks import describe_limit  # what --limit keeps, on the data line
+
         spec = self.spec
         return Pipelines(spec.dataset("train", batch_size=batch_size, augment=augment, limit=limit, seed=seed),
                          spec.dataset("validation", batch_size=batch_size, shuffle=False),
                          spec.dataset("test", batch_size=batch_size, shuffle=False, limit=limit),
-                         spec.description)
+                         spec.description + describe_limit(spec.sizes(), limit))
 
 
 def resolve_data(data, *, info, model_kwargs=None, data_options=None, seed=0, task=None):

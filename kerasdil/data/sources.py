@@ -11,8 +11,11 @@ Sources:
   layout (``flowers/daisy/1.jpg``, ``flowers/rose/7.png``); optionally split into
   ``train/``, ``validation/`` (or ``val/``) and ``test/`` folders of that layout;
 - a segmentation folder: ``images/`` and ``masks/`` (the same file stems; masks
-  are single-channel 8-bit PNGs of class ids) and an optional ``classes.txt`` (one
-  class name per line); optionally split into ``train/``, ``validation/``, ``test/``;
+  are PNGs of class ids, read as the file stores them: 8-bit gray, 1-bit or palette,
+  see :mod:`kerasdil.data.masks`) and an optional ``classes.txt`` (one class name per
+  line; a line ``ignore: 255`` names the value left out of training and scoring, as
+  ``ignore_index`` does); masks holding only 0 and 255 are binary; optionally split
+  into ``train/``, ``validation/``, ``test/``;
 - ``"tfds:NAME"`` or ``"tfds:NAME:CONFIG"``: a tensorflow-datasets data set already
   prepared in ``data_dir`` (default ``$TFDS_DATA_DIR``, then ``$KERASDIL_DATA_DIR``);
   nothing is downloaded. ``tfds:mnist_scenes[:CONFIG]`` (kerasdil's own builder,
@@ -26,7 +29,9 @@ in the data; ``resize`` says how other sizes get there: ``"pad"`` (keep the aspe
 ratio, pad with zeros), ``"crop"`` (keep the aspect ratio, centre-crop) or
 ``"stretch"``. The channels are ``channels`` or else 1 when every image is grayscale
 and 3 otherwise (TensorFlow converts gray to RGB and RGB to gray; alpha is
-dropped). An unreadable image is skipped with a warning that names it.
+dropped). An unreadable image is skipped with a warning that names it, and a file that
+is not part of the layout is named on the ``data:`` line (``record["left_out"]``).
+Checks that must fail before anything is allocated live in :mod:`kerasdil.data.checks`.
 
 Example:
     >>> from kerasdil.data.sources import load_data
@@ -289,11 +294,12 @@ def _convert_channels(x, channels):
     return tf.image.rgb_to_grayscale(x)
 
 
-def _preprocess_tensor(image_size, resize, channels, task):
-    """A map function for in-memory (image, label) pairs: scale, channels, size."""
+def _preprocess_tensor(image_size, resize, channels, task, mask_table=None):
+    """A map function for in-memory (image, label) pairs: scale, channels, size (masks through ``mask_table``)."""
     import tensorflow as tf
 
     resize_image, resize_mask = _resize_fn(image_size, resize)
+    lookup = None if mask_table is None else tf.constant(mask_table, tf.int32)
 
     def fn(x, y):
         if x.dtype.is_integer:
@@ -305,7 +311,8 @@ def _preprocess_tensor(image_size, resize, channels, task):
         x = _convert_channels(x, channels)
         x = tf.ensure_shape(resize_image(x), (*image_size, channels))
         if task == "segmentation":
-            m = tf.cast(y, tf.float32)
+            m = tf.cast(y if lookup is None else tf.gather(lookup, tf.clip_by_value(tf.cast(y, tf.int32), 0, 255)),
+                        tf.float32)
             if m.shape.rank == 2:
                 m = m[..., None]
             y = tf.cast(tf.ensure_shape(resize_mask(m[..., :1]), (*image_size, 1))[..., 0], tf.int32)
@@ -360,8 +367,9 @@ def _probe(path, what="image"):
         image = tf.io.decode_image(contents, channels=0, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.UnknownError,
             tf.errors.DataLossError) as err:
-        reason = str(getattr(err, "message", err)).strip().splitlines()[0]
-        raise ValueError(f"{what} {path} cannot be decoded ({reason})") from None
+        from .checks import readable_error
+
+        raise ValueError(f"{what} {path} cannot be decoded ({readable_error(err)})") from None
     return tuple(int(v) for v in image.shape), image
 
 
@@ -416,7 +424,17 @@ def _stratified_split(labels, fraction, seed):
     return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(val, dtype=np.int64))
 
 
-def _file_dataset(paths, labels, image_size, resize, channels, masks=None):
+def _note_unused(folder, used, notes, record):
+    """Name the files of ``folder`` that were not read, in the notes and the record."""
+    from .checks import unused_files_note
+
+    note, unused = unused_files_note(folder, used, IMAGE_EXTENSIONS)
+    record["left_out"] = unused
+    if note:
+        notes.append(note)
+
+
+def _file_dataset(paths, labels, image_size, resize, channels, masks=None, mask_table=None):
     import tensorflow as tf
 
     resize_image, resize_mask = _resize_fn(image_size, resize)
@@ -432,9 +450,12 @@ def _file_dataset(paths, labels, image_size, resize, channels, masks=None):
 
         ds = tf.data.Dataset.from_tensor_slices((list(paths), np.asarray(labels, np.int32)))
     else:
+        from .masks import mask_reader
+
+        read_mask = mask_reader(np.arange(256) if mask_table is None else mask_table)
+
         def fn(path, mask_path):
-            m = tf.io.decode_png(tf.io.read_file(mask_path), channels=0)[..., :1]
-            m = resize_mask(tf.cast(m, tf.float32))
+            m = resize_mask(read_mask(mask_path))
             return load_image(path), tf.cast(tf.ensure_shape(m, (*image_size, 1))[..., 0], tf.int32)
 
         ds = tf.data.Dataset.from_tensor_slices((list(paths), list(masks)))
@@ -488,7 +509,8 @@ def _default_test(kept, record):
         record["test_split"] = "the training split (no validation or test images)"
 
 
-def _load_classification_folder(folder, image_size, resize, channels, validation_split, seed, notes, record):
+def _load_classification_folder(folder, image_size, resize, channels, validation_split, seed, notes, record,
+                                class_names=None):
     layout = _split_layout(folder)
     if layout is None:
         if _is_segmentation_folder(folder):
@@ -497,13 +519,25 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
                 "(such as deeplab_aspp) on it, or give a folder of class subfolders to a classifier."
             )
         layout = {"all": folder}
-    names = None
+    from .checks import check_classes_trainable, check_split_keeps_training
+
+    names = list(class_names) if class_names is not None else None
+    if names is not None:
+        from .checks import match_class_names
+
+        for split_folder in layout.values():
+            match_class_names(_subfolders(split_folder), names, what="the model")
     files = {}
     for split in ("train", "validation", "test", "all"):
         if split in layout:
             split_names, paths, labels = _classification_files(layout[split], names)
             names = names or split_names
             files[split] = (paths, labels)
+    check_classes_trainable(names, f"data folder {folder}")
+    present = sorted({n for paths, labels in files.values() for n in (names[i] for i in set(labels))}, key=names.index)
+    if len(present) < len(names):
+        notes.append(f"the folder holds {len(present)} of the {len(names)} classes ({', '.join(present)})")
+    _note_unused(folder, [p for paths, _ in files.values() for p in paths], notes, record)
     shapes, skipped = [], []
     kept = {}
     for split, (paths, labels) in files.items():
@@ -529,6 +563,7 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
     if "all" in kept:
         paths, labels = kept.pop("all")
         tr, va = _stratified_split(labels, validation_split, seed)
+        check_split_keeps_training(labels, labels[tr], names, validation_split, folder)
         kept["train"] = ([paths[i] for i in tr], labels[tr])
         if len(va):
             kept["validation"] = ([paths[i] for i in va], labels[va])
@@ -541,6 +576,7 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
         if "validation" not in kept and "train" in kept and validation_split > 0:
             paths, labels = kept["train"]
             tr, va = _stratified_split(labels, validation_split, seed)
+            check_split_keeps_training(labels, labels[tr], names, validation_split, layout["train"])
             kept["train"] = ([paths[i] for i in tr], labels[tr])
             if len(va):
                 kept["validation"] = ([paths[i] for i in va], labels[va])
@@ -553,24 +589,14 @@ def _load_classification_folder(folder, image_size, resize, channels, validation
 
 
 def _read_class_names(folder):
+    """``(names, ignore value)`` of ``folder/classes.txt``, or ``(None, None)`` without one."""
+    from .masks import parse_class_lines
+
     path = os.path.join(folder, CLASS_NAMES_FILE)
     if not os.path.isfile(path):
-        return None
+        return None, None
     with open(path, encoding="utf-8") as f:
-        names = [line.strip() for line in f if line.strip()]
-    if not names:
-        raise ValueError(f"class-names file {path} is empty; write one class name per line (class 0 first).")
-    if len(set(names)) != len(names):
-        raise ValueError(f"class-names file {path} names a class twice; every line must be a different name.")
-    return names
-
-
-def _png_bit_depth(path):
-    with open(path, "rb") as f:
-        head = f.read(26)
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 25:
-        return head[24]
-    return None
+        return parse_class_lines(f, path)
 
 
 def _segmentation_pairs(folder):
@@ -597,8 +623,24 @@ def _segmentation_pairs(folder):
     return pairs
 
 
+def _segmentation_names(folder, layout, class_names, num_classes, ignore_index):
+    """``(names or None, ignore value or None)`` from the arguments and the folders' ``classes.txt``."""
+    names, ignore = (list(class_names), None) if class_names else (None, None)
+    for where in (folder, *layout.values()):
+        if names is None:
+            names, ignore = _read_class_names(where)
+    if ignore_index is not None and ignore is not None and ignore != ignore_index:
+        raise ValueError(f"ignore_index={ignore_index} but {CLASS_NAMES_FILE} says 'ignore: {ignore}'; they must agree.")
+    if names is not None and num_classes is not None and len(names) != num_classes:
+        raise ValueError(f"{len(names)} class names but num_classes={num_classes}; they must agree.")
+    return names, ignore_index if ignore_index is not None else ignore
+
+
 def _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed, num_classes,
-                              class_names, notes, record):
+                              class_names, notes, record, ignore_index=None):
+    from .checks import check_split_keeps_training
+    from .masks import MaskRefusal, read_pair, value_table
+
     layout = _split_layout(folder)
     if layout is None:
         if not _is_segmentation_folder(folder):
@@ -608,48 +650,21 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
                 f"{', '.join(_subfolders(folder)) or 'no folders'}."
             )
         layout = {"all": folder}
-    names = class_names or _read_class_names(folder)
-    for split_folder in layout.values():
-        names = names or _read_class_names(split_folder)
-    if names is not None and num_classes is not None and len(names) != num_classes:
-        raise ValueError(f"{len(names)} class names but num_classes={num_classes}; they must agree.")
+    names, ignore = _segmentation_names(folder, layout, class_names, num_classes, ignore_index)
     limit = len(names) if names is not None else num_classes
-    shapes, skipped, kept, max_id = [], [], {}, 0
+    shapes, skipped, kept, values, used = [], [], {}, set(), []
     for split, split_folder in layout.items():
         ok = []
         for image_path, mask_path in _segmentation_pairs(split_folder):
+            used += [image_path, mask_path]
             try:
-                image_shape, _ = _probe(image_path)
-                if not mask_path.lower().endswith(".png"):
-                    raise ValueError(f"mask {mask_path} is not a PNG (masks must be lossless PNGs of class ids)")
-                mask_shape, mask = _probe(mask_path, "mask")
+                image_shape, found = read_pair(image_path, mask_path, limit, names, ignore, _probe)
+            except MaskRefusal as err:
+                raise ValueError(str(err)) from None
             except ValueError as err:
                 skipped.append(str(err))
                 continue
-            if _png_bit_depth(mask_path) == 16:
-                raise ValueError(f"mask {mask_path} is a 16-bit PNG; save masks as 8-bit PNGs of class ids 0..255.")
-            mask = mask.numpy()
-            if mask.shape[-1] in (2, 4):
-                mask = mask[..., :-1]
-            if mask.shape[-1] == 3 and not (np.array_equal(mask[..., 0], mask[..., 1])
-                                            and np.array_equal(mask[..., 0], mask[..., 2])):
-                raise ValueError(
-                    f"mask {mask_path} is a colour image; save each mask as a single-channel PNG whose pixel "
-                    "values are class ids (0, 1, 2, ...), not a colour palette."
-                )
-            if image_shape[:2] != mask_shape[:2]:
-                raise ValueError(
-                    f"image {image_path} is {image_shape[0]}x{image_shape[1]} but its mask {mask_path} is "
-                    f"{mask_shape[0]}x{mask_shape[1]}; a mask must be the size of its image."
-                )
-            top = int(mask[..., 0].max())
-            if limit is not None and top >= limit:
-                source = f"{CLASS_NAMES_FILE} lists {limit}" if names is not None else f"num_classes={limit}"
-                raise ValueError(
-                    f"mask {mask_path} has class id {top}, past the {limit} classes ({source}, ids 0..{limit - 1}); "
-                    "fix the mask or the class count."
-                )
-            max_id = max(max_id, top)
+            values |= found
             shapes.append(image_shape)
             ok.append((image_path, mask_path))
         if not ok:
@@ -657,18 +672,18 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         kept[split] = ok
     _warn_skipped(skipped)
     record["skipped"] = skipped
-    if names is None:
-        count = num_classes or max_id + 1
-        if count < 2:
-            raise ValueError(f"the masks in {folder} hold only class 0; segmentation needs at least two classes.")
-        names = [str(i) for i in range(count)]
-        notes.append(f"{count} classes from the largest mask value (add {CLASS_NAMES_FILE} to name them)")
+    _note_unused(folder, used, notes, record)
+    table, names, note = value_table(values, names=names, ignore_index=ignore, num_classes=num_classes,
+                                     where=f"the masks in {folder}")
+    if note:
+        notes.append(note)
+    record["ignore_index"] = ignore
     image_size = _choose_size(shapes, image_size, resize, notes)
     channels = _choose_channels(shapes, channels, notes)
 
     def make(pairs):
         return lambda: _file_dataset([p for p, _ in pairs], None, image_size, resize, channels,
-                                     masks=[m for _, m in pairs])
+                                     masks=[m for _, m in pairs], mask_table=table)
 
     if "all" in kept:
         pairs = kept.pop("all")
@@ -677,6 +692,7 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         n_val = int(round(len(pairs) * validation_split))
         if validation_split > 0 and n_val == 0 and len(pairs) >= 2:
             n_val = 1
+        check_split_keeps_training(np.zeros(len(pairs)), np.zeros(len(pairs) - n_val), None, validation_split, folder)
         kept["train"] = [pairs[i] for i in sorted(order[n_val:])]
         if n_val:
             kept["validation"] = [pairs[i] for i in sorted(order[:n_val])]
@@ -689,6 +705,7 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
         if "validation" not in kept and "train" in kept and validation_split > 0:
             pairs = kept["train"]
             tr, va = _stratified_split(np.zeros(len(pairs)), validation_split, seed)
+            check_split_keeps_training(np.zeros(len(pairs)), np.zeros(len(tr)), None, validation_split, layout["train"])
             kept["train"] = [pairs[i] for i in tr]
             if len(va):
                 kept["validation"] = [pairs[i] for i in va]
@@ -715,7 +732,7 @@ def tfds_data_dir(data_dir=None):
 
 
 def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, num_classes, class_names, notes,
-               record):
+               record, ignore_index=None):
     import tensorflow_datasets as tfds
 
     parts = spec[len(TFDS_PREFIX):].split(":")
@@ -809,7 +826,14 @@ def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, n
         raise ValueError(f"tfds:{name} has no train or test split (it has: {', '.join(available)}).")
     if "train" not in plan:
         plan["train"] = plan.get("test")
-    preprocess = _preprocess_tensor(image_size, resize, channels, task)
+    table = None
+    if ignore_index is not None and task == "segmentation":
+        from .masks import IGNORED
+
+        table = np.arange(256)
+        table[ignore_index] = IGNORED
+        notes.append(f"mask value {ignore_index} is ignored in training and scoring")
+    preprocess = _preprocess_tensor(image_size, resize, channels, task, table)
     import tensorflow as tf
 
     def make(split):
@@ -881,7 +905,7 @@ def _in_memory_split(value, what):
 
 
 def _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes, class_names, notes,
-                    record):
+                    record, ignore_index=None):
     import tensorflow as tf
 
     if isinstance(source, dict):
@@ -898,6 +922,13 @@ def _load_in_memory(source, image_size, resize, channels, validation_split, seed
     if len(ranks) != 1:
         raise ValueError("the splits mix class labels and masks; give all of one kind.")
     task = _infer_task(ranks.pop())
+    from .masks import array_mask_table
+
+    mask_table = array_mask_table(given, class_names, num_classes, ignore_index, notes, record) \
+        if task == "segmentation" else None
+    if mask_table is not None:
+        class_names, num_classes = mask_table[1], len(mask_table[1])
+        parts = {k: (d, n, shape, rank, None) for k, (d, n, shape, rank, _) in parts.items()}  # checked by the table
     shape = parts["train"][2]
     if len(shape) == 2:
         shape = (*shape, 1)
@@ -928,7 +959,7 @@ def _load_in_memory(source, image_size, resize, channels, validation_split, seed
     names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
         raise ValueError(f"{len(names)} class names for {num_classes} classes; they must agree.")
-    preprocess = _preprocess_tensor(image_size, resize, channels, task)
+    preprocess = _preprocess_tensor(image_size, resize, channels, task, mask_table and mask_table[0])
     splits = {}
     train_ds, train_count = parts["train"][0], parts["train"][1]
     if "validation" not in parts and validation_split > 0 and not isinstance(given["train"], tf.data.Dataset):
@@ -979,6 +1010,7 @@ def load_data(
     data_dir=None,
     num_classes=None,
     class_names=None,
+    ignore_index=None,
 ):
     """Resolve the user's data into a :class:`DataSpec` (see the module docstring for the sources).
 
@@ -997,7 +1029,12 @@ def load_data(
         data_dir: tensorflow-datasets folder (default ``$TFDS_DATA_DIR``, ``$KERASDIL_DATA_DIR``).
         num_classes: classes, where the data cannot tell (masks without ``classes.txt``
             are counted from their largest value).
-        class_names: names of the classes, where the data has none.
+        class_names: names of the classes, where the data has none; for a folder of class
+            subfolders, the classes to read it with (a model's classes, matched by name: every
+            subfolder must be one of them).
+        ignore_index: segmentation: the mask value (0..255) left out of training and scoring
+            (pixels labelled -1 in the pipeline); a ``classes.txt`` line ``ignore: 255`` says
+            the same. Masks holding only 0 and 255 are read as binary (255 is class 1).
 
     Returns:
         :class:`DataSpec`.
@@ -1018,13 +1055,19 @@ def load_data(
         return source
     if task not in (None, "classification", "segmentation"):
         raise ValueError(f"task must be 'classification' or 'segmentation'; got {task!r}.")
-    image_size = _as_size(image_size)
+    from .checks import check_image_memory, large_image_note
+    from .masks import check_ignore_index
+
+    given_size = image_size = _as_size(image_size)
     _check_options(resize, channels, validation_split)
+    ignore_index = check_ignore_index(ignore_index)
+    if image_size is not None:
+        check_image_memory((*image_size, channels or 3), what="images brought to image_size")
     notes, record = [], {}
     if isinstance(source, (str, os.PathLike)) and os.fspath(source).startswith(TFDS_PREFIX):
         kind, label = "tfds", os.fspath(source)
         found = _load_tfds(label, data_dir, image_size, resize, channels, validation_split, num_classes,
-                           class_names, notes, record)
+                           class_names, notes, record, ignore_index)
     elif isinstance(source, (str, os.PathLike)):
         folder = os.path.abspath(os.path.expanduser(os.fspath(source)))
         label = folder
@@ -1043,18 +1086,21 @@ def load_data(
         if segmentation and task != "classification":
             kind = "segmentation_folder"
             found = _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed,
-                                              num_classes, class_names, notes, record)
+                                              num_classes, class_names, notes, record, ignore_index)
         else:
             kind = "image_folder"
             found = _load_classification_folder(folder, image_size, resize, channels, validation_split, seed,
-                                                notes, record)
-            if class_names is not None and list(class_names) != list(found[1]):
-                raise ValueError(f"class_names {list(class_names)} differ from the folder's classes {found[1]}.")
+                                                notes, record, class_names)
     else:
         kind, label = "in_memory", _describe_in_memory(source)
         found = _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes,
-                                class_names, notes, record)
+                                class_names, notes, record, ignore_index)
     found_task, names, input_shape, splits = found
+    if ignore_index is not None and found_task != "segmentation":
+        raise ValueError("ignore_index applies to segmentation masks; this data holds class labels.")
+    check_image_memory(input_shape, what=f"the images of {label}")
+    if given_size is None and large_image_note(*input_shape[:2]):
+        notes.append(large_image_note(*input_shape[:2]))
     if task is not None and found_task != task:
         raise ValueError(
             f"{label} holds {found_task} data ({'masks' if found_task == 'segmentation' else 'class labels'}), "
@@ -1063,8 +1109,10 @@ def load_data(
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(f"the data has {len(names)} classes but num_classes={num_classes}.")
     sizes = {k: v.count for k, v in splits.items()}
-    counts = " / ".join(f"{sizes[s]:,} {s}" if sizes.get(s) is not None else f"? {s}"
-                        for s in ("train", "validation", "test") if s in sizes)
+    shown = ("train", "validation") if record.get("test_split") else ("train", "validation", "test")
+    counts = " / ".join(f"{sizes[s]:,} {s}" if sizes.get(s) is not None else f"? {s}" for s in shown if s in sizes)
+    if record.get("test_split"):
+        counts += f"; no test split: final scores are on {record['test_split'].split(' (')[0]}"
     h, w, c = input_shape
     description = (f"data: {label} ({found_task}, {len(names)} classes, {counts}; {h}x{w}x{c}, resize={resize})"
                    + "".join(f"; {n}" for n in notes))

@@ -490,6 +490,7 @@ def plan_export(model, out_dir, options):
         max_samples=o.max_samples,
         need_representative=need_rep,
         data_options=o.data_options,
+        num_classes=model.outputs[0].shape[-1] if task in ("classification", "segmentation") else None,
     )
 
     import tensorflow as tf

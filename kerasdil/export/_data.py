@@ -101,7 +101,7 @@ def _as_inputs(x, what, input_shape):
 def _mnist(source, num_representative, max_samples, seed):
     from kerasdil.data import load_mnist_arrays, normalize
 
-    arrays = load_mnist_arrays(source)
+    arrays = load_mnist_arrays(source, download=False)  # a proof never waits on a download: local file, else sample
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(arrays.num_train, size=min(num_representative, arrays.num_train), replace=False))
     rep = normalize(arrays.x_train[pick])
@@ -119,6 +119,10 @@ def _from_task(model_name, task, source, input_shape, num_representative, max_sa
 
         info = dataclasses.replace(model_info(model_name), input_shape=tuple(input_shape))
         task_object = get_task(task)
+        if source is None or source == "auto":
+            from kerasdil.data import load_mnist_arrays
+
+            source = load_mnist_arrays(source, download=False)  # local file, else the sample; never a download
         params = inspect.signature(task_object.datasets).parameters
         kwargs = dict(batch_size=64, source=source, augment=False, validation_size=0)
         # Generate only what is used (the scenes task makes 10,000 training scenes by default).
@@ -146,7 +150,7 @@ def _from_task(model_name, task, source, input_shape, num_representative, max_sa
     return rep, x, y, str(description or f"{task} data of {model_name}")
 
 
-def _user(data, task, input_shape, options, num_representative, max_samples, seed):
+def _user(data, task, input_shape, options, num_representative, max_samples, seed, num_classes=None):
     """Samples from the user's own data (``kerasdil.data.sources``) at the model's size and channels."""
     from kerasdil.data.sources import load_data
 
@@ -154,6 +158,12 @@ def _user(data, task, input_shape, options, num_representative, max_samples, see
     height, width, channels = tuple(input_shape)
     spec = load_data(data, task=task if task in ("classification", "segmentation") else None,
                      image_size=(height, width), channels=channels, **options)
+    if num_classes is not None and spec.num_classes != num_classes:
+        # A proof on other classes would score labels the model cannot predict (a 3-class model "passing" at 20%).
+        raise ValueError(
+            f"the model predicts {num_classes} classes but the data has {spec.num_classes} "
+            f"({', '.join(spec.class_names)}); prove it on data of the classes it was trained for."
+        )
     # A random draw: a folder lists its classes one after another, and calibration needs them all.
     rep = spec.arrays("train", num_representative, shuffle=True, seed=seed) if num_representative else None
     x, y = spec.arrays("test", max_samples)
@@ -173,13 +183,15 @@ def resolve(
     need_representative=False,
     seed=0,
     data_options=None,
+    num_classes=None,
 ):
     """Gather representative and test samples; see :class:`ExportData`.
 
     ``data`` may be the user's own data (an image folder, "tfds:NAME", arrays, a
     ``DataSpec``; ``kerasdil.data.sources``), brought to the model's input size and
     channels with ``data_options`` (``resize``, ``validation_split``, ``data_dir``):
-    int8 calibration draws from its training split, the proof uses its test split.
+    int8 calibration draws from its training split, the proof uses its test split;
+    ``num_classes`` (the model's) must be the data's class count.
 
     Raises:
         ValueError: data of the wrong shape or kind, or no data known for this model.
@@ -197,7 +209,7 @@ def resolve(
 
         own = None
         if is_user_data(data):
-            own = _user(data, task, input_shape, data_options, num_representative, max_samples, seed)
+            own = _user(data, task, input_shape, data_options, num_representative, max_samples, seed, num_classes)
         elif task == "classification" and tuple(input_shape) == (28, 28, 1):
             own = _mnist(data, num_representative, max_samples, seed)
         if own is None:

@@ -72,7 +72,8 @@ def _shared_mean_iou(labels, outputs):
 
     outputs = np.asarray(outputs)
     labels = np.asarray(labels).reshape(outputs.shape[:-1]).astype(np.int64)
-    confusion = confusion_matrix(labels, np.argmax(outputs, axis=-1), outputs.shape[-1])
+    valid = labels >= 0  # pixels a mask marks as ignored (-1) are left out, as in ``kerasdil evaluate``
+    confusion = confusion_matrix(labels[valid], np.argmax(outputs, axis=-1)[valid], outputs.shape[-1])
     return miou_of_confusion(confusion)
 
 

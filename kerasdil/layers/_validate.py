@@ -153,3 +153,14 @@ def input_shape_divisible(name, input_shape, output_stride):
             "or a smaller output_stride."
         )
     return tuple(input_shape)
+
+
+def class_count(layer, value):
+    """``num_classes`` of a softmax head: an int >= 2 (one logit under a softmax always predicts its class)."""
+    positive_int(layer, "num_classes", value)
+    if value < 2:
+        raise ValueError(
+            f"{layer}: `num_classes` must be 2 or more, got {value!r}: a softmax over one class predicts that class "
+            "for every pixel; for foreground against background use num_classes=2."
+        )
+    return value

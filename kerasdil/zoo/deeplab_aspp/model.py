@@ -293,7 +293,7 @@ def _check_dsdc(name, input_shape, num_classes, output_stride, aspp_rates, decod
             f"{', '.join(map(str, OUTPUT_STRIDES))}."
         )
     input_shape = V.input_shape_divisible(name, input_shape, output_stride)
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
     V.positive_int(name, "width", width)
     V.positive_int(name, "aspp_filters", aspp_filters)
     V.positive_int(name, "decoder_filters", decoder_filters)
@@ -323,7 +323,7 @@ def _deeplab_on_backbone(*, input_shape, num_classes, backbone, output_stride, a
     if isinstance(output_stride, bool) or not isinstance(output_stride, int) or output_stride < 1:
         raise ValueError(f"{name}: `output_stride` must be a positive int such as 8 or 16, got {output_stride!r}.")
     input_shape = V.input_shape_divisible(name, input_shape, output_stride)
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
     V.positive_int(name, "aspp_filters", aspp_filters)
     V.positive_int(name, "decoder_filters", decoder_filters)
     rates = _aspp_rates(aspp_rates, output_stride, name)

@@ -45,7 +45,7 @@ def lraspp_mobilenetv3(input_shape=(64, 80, 1), num_classes=11, alpha=1.0, head_
         (None, 96, 96, 11)
     """
     input_shape = V.input_shape_divisible(name, input_shape, 16)
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
     V.positive_int(name, "head_filters", head_filters)
     h, w, _ = input_shape
     inputs = keras.Input(shape=input_shape, name="image")

@@ -44,7 +44,7 @@ def unet_baseline(
     for f in filters:
         V.positive_int(name, "filters", f)
     input_shape = V.input_shape_divisible(name, input_shape, 2 ** len(filters))
-    V.positive_int(name, "num_classes", num_classes)
+    V.class_count(name, num_classes)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Conv2D(filters[0], 3, strides=2, padding="same", name="entry_conv")(inputs)
