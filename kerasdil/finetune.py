@@ -300,9 +300,15 @@ def finetune(
     settings["augment"] = data_plan.augment(info.task, settings["augment"])
     schedule = data_schedule(info, data_plan, settings, task, epochs_given=epochs is not None,
                              batch_given=batch_size is not None)
-    if schedule is not None and head_epochs is None:
-        share = dict(getattr(info.record, "data_recipe", {}) or {}).get("head_share", 0.2)
-        settings["head_epochs"] = min(settings["epochs"] - 1, max(1, round(share * settings["epochs"])))
+    if schedule is not None:
+        from kerasdil.zoo.record import DEFAULT_DATA_RECIPE
+
+        sizing = {**DEFAULT_DATA_RECIPE, **dict(getattr(info.record, "data_recipe", {}) or {})}
+        if head_epochs is None:
+            settings["head_epochs"] = min(settings["epochs"] - 1, max(1, round(sizing["head_share"] * settings["epochs"])))
+        if finetune_learning_rate is None:  # a long all-layers phase converges at a rate MNIST's short one avoids
+            settings["finetune_learning_rate"] = max(settings["finetune_learning_rate"],
+                                                     sizing["finetune_learning_rate"])
     head = settings["head_epochs"]
     if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head <= settings["epochs"]:
         raise ValueError(

@@ -309,3 +309,5 @@ def test_finetune_from_a_run_onto_other_class_names_trains_a_new_head(tmp_path):
     assert any(line.startswith("phase 1") and "frozen" in line for line in logs)
     history = result.history
     assert history[0]["phase"] == "head" and history[0]["loss"] > 0
+    # On the user's data the all-layers phase runs at the data recipe's floor, not MNIST's 1e-4.
+    assert _strict_json(tmp_path / "ft" / "run.json")["finetune_learning_rate"] == 1e-3

@@ -269,7 +269,7 @@ TINY_SEGMENTER = {"input_shape": [32, 32, 1], "width": 4, "aspp_filters": 8, "de
 
 
 def test_segmenters_have_recipes_that_kerasdil_train_uses(tmp_path, monkeypatch, scenes_mnist_file):
-    import kerasdil.train
+    import kerasdil.run
     from kerasdil.cli import main
     from kerasdil.train import RECIPES, recipe
 
@@ -286,7 +286,7 @@ def test_segmenters_have_recipes_that_kerasdil_train_uses(tmp_path, monkeypatch,
         seen.update(kw, batch=int(next(iter(train_data))[0].shape[0]), lr=float(model.optimizer.learning_rate))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kerasdil.train, "fit", stop_before_fitting)
+    monkeypatch.setattr(kerasdil.run, "fit", stop_before_fitting)
     out = tmp_path / "run"
     assert main(["train", "deeplab_aspp", "--data", scenes_mnist_file, "--limit", "32", "--out", str(out)]) == 130
     run = json.loads((out / "run.json").read_text())

@@ -45,10 +45,13 @@ DEFAULT_FINETUNING_RECIPE = types.MappingProxyType(
 #: the epochs, at least ``min_patience`` epochs) without improvement, never before
 #: ``min_steps``, best weights restored. tools/bench_user_data.py measures these defaults.
 #: A fine-tune spends ``head_share`` of the steps on the new layers (backbone frozen) and the
-#: rest on every layer at ``finetune_learning_rate``. The batch is at most ``max_batch_share`` of
-#: the training images (a power of two, at least 16), so small data still gives many steps per epoch.
+#: rest on every layer at no less than ``finetune_learning_rate`` (mnist_dsdc's MNIST recipe uses
+#: 1e-4, which leaves the long phase underfit on a few hundred photos). The batch is at most
+#: ``max_batch_share`` of the training images (a power of two, at least 16), so small data still
+#: gives many steps per epoch.
 DEFAULT_DATA_RECIPE = types.MappingProxyType(
-    dict(min_steps=3000, passes=30, patience=0.25, min_patience=8, head_share=0.2, max_batch_share=0.1))
+    dict(min_steps=3000, passes=30, patience=0.25, min_patience=8, head_share=0.2, max_batch_share=0.1,
+         finetune_learning_rate=1e-3))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +153,8 @@ class ZooRecord:
         finetuning_recipe: ``kerasdil.finetune``'s settings (head_epochs, epochs,
             batch_size, learning_rate, finetune_learning_rate, weight_decay, augment).
         data_recipe: how runs on the user's own data are sized (``DEFAULT_DATA_RECIPE``'s
-            keys: min_steps, passes, patience, min_patience, head_share, max_batch_share); MNIST runs
+            keys: min_steps, passes, patience, min_patience, head_share, max_batch_share,
+            finetune_learning_rate); MNIST runs
             keep ``training_recipe``.
         backbone_layers: name prefixes of the layers that form the backbone
             (frozen first when fine-tuning); empty when the model has none.
