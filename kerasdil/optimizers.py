@@ -18,7 +18,7 @@ decay with one ``ResourceApplyGradientDescent`` per variable. Anything else
 ``tf.distribute`` strategy) runs Keras's own update.
 
 ``tools/bench_optimizer.py`` measures what it buys, Keras's optimizer against
-these in alternating blocks of training steps (zoo/mnist_dsdc/studies.md records
+these in alternating blocks of training steps (kerasdil/zoo/mnist_dsdc/studies.md records
 ``*_keras_adam`` variants too).
 """
 

@@ -194,7 +194,7 @@ def repeat_epochs(dataset):
     pipeline TF then sits idle before the first batch of most epochs: a median of
     1.9 s for keras.io's convnet and 3.6 s for mnist_dsdc at 0.1 s of CPU, on
     20,000 MNIST images where their epochs take 3.2 and 5.9 s
-    (zoo/mnist_dsdc/studies.md, "The pause at each epoch start"). One repeated iterator avoids that, and
+    (kerasdil/zoo/mnist_dsdc/studies.md, "The pause at each epoch start"). One repeated iterator avoids that, and
     prefetching runs on across epoch boundaries. Each pass still reshuffles and draws new
     augmentation, and ``steps`` batches are exactly one pass, so epoch ``k`` sees
     every example once.

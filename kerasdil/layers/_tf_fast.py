@@ -220,7 +220,7 @@ def _matmul_moments_batch_norm(inputs, gamma, beta, epsilon):
     backward at (128, 28, 28, 18) takes 15-20 ms against 2.4 ms at 16 channels.
     Summing over positions as ``ones @ x`` (and ``ones @ (x - mean)**2``) keeps the
     work in MatMul and broadcasts: 2x faster there and at 54 channels, slower at
-    multiples of 4 (zoo/mnist_dsdc/studies.md, "Speed choices in the layers", ``dsdc_fused_bn_only``).
+    multiples of 4 (kerasdil/zoo/mnist_dsdc/studies.md, "Speed choices in the layers", ``dsdc_fused_bn_only``).
     Same result as the fused kernel to float rounding; returns the biased variance.
     """
     channels = inputs.shape[-1]
@@ -272,7 +272,7 @@ def pointwise(conv, inputs, training):
 
     Same kernel, same result; on TensorFlow CPU the MatMul and its two gradient
     MatMuls train about 20% faster than Conv2D and its backprop kernels at DSDC sizes
-    (zoo/mnist_dsdc/studies.md, ``dsdc_conv_pointwise``). Inference keeps
+    (kerasdil/zoo/mnist_dsdc/studies.md, ``dsdc_conv_pointwise``). Inference keeps
     Conv2D, which grappler and the TFLite converter fuse with BN. None (run the
     layer) outside training, in mixed precision, or with the switch off.
     """

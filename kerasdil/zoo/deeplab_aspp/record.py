@@ -25,10 +25,10 @@ DEEPLAB_ASPP_RECORD = ZooRecord(
     # MNIST scenes every epoch (augment) and 1,000 validation scenes.
     training_recipe=dict(epochs=12, batch_size=16, learning_rate=3e-3, weight_decay=1e-4, augment=True,
                          validation_size=1000),
-    # The segmentation benchmark (zoo/deeplab_aspp/README.md) found that the all-layers
+    # The segmentation benchmark (kerasdil/zoo/deeplab_aspp/README.md) found that the all-layers
     # phase at 2e-3 reaches the scratch model's final mIoU at epoch 6 of 12 (1e-3: epoch 7).
     # The shipped deeplab_aspp:scenes weights predate that and were made with
-    # finetune_learning_rate=1e-3 (zoo/deeplab_aspp/recipe.sh).
+    # finetune_learning_rate=1e-3 (kerasdil/zoo/deeplab_aspp/recipe.sh).
     finetuning_recipe=dict(head_epochs=1, epochs=8, batch_size=16, learning_rate=3e-3, finetune_learning_rate=2e-3,
                            weight_decay=1e-4, augment=True),
     backbone_layers=BACKBONE_LAYER_PREFIXES,

@@ -24,7 +24,7 @@ DEFAULT_WIDTH = 18
 #: three DSDC blocks of 64 channels at 7x7 with rates 1, 2, 3 (gridding-free). Every layer has
 #: a channel count that is a multiple of 16 and only the stem runs at 14x14: in int8 LiteRT
 #: (XNNPACK) a 16-channel or 14x14 DSDC block costs several times its share of the arithmetic
-#: (zoo/mnist_dsdc/README.md has the measurements).
+#: (kerasdil/zoo/mnist_dsdc/README.md has the measurements).
 CLASSIFIER_DEFAULTS = dict(dilation_schedule=((), (1, 2, 3)), width=32, stem="strided", stage_filters=(32, 64))
 #: Stems of the classifiers: a 3x3 conv at full size then a 2x2 max-pool ("pool"), a
 #: stride-2 3x3 conv ("strided"), or SpaceToDepth(2) then the 3x3 conv ("space_to_depth").

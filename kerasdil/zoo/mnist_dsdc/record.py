@@ -27,7 +27,7 @@ MNIST_DSDC_RECORD = ZooRecord(
     # papers. The augmentation is what makes them hold up off the clean test set: wider affine
     # ranges, shear and elastic warps (other pens and positions), and on a share of the images
     # stroke width, blur, contrast, brightness, fog, stray lines and sensor noise (other cameras and
-    # scanners). ROBUST_AUGMENTATION below; zoo/mnist_dsdc/README.md has what each part bought.
+    # scanners). ROBUST_AUGMENTATION below; kerasdil/zoo/mnist_dsdc/README.md has what each part bought.
     training_recipe=dict(epochs=60, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                          augment=ROBUST_AUGMENTATION, validation_size=0),
     backbone_layers=BACKBONE_LAYER_PREFIXES,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the shipped mnist_dsdc:mnist weights and the robustness and speed numbers of this folder's README.
-# Usage: bash zoo/mnist_dsdc/reproduce.sh path/to/mnist.npz
+# Usage: bash kerasdil/zoo/mnist_dsdc/reproduce.sh path/to/mnist.npz
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 DATA=${1:?usage: bash $0 path/to/mnist.npz}
 MILD='{"max_rotation_degrees": 15, "max_translation_pixels": 2, "max_zoom": 0.15, "max_shear": 0.2, "elastic_alpha": 17, "stroke_probability": 0.1, "blur_probability": 0.1, "contrast_probability": 0.15, "brightness_probability": 0.1, "fog_probability": 0.1, "line_probability": 0.05, "max_lines": 2, "noise_probability": 0.25, "impulse_probability": 0.05}'
 
@@ -14,7 +14,7 @@ kerasdil train mnist_dsdc --data "$DATA" --out runs/mnist_dsdc_mild --epochs 20 
   --augmentation "$MILD" --model-kwargs '{"weights": "runs/mnist_dsdc/model.keras"}' --quiet
 # 3. Ship the weights inside the package (kerasdil/zoo/mnist_dsdc/weights/mnist_dsdc-mnist.{npz,json}).
 python tools/publish_weights.py runs/mnist_dsdc_mild --tag mnist \
-  --recipe "bash zoo/mnist_dsdc/reproduce.sh $DATA (steps 1 and 2)"
+  --recipe "bash kerasdil/zoo/mnist_dsdc/reproduce.sh $DATA (steps 1 and 2)"
 # 4. Clean test accuracy, then the corruption benchmark against the peer (trained here by its recipe).
 kerasdil evaluate mnist_dsdc:mnist --data "$DATA" --out runs/eval-mnist_dsdc
 python tools/bench_robustness.py --data "$DATA" --models mnist_dsdc:mnist --out runs/bench_robustness

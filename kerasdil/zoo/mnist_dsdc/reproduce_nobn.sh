@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Reproduce the card's "mnist_fast's architecture without BatchNormalization" rows: the
 # mnist_fast recipe on batchnorm=False, five seeds, then its epoch time side by side with the peer.
-# Usage: bash zoo/mnist_dsdc/reproduce_nobn.sh path/to/mnist.npz
+# Usage: bash kerasdil/zoo/mnist_dsdc/reproduce_nobn.sh path/to/mnist.npz
 # Each run is resumable (rerun the script after an interruption).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 DATA=${1:?usage: bash $0 path/to/mnist.npz}
 FAST='{"width":16,"stem":"strided","stage_filters":[32,64],"dilation_schedule":[[1,3],[1,2,3]]}'
 NOBN='{"width":16,"stem":"strided","stage_filters":[32,64],"dilation_schedule":[[1,3],[1,2,3]],"batchnorm":false}'

@@ -1,8 +1,8 @@
 #!/bin/sh
-# Reproduce everything zoo/deeplab_aspp/README.md reports (CPU is enough; see the
+# Reproduce everything kerasdil/zoo/deeplab_aspp/README.md reports (CPU is enough; see the
 # card for the times measured on a shared 2-core machine).
 #
-#   KERASDIL_DATA_DIR=/path/with/mnist.npz sh zoo/deeplab_aspp/recipe.sh
+#   KERASDIL_DATA_DIR=/path/with/mnist.npz sh kerasdil/zoo/deeplab_aspp/recipe.sh
 set -e
 DATA="${KERASDIL_DATA_DIR:?set KERASDIL_DATA_DIR to a folder holding mnist.npz}/mnist.npz"
 
@@ -78,7 +78,7 @@ for STEP in "0.4 5e-4" "0.6 3e-4" "0.8 2e-4" "0.9 1.5e-4"; do
     PREV=$OUT/model.keras
 done
 python tools/publish_weights.py runs/deeplab_aspp-scenes_mobile_varied-share0.9 --tag scenes_mobile_varied \
-    --recipe "zoo/deeplab_aspp/recipe.sh steps 7 and 8"
+    --recipe "kerasdil/zoo/deeplab_aspp/recipe.sh steps 7 and 8"
 kerasdil evaluate deeplab_aspp:scenes_mobile_varied --data "$DATA" --canvas 64,80 --out runs/robust/scenes_mobile_varied-standard
 for S in 1 2; do
     kerasdil evaluate deeplab_aspp:scenes_mobile_varied --data "$DATA" --canvas 64,80 --scene-seed $S \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the shipped mnist_dsdc:mnist_w18 weights (width 18, six DSDC blocks, clean-MNIST recipe).
-# Usage: bash zoo/mnist_dsdc/reproduce_w18.sh path/to/mnist.npz
+# Usage: bash kerasdil/zoo/mnist_dsdc/reproduce_w18.sh path/to/mnist.npz
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 DATA=${1:?usage: bash $0 path/to/mnist.npz}
 
 W18='{"width":18,"stem":"pool","stage_filters":null,"dilation_schedule":[[1,2,5],[1,2,3]]}'
