@@ -33,6 +33,7 @@ _LAZY = {
     "deeplab_aspp": "kerasdil.zoo.segmentation",
     "keras_io_convnet": "kerasdil.zoo.baselines",
     "mnist_conv": "kerasdil.zoo.mnist",
+    "minirocket": "kerasdil.zoo.minirocket.model",
     "mnist_dsdc": "kerasdil.zoo.mnist",
     "unet_baseline": "kerasdil.zoo.segmentation",
 }
@@ -62,6 +63,7 @@ __all__ = [
     "deeplab_aspp",
     "keras_io_convnet",
     "list_models",
+    "minirocket",
     "mnist_conv",
     "mnist_dsdc",
     "model_info",

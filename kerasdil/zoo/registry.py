@@ -15,6 +15,7 @@ import fnmatch
 import inspect
 
 from kerasdil.zoo import baselines_record, mnist_record, segmentation_record
+from kerasdil.zoo.minirocket import record as minirocket_record
 from kerasdil.zoo.record import (
     DEFAULT_FINETUNING_RECIPE,
     DEFAULT_TRAINING_RECIPE,
@@ -80,7 +81,8 @@ def _add(record):
     )
 
 
-for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS):
+for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS,
+                *minirocket_record.RECORDS):
     _add(_record)
 
 
