@@ -51,6 +51,19 @@ ENTRIES = {
         params=286_686, trainable_params=281_230, macs=4_542_368,
         receptive_field=(351, 351), stride=(1, 1), holes=0,
     ),
+    "minirocket": dict(
+        task="classification",
+        family="series",
+        input_shape=(150, 1),
+        num_classes=2,
+        description="MiniRocket's 84 fixed dilated 1D kernels (PPV features) with a closed-form ridge head",
+        default_config={"input_shape": (150, 1), "num_classes": 2, "num_features": 10000,
+                        "max_dilations_per_kernel": 32, "seed": 0, "include_top": True},
+        # receptive.py reads 2-D layers only: it sees no window in MiniRocketFeatures (each feature pools
+        # the whole series).
+        params=42_086, trainable_params=19_994, macs=1_408_008,
+        receptive_field=(1, 1), stride=(1, 1), holes=0,
+    ),
     "mnist_conv": dict(
         task="classification",
         family="mnist",

@@ -260,9 +260,14 @@ def litert_columns(model, preprocess, data, threads):
 
 
 def _save(path, results):
-    tmp = path + ".tmp"
+    """Write ``results`` atomically, keeping runs another process wrote to the same file meanwhile."""
+    merged = _load(path)
+    for key in ("runs", "sets"):
+        merged[key].update(results[key])
+        results[key].update(merged[key])
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
-        json.dump(results, f, indent=1, sort_keys=True)
+        json.dump(merged, f, indent=1, sort_keys=True)
     os.replace(tmp, path)
 
 
@@ -383,7 +388,7 @@ def main(argv=None):
     models = sorted({k.split("/")[1] for k in results["runs"]}, key=lambda m: (m not in args.models, m))
     sets = [s for s in SETS if any(k.startswith(s + "/") for k in results["runs"])]
     table = format_markdown(results, models, sets, command)
-    tmp = os.path.join(args.out, "bench_timeseries.md.tmp")
+    tmp = os.path.join(args.out, f"bench_timeseries.md.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         f.write(table)
     os.replace(tmp, os.path.join(args.out, "bench_timeseries.md"))

@@ -158,6 +158,14 @@ class MiniRocketFeatures(keras.layers.Layer):
         """Number of features the built layer returns (84 x the features per kernel)."""
         return NUM_KERNELS * sum(self.features_per_dilation)
 
+    def count_macs(self):
+        """Multiply-accumulates of the convolutions for one series (the PPV comparisons are not counted)."""
+        total = 0
+        for dilation, padding, index, _, _ in self.groups:
+            steps = self.length if padding == "same" else self.length - (KERNEL_LENGTH - 1) * dilation
+            total += steps * KERNEL_LENGTH * self.channels * len(index)
+        return total
+
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
         pooled = []

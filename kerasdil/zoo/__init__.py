@@ -15,6 +15,7 @@ registers its model class at once) or load it with ``kerasdil.saving.load_model`
 
 import importlib
 import sys
+import types
 
 from kerasdil.zoo.record import ZooRecord
 from kerasdil.zoo.registry import (
@@ -37,6 +38,12 @@ _LAZY = {
     "mnist_dsdc": "kerasdil.zoo.mnist",
     "unet_baseline": "kerasdil.zoo.segmentation",
 }
+
+# An entry's folder bears its builder's name: importing the records bound the folder (a package)
+# to that name here; unbind it so `from kerasdil.zoo import minirocket` gives the builder.
+for _name in _LAZY:
+    if isinstance(globals().get(_name), types.ModuleType):
+        del globals()[_name]
 
 if "keras" in sys.modules:
     # Keras is loaded already, so registering the zoo's model class with it costs little:
