@@ -139,3 +139,14 @@ def test_tflite_keeps_dilated_convs_native_and_int8_runs():
             outputs.append(it.get_tensor(it.get_output_details()[0]["index"])[0])
         # int8 PPV: mean absolute error of the proportions stays small.
         assert np.abs(np.array(outputs) - reference).mean() <= tolerance, quantization
+
+
+def test_steep_ramp_pooling_matches_the_exact_step():
+    x = _series()
+    exact = MiniRocketFeatures(num_features=840, seed=0)
+    ramp = MiniRocketFeatures(num_features=840, seed=0, steepness=1e5)
+    exact.adapt(x)
+    ramp.adapt(x)
+    np.testing.assert_allclose(np.asarray(ramp(x)), np.asarray(exact(x)), atol=0.02)
+    with pytest.raises(ValueError, match="MiniRocketFeatures: `steepness`"):
+        MiniRocketFeatures(steepness=0)

@@ -5,6 +5,8 @@ Models (``--models``, comma-separated):
 - ``minirocket``: kerasdil's zoo entry (MiniRocket features as a Keras layer, ridge
   head solved in closed form), one run per ``--seeds`` seed.
 - ``minirocket_trained``: the same features with the Dense head trained by Adam.
+- ``minirocket_clip``: the entry with ``steepness=1e4`` (PPV pooled as a clipped ramp, ops
+  LiteRT's XNNPACK delegate runs), ridge head.
 - ``zoo:<entry>``: any classification entry of kerasdil's zoo, per seed. If the entry's
   builder module has ``fit_<entry>(model, x, y)``, that fits it; otherwise it is
   trained with Adam (``--epochs``, batch 16, early stopping on a 20% validation
@@ -53,7 +55,7 @@ import numpy as np  # noqa: E402
 SETS = ("ACSF1", "ArrowHead", "BasicMotions", "GunPoint", "ItalyPowerDemand", "JapaneseVowels", "OSULeaf",
         "PickupGestureWiimoteZ")
 UNEQUAL = ("JapaneseVowels", "PickupGestureWiimoteZ")
-SEEDED = ("minirocket", "minirocket_trained")  # plus every zoo:<entry>
+SEEDED = ("minirocket", "minirocket_trained", "minirocket_clip")  # plus every zoo:<entry>
 PEERS = ("aeon_minirocket", "inceptiontime", "tcn")
 DEFAULT_MODELS = "minirocket,minirocket_trained,aeon_minirocket,tcn,inceptiontime"
 
@@ -106,7 +108,7 @@ def _accuracy(scores, labels):
     return float(np.mean(np.asarray(scores).argmax(-1) == labels))
 
 
-def run_zoo(entry, data, seed, args, fit_options=None):
+def run_zoo(entry, data, seed, args, fit_options=None, build_options=None):
     """A kerasdil zoo entry: built for the set's shape, fitted, scored; returns (result, model, preprocess)."""
     import keras
 
@@ -114,7 +116,7 @@ def run_zoo(entry, data, seed, args, fit_options=None):
 
     keras.utils.set_random_seed(seed)
     builder = model_info(entry).builder
-    kwargs = dict(input_shape=data["x"].shape[1:], num_classes=len(data["classes"]))
+    kwargs = dict(input_shape=data["x"].shape[1:], num_classes=len(data["classes"]), **(build_options or {}))
     if "seed" in inspect.signature(builder).parameters:
         kwargs["seed"] = seed
     model = create_model(entry, **kwargs)
@@ -216,6 +218,8 @@ def run_model(model_name, data, seed, args):
         return run_zoo("minirocket", data, seed, args)
     if model_name == "minirocket_trained":
         return run_zoo("minirocket", data, seed, args, dict(head="trained", epochs=args.epochs))
+    if model_name == "minirocket_clip":
+        return run_zoo("minirocket", data, seed, args, build_options=dict(steepness=1e4))
     if model_name.startswith("zoo:"):
         return run_zoo(model_name[4:], data, seed, args)
     if model_name == "tcn":

@@ -32,7 +32,7 @@ _FEATURE_BUDGET = 32 * 2**20
 
 
 def minirocket(input_shape=MINIROCKET_INPUT_SHAPE, num_classes=2, num_features=10_000, max_dilations_per_kernel=32,
-               seed=0, include_top=True, weights=None, name="minirocket"):
+               seed=0, steepness=None, include_top=True, weights=None, name="minirocket"):
     """MiniRocket as a Keras model: ``(length, channels)`` series -> class scores.
 
     The model is not usable until :func:`fit_minirocket` has fitted the feature
@@ -44,6 +44,8 @@ def minirocket(input_shape=MINIROCKET_INPUT_SHAPE, num_classes=2, num_features=1
         num_features: MiniRocket features (rounded down to a multiple of 84).
         max_dilations_per_kernel: at most this many dilations (MiniRocket: 32).
         seed: seed of the bias draws (:meth:`MiniRocketFeatures.adapt`).
+        steepness: None pools the exact PPV; a number K pools ``clip(K * (response - bias), 0, 1)``,
+            which float32 TFLite runs several times faster (see :class:`MiniRocketFeatures`).
         include_top: False returns the feature extractor only.
         weights: None, or the path of weights saved from a fitted model of the same
             configuration (``model.save_weights("m.weights.h5")``).
@@ -68,7 +70,7 @@ def minirocket(input_shape=MINIROCKET_INPUT_SHAPE, num_classes=2, num_features=1
         raise ValueError(f"minirocket: `weights` must be None or the path of a saved weights file; {weights!r} "
                          "is not a file (no pretrained tags are shipped: fit the model with fit_minirocket).")
     inputs = keras.Input(tuple(input_shape), name="series")
-    x = MiniRocketFeatures(num_features, max_dilations_per_kernel, seed, name="features")(inputs)
+    x = MiniRocketFeatures(num_features, max_dilations_per_kernel, seed, steepness, name="features")(inputs)
     if include_top:
         x = keras.layers.Dense(num_classes, name="head")(x)
     model = keras.Model(inputs, x, name=name)
