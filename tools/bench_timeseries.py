@@ -311,7 +311,7 @@ def summary_rows(results, models, sets):
 
 def format_markdown(results, models, sets, command):
     """The table: one row per set and model, then the means per model."""
-    lines = [f"Command: `{command}`", "",
+    lines = [f"Table written by `{command}` from the runs saved beside it (budgets in the notes below).", "",
              "| set | model | seeds | test accuracy | params | train s | LiteRT f32 acc | LiteRT int8 acc "
              "| int8 b1 ms | f32 b1 ms |", "|---|---|---:|---|---:|---:|---|---|---:|---:|"]
     for set_name in sets:
@@ -351,6 +351,7 @@ def parse_args(argv=None):
     p.add_argument("--no-litert", action="store_true", help="skip the TFLite columns")
     p.add_argument("--litert-seeds", type=int, default=1, help="seeds (from 0) that get the TFLite columns")
     p.add_argument("--out", default=os.path.join("runs", "bench_timeseries"), help="output folder")
+    p.add_argument("--table-only", action="store_true", help="fit nothing: write the table of the runs saved in --out")
     args = p.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -370,7 +371,7 @@ def main(argv=None):
     path = os.path.join(args.out, "bench_timeseries.json")
     results = _load(path)
     command = "python tools/bench_timeseries.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    for set_name in args.sets:
+    for set_name in [] if args.table_only else args.sets:
         data = load_set(set_name)
         results["sets"][set_name] = data["note"]
         for model_name in args.models:
