@@ -58,7 +58,7 @@ ENTRIES = {
         num_classes=2,
         description="MiniRocket's 84 fixed dilated 1D kernels (PPV features) with a closed-form ridge head",
         default_config={"input_shape": (150, 1), "num_classes": 2, "num_features": 10000,
-                        "max_dilations_per_kernel": 32, "seed": 0, "include_top": True},
+                        "max_dilations_per_kernel": 32, "seed": 0, "steepness": None, "include_top": True},
         # receptive.py reads 2-D layers only: it sees no window in MiniRocketFeatures (each feature pools
         # the whole series).
         params=42_086, trainable_params=19_994, macs=1_408_008,
