@@ -5,6 +5,7 @@
   residual when shapes allow).
 - ``DilationStack``: DSDC blocks following a ``dilation_schedule``.
 - ``ASPP``: atrous spatial pyramid pooling.
+- ``MiniRocketFeatures``: MiniRocket's fixed dilated 1D kernels with PPV pooling (time series).
 - ``SpaceToDepth``: lossless pixels-to-channels rearrangement (a cheap stride-2 stem).
 - ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
 - ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
@@ -40,6 +41,7 @@ from kerasdil.layers.space import SpaceToDepth
 from kerasdil.layers.stack import DilationStack
 from kerasdil.layers.fuse import fold_batchnorm
 from kerasdil.layers.heads import classification_head, deeplab_decoder, light_decoder
+from kerasdil.layers.rocket import MiniRocketFeatures
 from kerasdil.layers.zoo_model import ZooModel
 
 _FAST_PATH_SWITCHES = ("native_depthwise", "fused_batchnorm", "matmul_moments", "pointwise_matmul", "eager_compile")
@@ -93,6 +95,7 @@ __all__ = [
     "DilatedDepthwiseConv2D",
     "DilationStack",
     "FusedBatchNormalization",
+    "MiniRocketFeatures",
     "SeparableDilatedConv",
     "SpaceToDepth",
     "ZooModel",

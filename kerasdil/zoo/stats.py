@@ -26,7 +26,8 @@ def count_macs(model):
     """Multiply-accumulates of one forward pass for one image.
 
     Counts Conv2D (dilation does not change the count), DepthwiseConv2D,
-    SeparableConv2D, Conv2DTranspose and Dense layers from their built input shapes;
+    SeparableConv2D, Conv2DTranspose and Dense layers from their built input shapes,
+    and layers with a ``count_macs()`` method by asking them;
     BatchNormalization, activations, pooling and additions are not counted (BN
     folds into the conv at inference). Layers inside kerasdil's composite layers
     and nested models are included.
@@ -50,6 +51,9 @@ def count_macs(model):
 
     total = 0
     for layer in _leaf_layers(model):
+        if callable(getattr(layer, "count_macs", None)):  # a layer that counts its own (MiniRocketFeatures)
+            total += int(layer.count_macs())
+            continue
         if not isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Conv2DTranspose, layers.Dense)):
             continue
         shape = _input_shape(layer)

@@ -1,0 +1,262 @@
+"""MiniRocket features as a Keras layer: fixed dilated 1D kernels, fitted biases, PPV pooling.
+
+MiniRocket (Dempster, Schmidt and Webb, KDD 2021) turns a series into ~10,000
+features with no training by gradient: 84 fixed kernels of length 9 (weights
+-1, with 2 at three of the nine taps, so each kernel sums to zero) are applied at
+dilations spaced exponentially up to the one whose receptive field spans the
+series; each (kernel, dilation) output is compared with a few biases drawn from
+quantiles of that output on training examples, and each comparison is pooled as
+the proportion of positive values (PPV). A linear classifier on the standardised
+features is the whole model.
+
+:class:`MiniRocketFeatures` does that with ``keras.ops.conv`` (one native dilated
+convolution per dilation and padding) so it runs on every Keras backend, saves as
+a ``.keras`` file and converts to TFLite builtin ops. The biases are fitted by
+:meth:`MiniRocketFeatures.adapt` on training series, as ``keras.layers.Normalization``
+is. Multivariate input follows MiniRocket's multivariate variant: each (kernel,
+dilation) sums the convolution over a random subset of the channels.
+
+As in MiniRocket, half of the (kernel, dilation) pairs pool over the zero-padded
+("same") output and half over the unpadded ("valid") one, alternating.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasdil.layers import _validate
+
+__all__ = ["MiniRocketFeatures", "minirocket_dilations", "minirocket_kernels"]
+
+KERNEL_LENGTH = 9
+#: The 84 kernels: every choice of the three taps (of nine) that weigh 2.
+NUM_KERNELS = 84
+
+
+def minirocket_kernels():
+    """The 84 MiniRocket kernels as a ``(9, 84)`` float32 array (weights -1 and 2, three 2s each).
+
+    Example:
+        >>> minirocket_kernels().sum(axis=0).max()
+        0.0
+    """
+    from itertools import combinations
+
+    kernels = -np.ones((KERNEL_LENGTH, NUM_KERNELS), np.float32)
+    for k, taps in enumerate(combinations(range(KERNEL_LENGTH), 3)):
+        kernels[list(taps), k] = 2.0
+    return kernels
+
+
+def minirocket_dilations(length, num_features=10_000, max_dilations_per_kernel=32):
+    """MiniRocket's dilations for series of ``length`` and the features each one gets.
+
+    Dilations are spaced exponentially from 1 to ``(length - 1) / 8``, where the
+    kernel's receptive field spans the series; the ``num_features // 84`` features
+    of each kernel are shared out among them.
+
+    Args:
+        length: series length (time steps), at least 9.
+        num_features: total features wanted (rounded down to a multiple of 84).
+        max_dilations_per_kernel: at most this many distinct dilations.
+
+    Returns:
+        ``(dilations, features_per_dilation)``: two int lists of the same length;
+        ``84 * sum(features_per_dilation)`` features in all.
+
+    Raises:
+        ValueError: ``length`` below 9 or ``num_features`` below 84.
+
+    Example:
+        >>> minirocket_dilations(150)[0][:4]
+        [1, 2, 3, 4]
+    """
+    if length < KERNEL_LENGTH:
+        raise ValueError(f"MiniRocketFeatures: series must have at least {KERNEL_LENGTH} time steps, got {length}.")
+    if num_features < NUM_KERNELS:
+        raise ValueError(f"MiniRocketFeatures: `num_features` must be at least {NUM_KERNELS}, got {num_features}.")
+    per_kernel = num_features // NUM_KERNELS
+    count = min(per_kernel, max_dilations_per_kernel)
+    multiplier = per_kernel / count
+    max_exponent = np.log2((length - 1) / (KERNEL_LENGTH - 1))
+    dilations, counts = np.unique(np.logspace(0, max_exponent, count, base=2).astype(np.int32), return_counts=True)
+    features = (counts * multiplier).astype(np.int32)
+    remainder, i = per_kernel - int(features.sum()), 0
+    while remainder > 0:
+        features[i] += 1
+        remainder -= 1
+        i = (i + 1) % len(features)
+    return [int(d) for d in dilations], [int(f) for f in features]
+
+
+def _quantiles(n):
+    """MiniRocket's low-discrepancy quantiles: ``(i * golden ratio) mod 1`` for i = 1..n."""
+    return np.array([(i * ((np.sqrt(5) + 1) / 2)) % 1 for i in range(1, n + 1)], dtype=np.float32)
+
+
+@keras.saving.register_keras_serializable(package="kerasdil")
+class MiniRocketFeatures(keras.layers.Layer):
+    """MiniRocket's fixed dilated 1D kernels with PPV pooling: ``(batch, length, channels) -> (batch, features)``.
+
+    The kernels and dilations are fixed by the input length; the biases (and, for
+    multivariate input, the channels each kernel reads) are drawn by :meth:`adapt`
+    from training series with ``seed``. Nothing in the layer is trainable.
+
+    Args:
+        num_features: features wanted (rounded down to a multiple of 84; MiniRocket's 10,000 gives 9,996).
+        max_dilations_per_kernel: at most this many distinct dilations (MiniRocket: 32).
+        seed: seed of the example and channel draws in :meth:`adapt` (an int).
+        steepness: None (default) pools the exact step ``response > bias``
+            (GREATER, CAST, MEAN). A positive float K pools ``clip(K * (response - bias), 0, 1)``
+            instead: the same features except for responses within 1/K of a bias, in ops
+            LiteRT's XNNPACK delegate runs (several times faster float32 TFLite at batch 1),
+            but not for full-integer int8, where the difference loses its resolution.
+        **kwargs: ``keras.layers.Layer`` arguments (name, dtype).
+
+    Raises:
+        ValueError: an argument out of range, or (at build) a series shorter than 9 steps.
+
+    Example:
+        >>> layer = MiniRocketFeatures(num_features=840, seed=0)
+        >>> layer.adapt(np.random.default_rng(0).normal(size=(20, 64, 1)).astype("float32"))
+        >>> layer(np.zeros((2, 64, 1), "float32")).shape
+        (2, 840)
+    """
+
+    def __init__(self, num_features=10_000, max_dilations_per_kernel=32, seed=0, steepness=None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        _validate.positive_int(name, "num_features", num_features)
+        _validate.positive_int(name, "max_dilations_per_kernel", max_dilations_per_kernel)
+        if num_features < NUM_KERNELS:
+            raise ValueError(f"{name}: `num_features` must be at least {NUM_KERNELS} (one per kernel), "
+                             f"got {num_features}.")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError(f"{name}: `seed` must be an int, got {seed!r}.")
+        if steepness is not None and (isinstance(steepness, bool) or not isinstance(steepness, (int, float))
+                                      or not steepness > 0):
+            raise ValueError(f"{name}: `steepness` must be None or a positive number, got {steepness!r}.")
+        self.steepness = None if steepness is None else float(steepness)
+        self.num_features = num_features
+        self.max_dilations_per_kernel = max_dilations_per_kernel
+        self.seed = seed
+        self.trainable = False
+
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[1] is None or input_shape[2] is None:
+            raise ValueError(f"{type(self).__name__}: input must be (batch, length, channels) with a known "
+                             f"length and channel count, got {tuple(input_shape)}.")
+        self.length, self.channels = int(input_shape[1]), int(input_shape[2])
+        self.dilations, self.features_per_dilation = minirocket_dilations(
+            self.length, self.num_features, self.max_dilations_per_kernel)
+        base = minirocket_kernels()
+        self.groups = []  # one per (dilation, padding): kernel variable, bias variable, padding, kernel indices
+        for i, (dilation, count) in enumerate(zip(self.dilations, self.features_per_dilation)):
+            for parity, padding in ((0, "same"), (1, "valid")):
+                index = [k for k in range(NUM_KERNELS) if (i + k) % 2 == parity]
+                kernel = self.add_weight(
+                    name=f"kernel_d{dilation}_{padding}", shape=(KERNEL_LENGTH, self.channels, len(index)),
+                    initializer=keras.initializers.Constant(np.repeat(base[:, None, index], self.channels, 1)),
+                    trainable=False)
+                bias = self.add_weight(name=f"bias_d{dilation}_{padding}", shape=(len(index), count),
+                                       initializer="zeros", trainable=False)
+                self.groups.append((dilation, padding, index, kernel, bias))
+
+    @property
+    def output_features(self):
+        """Number of features the built layer returns (84 x the features per kernel)."""
+        return NUM_KERNELS * sum(self.features_per_dilation)
+
+    def count_macs(self):
+        """Multiply-accumulates of the convolutions for one series (the PPV comparisons are not counted)."""
+        total = 0
+        for dilation, padding, index, _, _ in self.groups:
+            steps = self.length if padding == "same" else self.length - (KERNEL_LENGTH - 1) * dilation
+            total += steps * KERNEL_LENGTH * self.channels * len(index)
+        return total
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        pooled = []
+        for dilation, padding, _, kernel, bias in self.groups:
+            response = ops.conv(x, ops.cast(kernel, self.compute_dtype), strides=1, padding=padding,
+                                dilation_rate=dilation)  # (batch, steps, kernels)
+            response = ops.expand_dims(response, -1)
+            threshold = ops.cast(bias, self.compute_dtype)
+            if self.steepness is None:
+                positive = ops.cast(ops.greater(response, threshold), self.compute_dtype)  # (batch, steps, kernels, biases)
+            else:
+                positive = ops.clip((response - threshold) * self.steepness, 0.0, 1.0)
+            pooled.append(ops.reshape(ops.mean(positive, axis=1), (-1, int(np.prod(bias.shape)))))
+        return ops.concatenate(pooled, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+        return (input_shape[0], self.output_features)
+
+    def adapt(self, data, batch_size=32):
+        """Draw the biases (and channel subsets) from training series ``data``, as MiniRocket does.
+
+        For each (dilation, kernel) one training series is drawn at random; the
+        biases are quantiles of the kernel's zero-padded response to it.
+
+        Args:
+            data: array ``(num_series, length, channels)`` (or ``(num_series, length)``).
+            batch_size: series convolved at once.
+
+        Raises:
+            ValueError: ``data`` is empty or its shape does not match the layer's input.
+        """
+        data = np.asarray(data, dtype=np.float32)
+        if data.ndim == 2:
+            data = data[..., None]
+        if data.ndim != 3 or len(data) == 0:
+            raise ValueError(f"{type(self).__name__}.adapt: data must be a non-empty (num_series, length, "
+                             f"channels) array, got shape {data.shape}.")
+        if not self.built:
+            self.build((None, *data.shape[1:]))
+        if tuple(data.shape[1:]) != (self.length, self.channels):
+            raise ValueError(f"{type(self).__name__}.adapt: the layer was built for series of shape "
+                             f"{(self.length, self.channels)}, got {data.shape[1:]}.")
+        rng = np.random.default_rng(self.seed)
+        quantiles = _quantiles(NUM_KERNELS * sum(self.features_per_dilation))
+        base, start = minirocket_kernels(), 0
+        for i, (dilation, count) in enumerate(zip(self.dilations, self.features_per_dilation)):
+            examples = rng.integers(len(data), size=NUM_KERNELS)
+            masks = self._channel_masks(rng)
+            response = _responses(data[examples], base, masks, dilation)  # (84, length) for its own example
+            for dilation_, padding, index, kernel, bias in self.groups:
+                if dilation_ != dilation:
+                    continue
+                kernel.assign(base[:, None, index] * masks[None, :, index])
+                rows = [np.quantile(response[k], quantiles[start + k * count: start + (k + 1) * count])
+                        for k in index]
+                bias.assign(np.asarray(rows, np.float32))
+            start += NUM_KERNELS * count
+
+    def _channel_masks(self, rng):
+        """``(channels, 84)`` 0/1 masks: which channels each kernel sums (all of them when univariate)."""
+        masks = np.zeros((self.channels, NUM_KERNELS), np.float32)
+        if self.channels == 1:
+            return masks + 1
+        limit = np.log2(min(self.channels, KERNEL_LENGTH) + 1)
+        for k in range(NUM_KERNELS):
+            n = int(2 ** rng.uniform(0, limit))
+            masks[rng.choice(self.channels, max(1, min(n, self.channels)), replace=False), k] = 1
+        return masks
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_features=self.num_features, max_dilations_per_kernel=self.max_dilations_per_kernel,
+                      seed=self.seed, steepness=self.steepness)
+        return config
+
+
+def _responses(examples, base, masks, dilation):
+    """Each kernel k's zero-padded response to ``examples[k]``: ``(84, length)`` (numpy, float32)."""
+    weights = base[:, None, :] * masks[None]  # (9, channels, 84)
+    out = ops.conv(ops.convert_to_tensor(examples), ops.convert_to_tensor(weights), strides=1, padding="same",
+                   dilation_rate=dilation)  # (84 examples, length, 84 kernels)
+    out = ops.convert_to_numpy(out)
+    return out[np.arange(NUM_KERNELS), :, np.arange(NUM_KERNELS)]

@@ -1,0 +1,65 @@
+"""tools/bench_timeseries.py: one small set, one seed, tiny budgets, every model; resume; resampling."""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+
+TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "bench_timeseries.py")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_timeseries", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_resample_keeps_the_ends_and_the_channels(bench):
+    series = np.array([[0.0, 1.0, 4.0], [2.0, 2.0, 2.0]])
+    out = bench.resample(series, 5)
+    assert out.shape == (2, 5)
+    np.testing.assert_allclose(out[:, [0, -1]], [[0.0, 4.0], [2.0, 2.0]])
+    np.testing.assert_allclose(out[0, 2], 1.0)
+
+
+def test_unequal_length_set_is_resampled_to_one_length_and_says_so(bench):
+    data = bench.load_set("JapaneseVowels")
+    assert data["x"].shape[1:] == data["x_test"].shape[1:] == (26, 12)
+    assert "resampled to 26 steps" in data["note"]
+
+
+def test_unknown_set_or_model_exits_2(bench):
+    for argv in (["--sets", "Nope"], ["--models", "rocket9000"], ["--seeds", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            bench.parse_args(argv)
+        assert stop.value.code == 2
+
+
+def test_tcn_dilations_cover_the_series(bench):
+    dilations = bench.tcn_dilations(150)
+    assert 1 + 4 * sum(dilations) >= 150 > 1 + 4 * sum(dilations[:-1])
+
+
+@pytest.mark.slow
+def test_one_set_one_seed_runs_every_model_and_resumes(bench, tmp_path, capsys):
+    argv = ["--sets", "ItalyPowerDemand", "--seeds", "1", "--epochs", "2", "--tcn-epochs", "1",
+            "--tcn-filters", "4", "--inception-members", "1", "--inception-epochs", "1", "--out", str(tmp_path)]
+    bench.main(argv)
+    with open(tmp_path / "bench_timeseries.json") as f:
+        runs = json.load(f)["runs"]
+    assert sorted(runs) == sorted(f"ItalyPowerDemand/{m}/0" for m in bench.DEFAULT_MODELS.split(","))
+    for key, run in runs.items():
+        assert 0.0 <= run["accuracy"] <= 1.0 and run["params"] > 0, key
+    assert runs["ItalyPowerDemand/minirocket/0"]["accuracy"] > 0.8  # MiniRocket needs no training budget
+    for keras_model in ("minirocket", "tcn"):
+        run = runs[f"ItalyPowerDemand/{keras_model}/0"]
+        assert run["int8_batch1_ms"] > 0 and run["float32_forbidden_ops"] == [] and run["float32_dilated_convs"] > 0
+    table = (tmp_path / "bench_timeseries.md").read_text()
+    assert "| ItalyPowerDemand | minirocket | 1 |" in table and "inceptiontime: members=1, epochs=1" in table
+    capsys.readouterr()
+    bench.main(argv)  # everything is in the JSON already: nothing is fitted again
+    assert "fitting" not in capsys.readouterr().out

@@ -1,0 +1,152 @@
+"""kerasdil.layers.rocket: MiniRocket's kernels, dilations, biases and PPV pooling as a Keras layer."""
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdil.layers.rocket import MiniRocketFeatures, minirocket_dilations, minirocket_kernels
+
+
+def _series(n=24, length=64, channels=1, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 6 * np.pi, length)
+    freq = rng.uniform(0.5, 2.0, size=(n, 1, channels))
+    return (np.sin(freq * t[None, :, None]) + 0.1 * rng.normal(size=(n, length, channels))).astype(np.float32)
+
+
+def test_kernels_are_the_84_zero_sum_kernels_with_three_twos():
+    k = minirocket_kernels()
+    assert k.shape == (9, 84)
+    assert np.all(k.sum(axis=0) == 0) and np.all((k == 2).sum(axis=0) == 3)
+    assert len({tuple(c) for c in k.T}) == 84
+
+
+def test_dilations_span_the_series_and_share_out_the_features():
+    dilations, counts = minirocket_dilations(150)
+    assert dilations[0] == 1 and 1 + 8 * dilations[-1] <= 150 < 1 + 8 * (dilations[-1] + 2)
+    assert 84 * sum(counts) == 9996
+    assert minirocket_dilations(24)[0] == [1, 2]
+
+
+def _numpy_ppv(x, layer):
+    """PPV features of univariate ``x`` computed with numpy from the layer's own kernels and biases."""
+    out = []
+    for dilation, padding, _, kernel, bias in layer.groups:
+        w = np.asarray(kernel)[:, 0, :]  # (9, kernels)
+        pad = 4 * dilation
+        xp = np.pad(x[:, :, 0], ((0, 0), (pad, pad)))
+        taps = np.stack([xp[:, j * dilation: j * dilation + x.shape[1]] for j in range(9)], -1)  # (n, L, 9)
+        response = taps @ w  # "same": (n, L, kernels)
+        if padding == "valid":
+            response = response[:, pad: x.shape[1] - pad]
+        out.append((response[..., None] > np.asarray(bias)).mean(axis=1).reshape(len(x), -1))
+    return np.concatenate(out, axis=-1)
+
+
+def test_features_equal_a_numpy_reference_of_ppv():
+    x = _series()
+    layer = MiniRocketFeatures(num_features=840, seed=3)
+    layer.adapt(x)
+    got = np.asarray(layer(x))
+    assert got.shape == (len(x), 840) and got.min() >= 0 and got.max() <= 1
+    np.testing.assert_allclose(got, _numpy_ppv(x, layer), atol=1e-6)
+    assert got.std(axis=0).mean() > 0.05  # the fitted biases make features vary across series
+
+
+def test_biases_are_quantiles_of_training_responses():
+    x = _series()
+    layer = MiniRocketFeatures(num_features=840, seed=0)
+    layer.adapt(x)
+    ppv = np.asarray(layer(x))
+    # A bias drawn from one series' response splits that response: PPVs are neither all 0 nor all 1.
+    assert 0.1 < ppv.mean() < 0.9
+    assert not np.allclose(np.asarray(layer.groups[0][4]), 0)
+
+
+def test_seed_changes_the_draws_and_is_reproducible():
+    x = _series(channels=3)
+    a, b, c = (MiniRocketFeatures(num_features=168, seed=s) for s in (1, 1, 2))
+    for layer in (a, b, c):
+        layer.adapt(x)
+    np.testing.assert_array_equal(np.asarray(a(x)), np.asarray(b(x)))
+    assert not np.array_equal(np.asarray(a(x)), np.asarray(c(x)))
+
+
+def test_multivariate_kernels_read_a_channel_subset():
+    x = _series(channels=4)
+    layer = MiniRocketFeatures(num_features=168, seed=0)
+    layer.adapt(x)
+    used = np.concatenate([np.asarray(kernel)[0] != 0 for _, _, _, kernel, _ in layer.groups], axis=-1)
+    per_kernel = used.sum(axis=0)
+    assert per_kernel.min() >= 1 and per_kernel.max() <= 4 and per_kernel.min() < 4
+
+
+def test_saved_model_file_reloads_with_the_same_features(tmp_path):
+    x = _series()
+    inputs = keras.Input(x.shape[1:])
+    layer = MiniRocketFeatures(num_features=168, seed=0)
+    model = keras.Model(inputs, layer(inputs))
+    layer.adapt(x)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_features=10), "num_features"), (dict(num_features=0), "num_features"),
+    (dict(max_dilations_per_kernel=0), "max_dilations_per_kernel"), (dict(seed="a"), "seed"),
+])
+def test_bad_arguments_name_the_layer_and_argument(kwargs, match):
+    with pytest.raises(ValueError, match=f"MiniRocketFeatures.*{match}"):
+        MiniRocketFeatures(**kwargs)
+
+
+def test_too_short_series_and_wrong_adapt_shape_are_clear_errors():
+    with pytest.raises(ValueError, match="at least 9 time steps"):
+        MiniRocketFeatures(num_features=84).build((None, 8, 1))
+    layer = MiniRocketFeatures(num_features=84)
+    layer.build((None, 32, 1))
+    with pytest.raises(ValueError, match="built for series of shape"):
+        layer.adapt(np.zeros((4, 40, 1), np.float32))
+
+
+def test_tflite_keeps_dilated_convs_native_and_int8_runs():
+    import tensorflow as tf
+
+    from kerasdil.export import audit, tflite
+
+    x = _series(n=16, length=48)
+    inputs = keras.Input(x.shape[1:])
+    layer = MiniRocketFeatures(num_features=168, seed=0)
+    model = keras.Model(inputs, layer(inputs))
+    layer.adapt(x)
+    spec = tf.TensorSpec((1, *x.shape[1:]), tf.float32)
+    fn = tf.function(lambda s: {"output": model(s)}, input_signature=[spec]).get_concrete_function()
+    reference = np.asarray(model(x))
+    for quantization, tolerance in (("float32", 1e-6), ("int8", 0.1)):
+        flatbuffer = tflite.convert(fn, quantization, representative=x)
+        ops = audit.tflite_operators(flatbuffer)
+        names = {o["op"] for o in ops}
+        assert not names & set(audit.TFLITE_FORBIDDEN) and not any(n.startswith("CUSTOM") for n in names)
+        assert max(max(o["dilation"]) for o in ops if o["dilation"]) == max(layer.dilations) > 1
+        it = tflite.interpreter(flatbuffer, num_threads=1)
+        it.allocate_tensors()
+        outputs = []
+        for i in range(len(x)):
+            it.set_tensor(it.get_input_details()[0]["index"], x[i: i + 1])
+            it.invoke()
+            outputs.append(it.get_tensor(it.get_output_details()[0]["index"])[0])
+        # int8 PPV: mean absolute error of the proportions stays small.
+        assert np.abs(np.array(outputs) - reference).mean() <= tolerance, quantization
+
+
+def test_steep_ramp_pooling_matches_the_exact_step():
+    x = _series()
+    exact = MiniRocketFeatures(num_features=840, seed=0)
+    ramp = MiniRocketFeatures(num_features=840, seed=0, steepness=1e5)
+    exact.adapt(x)
+    ramp.adapt(x)
+    np.testing.assert_allclose(np.asarray(ramp(x)), np.asarray(exact(x)), atol=0.02)
+    with pytest.raises(ValueError, match="MiniRocketFeatures: `steepness`"):
+        MiniRocketFeatures(steepness=0)
