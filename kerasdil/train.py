@@ -491,6 +491,29 @@ def user_datasets(spec, *, batch_size, augment=False, limit=None, seed=0):
     return train, validation, test, spec.description
 
 
+def sized_by_data(settings, spec, overrides):
+    """``settings`` with the recipe's ``sized_by_data`` function (``"module:function"`` of the
+    training examples and the input length) applied; arguments the caller gave win."""
+    import importlib
+
+    if not settings.get("sized_by_data"):
+        return settings
+    module, _, function = settings["sized_by_data"].partition(":")
+    sized = getattr(importlib.import_module(module), function)(spec.sizes()["train"], spec.input_shape[0])
+    return {**settings, **{k: v for k, v in sized.items() if overrides.get(k) is None}}
+
+
+def early_stopping(settings, validation_data):
+    """Early stopping on the validation loss, best weights restored, when the recipe has an
+    ``early_stopping_patience`` (epochs) and there is validation data."""
+    import keras
+
+    patience = settings.get("early_stopping_patience")
+    if not patience or validation_data is None:
+        return ()
+    return (keras.callbacks.EarlyStopping("val_loss", patience=int(patience), restore_best_weights=True),)
+
+
 def describe_data_arg(data, spec):
     """What run.json records for ``data``: the argument itself, or the user data's source line."""
     if data is None:
@@ -725,6 +748,7 @@ def train(
     user_data = user_data_for(data, data_options, info, model_kwargs, seed)  # raises before anything is written
     if user_data is not None:
         model_kwargs = model_kwargs_for_data(user_data, info, model_kwargs)
+        settings = sized_by_data(settings, user_data, overrides)
         if info.task == "segmentation":
             settings["augment"] = False  # the segmentation recipe's augmentation is new MNIST scenes every epoch
     build_kwargs, scene_data = _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes)
@@ -800,7 +824,7 @@ def train(
 
         start = time.perf_counter()
         history = fit(trainee, train_ds, epochs=settings["epochs"], out_dir=out_dir, task=task,
-                      validation_data=val_ds, verbose=verbose)
+                      validation_data=val_ds, verbose=verbose, callbacks=early_stopping(settings, val_ds))
         train_seconds = time.perf_counter() - start
 
         from kerasdil.plots import plot_history

@@ -34,6 +34,7 @@ _LAZY = {
     "keras_io_convnet": "kerasdil.zoo.baselines",
     "mnist_conv": "kerasdil.zoo.mnist",
     "mnist_dsdc": "kerasdil.zoo.mnist",
+    "series_dsdc": "kerasdil.zoo.series_dsdc.model",
     "unet_baseline": "kerasdil.zoo.segmentation",
 }
 

@@ -80,7 +80,9 @@ def _add(record):
     )
 
 
-for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS):
+from kerasdil.zoo.series_dsdc import record as _series_dsdc_record  # noqa: E402  (until entries are discovered)
+
+for _record in (*baselines_record.RECORDS, *mnist_record.RECORDS, *segmentation_record.RECORDS, *_series_dsdc_record.RECORDS):
     _add(_record)
 
 

@@ -1,0 +1,79 @@
+"""The record of ``series_dsdc`` (plain Python: no Keras or TensorFlow).
+
+Also the constants the builder, the recipe and the schedule search share.
+"""
+
+import math
+
+from kerasdil.zoo.record import ZooRecord
+
+#: GunPoint's shape (150 steps, one channel, two classes): the default input.
+SERIES_INPUT_SHAPE = (150, 1)
+SERIES_NUM_CLASSES = 2
+#: Channels of the stem and of every DSDC block.
+DEFAULT_WIDTH = 64
+#: Depthwise kernel of the blocks (odd, for "same" padding); the stem's kernel.
+DEFAULT_KERNEL = 9
+STEM_KERNEL = 7
+#: Optimizer steps the recipe aims at, whatever the number of series.
+TRAINING_STEPS = 1500
+#: Epochs without a better validation loss before training stops (best weights restored).
+EARLY_STOPPING_PATIENCE = 40
+
+
+def sized_recipe(num_train, length):
+    """The training recipe sized by the data: ``num_train`` series of ``length`` steps.
+
+    The batch is a tenth of the series (8 to 64), the epochs give about
+    :data:`TRAINING_STEPS` optimizer steps, and training stops early on the
+    validation loss with the best weights restored.
+
+    Example:
+        >>> sized_recipe(40, 150)["batch_size"]
+        8
+    """
+    batch = int(min(64, max(8, 2 ** round(math.log2(max(num_train, 1) / 10)))))
+    steps_per_epoch = max(1, math.ceil(num_train / batch))
+    return dict(epochs=max(20, math.ceil(TRAINING_STEPS / steps_per_epoch)), batch_size=batch,
+                early_stopping_patience=EARLY_STOPPING_PATIENCE)
+
+
+def series_dsdc_cost(schedule, width, input_shape, num_classes, kernel_size=DEFAULT_KERNEL):
+    """``(params, macs)`` of ``series_dsdc(dilation_schedule=schedule, width=width)``, computed.
+
+    Stem Conv1D(width, STEM_KERNEL, no bias) + BN; per block a depthwise conv
+    (``kernel_size``, no bias), a pointwise conv (no bias) and BN; global average
+    pooling; Dense(num_classes). tests/test_zoo_series.py pins it against the built model.
+    """
+    steps, channels = input_shape
+    params = STEM_KERNEL * channels * width + 4 * width
+    macs = steps * STEM_KERNEL * channels * width
+    for _ in schedule:
+        params += kernel_size * width + width * width + 4 * width
+        macs += steps * (kernel_size * width + width * width)
+    params += width * num_classes + num_classes
+    macs += width * num_classes
+    return params, macs
+
+
+SERIES_DSDC_RECORD = ZooRecord(
+    name="series_dsdc",
+    builder="kerasdil.zoo.series_dsdc.model:series_dsdc",
+    task="classification",
+    family="series",
+    input_shape=SERIES_INPUT_SHAPE,
+    num_classes=SERIES_NUM_CLASSES,
+    description="time-series classifier: Conv1D stem, residual 1D DSDC blocks whose field covers the series, GAP",
+    # `sized_by_data` names the function that sizes the recipe for the user's series (36-270 in
+    # aeon's sets): about 1,500 optimizer steps, early stopping on a 20% validation split with
+    # the best weights restored. Augmentation: kerasdil.data.series.SERIES_AUGMENTATION.
+    training_recipe=dict(epochs=200, batch_size=16, learning_rate=3e-3, weight_decay=1e-2, augment=True,
+                         label_smoothing=0.1, validation_size=0,
+                         sized_by_data="kerasdil.zoo.series_dsdc.record:sized_recipe"),
+    finetuning_recipe=dict(head_epochs=10, epochs=60, batch_size=16, learning_rate=3e-3,
+                           finetune_learning_rate=3e-4, weight_decay=1e-2, augment=True),
+    backbone_layers=("stem", "stage"),
+    cost=series_dsdc_cost,
+)
+
+RECORDS = (SERIES_DSDC_RECORD,)
