@@ -1,0 +1,85 @@
+"""series_dsdc, the time-series zoo entry: its schedule covers the series, its cost model
+matches the built model, the recipe is sized by the data, and the verbs run on series."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kerasdil.receptive import covers_length, receptive_field_of_model
+from kerasdil.zoo import create_model, model_info
+from kerasdil.zoo.series_dsdc.model import default_schedule
+from kerasdil.zoo.series_dsdc.record import series_dsdc_cost, sized_recipe
+
+
+@pytest.mark.parametrize("steps", [24, 150, 427])
+def test_default_schedule_receptive_field_covers_the_series(steps):
+    model = create_model("series_dsdc", input_shape=(steps, 2), num_classes=3)
+    assert receptive_field_of_model(model).size[1] >= steps
+    assert covers_length(default_schedule(steps), steps - 6, kernel=9)
+
+
+def test_cost_model_matches_the_built_model():
+    model = create_model("series_dsdc", input_shape=(60, 3), num_classes=4, dilation_schedule=(1, 2, 4), width=16)
+    params, _ = series_dsdc_cost((1, 2, 4), 16, (60, 3), 4)
+    assert params == model.count_params()
+
+
+def test_recipe_is_sized_by_the_number_of_series():
+    small, large = sized_recipe(36, 150), sized_recipe(270, 26)
+    assert small["batch_size"] < large["batch_size"]
+    for recipe, n in ((small, 36), (large, 270)):
+        steps = recipe["epochs"] * -(-n // recipe["batch_size"])
+        assert 1400 <= steps <= 2000 or recipe["epochs"] == 20
+        assert recipe["early_stopping_patience"] > 0
+
+
+def test_bad_input_shape_names_the_argument():
+    with pytest.raises(ValueError, match=r"series_dsdc: `input_shape` must be \(steps, channels\)"):
+        create_model("series_dsdc", input_shape=(28, 28, 1))
+
+
+def _separable_series(path, n=48, steps=32):
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 2
+    t = np.linspace(0, 1, steps)
+    x = np.stack([np.sin(2 * np.pi * (2 + 3 * c) * t) for c in y]) + 0.3 * rng.normal(size=(n, steps))
+    np.savez(path, x=x, y=y, x_test=x[:16], y_test=y[:16])
+    return path
+
+
+def test_train_on_a_series_npz_learns_and_records_the_data(tmp_path):
+    from kerasdil.train import train
+
+    data = _separable_series(str(tmp_path / "waves.npz"))
+    out = str(tmp_path / "run")
+    result = train("series_dsdc", out_dir=out, data=data, epochs=12, verbose=0, log=lambda *a: None,
+                   model_kwargs={"width": 16})
+    assert result.metrics["accuracy"] > 0.7
+    with open(os.path.join(out, "data.json")) as f:
+        record = json.load(f)
+    assert record["kind"] == "series_npz" and record["input_shape"] == [32, 1]
+    with open(os.path.join(out, "run.json")) as f:
+        run = json.load(f)
+    assert run["early_stopping_patience"] > 0 and run["batch_size"] == 8
+
+
+@pytest.mark.slow
+def test_export_of_a_series_model_keeps_1d_dilated_convs_native_in_tflite(tmp_path):
+    from kerasdil.export import export
+
+    model = create_model("series_dsdc", input_shape=(32, 1), num_classes=2, width=16)
+    data = _separable_series(str(tmp_path / "waves.npz"))
+    report = export(model, out_dir=str(tmp_path / "exp"), formats=("tflite", "onnx"), quantize=("float32", "int8"),
+                    data=data)
+    assert report.passed, report.failures
+    dilated = len(default_schedule(32)) - 1  # every block but the rate-1 one
+    for artifact in report.artifacts:
+        assert "SPACE_TO_BATCH_ND" not in artifact.audit["ops"]
+        assert artifact.audit["dilated_native"] == artifact.audit["dilated_expected"] == dilated, artifact.path
+
+
+def test_record_lists_series_dsdc_as_a_classifier_of_series():
+    info = model_info("series_dsdc")
+    assert info.task == "classification" and len(info.input_shape) == 2
