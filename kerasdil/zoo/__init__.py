@@ -35,6 +35,7 @@ _LAZY = {
     "mnist_conv": "kerasdil.zoo.mnist",
     "mnist_dsdc": "kerasdil.zoo.mnist",
     "series_dsdc": "kerasdil.zoo.series_dsdc.model",
+    "text_dsdc": "kerasdil.zoo.text_dsdc.model",
     "unet_baseline": "kerasdil.zoo.segmentation",
 }
 
