@@ -19,7 +19,7 @@ def _series(n=12, steps=20, channels=None, seed=0):
 
 def test_arrays_become_normalised_series_with_a_stratified_validation_split():
     x, y = _series(channels=2)
-    spec = load_series((x, y), validation_split=0.25)
+    spec = load_series((x, y), validation_split=0.25, normalize="series")
     assert spec.input_shape == (20, 2) and spec.num_classes == 3
     xt, yt = spec.arrays_by_split["train"]
     np.testing.assert_allclose(xt.mean(axis=1), 0, atol=1e-5)
@@ -27,6 +27,16 @@ def test_arrays_become_normalised_series_with_a_stratified_validation_split():
     assert sorted(np.bincount(spec.arrays_by_split["validation"][1])) == [1, 1, 1]
     batch_x, batch_y = next(iter(spec.dataset("train", batch_size=4)))
     assert tuple(batch_x.shape) == (4, 20, 2) and batch_y.dtype.name == "int32"
+
+
+def test_auto_normalisation_keeps_channel_levels_of_multivariate_series():
+    x, y = _series(channels=2)
+    x[..., 1] += 10.0
+    spec = load_series((x, y), validation_split=0)
+    assert spec.record["normalize"] == "dataset"
+    xt = spec.arrays_by_split["train"][0]
+    np.testing.assert_allclose(xt.reshape(-1, 2).mean(axis=0), 0, atol=1e-5)
+    assert load_series((x[..., 0], y)).record["normalize"] == "series"
 
 
 def test_univariate_npz_is_a_series_source_for_load_data_and_mnist_npz_is_not(tmp_path):

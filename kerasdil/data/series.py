@@ -20,8 +20,10 @@ Sources:
 - numpy ``(x, y)``, a ``tf.data.Dataset`` of ``(series, label)``, or a dict
   ``{"train": ..., "validation": ..., "test": ...}`` of those.
 
-Every series is z-normalised on its own, per channel (``normalize="series"``; or
-``"none"``). Series of unequal length are never cut: ``unequal="resample"`` (default)
+``normalize="auto"`` (default) z-normalises a univariate series on its own
+(``"series"``: shape matters, not level) and each channel of multivariate series with
+the training split's mean and deviation (``"dataset"``: the levels of the channels
+carry information, e.g. sensor axes or spectral coefficients); or ``"none"``. Series of unequal length are never cut: ``unequal="resample"`` (default)
 interpolates each one linearly to the longest training length, ``"pad"`` appends
 zeros; ``data.json`` records which, and the lengths found.
 
@@ -42,7 +44,7 @@ import numpy as np
 from .sources import DEFAULT_VALIDATION_SPLIT, DataSpec, _Split, _stratified_split
 
 AEON_PREFIX = "aeon:"
-NORMALIZATIONS = ("series", "none")
+NORMALIZATIONS = ("auto", "series", "dataset", "none")
 UNEQUAL_POLICIES = ("resample", "pad")
 #: Series augmentation of the training split: random scaling, jitter, a random window
 #: stretched back to the full length.
@@ -233,7 +235,7 @@ def _to_length(series, length, unequal):
 
 def _normalize(series, normalize):
     series = np.nan_to_num(series, nan=0.0)
-    if normalize == "none":
+    if normalize in ("none", "dataset"):
         return series
     mean, std = series.mean(axis=0, keepdims=True), series.std(axis=0, keepdims=True)
     return (series - mean) / np.where(std > 1e-8, std, 1.0)
@@ -264,11 +266,19 @@ def _prepare(parts, names, normalize, unequal, length, record):
     if len(lengths) > 1 or lengths[0] != target:
         how = ("resampled (linear interpolation) to" if unequal == "resample" else "padded with zeros at the end to")
         record["notes"].append(f"series of {lengths[0]}..{lengths[-1]} steps {how} {target} steps")
+    if normalize == "auto":
+        normalize = "series" if channels == {1} else "dataset"
     index = {n: i for i, n in enumerate(names)}
     out = {}
     for split, (series, labels) in parts.items():
         x = np.stack([_to_length(_normalize(s, normalize), target, unequal) for s in series]).astype(np.float32)
         out[split] = (x, np.array([index[str(v)] for v in labels], np.int32))
+    if normalize == "dataset":  # the training split's statistics, per channel (steps of every series)
+        flat = np.concatenate([s for s in parts["train"][0]])
+        mean, std = flat.mean(axis=0), flat.std(axis=0)
+        std = np.where(std > 1e-8, std, 1.0)
+        out = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in out.items()}
+        record["normalization_statistics"] = {"mean": mean.tolist(), "std": std.tolist()}
     record.update(lengths=[lengths[0], lengths[-1]], length=target, unequal=unequal, normalize=normalize)
     return out
 
@@ -312,7 +322,7 @@ def _augmenter(length, settings, seed):
     return augment
 
 
-def load_series(source, *, task=None, normalize="series", unequal="resample", length=None,
+def load_series(source, *, task=None, normalize="auto", unequal="resample", length=None,
                 validation_split=DEFAULT_VALIDATION_SPLIT, seed=0, num_classes=None, class_names=None):
     """Read a time-series source into a :class:`SeriesSpec` (see the module docstring).
 
@@ -320,7 +330,9 @@ def load_series(source, *, task=None, normalize="series", unequal="resample", le
         source: ``"aeon:NAME"``, an ``.npz`` / ``.ts`` file, a folder of ``.csv`` class
             folders, ``(x, y)`` arrays, a ``tf.data.Dataset``, or a dict of splits.
         task: "classification" (the only task for series) or None.
-        normalize: "series" (z-normalise each series per channel, default) or "none".
+        normalize: "auto" (default: "series" for one channel, "dataset" for several),
+            "series" (z-normalise each series per channel), "dataset" (each channel with
+            the training split's statistics) or "none".
         unequal: "resample" (default) or "pad": how series of another length reach ``length``.
         length: steps every series is brought to; default the longest training series.
         validation_split: share of the training series held out (per class, seeded)
