@@ -808,6 +808,7 @@ FAMILIES: Dict[str, SearchFamily] = {}
 register_family(MNIST_DSDC)
 register_family(DEEPLAB_ASPP)
 register_family(DEEPLAB_ASPP_MOBILE)
+import kerasdil.zoo.series_dsdc.search  # noqa: E402,F401  (registers its family; until families come from the entries)
 
 
 # ---------------------------------------------------------------------------
