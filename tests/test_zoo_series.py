@@ -83,3 +83,15 @@ def test_export_of_a_series_model_keeps_1d_dilated_convs_native_in_tflite(tmp_pa
 def test_record_lists_series_dsdc_as_a_classifier_of_series():
     info = model_info("series_dsdc")
     assert info.task == "classification" and len(info.input_shape) == 2
+
+
+def test_search_family_measures_the_field_in_steps_and_matches_the_cost_model():
+    from kerasdil.tune import Constraints, get_family, prune
+
+    family = get_family("series_dsdc")
+    default = family.measure(family.default_schedule, 64)
+    assert default.receptive_field == (255, 255) and default.model_gridding_free
+    model = create_model("series_dsdc", **family.builder_kwargs(((1, 2, 4),), 32))
+    assert family.measure(((1, 2, 4),), 32).params == model.count_params()
+    kept = prune(family, family.default_space(), Constraints(min_receptive_field=150)).survivors
+    assert kept and all(min(c.receptive_field) >= 150 for c in kept)
