@@ -79,6 +79,19 @@ ENTRIES = {
         params=13_514, trainable_params=13_066, macs=629_408,
         receptive_field=(53, 53), stride=(4, 4), holes=0,
     ),
+    "series_dsdc": dict(
+        task="classification",
+        family="series",
+        input_shape=(150, 1),
+        num_classes=2,
+        description="time-series classifier: Conv1D stem, residual 1D DSDC blocks whose field covers the series, GAP",
+        default_config={
+            "input_shape": (150, 1), "num_classes": 2, "dilation_schedule": None, "width": 64, "kernel_size": 9,
+            "padding": "same", "dropout": 0.1, "include_top": True, "classifier_activation": "softmax",
+        },
+        params=25_474, trainable_params=24_706, macs=3_571_328,
+        receptive_field=(1, 255), stride=(1, 1), holes=0,
+    ),
     "unet_baseline": dict(
         task="segmentation",
         family="segmentation",

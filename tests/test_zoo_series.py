@@ -95,3 +95,10 @@ def test_search_family_measures_the_field_in_steps_and_matches_the_cost_model():
     assert family.measure(((1, 2, 4),), 32).params == model.count_params()
     kept = prune(family, family.default_space(), Constraints(min_receptive_field=150)).survivors
     assert kept and all(min(c.receptive_field) >= 150 for c in kept)
+
+
+def test_macs_of_the_built_model_match_the_cost_model():
+    from kerasdil.zoo.stats import count_macs
+
+    model = create_model("series_dsdc", input_shape=(60, 3), num_classes=4, dilation_schedule=(1, 2, 4), width=16)
+    assert count_macs(model) == series_dsdc_cost((1, 2, 4), 16, (60, 3), 4)[1]

@@ -1,7 +1,7 @@
 """Time series as data for every kerasdil verb: aeon's sets by name, .npz, .ts, .csv folders, arrays, tf.data.
 
-:func:`load_series` turns a source into a :class:`SeriesSpec` (a
-:class:`~kerasdil.data.sources.DataSpec` whose ``input_shape`` is ``(steps, channels)``),
+:func:`load_series` turns a source into a :class:`SeriesSpec` (``DataSpec``'s interface
+with ``input_shape`` ``(steps, channels)``),
 with ``tf.data`` pipelines of float32 series ``(B, steps, channels)`` and int32 class ids.
 
 Sources:
@@ -41,7 +41,8 @@ import os
 
 import numpy as np
 
-from .sources import DEFAULT_VALIDATION_SPLIT, DataSpec, _Split, _stratified_split
+#: Share of the training series held out for validation when a source has no validation split.
+DEFAULT_VALIDATION_SPLIT = 0.2
 
 AEON_PREFIX = "aeon:"
 NORMALIZATIONS = ("auto", "series", "dataset", "none")
@@ -283,23 +284,104 @@ def _prepare(parts, names, normalize, unequal, length, record):
     return out
 
 
-@dataclasses.dataclass
-class SeriesSpec(DataSpec):
-    """A :class:`~kerasdil.data.sources.DataSpec` of time series; ``arrays_by_split`` holds the
-    prepared ``(x float32 (N, steps, channels), y int32)`` of each split."""
+def _stratified_split(labels, fraction, seed):
+    """Indices (train, validation): ``fraction`` of each class held out, one at least where a class has two."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        held.append(members[: max(int(round(len(members) * fraction)), int(fraction > 0 and len(members) >= 2))])
+    validation = np.sort(np.concatenate(held)).astype(np.int64)
+    return np.setdiff1d(np.arange(len(labels)), validation), validation
 
-    arrays_by_split: dict = dataclasses.field(default_factory=dict)
+
+@dataclasses.dataclass
+class SeriesSpec:
+    """What :func:`load_series` found, and the pipelines over it (the interface of
+    :class:`kerasdil.data.sources.DataSpec`, for series).
+
+    Attributes:
+        task: "classification".
+        num_classes, class_names: the classes (names sorted, numbers numerically).
+        input_shape: (steps, channels) every series is brought to.
+        description: one line for logs ("data: ...").
+        record: JSON-able dict of the source and every choice made; train writes it to ``data.json``.
+        arrays_by_split: split -> prepared ``(x float32 (N, steps, channels), y int32 (N,))``.
+    """
+
+    task: str
+    num_classes: int
+    class_names: list
+    input_shape: tuple
+    description: str
+    record: dict
+    arrays_by_split: dict
+
+    def sizes(self) -> dict:
+        """``{split: number of series}``."""
+        return {name: len(x) for name, (x, _) in self.arrays_by_split.items()}
+
+    def arrays(self, split, limit=None, *, shuffle=False, seed=0):
+        """``(x, y)`` numpy arrays of a split (a seeded random draw with ``shuffle``), or None when absent."""
+        if split not in self.arrays_by_split:
+            return None
+        x, y = self.arrays_by_split[split]
+        order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
+        return x[order][:limit], y[order][:limit]
 
     def dataset(self, split="train", *, batch_size=32, shuffle=None, augment=False, seed=0, limit=None, cache=True):
-        """A batched ``tf.data`` pipeline of one split (see ``DataSpec.dataset``); ``augment``
-        True or a dict of :data:`SERIES_AUGMENTATION` settings randomly scales, jitters and
-        stretches a window of each training batch."""
-        plain = DataSpec.dataset(self, split, batch_size=batch_size, shuffle=shuffle, augment=False, seed=seed,
-                                 limit=limit, cache=cache)
-        if plain is None or not augment:
-            return plain
-        settings = {**SERIES_AUGMENTATION, **(augment if isinstance(augment, dict) else {})}
-        return plain.map(_augmenter(self.input_shape[0], settings, seed))
+        """A batched ``tf.data`` pipeline of one split, or None when the data has no such split.
+
+        Args:
+            split: "train", "validation" or "test".
+            batch_size: series per batch.
+            shuffle: reshuffle every epoch; default True for "train" only.
+            augment: True, or a dict of :data:`SERIES_AUGMENTATION` settings: random
+                scaling, jitter and a stretched window of every batch.
+            seed: shuffling and augmentation seed.
+            limit: the first ``limit`` series only.
+            cache: unused (the series are in memory); kept for ``DataSpec``'s signature.
+
+        Returns:
+            ``tf.data.Dataset`` of ``(series float32 (B, steps, channels), labels int32 (B,))``, or None.
+
+        Raises:
+            ValueError: an unknown split or a bad batch size.
+        """
+        import tensorflow as tf
+
+        if split not in ("train", "validation", "test"):
+            raise ValueError(f"split must be 'train', 'validation' or 'test'; got {split!r}.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}.")
+        if split not in self.arrays_by_split:
+            return None
+        x, y = self.arrays(split, limit)
+        dataset = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle is None:
+            shuffle = split == "train"
+        if shuffle:
+            dataset = dataset.shuffle(max(len(x), 1), seed=int(seed), reshuffle_each_iteration=True)
+        dataset = dataset.batch(int(batch_size))
+        if augment:
+            settings = {**SERIES_AUGMENTATION, **(augment if isinstance(augment, dict) else {})}
+            dataset = dataset.map(_augmenter(self.input_shape[0], settings, seed))
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    @property
+    def train(self):
+        """The training split, batches of 32, shuffled."""
+        return self.dataset("train")
+
+    @property
+    def validation(self):
+        """The validation split (batches of 32), or None."""
+        return self.dataset("validation")
+
+    @property
+    def test(self):
+        """The test split (batches of 32), or None."""
+        return self.dataset("test")
 
 
 def _augmenter(length, settings, seed):
@@ -398,15 +480,7 @@ def _read(source):
 
 
 def _spec(kind, label, names, arrays, record, validation_split, seed):
-    import functools
-
-    def make(x, y):
-        import tensorflow as tf
-
-        return tf.data.Dataset.from_tensor_slices((x, y))
-
     length, channels = arrays["train"][0].shape[1:]
-    splits = {s: _Split(functools.partial(make, x, y), len(x), s) for s, (x, y) in arrays.items()}
     sizes = {s: len(x) for s, (x, _) in arrays.items()}
     counts = " / ".join(f"{sizes[s]} {s}" for s in ("train", "validation", "test") if s in sizes)
     description = (f"data: {label} (classification, {len(names)} classes, {counts}; {length} steps x {channels} "
@@ -415,7 +489,7 @@ def _spec(kind, label, names, arrays, record, validation_split, seed):
                   input_shape=[int(length), int(channels)], channels=int(channels),
                   validation_split=validation_split, seed=seed, splits=sizes, skipped=[])
     return SeriesSpec("classification", len(names), names, (int(length), int(channels)), description, record,
-                      splits, arrays_by_split=arrays)
+                      arrays)
 
 
 __all__ = ["AEON_PREFIX", "NORMALIZATIONS", "SERIES_AUGMENTATION", "SeriesSpec", "UNEQUAL_POLICIES",

@@ -17,6 +17,8 @@ import keras
 from keras import layers, ops
 
 from kerasdil.layers import _validate as V
+from kerasdil.layers.conv import block_config
+from kerasdil.layers.stack import BlockSequence
 
 PADDINGS_1D = ("same", "valid", "causal")
 
@@ -127,20 +129,7 @@ class _Conv1DBlock(layers.Layer):
         return _specs(self.kernel_size, self.strides, self.dilation_rate)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "dilation_rate": self.dilation_rate,
-            "strides": self.strides,
-            "padding": self.padding,
-            "activation": keras.activations.serialize(self.activation) if self.activation else None,
-            "use_batchnorm": self.use_batchnorm,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
-            if self.kernel_regularizer
-            else None,
-        }
+        return {**super().get_config(), **block_config(self)}
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
@@ -259,7 +248,7 @@ class SeparableDilatedConv1D(_Conv1DBlock):
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")
-class DilationStack1D(layers.Layer):
+class DilationStack1D(BlockSequence, layers.Layer):
     """Residual 1D DSDC blocks (``SeparableDilatedConv1D``) whose dilations follow a schedule.
 
     Block ``i`` has dilation ``dilation_schedule[i]``. A first block whose input has
@@ -323,38 +312,11 @@ class DilationStack1D(layers.Layer):
             for i, (rate, f) in enumerate(zip(schedule, per_block))
         ]
 
-    def build(self, input_shape):
-        shape = input_shape
-        for block in self.blocks:
-            block.build(shape)
-            shape = block.compute_output_shape(shape)
-
     def call(self, inputs, training=None):
         x = inputs
         for block in self.blocks:
             x = block(x, training=training)
         return x
 
-    def compute_output_shape(self, input_shape):
-        shape = input_shape
-        for block in self.blocks:
-            shape = block.compute_output_shape(shape)
-        return shape
-
-    def receptive_field_layers(self):
-        return [spec for block in self.blocks for spec in block.receptive_field_layers()]
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "dilation_schedule": self.dilation_schedule,
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "padding": self.padding,
-            "activation": self.activation,
-            "residual": self.residual,
-            "use_batchnorm": self.use_batchnorm,
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
-            if self.kernel_regularizer
-            else None,
-        }
+        return {**super().get_config(), **self.stack_config(), "padding": self.padding}

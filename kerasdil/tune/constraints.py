@@ -808,7 +808,8 @@ FAMILIES: Dict[str, SearchFamily] = {}
 register_family(MNIST_DSDC)
 register_family(DEEPLAB_ASPP)
 register_family(DEEPLAB_ASPP_MOBILE)
-import kerasdil.zoo.series_dsdc.search  # noqa: E402,F401  (registers its family; until families come from the entries)
+from kerasdil.zoo.series_dsdc import search as _series_search  # noqa: E402  (until families come from the entries)
+register_family(SearchFamily(**_series_search.SERIES_DSDC))
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The schedule-search family of series_dsdc (plain Python: no Keras or TensorFlow).
+"""The schedule-search family of series_dsdc: plain data (the fields of ``kerasdil.tune.SearchFamily``).
 
 One stage of 1D DSDC blocks after the stem. Candidates are increasing schedules of
 rates 1..64 with 3 to 6 blocks at widths 32 or 64. A 1D chain is measured as a
@@ -10,7 +10,6 @@ the series, pass its length: ``kerasdil tune series_dsdc --data aeon:GunPoint
 """
 
 from kerasdil.receptive import LayerSpec
-from kerasdil.tune.constraints import SearchFamily, ScheduleSpace, register_family
 from kerasdil.zoo.series_dsdc import record
 
 
@@ -24,7 +23,7 @@ def _cost(schedule, width, input_shape, num_classes):
     return record.series_dsdc_cost(rates, width, input_shape, num_classes)
 
 
-SERIES_DSDC = register_family(SearchFamily(
+SERIES_DSDC = dict(
     name="series_dsdc",
     stages=1,
     layer_specs=_specs,
@@ -35,4 +34,6 @@ SERIES_DSDC = register_family(SearchFamily(
     input_shape=record.SERIES_INPUT_SHAPE,
     num_classes=record.SERIES_NUM_CLASSES,
     space_defaults=(("depths", (3, 4, 5, 6)), ("rates", (1, 2, 4, 8, 16, 32, 64)), ("widths", (32, 64))),
-))
+)
+
+FAMILIES = (SERIES_DSDC,)
