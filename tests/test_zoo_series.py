@@ -102,3 +102,20 @@ def test_macs_of_the_built_model_match_the_cost_model():
 
     model = create_model("series_dsdc", input_shape=(60, 3), num_classes=4, dilation_schedule=(1, 2, 4), width=16)
     assert count_macs(model) == series_dsdc_cost((1, 2, 4), 16, (60, 3), 4)[1]
+
+
+@pytest.mark.slow
+def test_schedule_search_on_series_keeps_only_schedules_whose_field_covers_the_length(tmp_path):
+    from kerasdil.tune import Constraints, ScheduleSpace, make_report, search
+
+    data = _separable_series(str(tmp_path / "waves.npz"), steps=40)
+    space = ScheduleSpace(depths=(2, 3), rates=(1, 2, 4), widths=(8,))
+    result = search("series_dsdc", directory=str(tmp_path / "tune"), tuner="random", max_trials=2, epochs=1,
+                    batch_size=8, space=space, constraints=Constraints(min_receptive_field=40), data=data,
+                    verbose=0, log=lambda *a: None)
+    assert result is not None
+    report = make_report(str(tmp_path / "tune"), export=False)
+    assert report["rows"]
+    for row in report["rows"]:
+        field = row["receptive_field"]
+        assert (min(field) if isinstance(field, (list, tuple)) else int(str(field).split("x")[0])) >= 40
