@@ -116,3 +116,18 @@ def test_bad_series_input_is_one_sentence(source, kwargs, message):
         pytest.importorskip("aeon")
     with pytest.raises(ValueError, match=message):
         load_series(source, **kwargs)
+
+
+def test_ts_train_file_reads_its_test_file_beside_it(tmp_path):
+    pytest.importorskip("aeon")
+    from aeon.datasets import save_to_ts_file
+
+    rng = np.random.default_rng(0)
+    for split, n in (("TRAIN", 8), ("TEST", 4)):
+        x = rng.normal(size=(n, 1, 30))
+        save_to_ts_file(x, (np.arange(n) % 2).astype(str), path=str(tmp_path), problem_name=f"Waves_{split}",
+                       label_type="classification")
+    found = sorted(p.name for p in tmp_path.rglob("*.ts"))
+    path = next(p for p in tmp_path.rglob("*_TRAIN.ts"))
+    spec = load_data(str(path))
+    assert found and spec.input_shape == (30, 1) and spec.sizes()["test"] == 4 and spec.record["kind"] == "ts_file"
