@@ -350,10 +350,11 @@ class SeriesSpec:
         """
         import tensorflow as tf
 
-        if split not in ("train", "validation", "test"):
-            raise ValueError(f"split must be 'train', 'validation' or 'test'; got {split!r}.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}.")
+        bad = split not in ("train", "validation", "test"), not isinstance(batch_size, (int, np.integer)) \
+            or isinstance(batch_size, bool) or batch_size < 1
+        if any(bad):
+            raise ValueError(f"SeriesSpec.dataset takes split 'train', 'validation' or 'test' and a batch_size "
+                             f"integer >= 1; got split={split!r}, batch_size={batch_size!r}.")
         if split not in self.arrays_by_split:
             return None
         x, y = self.arrays(split, limit)
@@ -367,21 +368,6 @@ class SeriesSpec:
             settings = {**SERIES_AUGMENTATION, **(augment if isinstance(augment, dict) else {})}
             dataset = dataset.map(_augmenter(self.input_shape[0], settings, seed))
         return dataset.prefetch(tf.data.AUTOTUNE)
-
-    @property
-    def train(self):
-        """The training split, batches of 32, shuffled."""
-        return self.dataset("train")
-
-    @property
-    def validation(self):
-        """The validation split (batches of 32), or None."""
-        return self.dataset("validation")
-
-    @property
-    def test(self):
-        """The test split (batches of 32), or None."""
-        return self.dataset("test")
 
 
 def _augmenter(length, settings, seed):
