@@ -119,3 +119,12 @@ def test_schedule_search_on_series_keeps_only_schedules_whose_field_covers_the_l
     for row in report["rows"]:
         field = row["receptive_field"]
         assert (min(field) if isinstance(field, (list, tuple)) else int(str(field).split("x")[0])) >= 40
+
+
+def test_a_long_series_gets_a_strided_stem_and_still_a_covering_field():
+    from kerasdil.zoo.series_dsdc.record import stem_stride
+
+    model = create_model("series_dsdc", input_shape=(1460, 1), num_classes=10, width=8)
+    assert stem_stride(1460) == 4 and model.get_layer("stem").strides == 4
+    assert receptive_field_of_model(model).size[1] >= 1460
+    assert series_dsdc_cost(default_schedule(1460), 8, (1460, 1), 10)[0] == model.count_params()

@@ -13,6 +13,7 @@ from kerasdil.zoo.series_dsdc.record import (
     SERIES_INPUT_SHAPE,
     SERIES_NUM_CLASSES,
     STEM_KERNEL,
+    stem_stride,
 )
 from kerasdil.zoo.weights_io import load_weights
 
@@ -21,11 +22,13 @@ def default_schedule(length, kernel_size=DEFAULT_KERNEL):
     """The doubling schedule whose receptive field (stem included) covers ``length`` steps.
 
     Example:
-        >>> default_schedule(150)
-        (1, 2, 4, 8, 16)
+        >>> default_schedule(150), default_schedule(1460)
+        ((1, 2, 4, 8, 16), (1, 2, 4, 8, 16, 32))
     """
-    # The stem's kernel widens the field by STEM_KERNEL - 1 steps.
-    return schedule_for_length(max(1, length - (STEM_KERNEL - 1)), kernel=kernel_size)
+    # Field = STEM_KERNEL + stride * (kernel - 1) * sum(rates): the blocks run on the stem's
+    # strided grid, so they must cover (length - STEM_KERNEL) / stride of their own steps.
+    stride = stem_stride(length)
+    return schedule_for_length(max(1, -(-(length - STEM_KERNEL) // stride) + 1), kernel=kernel_size)
 
 
 def series_dsdc(
@@ -43,7 +46,8 @@ def series_dsdc(
 ):
     """A time-series classifier of residual 1D DSDC blocks.
 
-    ``DilatedConv1DBN(width, 7)`` stem, then ``DilationStack1D(dilation_schedule, width)``
+    ``DilatedConv1DBN(width, 7)`` stem (strided for series longer than 512 steps, see
+    ``record.stem_stride``), then ``DilationStack1D(dilation_schedule, width)``
     (depthwise ``SeparableConv1D`` with the schedule's dilation, pointwise conv, BN,
     residual, ReLU), global average pooling over the steps, dropout and a dense head.
 
@@ -78,7 +82,8 @@ def series_dsdc(
     if dilation_schedule is None:
         dilation_schedule = default_schedule(steps, kernel_size)
     inputs = keras.Input(shape=(steps, channels), name="series")
-    x = DilatedConv1DBN(width, STEM_KERNEL, padding="causal" if padding == "causal" else "same", name="stem")(inputs)
+    x = DilatedConv1DBN(width, STEM_KERNEL, strides=stem_stride(steps), padding="causal" if padding == "causal" else "same",
+                        name="stem")(inputs)
     x = DilationStack1D(dilation_schedule, width, kernel_size=kernel_size, padding=padding, name="stage1")(x)
     if include_top:
         x = layers.GlobalAveragePooling1D(name="gap")(x)

@@ -15,6 +15,24 @@ DEFAULT_WIDTH = 64
 #: Depthwise kernel of the blocks (odd, for "same" padding); the stem's kernel.
 DEFAULT_KERNEL = 9
 STEM_KERNEL = 7
+#: Longest series the DSDC blocks run on at full resolution: a longer one gets a strided stem
+#: (a power of two) that brings it to at most this many steps.
+MAX_BLOCK_STEPS = 512
+
+
+def stem_stride(steps):
+    """The stem's stride for a series of ``steps``: 1 up to :data:`MAX_BLOCK_STEPS`, else a power of two.
+
+    Example:
+        >>> stem_stride(150), stem_stride(1460)
+        (1, 4)
+    """
+    stride = 1
+    while -(-steps // stride) > MAX_BLOCK_STEPS:
+        stride *= 2
+    return stride
+
+
 #: Optimizer steps the recipe aims at, whatever the number of series.
 TRAINING_STEPS = 1500
 #: Epochs without a better validation loss before training stops (best weights restored).
@@ -41,11 +59,12 @@ def sized_recipe(num_train, length):
 def series_dsdc_cost(schedule, width, input_shape, num_classes, kernel_size=DEFAULT_KERNEL):
     """``(params, macs)`` of ``series_dsdc(dilation_schedule=schedule, width=width)``, computed.
 
-    Stem Conv1D(width, STEM_KERNEL, no bias) + BN; per block a depthwise conv
-    (``kernel_size``, no bias), a pointwise conv (no bias) and BN; global average
-    pooling; Dense(num_classes). tests/test_zoo_series.py pins it against the built model.
+    Stem Conv1D(width, STEM_KERNEL, stride :func:`stem_stride`, no bias) + BN; per block a
+    depthwise conv (``kernel_size``, no bias), a pointwise conv (no bias) and BN; global
+    average pooling; Dense(num_classes). tests/test_zoo_series.py pins it against the built model.
     """
     steps, channels = input_shape
+    steps = -(-steps // stem_stride(steps))  # the stem's output steps, where the blocks run
     params = STEM_KERNEL * channels * width + 4 * width
     macs = steps * STEM_KERNEL * channels * width
     for _ in schedule:

@@ -15,7 +15,8 @@ from kerasdil.zoo.series_dsdc import record
 
 def _specs(schedule, input_shape):
     (rates,) = schedule
-    return [LayerSpec(record.STEM_KERNEL)] + [LayerSpec(record.DEFAULT_KERNEL, 1, r) for r in rates]
+    stride = record.stem_stride(input_shape[0])
+    return [LayerSpec(record.STEM_KERNEL, stride)] + [LayerSpec(record.DEFAULT_KERNEL, 1, r) for r in rates]
 
 
 def _cost(schedule, width, input_shape, num_classes):
