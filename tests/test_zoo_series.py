@@ -62,7 +62,7 @@ def test_train_on_a_series_npz_learns_and_records_the_data(tmp_path):
     assert record["kind"] == "series_npz" and record["input_shape"] == [32, 1]
     with open(os.path.join(out, "run.json")) as f:
         run = json.load(f)
-    assert run["early_stopping_patience"] > 0 and run["batch_size"] == 8
+    assert run["early_stopping_patience"] > 0 and run["batch_size"] == 16
 
 
 @pytest.mark.slow
