@@ -12,6 +12,8 @@ from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES, DEFAULT_FINETUNING_RECI
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "weight_decay", "augment", "validation_size"}
+#: Keys a recipe may add: label smoothing, and the function that sizes it by the user's data.
+OPTIONAL_TRAINING_KEYS = {"label_smoothing"}
 FINETUNING_KEYS = set(DEFAULT_FINETUNING_RECIPE)
 
 
@@ -22,7 +24,7 @@ def test_every_entry_has_a_complete_record_that_matches_its_builder(name):
     assert isinstance(record, ZooRecord) and record.name == name
     assert (info.task, info.input_shape, info.num_classes) == (record.task, record.input_shape, record.num_classes)
     assert record.task in ("classification", "segmentation")
-    assert set(record.training_recipe) == TRAINING_KEYS
+    assert TRAINING_KEYS <= set(record.training_recipe) <= TRAINING_KEYS | OPTIONAL_TRAINING_KEYS
     assert set(record.finetuning_recipe) == FINETUNING_KEYS
     builder = record.load_builder()
     assert builder.__name__ == name
@@ -51,7 +53,7 @@ def test_train_and_finetune_read_their_recipes_from_the_records():
         assert RECIPES[name] == dict(record.training_recipe)
         assert recipe(name) == dict(record.training_recipe)
         assert finetune_recipe(name) == dict(record.finetuning_recipe)
-    assert set(FINETUNE_RECIPES) == {"deeplab_aspp"}
+    assert set(FINETUNE_RECIPES) == {"deeplab_aspp", "series_dsdc"}
     mine = recipe("mnist_dsdc")
     mine["epochs"] = 1  # a copy: the record is untouched
     assert model_info("mnist_dsdc").record.training_recipe["epochs"] != 1

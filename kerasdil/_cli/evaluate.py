@@ -73,15 +73,17 @@ def _user_test_data(args, model, task, info=None):
         return None
     else:
         options.setdefault("validation_split", 0.0)  # a folder given to evaluate is evaluated whole
-    height, width, channels = tuple(model.input_shape)[1:]
-    if height is None or width is None:
+    shape = tuple(model.input_shape)[1:]
+    if None in shape[:2]:
         raise ValueError(f"model {model.name!r} takes images of any size; evaluate it in Python with a fixed size.")
     from kerasdil.data.checks import check_class_names_agree
 
     names = model_class_names(args.model, info and info.name)
     if names is not None and task.name == "classification":
         options["class_names"] = names  # the folder's classes are matched to the model's by name
-    spec = load_data(data, task=task.name, image_size=(height, width), channels=channels, **options)
+    # Images are brought to the model's size and channels; a series (steps, channels) comes at its own.
+    size = dict(image_size=shape[:2], channels=shape[2]) if len(shape) == 3 else {}
+    spec = load_data(data, task=task.name, **size, **options)
     check_class_names_agree(spec, names, f"model {args.model}")
     classes = model.outputs[0].shape[-1]
     if classes is not None and classes != spec.num_classes:

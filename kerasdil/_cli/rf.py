@@ -29,6 +29,9 @@ def add_arguments(parser):
         metavar="I[:S],...",
         help="give layer I (1-based) stride S (default 2), e.g. --stride-at 1 or --stride-at 1:2,3:2",
     )
+    parser.add_argument("--length", type=int, default=None, metavar="STEPS",
+                        help="analyse a 1-D (sequence) schedule and say whether its receptive field covers a "
+                             "series of this many steps")
     parser.add_argument("--plot", default=None, metavar="OUT.png", help="draw the 2-D coverage map to this file")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -144,11 +147,51 @@ def format_report(report):
     return "\n".join(lines)
 
 
+def format_sequence_report(report):
+    """The report of ``kerasdil rf SCHEDULE --length STEPS`` (a 1-D schedule)."""
+    from kerasdil.receptive import format_offsets, schedule_for_length
+
+    rates = ", ".join(map(str, report.dilation_schedule))
+    holes = "none" if not report.hole_offsets else f"at offsets {format_offsets(report.hole_offsets)}"
+    lines = [
+        f"dilation schedule  {rates}  (1-D, kernel {report.kernel})",
+        f"receptive field    {report.receptive_field} steps",
+        f"coverage           {'gridding-free' if report.gridding_free else 'GRIDDING'}; holes {holes}",
+    ]
+    if report.covers:
+        lines.append(f"series length      {report.length}: covered ({report.receptive_field} >= {report.length})")
+    else:
+        fix = schedule_for_length(report.length, kernel=report.kernel, max_blocks=32)
+        lines.append(f"series length      {report.length}: NOT covered ({report.receptive_field} < {report.length}); "
+                     f"a schedule that covers it: {','.join(map(str, fix))}")
+    return "\n".join(lines)
+
+
+def _run_sequence(args, schedule):
+    from kerasdil.receptive import analyze_sequence_schedule
+
+    if args.stride_at or args.plot:
+        raise ValueError("--length analyses a 1-D schedule at stride 1; leave out --stride-at and --plot.")
+    kernel = parse_kernel(args.kernel)
+    if isinstance(kernel, tuple):
+        raise ValueError(f"--length analyses a 1-D schedule: give --kernel one size such as 3, not {args.kernel!r}.")
+    report = analyze_sequence_schedule(schedule, length=args.length, kernel=kernel)
+    print(_json_lines(report.to_dict()) if args.json else format_sequence_report(report))
+    return 0
+
+
+def _json_lines(out):
+    # one key per line, values compact: readable and still plain JSON
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in out.items()) + "\n}"
+
+
 def run(args):
     """Run ``kerasdil rf``; returns the exit code."""
     from kerasdil.receptive import analyze_schedule, plot_coverage
 
     schedule = parse_schedule(args.schedule)
+    if getattr(args, "length", None) is not None:
+        return _run_sequence(args, schedule)
     kernel = parse_kernel(args.kernel)
     strides = parse_stride_at(args.stride_at, len(schedule)) if schedule else None
     report = analyze_schedule(schedule, kernel=kernel, strides=strides)
@@ -158,9 +201,7 @@ def run(args):
         out = report.to_dict()
         if args.plot:
             out["plot"] = args.plot
-        # one key per line, values compact: readable and still plain JSON
-        body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in out.items())
-        print("{\n" + body + "\n}")
+        print(_json_lines(out))
     else:
         print(format_report(report))
         if args.plot:

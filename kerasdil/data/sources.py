@@ -90,13 +90,19 @@ def is_user_data(source) -> bool:
         return True
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
-        if text.startswith(TFDS_PREFIX):
+        if text.startswith(TFDS_PREFIX) or _series_source(text):
             return True
         if text in ("sample", "auto") or text.endswith(".npz"):
             return False
         path = os.path.expanduser(text)
         return os.path.isdir(path) and not os.path.exists(os.path.join(path, "mnist.npz"))
     return True  # arrays, tf.data datasets, dicts of splits
+
+
+def _series_source(source):
+    from .series import is_series_source
+
+    return is_series_source(source)
 
 
 def _as_size(image_size):
@@ -1049,6 +1055,11 @@ def load_data(
         >>> spec = load_data("scenes/", task="segmentation", image_size=(64, 80))
         >>> train = spec.dataset("train", batch_size=16)
     """
+    if _series_source(source):  # time series: kerasdil.data.series
+        from .series import load_series
+
+        return load_series(source, task=task, validation_split=validation_split, seed=seed, num_classes=num_classes,
+                           class_names=class_names)
     if isinstance(source, DataSpec):
         if task is not None and source.task != task:
             raise ValueError(f"the data holds {source.task} examples, but a {task} model needs {task} data.")

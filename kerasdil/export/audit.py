@@ -38,13 +38,15 @@ def sorted_counts(names):
 
 
 def dilated_conv_layers(model):
-    """Paths of the model's 2-D conv layers with a kernel > 1 and dilation > 1.
+    """Paths of the model's 2-D and 1-D conv layers with a kernel > 1 and dilation > 1.
 
-    Each is expected to appear as one native dilated conv in every export.
+    Each is expected to appear as one native dilated conv in every export (a 1-D
+    conv runs as a 2-D one of dilation 1 x d).
     """
     import keras
 
-    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D,
+             keras.layers.Conv1D, keras.layers.DepthwiseConv1D, keras.layers.SeparableConv1D)
     found = []
     from kerasdil import _compat
 

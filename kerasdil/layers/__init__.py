@@ -10,6 +10,8 @@
 - ``DilatedDepthwiseConv2D``: DepthwiseConv2D with native dilation on TensorFlow.
 - ``FusedBatchNormalization``: BatchNormalization on TensorFlow's fused kernel.
 - ``fold_batchnorm(model)``: an inference copy with BN folded into the convs.
+- ``DilatedConv1DBN``, ``SeparableDilatedConv1D``, ``DilationStack1D``: the 1D blocks for
+  sequences (``(batch, steps, channels)``), with ``padding="causal"`` for streaming.
 - ``ZooModel``: the functional model class the zoo builders return.
 - ``classification_head``, ``deeplab_decoder``, ``light_decoder``: heads and decoders
   (functions over symbolic tensors) that the zoo's classifiers and segmenters compose.
@@ -36,6 +38,7 @@ import kerasdil.losses  # noqa: F401  (registration only)
 import kerasdil.optimizers  # noqa: F401  (registration only)
 
 from kerasdil.layers.aspp import ASPP
+from kerasdil.layers.conv1d import DilatedConv1DBN, DilationStack1D, SeparableDilatedConv1D
 from kerasdil.layers.conv import DilatedConvBN, DilatedDepthwiseConv2D, FusedBatchNormalization, SeparableDilatedConv
 from kerasdil.layers.space import SpaceToDepth
 from kerasdil.layers.stack import DilationStack
@@ -91,12 +94,15 @@ def tensorflow_fast_path(enabled=None, **switches):
 
 __all__ = [
     "ASPP",
+    "DilatedConv1DBN",
     "DilatedConvBN",
     "DilatedDepthwiseConv2D",
     "DilationStack",
+    "DilationStack1D",
     "FusedBatchNormalization",
     "MiniRocketFeatures",
     "SeparableDilatedConv",
+    "SeparableDilatedConv1D",
     "SpaceToDepth",
     "ZooModel",
     "classification_head",

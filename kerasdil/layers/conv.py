@@ -155,20 +155,24 @@ class _ConvBlock(layers.Layer):
         return _specs(self.kernel_size, self.strides, self.dilation_rate)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "dilation_rate": self.dilation_rate,
-            "strides": self.strides,
-            "padding": self.padding,
-            "activation": keras.activations.serialize(self.activation) if self.activation else None,
-            "use_batchnorm": self.use_batchnorm,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
-            if self.kernel_regularizer
-            else None,
-        }
+        return {**super().get_config(), **block_config(self)}
+
+
+def block_config(block):
+    """The constructor arguments every conv block (2D and 1D) shares, for ``get_config``."""
+    return {
+        "filters": block.filters,
+        "kernel_size": block.kernel_size,
+        "dilation_rate": block.dilation_rate,
+        "strides": block.strides,
+        "padding": block.padding,
+        "activation": keras.activations.serialize(block.activation) if block.activation else None,
+        "use_batchnorm": block.use_batchnorm,
+        "kernel_initializer": keras.initializers.serialize(block.kernel_initializer),
+        "kernel_regularizer": keras.regularizers.serialize(block.kernel_regularizer)
+        if block.kernel_regularizer
+        else None,
+    }
 
 
 @keras.saving.register_keras_serializable(package="kerasdil")

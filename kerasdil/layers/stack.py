@@ -7,8 +7,41 @@ from kerasdil.layers import _validate as V
 from kerasdil.layers.conv import SeparableDilatedConv, _eager_inference
 
 
+class BlockSequence:
+    """What a stack of blocks in ``self.blocks`` shares: build, output shape, receptive field, config."""
+
+    def build(self, input_shape):
+        shape = input_shape
+        for block in self.blocks:
+            block.build(shape)
+            shape = block.compute_output_shape(shape)
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for block in self.blocks:
+            shape = block.compute_output_shape(shape)
+        return shape
+
+    def receptive_field_layers(self):
+        return [spec for block in self.blocks for spec in block.receptive_field_layers()]
+
+    def stack_config(self):
+        """The constructor arguments both stacks share."""
+        return {
+            "dilation_schedule": self.dilation_schedule,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "activation": self.activation,
+            "residual": self.residual,
+            "use_batchnorm": self.use_batchnorm,
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
+            if self.kernel_regularizer
+            else None,
+        }
+
+
 @keras.saving.register_keras_serializable(package="kerasdil")
-class DilationStack(layers.Layer):
+class DilationStack(BlockSequence, layers.Layer):
     """DSDC blocks (``SeparableDilatedConv``) whose dilations follow a schedule.
 
     Block ``i`` has dilation ``dilation_schedule[i]``. The first block maps the input
@@ -83,12 +116,6 @@ class DilationStack(layers.Layer):
             for i, (rate, f) in enumerate(zip(self.dilation_schedule, per_block))
         ]
 
-    def build(self, input_shape):
-        shape = input_shape
-        for block in self.blocks:
-            block.build(shape)
-            shape = block.compute_output_shape(shape)
-
     def call(self, inputs, training=None):
         fast = _eager_inference(self, inputs, training)
         if fast is not None:
@@ -98,26 +125,5 @@ class DilationStack(layers.Layer):
             x = block(x, training=training)
         return x
 
-    def compute_output_shape(self, input_shape):
-        shape = input_shape
-        for block in self.blocks:
-            shape = block.compute_output_shape(shape)
-        return shape
-
-    def receptive_field_layers(self):
-        return [spec for block in self.blocks for spec in block.receptive_field_layers()]
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "dilation_schedule": self.dilation_schedule,
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "activation": self.activation,
-            "residual": self.residual,
-            "implementation": self.implementation,
-            "use_batchnorm": self.use_batchnorm,
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
-            if self.kernel_regularizer
-            else None,
-        }
+        return {**super().get_config(), **self.stack_config(), "implementation": self.implementation}

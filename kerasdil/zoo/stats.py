@@ -25,8 +25,8 @@ def _input_shape(layer):
 def count_macs(model):
     """Multiply-accumulates of one forward pass for one image.
 
-    Counts Conv2D (dilation does not change the count), DepthwiseConv2D,
-    SeparableConv2D, Conv2DTranspose and Dense layers from their built input shapes,
+    Counts Conv2D and Conv1D (dilation does not change the count), DepthwiseConv2D / 1D,
+    SeparableConv2D / 1D, Conv2DTranspose and Dense layers from their built input shapes,
     and layers with a ``count_macs()`` method by asking them;
     BatchNormalization, activations, pooling and additions are not counted (BN
     folds into the conv at inference). Layers inside kerasdil's composite layers
@@ -49,12 +49,15 @@ def count_macs(model):
     """
     from keras import layers
 
+    depthwise = (layers.DepthwiseConv2D, layers.DepthwiseConv1D)
+    separable = (layers.SeparableConv2D, layers.SeparableConv1D)
+    kinds = (layers.Conv2D, layers.Conv1D, *depthwise, *separable, layers.Conv2DTranspose, layers.Dense)
     total = 0
     for layer in _leaf_layers(model):
         if callable(getattr(layer, "count_macs", None)):  # a layer that counts its own (MiniRocketFeatures)
             total += int(layer.count_macs())
             continue
-        if not isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Conv2DTranspose, layers.Dense)):
+        if not isinstance(layer, kinds):
             continue
         shape = _input_shape(layer)
         if shape is None:
@@ -63,21 +66,21 @@ def count_macs(model):
             total += math.prod(s for s in shape[1:-1] if s) * shape[-1] * layer.units
             continue
         out = layer.compute_output_shape(shape)
-        if any(s is None for s in out[1:3]):
+        if any(s is None for s in out[1:-1]):
             raise ValueError(
                 f"count_macs: layer {layer.name!r} has an unknown spatial size {shape}; "
                 "build the model with a fixed input_shape."
             )
-        kh, kw = layer.kernel_size
-        cin = shape[-1]
+        taps, cin = math.prod(layer.kernel_size), shape[-1]  # a 1-D conv: its steps are the positions
         if isinstance(layer, layers.Conv2DTranspose):
-            total += shape[1] * shape[2] * kh * kw * cin * layer.filters
-        elif isinstance(layer, layers.DepthwiseConv2D):
-            total += out[1] * out[2] * kh * kw * cin * layer.depth_multiplier
-        elif isinstance(layer, layers.SeparableConv2D):
-            total += out[1] * out[2] * (kh * kw * cin * layer.depth_multiplier + cin * layer.depth_multiplier * layer.filters)
+            total += math.prod(shape[1:-1]) * taps * cin * layer.filters
+        elif isinstance(layer, depthwise):
+            total += math.prod(out[1:-1]) * taps * cin * layer.depth_multiplier
+        elif isinstance(layer, separable):
+            total += math.prod(out[1:-1]) * (taps * cin * layer.depth_multiplier
+                                             + cin * layer.depth_multiplier * layer.filters)
         else:
-            total += out[1] * out[2] * kh * kw * (cin // layer.groups) * layer.filters
+            total += math.prod(out[1:-1]) * taps * (cin // layer.groups) * layer.filters
     return int(total)
 
 
