@@ -22,8 +22,8 @@ def tfds_data_dir(data_dir=None):
     return os.path.abspath(env) if env else None
 
 
-def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, num_classes, class_names, notes,
-               record, ignore_index=None):
+def _tfds_builder(spec, data_dir):
+    """The prepared tfds builder of ``tfds:NAME[:CONFIG]`` (kerasdil's own builders are prepared here), and its name."""
     import tensorflow_datasets as tfds
 
     parts = spec[len(TFDS_PREFIX):].split(":")
@@ -59,43 +59,29 @@ def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, n
                 f"kerasdil never downloads, so prepare it first (tfds build {name} --data_dir DIR) and pass "
                 "--data-dir DIR or set $TFDS_DATA_DIR."
             )
-    info = builder.info
-    if not info.supervised_keys:
-        raise ValueError(f"tensorflow-datasets data set {name} has no supervised (input, label) keys to train on.")
-    image_key, label_key = info.supervised_keys[:2]
-    image_feature, label_feature = info.features[image_key], info.features[label_key]
-    label_shape = tuple(getattr(label_feature, "shape", ()) or ())
-    task = "segmentation" if len(label_shape) >= 2 else "classification"
-    shape = tuple(getattr(image_feature, "shape", ()) or ())
-    if len(shape) != 3:
-        raise ValueError(f"tensorflow-datasets data set {name}: {image_key!r} is not an image (shape {shape}).")
-    if image_size is None:
-        if None in shape[:2]:
-            raise ValueError(f"images of tfds:{name} have no fixed size; pass image_size (--image-size H,W).")
-        image_size = tuple(shape[:2])
-    elif tuple(shape[:2]) != tuple(image_size):
-        notes.append(f"images resized to {image_size[0]}x{image_size[1]} (resize={resize})")
-    source_channels = shape[2] or 3
-    if channels is None:
-        channels = 1 if source_channels in (1, 2) else 3
-    elif (channels == 1) != (source_channels in (1, 2)):
-        notes.append(f"images converted from {source_channels} to {channels} channel(s)")
+    return builder, name
+
+
+def _tfds_class_names(name, task, label_key, label_feature, num_classes, class_names):
+    """The class names of a tfds data set: given, from its label feature, or ``0..num_classes-1``."""
     if task == "classification":
         names = list(class_names or getattr(label_feature, "names", None) or [])
         num_classes = num_classes or len(names) or getattr(label_feature, "num_classes", None)
         if not num_classes:
             raise ValueError(f"tfds:{name}: {label_key!r} is not a class label; pass num_classes.")
-        names = names or [str(i) for i in range(num_classes)]
-    else:
-        names = list(class_names or [])
-        if not names and name == "mnist_scenes":
-            from .scenes import SCENE_CLASS_NAMES
+        return names or [str(i) for i in range(num_classes)]
+    names = list(class_names or [])
+    if not names and name == "mnist_scenes":
+        from .scenes import SCENE_CLASS_NAMES
 
-            names = list(SCENE_CLASS_NAMES)
-        if not names and not num_classes:
-            raise ValueError(f"tfds:{name} has masks without class names; pass num_classes.")
-        names = names or [str(i) for i in range(num_classes)]
-        num_classes = len(names)
+        names = list(SCENE_CLASS_NAMES)
+    if not names and not num_classes:
+        raise ValueError(f"tfds:{name} has masks without class names; pass num_classes.")
+    return names or [str(i) for i in range(num_classes)]
+
+
+def _tfds_split_plan(name, info, validation_split, record):
+    """Which tfds split (or slice of one) serves as train, validation and test."""
     available = dict(info.splits)
     val_name = next((s for s in ("validation", "val") if s in available), None)
     plan = {}
@@ -117,6 +103,35 @@ def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, n
         raise ValueError(f"tfds:{name} has no train or test split (it has: {', '.join(available)}).")
     if "train" not in plan:
         plan["train"] = plan.get("test")
+    return plan
+
+
+def _load_tfds(spec, data_dir, image_size, resize, channels, validation_split, num_classes, class_names, notes,
+               record, ignore_index=None):
+    builder, name = _tfds_builder(spec, data_dir)
+    info = builder.info
+    if not info.supervised_keys:
+        raise ValueError(f"tensorflow-datasets data set {name} has no supervised (input, label) keys to train on.")
+    image_key, label_key = info.supervised_keys[:2]
+    image_feature, label_feature = info.features[image_key], info.features[label_key]
+    label_shape = tuple(getattr(label_feature, "shape", ()) or ())
+    task = "segmentation" if len(label_shape) >= 2 else "classification"
+    shape = tuple(getattr(image_feature, "shape", ()) or ())
+    if len(shape) != 3:
+        raise ValueError(f"tensorflow-datasets data set {name}: {image_key!r} is not an image (shape {shape}).")
+    if image_size is None:
+        if None in shape[:2]:
+            raise ValueError(f"images of tfds:{name} have no fixed size; pass image_size (--image-size H,W).")
+        image_size = tuple(shape[:2])
+    elif tuple(shape[:2]) != tuple(image_size):
+        notes.append(f"images resized to {image_size[0]}x{image_size[1]} (resize={resize})")
+    source_channels = shape[2] or 3
+    if channels is None:
+        channels = 1 if source_channels in (1, 2) else 3
+    elif (channels == 1) != (source_channels in (1, 2)):
+        notes.append(f"images converted from {source_channels} to {channels} channel(s)")
+    names = _tfds_class_names(name, task, label_key, label_feature, num_classes, class_names)
+    plan = _tfds_split_plan(name, info, validation_split, record)
     table = None
     if ignore_index is not None and task == "segmentation":
         from .masks import IGNORED
