@@ -399,3 +399,31 @@ def _load_segmentation_folder(folder, image_size, resize, channels, validation_s
     if "train" not in splits:
         splits["train"] = splits["test"]
     return "segmentation", names, (*image_size, channels), splits
+
+
+def _load_folder(source, task, image_size, resize, channels, validation_split, seed, num_classes, class_names, notes,
+                 record, ignore_index):
+    """An image folder or a segmentation folder: ``(kind, label, found)`` for :func:`kerasdil.data.sources.load_data`."""
+    folder = os.path.abspath(os.path.expanduser(os.fspath(source)))
+    label = folder
+    if not os.path.exists(folder):
+        raise FileNotFoundError(f"data folder {folder} does not exist.")
+    if not os.path.isdir(folder):
+        raise ValueError(f"--data {folder} is a file; give a folder of images, 'tfds:NAME', 'sample' or an .npz file.")
+    layout = _split_layout(folder)
+    probe = next(iter(layout.values())) if layout else folder
+    segmentation = _is_segmentation_folder(probe)
+    if task == "segmentation" and not segmentation:
+        raise ValueError(
+            f"a segmenter needs an images/ and a masks/ folder (masks: PNGs of class ids with the images' file "
+            f"stems) in {probe}; it has: {', '.join(_subfolders(probe)) or 'no folders'}."
+        )
+    if segmentation and task != "classification":
+        kind = "segmentation_folder"
+        found = _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed,
+                                          num_classes, class_names, notes, record, ignore_index)
+    else:
+        kind = "image_folder"
+        found = _load_classification_folder(folder, image_size, resize, channels, validation_split, seed,
+                                            notes, record, class_names)
+    return kind, label, found

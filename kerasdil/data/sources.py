@@ -47,9 +47,8 @@ import os
 import numpy as np
 
 from ._arrays import _describe_in_memory, _load_in_memory
-from ._folders import (
-    _is_segmentation_folder, _load_classification_folder, _load_segmentation_folder, _split_layout, _subfolders,
-)
+from ._folders import _load_folder
+from ._records import _summarize, write_data_record  # noqa: F401
 from ._spec import (  # noqa: F401  (the names in __all__ stay importable from here)
     CLASS_NAMES_FILE, DEFAULT_VALIDATION_SPLIT, IMAGE_EXTENSIONS, RESIZE_POLICIES, TFDS_PREFIX, DataSpec,
     UserDataWarning,
@@ -185,28 +184,8 @@ def load_data(
         found = _load_tfds(label, data_dir, image_size, resize, channels, validation_split, num_classes,
                            class_names, notes, record, ignore_index)
     elif isinstance(source, (str, os.PathLike)):
-        folder = os.path.abspath(os.path.expanduser(os.fspath(source)))
-        label = folder
-        if not os.path.exists(folder):
-            raise FileNotFoundError(f"data folder {folder} does not exist.")
-        if not os.path.isdir(folder):
-            raise ValueError(f"--data {folder} is a file; give a folder of images, 'tfds:NAME', 'sample' or an .npz file.")
-        layout = _split_layout(folder)
-        probe = next(iter(layout.values())) if layout else folder
-        segmentation = _is_segmentation_folder(probe)
-        if task == "segmentation" and not segmentation:
-            raise ValueError(
-                f"a segmenter needs an images/ and a masks/ folder (masks: PNGs of class ids with the images' file "
-                f"stems) in {probe}; it has: {', '.join(_subfolders(probe)) or 'no folders'}."
-            )
-        if segmentation and task != "classification":
-            kind = "segmentation_folder"
-            found = _load_segmentation_folder(folder, image_size, resize, channels, validation_split, seed,
-                                              num_classes, class_names, notes, record, ignore_index)
-        else:
-            kind = "image_folder"
-            found = _load_classification_folder(folder, image_size, resize, channels, validation_split, seed,
-                                                notes, record, class_names)
+        kind, label, found = _load_folder(source, task, image_size, resize, channels, validation_split, seed,
+                                          num_classes, class_names, notes, record, ignore_index)
     else:
         kind, label = "in_memory", _describe_in_memory(source)
         found = _load_in_memory(source, image_size, resize, channels, validation_split, seed, num_classes,
@@ -224,32 +203,9 @@ def load_data(
         )
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(f"the data has {len(names)} classes but num_classes={num_classes}.")
-    sizes = {k: v.count for k, v in splits.items()}
-    shown = ("train", "validation") if record.get("test_split") else ("train", "validation", "test")
-    counts = " / ".join(f"{sizes[s]:,} {s}" if sizes.get(s) is not None else f"? {s}" for s in shown if s in sizes)
-    if record.get("test_split"):
-        counts += f"; no test split: final scores are on {record['test_split'].split(' (')[0]}"
-    h, w, c = input_shape
-    description = (f"data: {label} ({found_task}, {len(names)} classes, {counts}; {h}x{w}x{c}, resize={resize})"
-                   + "".join(f"; {n}" for n in notes))
-    record.update(
-        source=label, kind=kind, task=found_task, num_classes=len(names), class_names=list(names),
-        input_shape=list(input_shape), image_size=[h, w], resize=resize, channels=c,
-        validation_split=validation_split, seed=seed, splits=sizes, notes=notes,
-    )
-    record.setdefault("skipped", [])
+    description = _summarize(label, kind, found_task, names, input_shape, splits, notes, record, resize,
+                             validation_split, seed)
     return DataSpec(found_task, len(names), list(names), tuple(input_shape), description, record, splits)
-
-
-def write_data_record(spec, out_dir):
-    """Write ``spec.record`` to ``out_dir/data.json`` (atomically); returns the path."""
-    import json
-
-    from kerasdil.io import write_text_atomic
-
-    path = os.path.join(out_dir, "data.json")
-    write_text_atomic(path, json.dumps(spec.record, indent=2, default=str))
-    return path
 
 
 __all__ = [
