@@ -30,6 +30,7 @@ _LOCAL_BUILDERS = ("mnist_scenes",)
 class UserDataWarning(UserWarning):
     """Something in the user's data was skipped or converted (the message says what)."""
 
+
 # ----------------------------------------------------------------------------- the spec
 
 
