@@ -16,6 +16,31 @@ _SPATTER_SIGMA = 1.2  # pixels: size of an ink spot
 # ----------------------------------------------------------------------------- helpers
 
 
+#: name -> (parameter name, its value at severities 1..5). kerasdil.data.corrupt's docstring table
+#: shows the same values (a test keeps the two equal).
+CORRUPTION_PARAMETERS = {
+    "gaussian_noise": ("sigma", (0.08, 0.12, 0.18, 0.26, 0.38)),
+    "shot_noise": ("rate", (60, 25, 12, 5, 3)),
+    "impulse_noise": ("p", (0.03, 0.06, 0.09, 0.17, 0.27)),
+    "gaussian_blur": ("sigma", (0.5, 0.75, 1, 1.4, 1.8)),
+    "motion_blur": ("length", (3, 5, 7, 9, 11)),
+    "pixelate": ("block", (1.5, 2, 2.5, 3, 3.5)),
+    "contrast": ("factor", (0.5, 0.35, 0.25, 0.15, 0.1)),
+    "brightness": ("offset", (0.1, 0.2, 0.3, 0.4, 0.5)),
+    "fog": ("a", (0.2, 0.3, 0.45, 0.6, 0.75)),
+    "shift": ("fraction", (0.05, 0.1, 0.15, 0.2, 0.25)),
+    "rotation": ("degrees", (10, 20, 30, 40, 50)),
+    "scale": ("factor", (1.1, 1.2, 1.3, 1.4, 1.5)),
+    "shear": ("shear", (0.1, 0.2, 0.3, 0.4, 0.5)),
+    "elastic": ("RMS", (0.5, 0.9, 1.3, 1.7, 2.1)),
+    "thick": ("radius", (1, 1.5, 2, 2.5, 3)),
+    "thin": ("slack", (0.6, 0.45, 0.3, 0.15, 0)),
+    "lines": ("count", (1, 2, 3, 4, 5)),
+    "zigzag": ("segments", (2, 3, 4, 5, 6)),
+    "spatter": ("fraction", (0.01, 0.02, 0.035, 0.05, 0.07)),
+}
+
+
 def _background(x):
     """Per image and channel: the median of the border pixels, shaped (N, 1, 1, C)."""
     border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)  # (N, 2H+2W, C)
@@ -95,8 +120,6 @@ def _pen(distance):
 
 def _most(name):
     """The parameter at the strongest severity: every level draws that many strokes, so the levels share draws."""
-    from kerasdil.data.corrupt import CORRUPTION_PARAMETERS
-
     return CORRUPTION_PARAMETERS[name][1][-1]
 
 

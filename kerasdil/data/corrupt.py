@@ -55,34 +55,14 @@ from typing import Iterable, Iterator, Tuple, Union
 
 import numpy as np
 
-from kerasdil.data._corruption_kernels import _FUNCTIONS, motion_kernels  # noqa: F401  (public here)
+from kerasdil.data._corruption_kernels import (  # noqa: F401  (public here)
+    _FUNCTIONS,
+    CORRUPTION_PARAMETERS,
+    motion_kernels,
+)
 
 #: Severity levels accepted by :func:`corrupt`.
 SEVERITIES = (1, 2, 3, 4, 5)
-
-#: name -> (parameter name, its value at severities 1..5). The module docstring's table
-#: shows the same values (a test keeps the two equal).
-CORRUPTION_PARAMETERS = {
-    "gaussian_noise": ("sigma", (0.08, 0.12, 0.18, 0.26, 0.38)),
-    "shot_noise": ("rate", (60, 25, 12, 5, 3)),
-    "impulse_noise": ("p", (0.03, 0.06, 0.09, 0.17, 0.27)),
-    "gaussian_blur": ("sigma", (0.5, 0.75, 1, 1.4, 1.8)),
-    "motion_blur": ("length", (3, 5, 7, 9, 11)),
-    "pixelate": ("block", (1.5, 2, 2.5, 3, 3.5)),
-    "contrast": ("factor", (0.5, 0.35, 0.25, 0.15, 0.1)),
-    "brightness": ("offset", (0.1, 0.2, 0.3, 0.4, 0.5)),
-    "fog": ("a", (0.2, 0.3, 0.45, 0.6, 0.75)),
-    "shift": ("fraction", (0.05, 0.1, 0.15, 0.2, 0.25)),
-    "rotation": ("degrees", (10, 20, 30, 40, 50)),
-    "scale": ("factor", (1.1, 1.2, 1.3, 1.4, 1.5)),
-    "shear": ("shear", (0.1, 0.2, 0.3, 0.4, 0.5)),
-    "elastic": ("RMS", (0.5, 0.9, 1.3, 1.7, 2.1)),
-    "thick": ("radius", (1, 1.5, 2, 2.5, 3)),
-    "thin": ("slack", (0.6, 0.45, 0.3, 0.15, 0)),
-    "lines": ("count", (1, 2, 3, 4, 5)),
-    "zigzag": ("segments", (2, 3, 4, 5, 6)),
-    "spatter": ("fraction", (0.01, 0.02, 0.035, 0.05, 0.07)),
-}
 
 #: Every corruption name, in the order of the table above.
 CORRUPTIONS = tuple(CORRUPTION_PARAMETERS)
