@@ -52,21 +52,10 @@ from ._common import (
     read_npz,
     stderr_notice,
 )
-from ._mnist_arrays import (  # noqa: F401  (the array layout, validation, splits and scaling live there)
-    IMAGE_SHAPE,
-    MNIST_KEYS,
-    NORMALIZATION,
-    NUM_CLASSES,
-    SPLITS,
-    MnistArrays,
-    Normalization,
-    _check_images,
-    _check_labels,
-    _check_split_args,
-    _validate,
-    normalize,
-    split_arrays,
-)
+# The array layout, its validation, splits and scaling live in _mnist_arrays; re-exported here.
+from ._mnist_arrays import IMAGE_SHAPE, MNIST_KEYS, NORMALIZATION, NUM_CLASSES, SPLITS  # noqa: F401
+from ._mnist_arrays import MnistArrays, Normalization, normalize, split_arrays  # noqa: F401
+from ._mnist_arrays import _check_images, _check_labels, _check_split_args, _validate  # noqa: F401
 
 logger = logging.getLogger("kerasdil.data")
 
