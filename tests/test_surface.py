@@ -40,8 +40,10 @@ def test_every_name_in_all_exists(module):
 
 
 def test_the_surface_outside_the_data_package_stays_small():
+    # 64 names before the sequence family, which adds its 1D layers, MiniRocketFeatures and the 1D
+    # receptive-field calls; a new public name past this bound needs a reason.
     names = sum(len(v) for k, v in SURFACES.items() if not k.startswith("kerasdil.data"))
-    assert names <= 70, {k: len(v) for k, v in SURFACES.items()}
+    assert names <= 85, {k: len(v) for k, v in SURFACES.items()}
 
 
 def test_the_zoo_surface_is_derived_from_the_records():
