@@ -387,7 +387,7 @@ def main(argv=None):
             seeds = range(args.seeds) if model_name in SEEDED or model_name.startswith("zoo:") else [0]
             for seed in seeds:
                 key = f"{set_name}/{model_name}/{seed}"
-                if key in results["runs"]:
+                if key in results["runs"] or key in _load(path)["runs"]:  # also what another process saved
                     continue
                 log(f"{key}: fitting ({data['x'].shape[0]} series of {data['x'].shape[1:]})")
                 result, model, inputs = run_model(model_name, data, seed, args)
