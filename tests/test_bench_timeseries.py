@@ -64,3 +64,17 @@ def test_one_set_one_seed_runs_every_model_and_resumes(bench, tmp_path, capsys):
     capsys.readouterr()
     bench.main(argv)  # everything is in the JSON already: nothing is fitted again
     assert "fitting" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_zoo_entry_without_its_own_fit_trains_as_the_cli_does(bench, tmp_path):
+    # series_dsdc has no fit_series_dsdc: the bench trains it with kerasdil.train.train on aeon:NAME,
+    # so its accuracy is the one the run engine reports for the test split.
+    bench.main(["--sets", "ItalyPowerDemand", "--seeds", "1", "--models", "zoo:series_dsdc", "--no-litert",
+                "--out", str(tmp_path)])
+    with open(tmp_path / "bench_timeseries.json") as f:
+        run = json.load(f)["runs"]["ItalyPowerDemand/zoo:series_dsdc/0"]
+    assert run["fit"]["recipe"] == "kerasdil.train.train"
+    assert run["fit"]["batch_size"] == 16  # sized by the data: a tenth of 67 series, at least 16
+    assert run["accuracy"] == pytest.approx(run["engine_test_accuracy"], abs=1e-6)
+    assert run["accuracy"] > 0.8

@@ -9,8 +9,11 @@ Models (``--models``, comma-separated):
   LiteRT's XNNPACK delegate runs), ridge head.
 - ``zoo:<entry>``: any classification entry of kerasdil's zoo, per seed. If the entry's
   builder module has ``fit_<entry>(model, x, y)``, that fits it; otherwise it is
-  trained with Adam (``--epochs``, batch 16, early stopping on a 20% validation
-  split, best weights restored) on per-series standardised input.
+  trained exactly as ``kerasdil train <entry> --data aeon:NAME --seed SEED`` trains it:
+  ``kerasdil.train.train`` with the record's recipe sized by the data (its
+  ``data_recipe``: optimizer steps, early stopping on a validation split, best
+  weights restored), on the series as ``kerasdil.data.series.load_series`` prepares
+  them, scored on the test split.
 - ``aeon_minirocket``: aeon's ``MiniRocketClassifier(random_state=0)``.
 - ``inceptiontime``: aeon's ``InceptionTimeClassifier(random_state=0)`` with
   ``--inception-members`` networks of ``--inception-epochs`` epochs each (aeon's
@@ -90,7 +93,7 @@ def load_set(name):
         x = np.stack([resample(s, length) for s in x])
         x_test = np.stack([resample(s, length) for s in x_test])
     classes = np.unique(np.concatenate([y, y_test]))
-    return dict(x=x.transpose(0, 2, 1).astype(np.float32), y=np.searchsorted(classes, y),
+    return dict(name=name, x=x.transpose(0, 2, 1).astype(np.float32), y=np.searchsorted(classes, y),
                 x_test=x_test.transpose(0, 2, 1).astype(np.float32), y_test=np.searchsorted(classes, y_test),
                 classes=classes, note=note)
 
@@ -109,48 +112,51 @@ def _accuracy(scores, labels):
 
 
 def run_zoo(entry, data, seed, args, fit_options=None, build_options=None):
-    """A kerasdil zoo entry: built for the set's shape, fitted, scored; returns (result, model, preprocess)."""
+    """A kerasdil zoo entry fitted and scored; returns (result, model, (x, x_test, y_test) as the model takes them)."""
     import keras
 
     from kerasdil.zoo import create_model, model_info
 
-    keras.utils.set_random_seed(seed)
     builder = model_info(entry).builder
+    fit = getattr(importlib.import_module(builder.__module__), f"fit_{entry}", None)
+    if fit is None:
+        return _train_like_the_cli(entry, data, seed)
+    keras.utils.set_random_seed(seed)
     kwargs = dict(input_shape=data["x"].shape[1:], num_classes=len(data["classes"]), **(build_options or {}))
     if "seed" in inspect.signature(builder).parameters:
         kwargs["seed"] = seed
     model = create_model(entry, **kwargs)
-    fit = getattr(importlib.import_module(builder.__module__), f"fit_{entry}", None)
     start = time.perf_counter()
-    if fit is not None:
-        preprocess = None
-        info = fit(model, data["x"], data["y"], **(fit_options or {}))
-    else:
-        preprocess = standardise
-        info = _fit_keras(model, preprocess(data["x"]), data["y"], args.epochs, seed)
+    info = fit(model, data["x"], data["y"], **(fit_options or {}))
     seconds = time.perf_counter() - start
-    x_test = data["x_test"] if preprocess is None else preprocess(data["x_test"])
-    accuracy = _accuracy(model.predict(x_test, batch_size=16, verbose=0), data["y_test"])
+    accuracy = _accuracy(model.predict(data["x_test"], batch_size=16, verbose=0), data["y_test"])
     result = dict(accuracy=accuracy, params=int(model.count_params()), train_seconds=seconds,
                   fit={k: v for k, v in (info or {}).items() if isinstance(v, (int, float, str))})
-    return result, model, preprocess
+    return result, model, (data["x"], data["x_test"], data["y_test"])
 
 
-def _fit_keras(model, x, y, epochs, seed):
-    """Adam, batch 16, early stopping on a 20% validation split with the best weights restored."""
-    import keras
+def _train_like_the_cli(entry, data, seed):
+    """``kerasdil.train.train(entry, data="aeon:NAME", seed=seed)`` (the record's recipe), scored on the test split."""
+    from kerasdil.data.series import load_series
+    from kerasdil.train import train
 
-    outputs_probabilities = getattr(model.layers[-1], "activation", None) is keras.activations.softmax
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(
-        from_logits=not outputs_probabilities), metrics=["accuracy"])
-    order = np.random.default_rng(seed).permutation(len(x))
-    cut = max(1, len(x) // 5)
-    val, train = order[:cut], order[cut:]
-    stop = keras.callbacks.EarlyStopping(patience=max(10, epochs // 5), restore_best_weights=True,
-                                         monitor="val_loss")
-    history = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=epochs, batch_size=16,
-                        verbose=0, callbacks=[stop])
-    return {"epochs_run": len(history.history["loss"])}
+    source = f"aeon:{data['name']}"
+    with tempfile.TemporaryDirectory(prefix="bench_timeseries_") as folder:
+        start = time.perf_counter()
+        run = train(entry, data=source, out_dir=os.path.join(folder, "run"), seed=seed, verbose=0,
+                    log=lambda message: None)
+        seconds = time.perf_counter() - start
+        with open(os.path.join(run.out_dir, "run.json")) as f:
+            settings = json.load(f)
+    spec = load_series(source)  # the same preparation train applied (normalisation, one length)
+    (x, _), (x_test, y_test) = spec.arrays("train"), spec.arrays("test")
+    accuracy = _accuracy(run.model.predict(x_test, batch_size=16, verbose=0), y_test)
+    fit = {"recipe": "kerasdil.train.train", "epochs_run": len(run.history)}
+    fit.update({k: settings[k] for k in ("batch_size", "learning_rate", "weight_decay", "label_smoothing")
+                if isinstance(settings.get(k), (int, float))})
+    result = dict(accuracy=accuracy, params=int(run.model.count_params()), train_seconds=seconds, fit=fit,
+                  engine_test_accuracy=float(run.metrics.get("accuracy", float("nan"))))
+    return result, run.model, (x, x_test, y_test)
 
 
 def tcn_dilations(length, kernel_size=3):
@@ -177,7 +183,8 @@ def run_tcn(data, seed, args):
     seconds = time.perf_counter() - start
     accuracy = _accuracy(model.predict(standardise(data["x_test"]), batch_size=16, verbose=0), data["y_test"])
     return dict(accuracy=accuracy, params=int(model.count_params()), train_seconds=seconds,
-                fit={"epochs": args.tcn_epochs, "filters": args.tcn_filters}), model, standardise
+                fit={"epochs": args.tcn_epochs, "filters": args.tcn_filters}), model, (
+        standardise(data["x"]), standardise(data["x_test"]), data["y_test"])
 
 
 def run_aeon(name, data, seed, args):
@@ -230,15 +237,17 @@ def run_model(model_name, data, seed, args):
 # ---------------------------------------------------------------- LiteRT
 
 
-def litert_columns(model, preprocess, data, threads):
-    """Float32 and int8 TFLite files of ``model`` (batch 1): test accuracy, batch-1 latency, op audit."""
+def litert_columns(model, inputs, threads):
+    """Float32 and int8 TFLite files of ``model`` (batch 1): test accuracy, batch-1 latency, op audit.
+
+    ``inputs``: ``(x, x_test, y_test)`` as the model takes them (x calibrates int8).
+    """
     import tensorflow as tf
 
     from kerasdil.export import audit, tflite
     from kerasdil.export.timing import median_seconds
 
-    prep = preprocess or (lambda v: v)
-    x, x_test = prep(data["x"]), prep(data["x_test"])
+    x, x_test, y_test = inputs
     spec = tf.TensorSpec((1, *x.shape[1:]), tf.float32)
     function = tf.function(lambda s: {"output": model(s, training=False)}, input_signature=[spec])
     concrete = function.get_concrete_function()
@@ -251,7 +260,7 @@ def litert_columns(model, preprocess, data, threads):
             with open(path, "wb") as f:
                 f.write(flatbuffer)
             runner = tflite.LiteRTRunner(path, num_threads=threads)
-            out[f"{quantization}_accuracy"] = _accuracy(runner.predict(x_test, batch_size=64), data["y_test"])
+            out[f"{quantization}_accuracy"] = _accuracy(runner.predict(x_test, batch_size=64), y_test)
             out[f"{quantization}_batch1_ms"] = median_seconds(runner.batch_fn(x_test[:1])[0], repeats=50,
                                                               max_seconds=2.0)[0] * 1e3
             out[f"{quantization}_bytes"] = len(flatbuffer)
@@ -342,7 +351,7 @@ def parse_args(argv=None):
     p.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated: " + ", ".join(SEEDED + PEERS)
                    + ", zoo:<entry>")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 for kerasdil's models (peers: seed 0)")
-    p.add_argument("--epochs", type=int, default=200, help="epochs of trained heads / zoo entries")
+    p.add_argument("--epochs", type=int, default=200, help="epochs of minirocket_trained's head")
     p.add_argument("--tcn-epochs", type=int, default=100)
     p.add_argument("--tcn-filters", type=int, default=24)
     p.add_argument("--inception-epochs", type=int, default=100)
@@ -378,12 +387,12 @@ def main(argv=None):
             seeds = range(args.seeds) if model_name in SEEDED or model_name.startswith("zoo:") else [0]
             for seed in seeds:
                 key = f"{set_name}/{model_name}/{seed}"
-                if key in results["runs"]:
+                if key in results["runs"] or key in _load(path)["runs"]:  # also what another process saved
                     continue
                 log(f"{key}: fitting ({data['x'].shape[0]} series of {data['x'].shape[1:]})")
-                result, model, preprocess = run_model(model_name, data, seed, args)
+                result, model, inputs = run_model(model_name, data, seed, args)
                 if model is not None and not args.no_litert and seed < args.litert_seeds:
-                    result.update(litert_columns(model, preprocess, data, args.threads))
+                    result.update(litert_columns(model, inputs, args.threads))
                 log(f"{key}: accuracy {result['accuracy']:.4f}, {result['params']:,} params, "
                     f"{result['train_seconds']:.1f} s" + (f", int8 {result['int8_accuracy']:.4f} "
                                                          f"{result['int8_batch1_ms']:.2f} ms" if "int8_accuracy"
