@@ -100,22 +100,72 @@ def _user_test_data(args, model, task, info=None):
     return test, spec.description + describe_limit({"test": spec.sizes().get("test")}, args.limit), spec.class_names
 
 
+def _corruption_args(args):
+    """``(corruptions, severities)`` of ``--corruptions`` (None, None without it), checked before the model loads."""
+    if args.corruptions is None:
+        return None, None
+    # A typo in a name fails before the model loads.
+    from kerasdil.data import resolve_corruptions, resolve_severities
+
+    corruptions = resolve_corruptions(args.corruptions)
+    severities = resolve_severities(args.severities)
+    for flag, value in (("--corruption-limit", args.corruption_limit), ("--limit", args.limit)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be an integer >= 1; got {value}.")
+    if args.corruption_seed < 0:
+        raise ValueError(f"--corruption-seed must be a non-negative integer; got {args.corruption_seed}.")
+    return corruptions, severities
+
+
+def _scene_args(args, info):
+    """``(scenes, buckets)``: the scene flags and ``--scale-buckets``, refused for a model that is no segmenter."""
+    from kerasdil._cli._scenes import scene_settings
+
+    scenes = scene_settings(args)
+    if args.scene_seed is not None and args.scene_seed < 0:
+        raise ValueError(f"--scene-seed must be a non-negative integer; got {args.scene_seed}.")
+    if info.task != "segmentation" and (scenes or args.scale_buckets or args.scene_seed is not None):
+        raise ValueError("--canvas, --scene-scale, --scene-digits, --scene-seed and --scale-buckets apply to "
+                         "segmenters; "
+                         f"{args.model!r} is a {info.task} model.")
+    buckets = None
+    if args.scale_buckets is not None:
+        from kerasdil.metrics import check_scale_buckets
+
+        buckets = check_scale_buckets(args.scale_buckets.split(","))
+    return scenes, buckets
+
+
+def _zoo_test_set(args, model, task, info, scenes, buckets):
+    """``(model, test, source_text, extra, scene_arrays)``: the zoo data set's test split, the model rebuilt at
+    ``--canvas`` for a segmenter when it differs."""
+    from kerasdil.data.checks import check_model_memory
+
+    extra = {}
+    size = tuple(model.input_shape[1:3])
+    if info.task == "segmentation":
+        scenes = dict(scenes or {})
+        canvas = tuple(scenes.pop("canvas_size", size))
+        if None in canvas:
+            canvas = tuple(info.input_shape[:2])
+        if canvas != size:
+            model = _model_at_size(args.model, model, canvas)
+            check_model_memory(model, args.batch_size, training=False, size_flag="--canvas")  # before any scene
+        extra = dict(canvas_size=canvas, **scenes)  # scenes at the size the model was built for (or --canvas)
+    if buckets is not None:
+        test, source_text, scene_arrays = _scene_test_set(info, args, extra)
+        return model, test, source_text, extra, scene_arrays
+    seed = {} if args.scene_seed is None else {"seed": args.scene_seed}
+    _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
+                                            limit=args.limit, **seed, **extra)
+    return model, test, source_text, extra, None
+
+
 def run(args):
     from kerasdil.tasks import get_task, task_of_model
     from kerasdil.zoo import model_info
 
-    corruptions = severities = None
-    if args.corruptions is not None:
-        # A typo in a name fails before the model loads.
-        from kerasdil.data import resolve_corruptions, resolve_severities
-
-        corruptions = resolve_corruptions(args.corruptions)
-        severities = resolve_severities(args.severities)
-        for flag, value in (("--corruption-limit", args.corruption_limit), ("--limit", args.limit)):
-            if value is not None and value < 1:
-                raise ValueError(f"{flag} must be an integer >= 1; got {value}.")
-        if args.corruption_seed < 0:
-            raise ValueError(f"--corruption-seed must be a non-negative integer; got {args.corruption_seed}.")
+    corruptions, severities = _corruption_args(args)
     from kerasdil.data.checks import check_limit, check_model_memory
 
     check_limit(args.limit, "--limit")
@@ -143,38 +193,8 @@ def run(args):
         raise ValueError(f"cannot tell which data set {args.model!r} was trained on; its name {model.name!r} is not a zoo model.")
     if corruptions and info.task != "classification":
         raise ValueError(f"--corruptions scores classifiers; {args.model!r} is a {info.task} model.")
-    from kerasdil._cli._scenes import scene_settings
-
-    scenes = scene_settings(args)
-    if args.scene_seed is not None and args.scene_seed < 0:
-        raise ValueError(f"--scene-seed must be a non-negative integer; got {args.scene_seed}.")
-    if info.task != "segmentation" and (scenes or args.scale_buckets or args.scene_seed is not None):
-        raise ValueError("--canvas, --scene-scale, --scene-digits, --scene-seed and --scale-buckets apply to "
-                         "segmenters; "
-                         f"{args.model!r} is a {info.task} model.")
-    buckets = None
-    if args.scale_buckets is not None:
-        from kerasdil.metrics import check_scale_buckets
-
-        buckets = check_scale_buckets(args.scale_buckets.split(","))
-    extra = {}
-    size = tuple(model.input_shape[1:3])
-    if info.task == "segmentation":
-        scenes = dict(scenes or {})
-        canvas = tuple(scenes.pop("canvas_size", size))
-        if None in canvas:
-            canvas = tuple(info.input_shape[:2])
-        if canvas != size:
-            model = _model_at_size(args.model, model, canvas)
-            check_model_memory(model, args.batch_size, training=False, size_flag="--canvas")  # before any scene
-        extra = dict(canvas_size=canvas, **scenes)  # scenes at the size the model was built for (or --canvas)
-    scene_arrays = None
-    if buckets is not None:
-        test, source_text, scene_arrays = _scene_test_set(info, args, extra)
-    else:
-        seed = {} if args.scene_seed is None else {"seed": args.scene_seed}
-        _, _, test, source_text = task.datasets(info, batch_size=args.batch_size, source=args.data, augment=False,
-                                                limit=args.limit, **seed, **extra)
+    scenes, buckets = _scene_args(args, info)
+    model, test, source_text, extra, scene_arrays = _zoo_test_set(args, model, task, info, scenes, buckets)
     print(source_text)
     from kerasdil.train import check_data_fits_model
 

@@ -134,6 +134,61 @@ def _config_diff(saved, current, defaults=None):
     return diffs
 
 
+def _match_variables(model, arrays, source, hint, file_channels, model_channels, classes_differ):
+    """``(plan, missing, adapted, fresh)``: each model variable paired with its file value (adapted across input
+    channels where allowed), those the file lacks, those adapted, and head variables left fresh.
+
+    Raises:
+        ValueError: a shape that cannot be adapted, or a NaN / infinite value.
+    """
+    plan, missing, adapted, fresh = [], [], [], []
+    for v in model.weights:
+        if v.path not in arrays:
+            missing.append(v.path)
+            continue
+        value = arrays[v.path]
+        if tuple(value.shape) != tuple(v.shape):
+            changed = None
+            if file_channels and model_channels and file_channels != model_channels and v.path.endswith("kernel") \
+                    and "depthwise" not in v.path:
+                changed = _adapt_input_channels(np.asarray(value), tuple(v.shape), file_channels, model_channels)
+            if changed is not None:
+                adapted.append(f"{v.path} {tuple(value.shape)} -> {tuple(v.shape)}")
+                value = changed
+            elif classes_differ and v.path.split("/", 1)[0] in HEAD_LAYERS:
+                fresh.append(f"{v.path} {tuple(value.shape)} in the file, {tuple(v.shape)} in the model")
+                continue
+            else:
+                raise ValueError(
+                    f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
+                    f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
+                )
+        if np.issubdtype(value.dtype, np.inexact) and not np.all(np.isfinite(value)):
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            raise ValueError(
+                f"weights {source!r} hold {bad} NaN or infinite value{'s' if bad > 1 else ''} in {v.path} (saved from "
+                "a diverged training run, or corrupt); nothing was loaded: use an earlier good checkpoint."
+            )
+        plan.append((v, value))
+    return plan, missing, adapted, fresh
+
+
+def _warn_partial(source, model, config, adapted, fresh, file_channels, model_channels):
+    """One :class:`PartialWeightsWarning` naming the head left fresh and the input layer adapted."""
+    import warnings
+
+    parts = []
+    if fresh:
+        parts.append(f"the head starts from fresh values for num_classes={config.get('num_classes')} "
+                     f"({'; '.join(fresh)})")
+    if adapted:
+        parts.append(f"the input layer was adapted from {file_channels} to {model_channels} channel(s) "
+                     f"({'; '.join(adapted)}; " + ("the grayscale kernel replicated and divided by "
+                     f"{model_channels}" if file_channels == 1 else "the kernel summed over the channels") + ")")
+    warnings.warn(f"weights {source!r} loaded into {model.name!r} except where the shapes differ: "
+                  + "; ".join(parts) + ".", PartialWeightsWarning, stacklevel=4)
+
+
 def assign_weights(model, arrays, *, source, saved_config=None, config=None, allow_missing=False, allow_extra=False,
                    config_defaults=None, adapt=False):
     """Set ``model``'s variables from ``{path: array}``, all or nothing.
@@ -167,35 +222,8 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
         file_channels, model_channels = _input_channels(saved_config), _input_channels(config)
         saved_classes = {**(config_defaults or {}), **saved_config}.get("num_classes")
         classes_differ = saved_classes is not None and config.get("num_classes") not in (None, saved_classes)
-    plan, missing, adapted, fresh = [], [], [], []
-    for v in model.weights:
-        if v.path not in arrays:
-            missing.append(v.path)
-            continue
-        value = arrays[v.path]
-        if tuple(value.shape) != tuple(v.shape):
-            changed = None
-            if file_channels and model_channels and file_channels != model_channels and v.path.endswith("kernel") \
-                    and "depthwise" not in v.path:
-                changed = _adapt_input_channels(np.asarray(value), tuple(v.shape), file_channels, model_channels)
-            if changed is not None:
-                adapted.append(f"{v.path} {tuple(value.shape)} -> {tuple(v.shape)}")
-                value = changed
-            elif classes_differ and v.path.split("/", 1)[0] in HEAD_LAYERS:
-                fresh.append(f"{v.path} {tuple(value.shape)} in the file, {tuple(v.shape)} in the model")
-                continue
-            else:
-                raise ValueError(
-                    f"weights {source!r} do not fit model {model.name!r}: {v.path} has shape "
-                    f"{tuple(value.shape)} in the file but {tuple(v.shape)} in the model.{hint}"
-                )
-        if np.issubdtype(value.dtype, np.inexact) and not np.all(np.isfinite(value)):
-            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
-            raise ValueError(
-                f"weights {source!r} hold {bad} NaN or infinite value{'s' if bad > 1 else ''} in {v.path} (saved from "
-                "a diverged training run, or corrupt); nothing was loaded: use an earlier good checkpoint."
-            )
-        plan.append((v, value))
+    plan, missing, adapted, fresh = _match_variables(model, arrays, source, hint, file_channels, model_channels,
+                                                     classes_differ)
     used = {v.path for v, _ in plan} | {entry.split(" ", 1)[0] for entry in fresh}
     extra = [k for k in arrays if k not in used]
     if missing and not allow_missing:
@@ -211,18 +239,7 @@ def assign_weights(model, arrays, *, source, saved_config=None, config=None, all
     for v, value in plan:
         v.assign(value.astype(v.dtype))
     if adapted or fresh:
-        import warnings
-
-        parts = []
-        if fresh:
-            parts.append(f"the head starts from fresh values for num_classes={config.get('num_classes')} "
-                         f"({'; '.join(fresh)})")
-        if adapted:
-            parts.append(f"the input layer was adapted from {file_channels} to {model_channels} channel(s) "
-                         f"({'; '.join(adapted)}; " + ("the grayscale kernel replicated and divided by "
-                         f"{model_channels}" if file_channels == 1 else "the kernel summed over the channels") + ")")
-        warnings.warn(f"weights {source!r} loaded into {model.name!r} except where the shapes differ: "
-                      + "; ".join(parts) + ".", PartialWeightsWarning, stacklevel=3)
+        _warn_partial(source, model, config, adapted, fresh, file_channels, model_channels)
     if saved_config is not None and config is not None:
         # Every shape fits, yet the builder arguments differ in something other than the
         # input size (a conv net's weights are size-independent): say so, once.
