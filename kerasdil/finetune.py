@@ -301,9 +301,7 @@ def finetune(
     schedule = data_schedule(info, data_plan, settings, task, epochs_given=epochs is not None,
                              batch_given=batch_size is not None)
     if schedule is not None:
-        from kerasdil.zoo.record import DEFAULT_DATA_RECIPE
-
-        sizing = {**DEFAULT_DATA_RECIPE, **dict(getattr(info.record, "data_recipe", {}) or {})}
+        sizing = info.record.data_recipe  # the record fills in DEFAULT_DATA_RECIPE's keys
         if head_epochs is None:
             settings["head_epochs"] = min(settings["epochs"] - 1, max(1, round(sizing["head_share"] * settings["epochs"])))
         if finetune_learning_rate is None:  # a long all-layers phase converges at a rate MNIST's short one avoids

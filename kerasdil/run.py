@@ -546,10 +546,7 @@ def data_schedule(info, data, settings, task, *, epochs_given, batch_given=True)
     """
     if not data.is_user_data or not data.num_train:
         return None
-    sizing = dict(getattr(info.record, "data_recipe", None) or {})
-    from kerasdil.zoo.record import DEFAULT_DATA_RECIPE
-
-    sizing = {**DEFAULT_DATA_RECIPE, **sizing}
+    sizing = info.record.data_recipe  # the record fills in DEFAULT_DATA_RECIPE's keys
     if not batch_given:
         cap = 2 ** int(math.log2(max(16.0, sizing["max_batch_share"] * data.num_train)))
         settings["batch_size"] = min(settings["batch_size"], cap)
