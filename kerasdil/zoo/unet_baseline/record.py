@@ -1,15 +1,13 @@
 """The record of unet_baseline, keras.io's U-Net-like segmenter (the peer of deeplab_aspp)."""
 
-from kerasdil.zoo.deeplab_aspp.plan import SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES
+# The builder's defaults (model.py reads them here): the segmentation task's input (TASK_INPUTS).
+from kerasdil.zoo.deeplab_aspp.plan import SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES  # noqa: F401
 from kerasdil.zoo.record import ZooRecord
 
 UNET_BASELINE_RECORD = ZooRecord(
     name="unet_baseline",
-    builder="kerasdil.zoo.unet_baseline.model:unet_baseline",
     task="segmentation",
     family="segmentation",
-    input_shape=SEGMENTATION_INPUT_SHAPE,
-    num_classes=SEGMENTATION_NUM_CLASSES,
     description="keras.io 'Image segmentation with a U-Net-like architecture' (Xception-style), the peer",
     # keras.io's "Image segmentation with a U-Net-like architecture" (its Keras 3 version):
     # Adam 1e-4, batch 32, 50 epochs, a fixed training set (no augmentation), 1,000
