@@ -43,6 +43,7 @@ def test_planned_counts_and_receptive_field_equal_the_built_default_model(name):
     ("deeplab_aspp", dict(output_stride=4, backbone_classes=None, width=8, decoder_filters=16)),
     ("deeplab_aspp", dict(stem="strided", width=16, dilation_schedule=((), (1, 2), (1, 2, 3), (1, 2)),
                           stage_filters=(16, 32, 64, 64), aspp_filters=32, decoder="light")),
+    ("unet_baseline", dict(input_shape=(32, 48, 3), num_classes=5, filters=(8, 16))),
 ])
 def test_planned_counts_follow_the_builder_arguments(name, config):
     info = model_info(name)
@@ -51,6 +52,11 @@ def test_planned_counts_follow_the_builder_arguments(name, config):
     planned = dict(params=tally.params, trainable_params=tally.trainable, macs=tally.macs,
                    receptive_field=tuple(rf.size), stride=tuple(int(s) for s in rf.stride), holes=rf.holes)
     assert planned == _built(create_model(name, **config))
+
+
+def test_unet_baseline_counts_without_building_equal_count_params():
+    tally, _ = model_info("unet_baseline").record.summary(filters=(16, 24, 32))
+    assert tally.params == create_model("unet_baseline", filters=(16, 24, 32)).count_params()
 
 
 def test_zoo_info_prints_the_planned_numbers_without_tensorflow():

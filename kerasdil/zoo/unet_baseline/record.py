@@ -1,8 +1,7 @@
 """The record of unet_baseline, keras.io's U-Net-like segmenter (the peer of deeplab_aspp)."""
 
-# The builder's defaults (model.py reads them here): the segmentation task's input (TASK_INPUTS).
-from kerasdil.zoo.deeplab_aspp.plan import SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES  # noqa: F401
 from kerasdil.zoo.record import ZooRecord
+from kerasdil.zoo.unet_baseline.plan import summary
 
 UNET_BASELINE_RECORD = ZooRecord(
     name="unet_baseline",
@@ -14,6 +13,7 @@ UNET_BASELINE_RECORD = ZooRecord(
     # validation images. Here Adam runs under train's cosine decay, on 10,000 fixed scenes.
     training_recipe=dict(epochs=50, batch_size=32, learning_rate=1e-4, weight_decay=0.0, augment=False,
                          validation_size=1000),
+    summary=summary,
 )
 
 RECORDS = (UNET_BASELINE_RECORD,)
