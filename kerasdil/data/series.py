@@ -478,5 +478,4 @@ def _spec(kind, label, names, arrays, record, validation_split, seed):
                       arrays)
 
 
-__all__ = ["AEON_PREFIX", "NORMALIZATIONS", "SERIES_AUGMENTATION", "SeriesSpec", "UNEQUAL_POLICIES",
-           "is_series_source", "load_series"]
+__all__ = ["SERIES_AUGMENTATION", "SeriesSpec", "load_series"]

@@ -39,7 +39,7 @@ from kerasdil.export._plan import (  # noqa: F401  (the steps stay importable fr
 )
 from kerasdil.export._steps import FORMAT_WRITERS, prove, write_onnx, write_savedmodel, write_tflite  # noqa: F401
 
-__all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportReport", "export"]
+__all__ = ["ExportError", "ExportOptions", "ExportReport", "export"]
 
 
 def export(
