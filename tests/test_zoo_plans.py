@@ -73,3 +73,12 @@ def test_zoo_info_prints_the_planned_numbers_without_tensorflow():
 def test_zoo_info_build_counts_an_entry_without_a_plan():
     assert describe("keras_io_convnet") is None
     assert describe("keras_io_convnet", build=True)["params"] == create_model("keras_io_convnet").count_params()
+
+
+def test_zoo_info_says_why_an_entry_has_no_plan_and_how_to_count_it():
+    code = ("import sys; from kerasdil.cli import main; main(['zoo', 'info', 'lraspp_mobilenetv3']); "
+            "assert 'tensorflow' not in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.strip().startswith("params"))
+    assert "MobileNetV3Small" in line and "`kerasdil zoo info lraspp_mobilenetv3 --build` counts them" in line

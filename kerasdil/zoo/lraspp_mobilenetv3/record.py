@@ -10,6 +10,8 @@ LRASPP_MOBILENETV3_RECORD = ZooRecord(
     description="keras.applications MobileNetV3Small (from scratch) with an LR-ASPP head, the mobile peer",
     # deeplab_aspp's from-scratch recipe, so the two compare at the same budget.
     training_recipe=DEEPLAB_ASPP_RECORD.training_recipe,
+    no_summary_reason="its backbone is keras.applications' MobileNetV3Small, whose layer plan lives in Keras, "
+                      "not in this entry",
 )
 
 RECORDS = (LRASPP_MOBILENETV3_RECORD,)
