@@ -153,18 +153,9 @@ def export_with_options(model, out_dir, options):
     The steps: :func:`plan_export` (check and trace), one writer per format
     (:func:`write_savedmodel`, :func:`write_tflite`, :func:`write_onnx`) into a
     staging folder, :func:`prove` (audit, parity, metric, latency), then the
-    reports, and every file renamed into ``out_dir`` at once.
-
-    Args:
-        model: a ``keras.Model``, a ``.keras`` path or a zoo name (as :func:`export`).
-        out_dir: output folder.
-        options: an :class:`ExportOptions`.
-
-    Returns:
-        An :class:`ExportReport`.
-
-    Raises:
-        As :func:`export`.
+    reports, and every file renamed into ``out_dir`` at once. It takes
+    :func:`plan_export`'s arguments, returns an :class:`ExportReport` and raises
+    what :func:`export` raises.
 
     Example:
         >>> report = export_with_options("mnist_dsdc:mnist", "out", ExportOptions(formats="onnx"))

@@ -322,13 +322,10 @@ def plan_export(model, out_dir, options):
         model_name=model.name,
         task=task,
         input_shape=shape,
-        representative_data=o.representative_data,
-        test_data=o.test_data,
-        data=o.data,
-        num_representative=o.num_representative,
-        max_samples=o.max_samples,
         need_representative=need_rep,
-        data_options=o.data_options,
+        # The options named like resolve's arguments:
+        **{name: getattr(o, name) for name in ("representative_data", "test_data", "data", "num_representative",
+                                               "max_samples", "data_options")},
         num_classes=model.outputs[0].shape[-1] if task in ("classification", "segmentation") else None,
     )
 
