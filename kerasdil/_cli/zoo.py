@@ -74,8 +74,8 @@ def run(args):
     print(f"{name}: {info.description}")
     print(f"  task            {info.task}, input {info.input_shape}, {info.num_classes} classes")
     if counts is None:
-        why = info.record.no_summary_reason or "the entry has no layer plan"
-        print(f"  params          not derived without building: {why}; `kerasdil zoo info {name} --build` counts them")
+        print(f"  params          not derived without building (the entry's record has no plain-Python layer plan, "
+              f"`summary`); `kerasdil zoo info {name} --build` counts them")
     else:
         rf, stride = counts["receptive_field"], counts["stride"]
         print(f"  params          {counts['params']:,} ({counts['trainable_params']:,} trainable)")

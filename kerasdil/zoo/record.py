@@ -178,8 +178,6 @@ class ZooRecord:
             the builder would make, from the stage plan the builder itself uses
             (``kerasdil zoo info`` prints them without TensorFlow); None when
             only the built model knows them. tests/test_zoo_plans.py pins it.
-        no_summary_reason: with no ``summary``, why not (``kerasdil zoo info`` says it
-            beside the ``--build`` hint).
         search_families: where the entry's schedule-search families are, as
             ``"module:attribute"`` naming a sequence of dicts of
             :class:`kerasdil.tune.SearchFamily` fields (plain data, read by
@@ -200,7 +198,6 @@ class ZooRecord:
     summary: Optional[Callable] = None
     search_families: Optional[str] = None
     data_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_DATA_RECIPE)
-    no_summary_reason: str = ""
 
     def __post_init__(self):
         if self.input_shape is None or self.num_classes is None:
