@@ -204,8 +204,9 @@ class ZooRecord:
             if self.task not in TASK_INPUTS:
                 raise ValueError(f"ZooRecord {self.name!r} of task {self.task!r} needs an input_shape and a num_classes "
                                  "(its builder's defaults).")
-            object.__setattr__(self, "input_shape", self.input_shape or TASK_INPUTS[self.task][0])
-            object.__setattr__(self, "num_classes", self.num_classes or TASK_INPUTS[self.task][1])
+            shape, classes = TASK_INPUTS[self.task]
+            object.__setattr__(self, "input_shape", shape if self.input_shape is None else self.input_shape)
+            object.__setattr__(self, "num_classes", classes if self.num_classes is None else self.num_classes)
         if self.builder is None:
             object.__setattr__(self, "builder", f"{__package__}.{self.name}.model:{self.name}")
         # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does). A record
