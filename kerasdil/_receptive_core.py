@@ -29,17 +29,19 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def int_pair(value, is_int=_is_int):
+    """``value`` as an (h, w) tuple when it is one int or a pair of ints (``is_int`` says what is one), else None."""
+    if is_int(value):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
+        return tuple(value)
+    return None
+
+
 def _pair(value, what: str) -> Tuple[int, int]:
     """Return ``value`` as an (h, w) pair of positive ints or raise ValueError."""
-    if _is_int(value):
-        items = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
-        items = tuple(value)
-    else:
-        raise ValueError(
-            f"{what} must be a positive int or an (h, w) pair of positive ints, got {value!r}."
-        )
-    if any(v < 1 for v in items):
+    items = int_pair(value)
+    if items is None or any(v < 1 for v in items):
         raise ValueError(
             f"{what} must be a positive int or an (h, w) pair of positive ints, got {value!r}."
         )

@@ -57,7 +57,7 @@ import json
 import os
 from typing import Optional, Sequence
 
-__all__ = ["make_strategy", "synchronize_batchnorm"]
+__all__ = ["make_strategy"]
 
 #: Names accepted by :func:`make_strategy` (and ``kerasdil train --strategy``).
 STRATEGIES = ("mirrored", "multiworker")

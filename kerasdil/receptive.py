@@ -84,6 +84,7 @@ from kerasdil._receptive_sequence import (  # noqa: F401
     schedule_for_length,
 )
 
-__all__ = ["LayerSpec", "ReceptiveField", "receptive_field", "receptive_field_of_model", "analyze_schedule",
-           "is_gridding_free", "plot_coverage", "SequenceCoverage", "analyze_sequence_schedule", "covers_length",
-           "schedule_for_length"]
+__all__ = [
+    "LayerSpec", "analyze_schedule", "analyze_sequence_schedule", "is_gridding_free", "receptive_field",
+    "receptive_field_of_model", "schedule_for_length",
+]

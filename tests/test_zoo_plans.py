@@ -43,6 +43,8 @@ def test_planned_counts_and_receptive_field_equal_the_built_default_model(name):
     ("deeplab_aspp", dict(output_stride=4, backbone_classes=None, width=8, decoder_filters=16)),
     ("deeplab_aspp", dict(stem="strided", width=16, dilation_schedule=((), (1, 2), (1, 2, 3), (1, 2)),
                           stage_filters=(16, 32, 64, 64), aspp_filters=32, decoder="light")),
+    ("unet_baseline", dict(input_shape=(32, 48, 3), num_classes=5, filters=(8, 16))),
+    ("lraspp_mobilenetv3", dict(input_shape=(96, 112, 3), num_classes=5, alpha=0.75, head_filters=32)),
 ])
 def test_planned_counts_follow_the_builder_arguments(name, config):
     info = model_info(name)
@@ -51,6 +53,16 @@ def test_planned_counts_follow_the_builder_arguments(name, config):
     planned = dict(params=tally.params, trainable_params=tally.trainable, macs=tally.macs,
                    receptive_field=tuple(rf.size), stride=tuple(int(s) for s in rf.stride), holes=rf.holes)
     assert planned == _built(create_model(name, **config))
+
+
+@pytest.mark.parametrize("name, config", [
+    ("unet_baseline", dict(filters=(16, 24, 32))),
+    ("lraspp_mobilenetv3", dict(alpha=0.75, head_filters=64)),
+])
+def test_the_peers_counts_without_building_equal_count_params(name, config):
+    info = model_info(name)
+    tally, _ = info.record.summary(**{**info.default_config, **config})
+    assert tally.params == create_model(name, **config).count_params()
 
 
 def test_zoo_info_prints_the_planned_numbers_without_tensorflow():
@@ -67,3 +79,12 @@ def test_zoo_info_prints_the_planned_numbers_without_tensorflow():
 def test_zoo_info_build_counts_an_entry_without_a_plan():
     assert describe("keras_io_convnet") is None
     assert describe("keras_io_convnet", build=True)["params"] == create_model("keras_io_convnet").count_params()
+
+
+def test_zoo_info_says_why_an_entry_has_no_counts_and_how_to_get_them():
+    code = ("import sys; from kerasdil.cli import main; main(['zoo', 'info', 'keras_io_convnet']); "
+            "assert 'tensorflow' not in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.strip().startswith("params"))
+    assert "no plain-Python layer plan" in line and "`kerasdil zoo info keras_io_convnet --build` counts them" in line

@@ -122,3 +122,17 @@ def test_register_model_still_adds_a_builder_of_yours():
         assert create_model("tiny_test_model", num_classes=3) == ("built", (4, 4, 1), 3)
     finally:
         _REGISTRY.pop("tiny_test_model", None)
+
+
+def test_a_record_states_only_what_differs_from_the_defaults():
+    from kerasdil.zoo.record import DEFAULT_TRAINING_RECIPE, TASK_INPUTS
+
+    record = ZooRecord(name="mnist_dsdc", family="mnist", training_recipe=dict(epochs=3))
+    assert record.builder == "kerasdil.zoo.mnist_dsdc.model:mnist_dsdc" and record.task == "classification"
+    assert (record.input_shape, record.num_classes) == TASK_INPUTS["classification"]
+    assert dict(record.training_recipe) == {**DEFAULT_TRAINING_RECIPE, "epochs": 3}
+    assert dict(record.finetuning_recipe) == dict(DEFAULT_FINETUNING_RECIPE)
+    segmenter = ZooRecord(name="x", task="segmentation")
+    assert (segmenter.input_shape, segmenter.num_classes) == TASK_INPUTS["segmentation"]
+    with pytest.raises(ValueError, match="needs an input_shape"):
+        ZooRecord(name="x", task="detection")

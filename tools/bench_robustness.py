@@ -36,7 +36,7 @@ PEER = "keras_io_convnet"
 def _load(spec):
     """A zoo "name:tag" or a .keras path -> keras.Model."""
     if spec.endswith(".keras") or os.path.sep in spec:
-        from kerasdil.export import load_model
+        from kerasdil.saving import load_model
 
         return load_model(spec)
     from kerasdil.zoo import create_model

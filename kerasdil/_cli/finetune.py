@@ -1,7 +1,7 @@
 """`kerasdil finetune NAME --from SOURCE ...`"""
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, progress_verbosity, scored_split
-from kerasdil._cli.train import model_kwargs_arg
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, scored_split
+from kerasdil._cli._run import add_batch_size_argument, add_quiet_argument, add_run_arguments, run_arguments
 
 
 def add_arguments(p):
@@ -12,24 +12,19 @@ def add_arguments(p):
     p.add_argument("--out", default=None, help="run directory (default runs/<model>-finetune); rerun to resume")
     p.add_argument("--head-epochs", type=int, default=None, help="epochs with the transferred backbone frozen")
     p.add_argument("--epochs", type=int, default=None, help="total epochs (head phase included)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="examples per optimizer step (default the recipe's)")
+    add_batch_size_argument(p)
     p.add_argument("--lr", type=float, default=None, help="learning rate of the head phase")
     p.add_argument("--finetune-lr", type=float, default=None, help="(lower) learning rate once every layer trains")
     p.add_argument("--data", default=None, help=DATA_HELP + " (default: MNIST's search order)")
     p.add_argument("--compare-scratch", action="store_true",
                    help="also train the model from scratch with the same budget (into OUT/scratch) and say plainly "
                         "when the fine-tune ends below it")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training and test examples")
     p.add_argument("--no-augment", action="store_true",
                    help="turn off the recipe's augmentation (segmentation: new scenes every epoch)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the weights' initialisation, shuffling, augmentation and validation split (default 0)")
-    p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
-                   help="builder arguments of the fine-tuned model as a JSON object, e.g. "
-                        "'{\"input_shape\": [64, 84, 1], \"output_stride\": 4}' (an input_shape also sets the data size)")
-    p.add_argument("--quiet", action="store_true",
-                   help="one line per epoch instead of a progress bar (the default when the output is not a terminal)")
+    add_run_arguments(p, model_kwargs_help="builder arguments of the fine-tuned model as a JSON object, e.g. "
+                                           "'{\"input_shape\": [64, 84, 1], \"output_stride\": 4}' (an input_shape "
+                                           "also sets the data size)")
+    add_quiet_argument(p)
     add_data_arguments(p)
 
 
@@ -47,18 +42,10 @@ def run(args):
         args.source,
         out_dir=out,
         head_epochs=args.head_epochs,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
         finetune_learning_rate=args.finetune_lr,
         augment=False if args.no_augment else None,
-        data=args.data,
-        limit=args.limit,
-        seed=args.seed,
-        model_kwargs=args.model_kwargs,
-        data_options=data_options(args),
         compare_scratch=args.compare_scratch,
-        verbose=progress_verbosity(args.quiet),
+        **run_arguments(args),
     )
     m = result.metrics
     if "miou" in m:

@@ -2,25 +2,10 @@
 
 import argparse
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, progress_verbosity, scored_split
-
-
-def _json_object_arg(text, example):
-    """Parse an argparse value that must be a JSON object; ``example`` goes into the error."""
-    import json
-
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{example}', got {text!r}")
-    return value
-
-
-def model_kwargs_arg(text):
-    """argparse type of ``--model-kwargs``: a JSON object of builder arguments."""
-    return _json_object_arg(text, '{"input_shape": [64, 84, 1], "output_stride": 4}')
+from kerasdil._cli._data import DATA_HELP, add_data_arguments, scored_split
+from kerasdil._cli._run import (  # noqa: F401  (model_kwargs_arg: importable from here as before)
+    _json_object_arg, add_batch_size_argument, add_quiet_argument, add_run_arguments, model_kwargs_arg, run_arguments,
+)
 
 
 def augmentation_arg(text):
@@ -38,24 +23,19 @@ def add_arguments(p):
     p.add_argument("model", help="zoo model name (see `kerasdil zoo list`)")
     p.add_argument("--out", default=None, help="run directory (default runs/<model>); rerun the same command to resume")
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="examples per optimizer step (default the recipe's)")
+    add_batch_size_argument(p)
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=None,
                    help="AdamW's decoupled weight decay (scaled by the learning rate each step); 0 trains with Adam")
     p.add_argument("--label-smoothing", type=float, default=None, help="train on smoothed targets, in [0, 1) (default 0)")
     p.add_argument("--data", default=None, help=DATA_HELP + " (default: MNIST from $KERASDIL_DATA_DIR, keras cache, download)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
     augment = p.add_mutually_exclusive_group()
     augment.add_argument("--no-augment", action="store_true", help="turn off the recipe's augmentation")
     augment.add_argument("--augmentation", type=augmentation_arg, default=None, metavar="JSON",
                          help="augment with these settings changed (keys of kerasdil.data.AUGMENTATION), "
                               "e.g. '{\"elastic_alpha\": 17}' adds elastic distortion; classifiers only")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the weights' initialisation, shuffling, augmentation and validation split (default 0)")
-    p.add_argument("--model-kwargs", type=model_kwargs_arg, default=None, metavar="JSON",
-                   help="builder arguments as a JSON object, e.g. '{\"input_shape\": [64, 84, 1], "
-                        "\"output_stride\": 4}' (an input_shape also sets the size of the data)")
+    add_run_arguments(p, model_kwargs_help="builder arguments as a JSON object, e.g. '{\"input_shape\": [64, 84, 1], "
+                                           "\"output_stride\": 4}' (an input_shape also sets the size of the data)")
     p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
                    help="tf.distribute strategy; multiworker reads TF_CONFIG")
     p.add_argument("--sync-batchnorm", action="store_true",
@@ -74,8 +54,7 @@ def add_arguments(p):
                         help="segmenters: train on clean scenes")
     p.add_argument("--train-scenes", type=int, default=None, metavar="N",
                    help="segmenters: training scenes per epoch (default the recipe's, 10,000)")
-    p.add_argument("--quiet", action="store_true",
-                   help="one line per epoch instead of a progress bar (the default when the output is not a terminal)")
+    add_quiet_argument(p)
     add_data_arguments(p)
 
 
@@ -92,26 +71,13 @@ def run(args):
     result = train(
         args.model,
         out_dir=out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        weight_decay=args.weight_decay,
-        label_smoothing=args.label_smoothing,
-        data=args.data,
         augment=False if args.no_augment else args.augmentation,
-        limit=args.limit,
-        seed=args.seed,
-        strategy=args.strategy,
-        sync_batchnorm=args.sync_batchnorm,
-        model_kwargs=args.model_kwargs,
-        teacher=args.teacher,
-        distill_alpha=args.distill_alpha,
-        distill_temperature=args.distill_temperature,
-        data_options=data_options(args),
         scenes=scene_settings(args),
         jitter=args.scene_jitter,
-        train_scenes=args.train_scenes,
-        verbose=progress_verbosity(args.quiet),
+        **run_arguments(args),
+        # The flags named like train's arguments:
+        **{name: getattr(args, name) for name in ("weight_decay", "label_smoothing", "strategy", "sync_batchnorm",
+                                                  "teacher", "distill_alpha", "distill_temperature", "train_scenes")},
     )
     m = result.metrics
     score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"mIoU {m.get('miou', float('nan')):.4f}"

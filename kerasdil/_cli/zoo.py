@@ -74,7 +74,8 @@ def run(args):
     print(f"{name}: {info.description}")
     print(f"  task            {info.task}, input {info.input_shape}, {info.num_classes} classes")
     if counts is None:
-        print(f"  params          not derived without building; `kerasdil zoo info {name} --build` counts them")
+        print(f"  params          not derived without building (the entry's record has no plain-Python layer plan, "
+              f"`summary`); `kerasdil zoo info {name} --build` counts them")
     else:
         rf, stride = counts["receptive_field"], counts["stride"]
         print(f"  params          {counts['params']:,} ({counts['trainable_params']:,} trainable)")

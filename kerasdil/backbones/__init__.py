@@ -37,4 +37,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'kerasdil.backbones' has no attribute {name!r}")
 
 
-__all__ = ["backbone_names", "backbone_plan", "dilate_backbone", "dsdc_backbone", "keras_backbone", "natural_strides"]
+__all__ = ["backbone_plan", "dilate_backbone", "dsdc_backbone", "keras_backbone"]

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -92,25 +93,13 @@ def read_npz(
             raise FileNotFoundError(f"Data file {label} does not exist.")
         if os.path.isdir(path):
             raise ValueError(f"Data file {label} is a directory, not an .npz file.")
-    try:
+    with _read_errors(
+        pickled=f"Data file {label} is not an .npz archive (numpy could only read it by unpickling, which kerasdil "
+                "refuses); re-save the arrays with numpy.savez.",
+        unreadable=lambda err: f"Data file {label} is not a readable .npz archive ({err}); it may be truncated or "
+                               "corrupt, so delete it and fetch it again.",
+    ):
         loaded = np.load(source, allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise ValueError(
-                f"Data file {label} is not an .npz archive (numpy could only read "
-                "it by unpickling, which kerasdil refuses); re-save the arrays with "
-                "numpy.savez."
-            ) from None
-        raise ValueError(
-            f"Data file {label} is not a readable .npz archive ({err}); "
-            "it may be truncated or corrupt, so delete it and fetch it again."
-        ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-        raise ValueError(
-            f"Data file {label} is not a readable .npz archive "
-            f"({type(err).__name__}: {err}); it may be truncated or corrupt, "
-            "so delete it and fetch it again."
-        ) from None
     if not isinstance(loaded, Mapping):  # a bare .npy array, not an archive
         raise ValueError(
             f"Data file {label} is a single .npy array, not an .npz archive with "
@@ -126,25 +115,35 @@ def read_npz(
             )
         arrays: dict[str, np.ndarray] = {}
         for key in keys:
-            try:
+            with _read_errors(
+                pickled=f"Data file {label} holds an object array under '{key}', which would have to be unpickled; "
+                        "kerasdil refuses that (allow_pickle=False). Save plain numeric arrays instead.",
+                unreadable=lambda err: f"Data file {label} has an unreadable array '{key}' ({err}); it may be corrupt, "
+                                       "so delete it and fetch it again.",
+                corrupt=lambda err: f"Data file {label} has a corrupt array '{key}' ({err}); delete it and fetch it "
+                                    "again.",
+                pickle_words=("pickle", "object"),
+            ):
                 arrays[key] = loaded[key]
-            except ValueError as err:
-                if "pickle" in str(err).lower() or "object" in str(err).lower():
-                    raise ValueError(
-                        f"Data file {label} holds an object array under '{key}', "
-                        "which would have to be unpickled; kerasdil refuses that "
-                        "(allow_pickle=False). Save plain numeric arrays instead."
-                    ) from None
-                raise ValueError(
-                    f"Data file {label} has an unreadable array '{key}' ({err}); "
-                    "it may be corrupt, so delete it and fetch it again."
-                ) from None
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-                raise ValueError(
-                    f"Data file {label} has a corrupt array '{key}' "
-                    f"({type(err).__name__}: {err}); delete it and fetch it again."
-                ) from None
     return arrays
+
+
+@contextlib.contextmanager
+def _read_errors(*, pickled, unreadable, corrupt=None, pickle_words=("pickle",)):
+    """Turn numpy's errors while reading an .npz (or one array of it) into one ValueError sentence.
+
+    ``pickled`` is the sentence for data numpy could only unpickle (its error names one
+    of ``pickle_words``); ``unreadable(err)`` for any other ValueError; ``corrupt(err)``
+    (default ``unreadable``) for a broken zip, stream or file, ``err`` naming the error's type.
+    """
+    try:
+        yield
+    except ValueError as err:
+        if any(word in str(err).lower() for word in pickle_words):
+            raise ValueError(pickled) from None
+        raise ValueError(unreadable(err)) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+        raise ValueError((corrupt or unreadable)(f"{type(err).__name__}: {err}")) from None
 
 
 def benchmark_pipeline(dataset, *, max_batches: int | None = None, warmup_batches: int = 2) -> dict:

@@ -44,7 +44,19 @@ class _Split:
 
 
 @dataclasses.dataclass
-class DataSpec:
+class _Found:
+    """The fields every loader's answer has (:class:`DataSpec`, ``kerasdil.data.series.SeriesSpec``)."""
+
+    task: str
+    num_classes: int
+    class_names: list
+    input_shape: tuple
+    description: str
+    record: dict
+
+
+@dataclasses.dataclass
+class DataSpec(_Found):
     """What :func:`load_data` found, and the pipelines over it.
 
     Attributes:
@@ -59,12 +71,6 @@ class DataSpec:
         splits: split name -> :class:`_Split` (``train``, ``validation``, ``test``).
     """
 
-    task: str
-    num_classes: int
-    class_names: list
-    input_shape: tuple
-    description: str
-    record: dict
     splits: dict
 
     def sizes(self) -> dict:

@@ -275,25 +275,8 @@ def match_class_names(data_names, model_names, *, what="the model"):
     return model_names
 
 
-__all__ = [
-    "LARGE_IMAGE_PIXELS",
-    "available_memory_bytes",
-    "check_class_names_agree",
-    "check_classes_trainable",
-    "check_image_memory",
-    "check_limit",
-    "describe_limit",
-    "check_model_memory",
-    "check_split_keeps_training",
-    "estimate_model_bytes",
-    "format_bytes",
-    "large_image_note",
-    "match_class_names",
-    "readable_error",
-    "unused_files",
-    "unused_files_note",
-    "suggested_size",
-]
+# The checks the CLI and the run engine make on a user's data: importable, not a surface of their own.
+__all__ = []
 
 
 def check_split_keeps_training(all_labels, train_labels, class_names, validation_split, where):

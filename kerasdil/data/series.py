@@ -41,6 +41,8 @@ import os
 
 import numpy as np
 
+from kerasdil.data._spec import _Found
+
 #: Share of the training series held out for validation when a source has no validation split.
 DEFAULT_VALIDATION_SPLIT = 0.2
 
@@ -296,7 +298,7 @@ def _stratified_split(labels, fraction, seed):
 
 
 @dataclasses.dataclass
-class SeriesSpec:
+class SeriesSpec(_Found):
     """What :func:`load_series` found, and the pipelines over it (the interface of
     :class:`kerasdil.data.sources.DataSpec`, for series).
 
@@ -309,12 +311,6 @@ class SeriesSpec:
         arrays_by_split: split -> prepared ``(x float32 (N, steps, channels), y int32 (N,))``.
     """
 
-    task: str
-    num_classes: int
-    class_names: list
-    input_shape: tuple
-    description: str
-    record: dict
     arrays_by_split: dict
 
     def sizes(self) -> dict:
@@ -478,5 +474,4 @@ def _spec(kind, label, names, arrays, record, validation_split, seed):
                       arrays)
 
 
-__all__ = ["AEON_PREFIX", "NORMALIZATIONS", "SERIES_AUGMENTATION", "SeriesSpec", "UNEQUAL_POLICIES",
-           "is_series_source", "load_series"]
+__all__ = ["SERIES_AUGMENTATION", "SeriesSpec", "load_series"]

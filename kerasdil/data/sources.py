@@ -49,7 +49,7 @@ import numpy as np
 from ._arrays import _describe_in_memory, _load_in_memory
 from ._folders import _load_folder
 from ._records import _summarize, write_data_record  # noqa: F401
-from ._spec import (  # noqa: F401  (the names in __all__ stay importable from here)
+from ._spec import (  # noqa: F401  (these names stay importable from here)
     CLASS_NAMES_FILE, DEFAULT_VALIDATION_SPLIT, IMAGE_EXTENSIONS, RESIZE_POLICIES, TFDS_PREFIX, DataSpec,
     UserDataWarning,
 )
@@ -219,15 +219,4 @@ def load_data(
     return DataSpec(found_task, len(names), list(names), tuple(input_shape), description, record, splits)
 
 
-__all__ = [
-    "CLASS_NAMES_FILE",
-    "DEFAULT_VALIDATION_SPLIT",
-    "DataSpec",
-    "IMAGE_EXTENSIONS",
-    "RESIZE_POLICIES",
-    "UserDataWarning",
-    "is_user_data",
-    "load_data",
-    "tfds_data_dir",
-    "write_data_record",
-]
+__all__ = ["DataSpec", "load_data"]

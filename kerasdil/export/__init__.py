@@ -23,6 +23,8 @@ segmenters) is compared after a softmax over the last axis, with the raw logit
 differences reported too; see :mod:`kerasdil.export.parity`.
 """
 
+import dataclasses
+import inspect
 import os
 
 from kerasdil.export import _data, _files  # noqa: F401  (the names this module has always offered)
@@ -34,12 +36,12 @@ from kerasdil.export.tflite import QUANTIZATIONS  # noqa: F401
 from kerasdil.saving import load_model  # noqa: F401
 
 from kerasdil.export._plan import (  # noqa: F401  (the steps stay importable from here)
-    FORMATS, ONNX_FILE, REPORT_JSON, REPORT_MD, SAVEDMODEL_DIR, ExportOptions, ExportPlan, StagedArtifact,
+    FORMATS, ONNX_FILE, REPORT_JSON, REPORT_MD, SAVEDMODEL_DIR, ExportPlan, StagedArtifact,
     artifact_names, normalize_formats, normalize_quantize, plan_export, tflite_name,
 )
 from kerasdil.export._steps import FORMAT_WRITERS, prove, write_onnx, write_savedmodel, write_tflite  # noqa: F401
 
-__all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportReport", "export"]
+__all__ = ["ExportError", "ExportOptions", "ExportReport", "export"]
 
 
 def export(
@@ -137,14 +139,27 @@ def export(
     Example:
         >>> report = export("model.keras", "out", formats="tflite", quantize="int8")
     """
-    options = ExportOptions(
-        formats=formats, quantize=quantize, representative_data=representative_data, input_shape=input_shape,
-        test_data=test_data, data=data, task=task, metric=metric, int8_io=int8_io, int8_per_channel=int8_per_channel,
-        strip_names=strip_names, share_zero_points=share_zero_points, opset=opset, force=force,
-        num_representative=num_representative, max_samples=max_samples, batch_size=batch_size,
-        latency_repeats=latency_repeats, num_threads=num_threads, thresholds=thresholds, data_options=data_options,
-    )
-    return export_with_options(model, out_dir, options)
+    settings = dict(locals())  # the arguments: model, out_dir, then every option
+    return export_with_options(settings.pop("model"), settings.pop("out_dir"), ExportOptions(**settings))
+
+
+# Derived from export's signature, so the two cannot drift.
+ExportOptions = dataclasses.make_dataclass(
+    "ExportOptions",
+    [(name, object, dataclasses.field(default=p.default))
+     for name, p in inspect.signature(export).parameters.items() if name not in ("model", "out_dir")],
+    frozen=True, eq=False,
+)
+ExportOptions.__module__ = __name__
+ExportOptions.__doc__ = """Every setting of an export but the model and the output folder.
+
+    The fields are :func:`export`'s keyword arguments, with the same defaults and
+    meanings (the class is made from its signature); see its docstring.
+
+    Example:
+        >>> options = ExportOptions(formats="tflite", quantize=("float32", "int8"))
+        >>> report = export_with_options("model.keras", "out", options)
+    """
 
 
 def export_with_options(model, out_dir, options):
@@ -153,18 +168,9 @@ def export_with_options(model, out_dir, options):
     The steps: :func:`plan_export` (check and trace), one writer per format
     (:func:`write_savedmodel`, :func:`write_tflite`, :func:`write_onnx`) into a
     staging folder, :func:`prove` (audit, parity, metric, latency), then the
-    reports, and every file renamed into ``out_dir`` at once.
-
-    Args:
-        model: a ``keras.Model``, a ``.keras`` path or a zoo name (as :func:`export`).
-        out_dir: output folder.
-        options: an :class:`ExportOptions`.
-
-    Returns:
-        An :class:`ExportReport`.
-
-    Raises:
-        As :func:`export`.
+    reports, and every file renamed into ``out_dir`` at once. It takes
+    :func:`plan_export`'s arguments, returns an :class:`ExportReport` and raises
+    what :func:`export` raises.
 
     Example:
         >>> report = export_with_options("mnist_dsdc:mnist", "out", ExportOptions(formats="onnx"))

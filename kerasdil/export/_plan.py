@@ -180,41 +180,6 @@ def _environment(num_threads):
 
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class ExportOptions:
-    """Every setting of an export but the model and the output folder.
-
-    The fields are :func:`export`'s keyword arguments, with the same defaults and
-    meanings; see its docstring.
-
-    Example:
-        >>> options = ExportOptions(formats="tflite", quantize=("float32", "int8"))
-        >>> report = export_with_options("model.keras", "out", options)
-    """
-
-    formats: object = FORMATS
-    quantize: object = None
-    representative_data: object = None
-    input_shape: object = None
-    test_data: object = None
-    data: object = None
-    task: object = None
-    metric: object = None
-    int8_io: bool = False
-    int8_per_channel: bool = True
-    strip_names: bool = True
-    share_zero_points: bool = True
-    opset: int = 17
-    force: bool = False
-    num_representative: int = 256
-    max_samples: object = None
-    batch_size: int = 64
-    latency_repeats: int = 30
-    num_threads: object = None
-    thresholds: object = None
-    data_options: object = None
-
-
 @dataclasses.dataclass(eq=False)
 class ExportPlan:
     """A model checked and traced for export, with its data: what the format writers and the proof read.
@@ -229,7 +194,7 @@ class ExportPlan:
     model: object
     label: str
     out_dir: str
-    options: ExportOptions
+    options: object  # the ExportOptions
     formats: tuple
     quantizations: tuple
     shape: tuple
@@ -322,13 +287,10 @@ def plan_export(model, out_dir, options):
         model_name=model.name,
         task=task,
         input_shape=shape,
-        representative_data=o.representative_data,
-        test_data=o.test_data,
-        data=o.data,
-        num_representative=o.num_representative,
-        max_samples=o.max_samples,
         need_representative=need_rep,
-        data_options=o.data_options,
+        # The options named like resolve's arguments:
+        **{name: getattr(o, name) for name in ("representative_data", "test_data", "data", "num_representative",
+                                               "max_samples", "data_options")},
         num_classes=model.outputs[0].shape[-1] if task in ("classification", "segmentation") else None,
     )
 

@@ -1,4 +1,9 @@
-"""Export, steps two and three: one writer per format, then the proof (audit, parity, metric, latency)."""
+"""Export, steps two and three: one writer per format, then the proof (audit, parity, metric, latency).
+
+A writer ``write_<format>(plan, folder)`` takes an :class:`ExportPlan` and the
+staging folder, writes its format's files there and returns a list of
+:class:`StagedArtifact`, one per file.
+"""
 
 import os
 
@@ -14,14 +19,7 @@ from kerasdil.export._plan import (
 
 
 def write_savedmodel(plan, folder):
-    """Write the SavedModel (signature ``serving_default``, dynamic batch) into ``folder``.
-
-    Args:
-        plan: an :class:`ExportPlan`.
-        folder: the staging folder.
-
-    Returns:
-        A list with one :class:`StagedArtifact`.
+    """Write the SavedModel of ``plan`` (signature ``serving_default``, dynamic batch) into ``folder``: one artifact.
 
     Example:
         >>> staged = write_savedmodel(plan_export(model, "out", ExportOptions()), stage)  # doctest: +SKIP
@@ -43,17 +41,10 @@ def _open_savedmodel(path, plan):
 
 
 def write_tflite(plan, folder):
-    """Write one TFLite flatbuffer per quantization of the plan into ``folder``.
+    """Write one TFLite flatbuffer per quantization of ``plan`` into ``folder``: one artifact each.
 
     Static batch 1, builtin ops only, dilated convs native, compacted losslessly
     (see :func:`export`'s ``strip_names`` and ``share_zero_points``).
-
-    Args:
-        plan: an :class:`ExportPlan`.
-        folder: the staging folder.
-
-    Returns:
-        A list of :class:`StagedArtifact`, one per quantization.
 
     Example:
         >>> staged = write_tflite(plan_export(model, "out", ExportOptions(quantize="int8")), stage)  # doctest: +SKIP
@@ -100,14 +91,7 @@ def _open_tflite(path, plan):
 
 
 def write_onnx(plan, folder):
-    """Write ``model.onnx`` (dynamic batch, the plan's opset) into ``folder``.
-
-    Args:
-        plan: an :class:`ExportPlan`.
-        folder: the staging folder.
-
-    Returns:
-        A list with one :class:`StagedArtifact`.
+    """Write ``model.onnx`` of ``plan`` (dynamic batch, the plan's opset) into ``folder``: one artifact.
 
     Example:
         >>> staged = write_onnx(plan_export(model, "out", ExportOptions(formats="onnx")), stage)  # doctest: +SKIP

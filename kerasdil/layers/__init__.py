@@ -93,21 +93,6 @@ def tensorflow_fast_path(enabled=None, **switches):
 
 
 __all__ = [
-    "ASPP",
-    "DilatedConv1DBN",
-    "DilatedConvBN",
-    "DilatedDepthwiseConv2D",
-    "DilationStack",
-    "DilationStack1D",
-    "FusedBatchNormalization",
-    "MiniRocketFeatures",
-    "SeparableDilatedConv",
-    "SeparableDilatedConv1D",
-    "SpaceToDepth",
-    "ZooModel",
-    "classification_head",
-    "deeplab_decoder",
-    "fold_batchnorm",
-    "light_decoder",
-    "tensorflow_fast_path",
+    "ASPP", "DilatedConv1DBN", "DilatedConvBN", "DilationStack", "DilationStack1D", "MiniRocketFeatures",
+    "SeparableDilatedConv", "SeparableDilatedConv1D", "classification_head", "deeplab_decoder", "fold_batchnorm",
 ]

@@ -1,5 +1,7 @@
 """Argument checks shared by kerasdil layers: one clear ValueError per mistake."""
 
+from kerasdil._receptive_core import int_pair
+
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
@@ -7,11 +9,8 @@ def _is_int(v):
 
 def pair(layer, arg, value, *, minimum=1):
     """Return ``value`` as an (h, w) tuple of ints >= ``minimum`` or raise ValueError."""
-    if _is_int(value):
-        out = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
-        out = tuple(value)
-    else:
+    out = int_pair(value, _is_int)
+    if out is None:
         raise ValueError(
             f"{layer}: `{arg}` must be an int or a pair of ints, got {value!r}."
         )
@@ -33,6 +32,18 @@ def positive_int(layer, arg, value):
     if not _is_int(value) or value < 1:
         raise ValueError(f"{layer}: `{arg}` must be a positive int, got {value!r}.")
     return value
+
+
+def block_filters(layer, filters, schedule):
+    """``filters`` of a stack of ``len(schedule)`` blocks: one positive int, or a tuple of one per block."""
+    if not isinstance(filters, (list, tuple)):
+        return positive_int(layer, "filters", filters)
+    if len(filters) != len(schedule):
+        raise ValueError(
+            f"{layer}: `filters` has {len(filters)} entries but `dilation_schedule` has {len(schedule)} blocks, "
+            f"got filters={filters!r}; give one int, or one per block."
+        )
+    return tuple(positive_int(layer, "filters", f) for f in filters)
 
 
 def padding(layer, value):
@@ -104,16 +115,7 @@ def dilation_fits(layer, input_shape, kernel_size, dilation_rate, padding):
 
     too_far = []
     for axis, (size, k, d) in enumerate(zip(tuple(input_shape)[1:3], kernel_size, dilation_rate)):
-        if size is None or k == 1 or d == 1:
-            continue
-        span = (k - 1) * d + 1
-        if padding == "valid" and span > size:
-            raise ValueError(
-                f"layer {layer.name!r} ({type(layer).__name__}): kernel {k} with dilation_rate {d} spans {span} "
-                f"pixels, more than the input's {size} along axis {axis + 1}, so 'valid' padding leaves no output; "
-                f"use a dilation_rate of at most {max(1, (size - 1) // (k - 1))} or padding='same'."
-            )
-        if padding == "same" and d >= size:
+        if span_reaches_past(layer, size, k, d, padding, f"pixels, more than the input's {size} along axis {axis + 1}"):
             too_far.append((d, size))
     if len(too_far) == 2:
         d, size = too_far[0]
@@ -131,6 +133,24 @@ def dilation_fits(layer, input_shape, kernel_size, dilation_rate, padding):
             f"dilation_rate below {size}.",
             stacklevel=3,
         )
+
+
+def span_reaches_past(layer, size, kernel, dilation, padding, what):
+    """Whether a dilated kernel's taps reach past an input of ``size`` along one axis ('same' or 'causal' padding).
+
+    A 'valid' kernel that spans more than ``size`` leaves no output: ValueError, whose
+    sentence says ``{span} {what}`` (e.g. "pixels, more than the input's 7 along axis 1").
+    """
+    if size is None or kernel == 1 or dilation == 1:
+        return False
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid" and span > size:
+        raise ValueError(
+            f"layer {layer.name!r} ({type(layer).__name__}): kernel {kernel} with dilation_rate {dilation} spans "
+            f"{span} {what}, so 'valid' padding leaves no output; use a dilation_rate of at most "
+            f"{max(1, (size - 1) // (kernel - 1))} or padding='same'."
+        )
+    return padding != "valid" and dilation >= size
 
 
 def input_shape_divisible(name, input_shape, output_stride):

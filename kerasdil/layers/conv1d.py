@@ -59,16 +59,7 @@ def output_length(length, kernel, stride, dilation, padding):
 def _check_fits(layer, input_shape, kernel, dilation, padding):
     """Refuse a 'valid' kernel longer than the series; warn when a dilation reaches past it."""
     steps = tuple(input_shape)[1] if len(input_shape) > 1 else None
-    if steps is None or kernel == 1 or dilation == 1:
-        return
-    span = (kernel - 1) * dilation + 1
-    if padding == "valid" and span > steps:
-        raise ValueError(
-            f"layer {layer.name!r} ({type(layer).__name__}): kernel {kernel} with dilation_rate {dilation} spans "
-            f"{span} steps, more than the series' {steps}, so 'valid' padding leaves no output; use a "
-            f"dilation_rate of at most {max(1, (steps - 1) // (kernel - 1))} or padding='same'."
-        )
-    if padding != "valid" and dilation >= steps:
+    if V.span_reaches_past(layer, steps, kernel, dilation, padding, f"steps, more than the series' {steps}"):
         warnings.warn(
             f"layer {layer.name!r} ({type(layer).__name__}): dilation_rate {dilation} is not smaller than the "
             f"series' {steps} steps, so every tap but one reads zero padding; use a dilation_rate below {steps}.",
@@ -285,15 +276,7 @@ class DilationStack1D(BlockSequence, layers.Layer):
         if any(not V._is_int(r) for r in schedule):
             raise ValueError(f"{n}: `dilation_schedule` takes one int per block for sequences, got {dilation_schedule!r}.")
         self.dilation_schedule = schedule
-        if isinstance(filters, (list, tuple)):
-            if len(filters) != len(schedule):
-                raise ValueError(
-                    f"{n}: `filters` has {len(filters)} entries but `dilation_schedule` has {len(schedule)} blocks, "
-                    f"got filters={filters!r}; give one int, or one per block."
-                )
-            self.filters = tuple(V.positive_int(n, "filters", f) for f in filters)
-        else:
-            self.filters = V.positive_int(n, "filters", filters)
+        self.filters = V.block_filters(n, filters, schedule)
         self.padding = _padding(n, padding)
         if self.padding == "valid":
             raise ValueError(f"{n}: `padding` must be 'same' or 'causal' so that the blocks keep the length, got 'valid'.")
@@ -311,12 +294,6 @@ class DilationStack1D(BlockSequence, layers.Layer):
             )
             for i, (rate, f) in enumerate(zip(schedule, per_block))
         ]
-
-    def call(self, inputs, training=None):
-        x = inputs
-        for block in self.blocks:
-            x = block(x, training=training)
-        return x
 
     def get_config(self):
         return {**super().get_config(), **self.stack_config(), "padding": self.padding}

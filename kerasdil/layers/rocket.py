@@ -26,7 +26,7 @@ from keras import ops
 
 from kerasdil.layers import _validate
 
-__all__ = ["MiniRocketFeatures", "minirocket_dilations", "minirocket_kernels"]
+__all__ = ["MiniRocketFeatures"]
 
 KERNEL_LENGTH = 9
 #: The 84 kernels: every choice of the three taps (of nine) that weigh 2.

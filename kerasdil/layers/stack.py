@@ -16,6 +16,12 @@ class BlockSequence:
             block.build(shape)
             shape = block.compute_output_shape(shape)
 
+    def call(self, inputs, training=None):
+        x = inputs
+        for block in self.blocks:
+            x = block(x, training=training)
+        return x
+
     def compute_output_shape(self, input_shape):
         shape = input_shape
         for block in self.blocks:
@@ -82,15 +88,7 @@ class DilationStack(BlockSequence, layers.Layer):
         super().__init__(**kwargs)
         n = type(self).__name__
         self.dilation_schedule = V.dilation_schedule(n, dilation_schedule)
-        if isinstance(filters, (list, tuple)):
-            if len(filters) != len(self.dilation_schedule):
-                raise ValueError(
-                    f"{n}: `filters` has {len(filters)} entries but `dilation_schedule` has "
-                    f"{len(self.dilation_schedule)} blocks, got filters={filters!r}."
-                )
-            self.filters = tuple(V.positive_int(n, "filters", f) for f in filters)
-        else:
-            self.filters = V.positive_int(n, "filters", filters)
+        self.filters = V.block_filters(n, filters, self.dilation_schedule)
         self.kernel_size = V.odd_kernel(n, kernel_size)
         self.activation = activation
         self.residual = bool(residual)
@@ -120,10 +118,7 @@ class DilationStack(BlockSequence, layers.Layer):
         fast = _eager_inference(self, inputs, training)
         if fast is not None:
             return fast
-        x = inputs
-        for block in self.blocks:
-            x = block(x, training=training)
-        return x
+        return super().call(inputs, training=training)
 
     def get_config(self):
         return {**super().get_config(), **self.stack_config(), "implementation": self.implementation}

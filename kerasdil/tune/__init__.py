@@ -80,8 +80,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "Constraints", "ScheduleSpace", "SearchFamily", "SegmenterSpace", "export_best_model", "get_family", "make_report",
-    "prune", "reevaluate", "register_family", "search", "serve_oracle", "tuner_environment", "zoo_default",
+    "Constraints", "SearchFamily", "export_best_model", "make_report", "reevaluate", "register_family",
+    "search", "zoo_default",
 ]
 
 

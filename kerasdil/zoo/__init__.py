@@ -52,4 +52,6 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = sorted(["ZooRecord", "create_model", "list_models", "model_info", "register_model", "weights_dir", *_LAZY])
+# What users call: the registry and every entry's builder (ZooModel and the rest stay importable).
+__all__ = sorted(["ZooRecord", "create_model", "list_models", "model_info", "register_model", "weights_dir",
+                  *builder_names()])

@@ -32,6 +32,12 @@ from typing import Callable, Mapping, Optional, Tuple, Union
 #: pools and the DSDC stages of mnist_dsdc and deeplab_aspp (see kerasdil.finetune).
 BACKBONE_LAYER_PREFIXES = ("stem", "pool", "stage")
 
+#: The input a record defaults to, by task: ``(input_shape, num_classes)`` of the task's default
+#: data. Classification: MNIST digits. Segmentation: MNIST scenes (background and ten digits) on
+#: a 64 x 80 canvas: M2NIST's 64 x 84 divides only by 4 (84 = 4 * 21), so for output strides 8
+#: and 16 the zoo uses 64 x 80, which divides by 16;
+#: ``deeplab_aspp(input_shape=(64, 84, 1), output_stride=4)`` runs on the M2NIST size.
+TASK_INPUTS = types.MappingProxyType({"classification": ((28, 28, 1), 10), "segmentation": ((64, 80, 1), 11)})
 #: The training recipe of a model whose record gives none (``kerasdil.train``).
 DEFAULT_TRAINING_RECIPE = types.MappingProxyType(
     dict(epochs=20, batch_size=64, learning_rate=1e-3, weight_decay=1e-4, augment=True, validation_size=5000))
@@ -141,15 +147,20 @@ class ZooRecord:
     Attributes:
         name: the zoo name, e.g. "mnist_dsdc".
         builder: the builder function, or where it is as ``"module:function"``
-            (imported only when a model is built, so reading records stays cheap).
-        task: the :mod:`kerasdil.tasks` task: "classification" or "segmentation".
+            (imported only when a model is built, so reading records stays cheap);
+            default ``"kerasdil.zoo.<name>.model:<name>"``, the function named like
+            the model in the ``model.py`` of the entry folder named like it.
+        task: the :mod:`kerasdil.tasks` task: "classification" (default) or "segmentation".
         family: module family, e.g. "mnist", "segmentation", "baselines".
         input_shape: the default input (H, W, C); data sets are made at this size.
-        num_classes: the default number of classes.
+        num_classes: the default number of classes. Both are the builder's
+            defaults; a record that gives none has its task's (``TASK_INPUTS``).
         description: one line for ``kerasdil zoo list``.
         training_recipe: ``kerasdil.train``'s settings (epochs, batch_size,
             learning_rate, weight_decay, augment, validation_size); the shipped
-            weights were trained with them (see the model card).
+            weights were trained with them (see the model card). A record states
+            only the keys that differ from ``DEFAULT_TRAINING_RECIPE``; the other
+            recipes likewise fill in their defaults.
         finetuning_recipe: ``kerasdil.finetune``'s settings (head_epochs, epochs,
             batch_size, learning_rate, finetune_learning_rate, weight_decay, augment).
         data_recipe: how runs on the user's own data are sized (``DEFAULT_DATA_RECIPE``'s
@@ -174,12 +185,12 @@ class ZooRecord:
     """
 
     name: str
-    builder: Union[str, Callable]
-    task: str
-    family: str
-    input_shape: Tuple[int, ...]
-    num_classes: int
-    description: str
+    builder: Union[str, Callable, None] = None
+    task: str = "classification"
+    family: str = ""
+    input_shape: Optional[Tuple[int, ...]] = None
+    num_classes: Optional[int] = None
+    description: str = ""
     training_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_TRAINING_RECIPE)
     finetuning_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_FINETUNING_RECIPE)
     backbone_layers: Tuple[str, ...] = ()
@@ -189,12 +200,22 @@ class ZooRecord:
     data_recipe: Mapping = dataclasses.field(default_factory=lambda: DEFAULT_DATA_RECIPE)
 
     def __post_init__(self):
-        # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does).
+        if self.input_shape is None or self.num_classes is None:
+            if self.task not in TASK_INPUTS:
+                raise ValueError(f"ZooRecord {self.name!r} of task {self.task!r} needs an input_shape and a num_classes "
+                                 "(its builder's defaults).")
+            shape, classes = TASK_INPUTS[self.task]
+            object.__setattr__(self, "input_shape", shape if self.input_shape is None else self.input_shape)
+            object.__setattr__(self, "num_classes", classes if self.num_classes is None else self.num_classes)
+        if self.builder is None:
+            object.__setattr__(self, "builder", f"{__package__}.{self.name}.model:{self.name}")
+        # Read-only: a caller that wants to change a recipe takes a copy (train.recipe does). A record
+        # states only what differs from the default recipes.
         object.__setattr__(self, "input_shape", tuple(self.input_shape))
-        object.__setattr__(self, "training_recipe", types.MappingProxyType(dict(self.training_recipe)))
-        object.__setattr__(self, "finetuning_recipe", types.MappingProxyType(dict(self.finetuning_recipe)))
+        for field, default in (("training_recipe", DEFAULT_TRAINING_RECIPE),
+                               ("finetuning_recipe", DEFAULT_FINETUNING_RECIPE), ("data_recipe", DEFAULT_DATA_RECIPE)):
+            object.__setattr__(self, field, types.MappingProxyType({**default, **getattr(self, field)}))
         object.__setattr__(self, "backbone_layers", tuple(self.backbone_layers))
-        object.__setattr__(self, "data_recipe", types.MappingProxyType({**DEFAULT_DATA_RECIPE, **self.data_recipe}))
 
     @property
     def weights(self):

@@ -22,8 +22,6 @@ import os
 import pkgutil
 
 from kerasdil.zoo.record import (
-    DEFAULT_FINETUNING_RECIPE,
-    DEFAULT_TRAINING_RECIPE,
     ENTRY_FOLDERS,
     PretrainedWeights,
     ZooRecord,
@@ -204,8 +202,7 @@ def register_model(*, task, family, input_shape, num_classes, description="", tr
         _add(ZooRecord(
             name=fn.__name__, builder=fn, task=task, family=family, input_shape=tuple(input_shape),
             num_classes=num_classes, description=description or (fn.__doc__ or "").strip().splitlines()[0],
-            training_recipe=DEFAULT_TRAINING_RECIPE if training_recipe is None else training_recipe,
-            finetuning_recipe=DEFAULT_FINETUNING_RECIPE if finetuning_recipe is None else finetuning_recipe,
+            training_recipe=training_recipe or {}, finetuning_recipe=finetuning_recipe or {},
             backbone_layers=backbone_layers, cost=cost,
         ))
         return fn

@@ -11,14 +11,11 @@ from fractions import Fraction
 
 from kerasdil.backbones.plan import backbone_plan
 from kerasdil.zoo.mnist_dsdc.plan import DEFAULT_WIDTH
+from kerasdil.zoo.record import TASK_INPUTS
 
-# The input size the zoo's segmenters default to. M2NIST's 64 x 84 canvas divides
-# only by 4 (84 = 4 * 21), so for output strides 8 and 16 the zoo uses 64 x 80,
-# which divides by 16; `deeplab_aspp(input_shape=(64, 84, 1), output_stride=4)`
-# runs on the M2NIST size.
-SEGMENTATION_INPUT_SHAPE = (64, 80, 1)
-#: Classes per pixel of MNIST scenes: background and ten digits.
-SEGMENTATION_NUM_CLASSES = 11
+#: The input size the zoo's segmenters default to (64 x 80, see ``TASK_INPUTS``) and the classes
+#: per pixel of MNIST scenes: background and ten digits.
+SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES = TASK_INPUTS["segmentation"]
 OUTPUT_STRIDES = (4, 8, 16)
 DEFAULT_OUTPUT_STRIDE = 8
 

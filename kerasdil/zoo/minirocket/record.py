@@ -7,16 +7,13 @@ MINIROCKET_INPUT_SHAPE = (150, 1)
 
 MINIROCKET_RECORD = ZooRecord(
     name="minirocket",
-    builder="kerasdil.zoo.minirocket.model:minirocket",
-    task="classification",
     family="series",
     input_shape=MINIROCKET_INPUT_SHAPE,
     num_classes=2,
     description="MiniRocket's 84 fixed dilated 1D kernels (PPV features) with a closed-form ridge head",
     # Nothing is trained by gradient: fit_minirocket adapts the biases and solves the head.
     # The recipe is the one for a trained head (fit_minirocket(head="trained")).
-    training_recipe=dict(epochs=200, batch_size=32, learning_rate=1e-3, weight_decay=0.0, augment=False,
-                         validation_size=0),
+    training_recipe=dict(epochs=200, batch_size=32, weight_decay=0.0, augment=False, validation_size=0),
 )
 
 RECORDS = (MINIROCKET_RECORD,)

@@ -8,9 +8,9 @@ against the built models.
 """
 
 from kerasdil.backbones.plan import backbone_plan
+from kerasdil.zoo.record import TASK_INPUTS
 
-MNIST_INPUT_SHAPE = (28, 28, 1)
-MNIST_NUM_CLASSES = 10
+MNIST_INPUT_SHAPE, MNIST_NUM_CLASSES = TASK_INPUTS["classification"]
 # One schedule per stage: stage 1 runs at 14x14, stage 2 at 7x7. Both are
 # gridding-free for 3x3 kernels (HDC rule; `kerasdil rf 1,2,5` shows it).
 DEFAULT_SCHEDULE = ((1, 2, 5), (1, 2, 3))

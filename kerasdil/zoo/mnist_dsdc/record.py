@@ -5,7 +5,7 @@ plan, so both live in this entry. Their architecture constants, costs and
 receptive field live in ``plan.py`` (plain Python).
 """
 
-from kerasdil.zoo.mnist_dsdc.plan import MNIST_INPUT_SHAPE, MNIST_NUM_CLASSES, conv_summary, mnist_dsdc_cost, summary
+from kerasdil.zoo.mnist_dsdc.plan import conv_summary, mnist_dsdc_cost, summary
 from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES, ZooRecord
 
 #: The classifier recipe's augmentation (keys of ``kerasdil.data.AUGMENTATION``).
@@ -17,19 +17,14 @@ ROBUST_AUGMENTATION = {
 
 MNIST_DSDC_RECORD = ZooRecord(
     name="mnist_dsdc",
-    builder="kerasdil.zoo.mnist_dsdc.model:mnist_dsdc",
-    task="classification",
     family="mnist",
-    input_shape=MNIST_INPUT_SHAPE,
-    num_classes=MNIST_NUM_CLASSES,
     description="DSDC MNIST classifier: strided stem conv, DilationStack (1, 2, 3) at 7x7, GAP, dense",
     # Shipped weights train on all 60,000 images (no held-out split), like the final runs of most MNIST
     # papers. The augmentation is what makes them hold up off the clean test set: wider affine
     # ranges, shear and elastic warps (other pens and positions), and on a share of the images
     # stroke width, blur, contrast, brightness, fog, stray lines and sensor noise (other cameras and
     # scanners). ROBUST_AUGMENTATION below; kerasdil/zoo/mnist_dsdc/README.md has what each part bought.
-    training_recipe=dict(epochs=60, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
-                         augment=ROBUST_AUGMENTATION, validation_size=0),
+    training_recipe=dict(epochs=60, batch_size=128, learning_rate=3e-3, augment=ROBUST_AUGMENTATION, validation_size=0),
     backbone_layers=BACKBONE_LAYER_PREFIXES,
     cost=mnist_dsdc_cost,
     summary=summary,
@@ -39,13 +34,9 @@ MNIST_DSDC_RECORD = ZooRecord(
 MNIST_CONV_RECORD = ZooRecord(
     name="mnist_conv",
     builder="kerasdil.zoo.mnist_dsdc.model:mnist_conv",
-    task="classification",
     family="mnist",
-    input_shape=MNIST_INPUT_SHAPE,
-    num_classes=MNIST_NUM_CLASSES,
     description="the width-18 six-block DSDC net (mnist_dsdc:mnist_w18) with plain dilated Conv2D blocks (cost comparison)",
-    training_recipe=dict(epochs=40, batch_size=128, learning_rate=3e-3, weight_decay=1e-4, augment=True,
-                         validation_size=5000),
+    training_recipe=dict(epochs=40, batch_size=128, learning_rate=3e-3),
     backbone_layers=BACKBONE_LAYER_PREFIXES,
     summary=conv_summary,
 )

@@ -59,8 +59,6 @@ def series_dsdc_cost(schedule, width, input_shape, num_classes, kernel_size=DEFA
 
 SERIES_DSDC_RECORD = ZooRecord(
     name="series_dsdc",
-    builder="kerasdil.zoo.series_dsdc.model:series_dsdc",
-    task="classification",
     family="series",
     input_shape=SERIES_INPUT_SHAPE,
     num_classes=SERIES_NUM_CLASSES,
@@ -74,8 +72,8 @@ SERIES_DSDC_RECORD = ZooRecord(
                          label_smoothing=0.1, validation_size=0),
     data_recipe=dict(min_steps=TRAINING_STEPS, passes=1, patience=0.0, min_patience=EARLY_STOPPING_PATIENCE,
                      max_batch_share=0.1),
-    finetuning_recipe=dict(head_epochs=10, epochs=60, batch_size=16, learning_rate=3e-3,
-                           finetune_learning_rate=3e-4, weight_decay=1e-2, augment=False),
+    finetuning_recipe=dict(head_epochs=10, epochs=60, batch_size=16, learning_rate=3e-3, finetune_learning_rate=3e-4,
+                           weight_decay=1e-2, augment=False),
     backbone_layers=("stem", "stage"),
     cost=series_dsdc_cost,
     search_families="kerasdil.zoo.series_dsdc.search:FAMILIES",

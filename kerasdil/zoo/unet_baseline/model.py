@@ -4,14 +4,14 @@ import keras
 from keras import layers
 
 from kerasdil.layers import _validate as V
-from kerasdil.zoo.unet_baseline.record import SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES
+from kerasdil.zoo.unet_baseline.plan import DEFAULT_FILTERS, SEGMENTATION_INPUT_SHAPE, SEGMENTATION_NUM_CLASSES
 from kerasdil.zoo.weights_io import load_weights
 
 
 def unet_baseline(
     input_shape=SEGMENTATION_INPUT_SHAPE,
     num_classes=SEGMENTATION_NUM_CLASSES,
-    filters=(32, 64, 128, 256),
+    filters=DEFAULT_FILTERS,
     weights=None,
     name="unet_baseline",
 ):
@@ -53,24 +53,14 @@ def unet_baseline(
     previous = x
     for i, f in enumerate(filters[1:]):
         p = f"down{i + 1}"
-        x = layers.Activation("relu", name=f"{p}_relu1")(x)
-        x = layers.SeparableConv2D(f, 3, padding="same", name=f"{p}_sepconv1")(x)
-        x = layers.BatchNormalization(name=f"{p}_bn1")(x)
-        x = layers.Activation("relu", name=f"{p}_relu2")(x)
-        x = layers.SeparableConv2D(f, 3, padding="same", name=f"{p}_sepconv2")(x)
-        x = layers.BatchNormalization(name=f"{p}_bn2")(x)
+        x = _twice(x, layers.SeparableConv2D, f, p, "sepconv")
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{p}_pool")(x)
         residual = layers.Conv2D(f, 1, strides=2, padding="same", name=f"{p}_residual")(previous)
         x = layers.Add(name=f"{p}_add")([x, residual])
         previous = x
     for i, f in enumerate(reversed(filters)):
         p = f"up{i + 1}"
-        x = layers.Activation("relu", name=f"{p}_relu1")(x)
-        x = layers.Conv2DTranspose(f, 3, padding="same", name=f"{p}_convt1")(x)
-        x = layers.BatchNormalization(name=f"{p}_bn1")(x)
-        x = layers.Activation("relu", name=f"{p}_relu2")(x)
-        x = layers.Conv2DTranspose(f, 3, padding="same", name=f"{p}_convt2")(x)
-        x = layers.BatchNormalization(name=f"{p}_bn2")(x)
+        x = _twice(x, layers.Conv2DTranspose, f, p, "convt")
         x = layers.UpSampling2D(2, name=f"{p}_upsample")(x)
         residual = layers.UpSampling2D(2, name=f"{p}_residual_upsample")(previous)
         residual = layers.Conv2D(f, 1, padding="same", name=f"{p}_residual")(residual)
@@ -80,3 +70,12 @@ def unet_baseline(
     model = keras.Model(inputs, outputs, name=name)
     config = dict(input_shape=list(input_shape), num_classes=num_classes, filters=list(filters))
     return load_weights(model, weights, model_name="unet_baseline", config=config)
+
+
+def _twice(x, conv, filters, prefix, kind):
+    """ReLU, ``conv(filters, 3)``, BatchNormalization, twice: the body of a down (separable) or up (transposed) block."""
+    for j in (1, 2):
+        x = layers.Activation("relu", name=f"{prefix}_relu{j}")(x)
+        x = conv(filters, 3, padding="same", name=f"{prefix}_{kind}{j}")(x)
+        x = layers.BatchNormalization(name=f"{prefix}_bn{j}")(x)
+    return x
