@@ -149,8 +149,6 @@ def train(
     distill_alpha=None,
     distill_temperature=None,
     data_options=None,
-
-
     scenes=None,
     jitter=None,
     train_scenes=None,
