@@ -281,7 +281,7 @@ def finetune(
         >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist_w18", out_dir="runs/ft", epochs=4)
     """
     from kerasdil.data.pipeline import data_info_for, resolve_data
-    from kerasdil.run import check_recipe, data_schedule, execute
+    from kerasdil.run import check_recipe, data_schedule, execute, model_line
     from kerasdil.tasks import get_task
     from kerasdil.zoo import model_info
 
@@ -323,9 +323,12 @@ def finetune(
     step = _TransferStep(name, source, _source_architecture(name, info, source, model_kwargs),
                          fresh_head=_other_classes(_source_class_names(source), data_plan.class_names),
                          log=log)
+    if info.family == "series" and "dilation_schedule" in step.build_kwargs and "dilation_schedule" not in model_kwargs:
+        log(f"built with the source's blocks (dilation schedule {step.build_kwargs['dilation_schedule']}, width "
+            f"{step.build_kwargs['width']}), so every block transfers; model_kwargs choose others")
 
     def describe(stats, steps):
-        text = f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
+        text = model_line(name, stats, data_plan)
         if schedule is not None:
             text += f"schedule: {schedule.summary}; "
         return text + (f"{head} head epochs at lr {settings['learning_rate']}, then {settings['epochs'] - head} "
@@ -431,14 +434,38 @@ def _judge(metrics, task, report, source_text, scratch):
 
 def _source_architecture(name, info, source, model_kwargs):
     """The builder arguments: ``model_kwargs``, over a shipped tag's own architecture when
-    ``source`` is a tag of ``name`` itself (the builder's defaults may differ from it)."""
+    ``source`` is a tag of ``name`` itself (the builder's defaults may differ from it), or over
+    a series source's blocks (:func:`_series_blocks`)."""
     build_kwargs = dict(model_kwargs)
     if isinstance(source, str) and ":" in source and source.split(":", 1)[0] == name:
         tag = source.split(":", 1)[1]
         if tag in info.pretrained:
             preset = {k: v for k, v in info.pretrained[tag].config.items() if k not in ("input_shape", "num_classes")}
             build_kwargs = {**preset, **build_kwargs}
+    elif info.family == "series":
+        build_kwargs = {**_series_blocks(name, source), **build_kwargs}
     return build_kwargs
+
+
+def _series_blocks(name, source):
+    """The block structure (``dilation_schedule``, ``width``, ``kernel_size``, ``padding``) of a source
+    that is a trained model of series entry ``name``, else ``{}``.
+
+    A series model's default schedule follows its length, so a model trained on 150 steps has
+    five blocks and one built for 427 steps six: built with the source's blocks, the target takes
+    every one of them (the build refuses a source it cannot load, in its own words).
+    """
+    from kerasdil.saving import resolve_model
+
+    try:
+        model = resolve_model(source, "finetune: source")
+        stage = model.get_layer("stage1")
+    except ValueError:
+        return {}
+    if model.name != name or not hasattr(stage, "dilation_schedule") or not isinstance(stage.filters, int):
+        return {}
+    return {"dilation_schedule": tuple(int(r) for r in stage.dilation_schedule), "width": int(stage.filters),
+            "kernel_size": int(stage.kernel_size), "padding": stage.padding}
 
 
 def _source_class_names(source):

@@ -253,7 +253,9 @@ def open_run_dir(out_dir, run, log=print):
 
 
 def check_data_fits_model(dataset, model):
-    """Raise a clear ValueError when ``dataset``'s images and ``model``'s input differ in size."""
+    """Raise a clear ValueError when ``dataset``'s images (or series) and ``model``'s input differ in size."""
+    from kerasdil.data.checks import example_noun
+
     data_shape = tuple(dataset.element_spec[0].shape)[1:]
     model_shape = tuple(model.input_shape)[1:]
     if len(data_shape) != len(model_shape):
@@ -261,8 +263,9 @@ def check_data_fits_model(dataset, model):
     for d, m in zip(data_shape, model_shape):
         if d is not None and m is not None and d != m:
             raise ValueError(
-                f"the data set's images are {'x'.join(map(str, data_shape))} but model {model.name!r} takes "
-                f"{'x'.join(map(str, model_shape))}; build the model for the size of its data (input_shape)."
+                f"the data set's {example_noun(data_shape)} are {'x'.join(map(str, data_shape))} but model "
+                f"{model.name!r} takes {'x'.join(map(str, model_shape))}; build the model for the size of its data "
+                "(input_shape)."
             )
 
 
@@ -312,7 +315,7 @@ class Schedule:
 
 
 def size_schedule(*, num_train, batch_size, min_steps, passes, patience=0.25, min_patience=8, num_validation=None,
-                  epochs=None, monitor="val_loss"):
+                  epochs=None, monitor="val_loss", noun="images"):
     """Size a run on the user's data by optimizer steps: ``passes`` over the data, at least ``min_steps``.
 
     A few hundred images give a few optimizer steps per epoch, so an epoch count made
@@ -331,6 +334,7 @@ def size_schedule(*, num_train, batch_size, min_steps, passes, patience=0.25, mi
         num_validation: validation examples (None or 0: no early stopping).
         epochs: the user's epoch count, kept as given (the schedule then only adds early stopping).
         monitor: the validation score early stopping watches (for the summary).
+        noun: what the examples are, for the summary ("images", "series").
 
     Returns:
         :class:`Schedule`.
@@ -347,11 +351,11 @@ def size_schedule(*, num_train, batch_size, min_steps, passes, patience=0.25, mi
         epochs = max(1, math.ceil(max(wanted, min_steps) / per_epoch))
         why = (f"{passes} passes" if wanted >= min_steps else f"floor {min_steps:,}")
     total = epochs * per_epoch
-    text = f"{num_train:,} images -> {total:,} steps ({why}), {epochs} epochs x {per_epoch} steps"
+    text = f"{num_train:,} {noun} -> {total:,} steps ({why}), {epochs} epochs x {per_epoch} steps"
     stop, floor = None, min(epochs, math.ceil(min_steps / per_epoch))
     if num_validation:
         stop = max(int(min_patience), math.ceil(patience * epochs))
-        text += (f", early stopping on {num_validation:,} validation images ({monitor}, patience {stop} epochs, "
+        text += (f", early stopping on {num_validation:,} validation {noun} ({monitor}, patience {stop} epochs, "
                  f"not before {min(total, min_steps):,} steps, best weights restored)")
     else:
         text += ", no early stopping (no validation split)"
@@ -516,6 +520,12 @@ def execute(*, name, out_dir, run, data, task, info, build, phases, batch_size, 
         lock.release()
 
 
+def model_line(name, stats, data):
+    """The start of a run's model line: ``"model: NAME (P params, M MACs/image); "`` (MACs per series for series)."""
+    unit = "series" if data.noun == "series" else "image"
+    return f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/{unit}); "
+
+
 def check_recipe(settings, *, positive_ints=("epochs", "batch_size"), rates=("learning_rate",), prefix=""):
     """Refuse a recipe whose counts are not positive ints or whose rates are not finite numbers > 0.
 
@@ -553,7 +563,7 @@ def data_schedule(info, data, settings, task, *, epochs_given, batch_given=True)
     schedule = size_schedule(num_train=data.num_train, batch_size=settings["batch_size"],
                              min_steps=sizing["min_steps"], passes=sizing["passes"], patience=sizing["patience"],
                              min_patience=sizing["min_patience"], num_validation=data.num_validation,
-                             epochs=settings["epochs"] if epochs_given else None)
+                             epochs=settings["epochs"] if epochs_given else None, noun=data.noun)
     settings["epochs"] = schedule.epochs
     settings["early_stopping_patience"] = schedule.patience
     settings["early_stopping_min_epochs"] = schedule.min_epochs

@@ -115,9 +115,11 @@ class ClassificationTask(Task):
                 f"{labels.max()}; evaluate a model built for {labels.max() + 1} or more classes (num_classes)."
             )
         if not np.all(np.isfinite(probs)):
+            from kerasdil.data.checks import example_noun
+
             raise ValueError(
                 f"model {model.name!r} outputs NaN or infinite values on {int((~np.isfinite(probs)).any(-1).sum())} "
-                "of the test images, so no accuracy can be computed; its weights are broken (a diverged training "
+                f"of the test {example_noun(tuple(model.input_shape)[1:])}, so no accuracy can be computed; its weights are broken (a diverged training "
                 "run): use the last good checkpoint."
             )
         if probs.min() < 0 or not np.allclose(probs.sum(-1), 1, atol=1e-3):

@@ -40,6 +40,7 @@ from kerasdil.run import (  # noqa: F401  (also this module's API, for code writ
     data_schedule,
     execute,
     fit,
+    model_line,
     open_run_dir,
     run_folder,
     save_finished_run,
@@ -269,7 +270,7 @@ def train(
         return model, (_distiller(model, run["distill"]) if "distill" in run else model)
 
     def describe(stats, steps):
-        return (f"model: {name} ({stats['params']:,} params, {stats['macs']:,} MACs/image); "
+        return (model_line(name, stats, data_plan)
                 + (f"schedule: {schedule.summary}; " if schedule else f"{settings['epochs']} epochs x {steps} steps, ")
                 + f"batch {settings['batch_size']}, lr {settings['learning_rate']}, weight decay {settings['weight_decay']}"
                 + (f", label smoothing {settings['label_smoothing']}" if settings.get("label_smoothing") else ""))

@@ -22,7 +22,7 @@ from kerasdil.data.sources import UserDataWarning, load_data
 
 @pytest.mark.parametrize("limit", [0, -3, 2.5, True, "10"])
 def test_a_limit_that_keeps_no_image_is_refused(limit):
-    with pytest.raises(ValueError, match=r"--limit must be an integer >= 1 \(the number of images to use\)"):
+    with pytest.raises(ValueError, match=r"--limit must be an integer >= 1 \(the number of images or series to use\)"):
         check_limit(limit, "--limit")
     assert check_limit(None) is None and check_limit(7) == 7
 

@@ -131,3 +131,49 @@ def test_ts_train_file_reads_its_test_file_beside_it(tmp_path):
     path = next(p for p in tmp_path.rglob("*_TRAIN.ts"))
     spec = load_data(str(path))
     assert found and spec.input_shape == (30, 1) and spec.sizes()["test"] == 4 and spec.record["kind"] == "ts_file"
+
+
+def test_pad_adds_a_validity_channel_and_dataset_normalisation_keeps_the_padding_zero():
+    rng = np.random.default_rng(0)
+    x = np.empty(4, dtype=object)
+    for i in range(4):
+        x[i] = rng.normal(5.0, 2.0, size=(6 + i, 2))
+    spec = load_series((x, np.arange(4) % 2), unequal="pad", normalize="dataset", validation_split=0)
+    assert spec.input_shape == (9, 3) and spec.record["validity_channel"] is True and spec.record["channels"] == 2
+    first = spec.arrays_by_split["train"][0][0]
+    np.testing.assert_array_equal(first[:, 2], [1] * 6 + [0] * 3)
+    np.testing.assert_array_equal(first[6:, :2], 0)  # padding stays zero after the training split's statistics
+    assert "validity channel" in spec.description and "4 train" in spec.description
+    batch = next(iter(spec.dataset("train", batch_size=4, augment=True)))[0].numpy()
+    np.testing.assert_array_equal(np.unique(batch[..., 2]), [0, 1])  # augmentation keeps the mask a mask
+    np.testing.assert_array_equal(batch[..., :2][batch[..., 2] == 0], 0)
+    resampled = load_series((x, np.arange(4) % 2))
+    assert resampled.record["validity_channel"] is False and resampled.input_shape == (9, 2)
+
+
+def test_resample_gives_the_same_dataset_normalisation_as_before_it_was_moved_ahead_of_the_length():
+    x, y = _series(channels=2)
+    spec = load_series((x, y), normalize="dataset", validation_split=0)
+    flat = x.reshape(-1, 2)
+    expected = (x - flat.mean(axis=0)) / flat.std(axis=0)
+    np.testing.assert_allclose(spec.arrays_by_split["train"][0], expected, atol=1e-5)
+
+
+def test_load_data_reads_arrays_as_series_when_asked_and_passes_the_series_options():
+    x, y = _series(n=9, steps=30)
+    spec = load_data((x, y), series=True, normalize="none", length=40, validation_split=0)
+    assert spec.input_shape == (40, 1) and spec.record["normalize"] == "none" and spec.record["length"] == 40
+
+
+@pytest.mark.parametrize("source, kwargs, message", [
+    ("images", {"normalize": "none"}, r"normalize \(--series-normalize\) applies to time series, and this data is "
+                                      r"images"),
+    ("images", {"unequal": "pad"}, r"unequal \(--series-unequal\) applies to time series"),
+    ("series", {"resize": "crop"}, r"resize \(--resize\) applies to images, and this data is time series"),
+    ("series", {"length": 0}, r"length must be a whole number of steps >= 2"),
+])
+def test_options_of_the_other_kind_of_data_are_refused_in_one_sentence(source, kwargs, message):
+    x, y = _series(n=6, steps=8)
+    data = (np.zeros((6, 8, 8, 1), np.uint8), y) if source == "images" else (x, y)
+    with pytest.raises(ValueError, match=message):
+        load_data(data, series=source == "series", **kwargs)

@@ -135,3 +135,97 @@ def test_a_long_series_gets_a_strided_stem_and_still_a_covering_field():
     assert stem_stride(1460) == 4 and model.get_layer("stem").strides == 4
     assert receptive_field_of_model(model).size[1] >= 1460
     assert series_dsdc_cost(default_schedule(1460), 8, (1460, 1), 10)[0] == model.count_params()
+
+
+def _waves(n=48, steps=32, classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    t = np.linspace(0, 1, steps)
+    return np.stack([np.sin(2 * np.pi * (2 + 3 * c) * t) for c in y]) + 0.3 * rng.normal(size=(n, steps)), y
+
+
+def test_plain_arrays_and_datasets_for_a_series_entry_are_read_as_series():
+    import tensorflow as tf
+
+    from kerasdil.data.pipeline import resolve_data
+    from kerasdil.data.series import SeriesSpec
+
+    x, y = _waves()
+    info = model_info("series_dsdc")
+    for data in ((x, y), (x[..., None], y), tf.data.Dataset.from_tensor_slices((x, y)).batch(8), {"train": (x, y)}):
+        plan = resolve_data(data, info=info, data_options={"normalize": "none"})
+        assert isinstance(plan.spec, SeriesSpec) and plan.spec.input_shape == (32, 1), type(data)
+        assert plan.spec.record["normalize"] == "none" and plan.noun == "series"
+    assert resolve_data((np.zeros((6, 8, 8, 1)), np.arange(6) % 2), info=model_info("mnist_dsdc")).noun == "images"
+
+
+def test_train_and_finetune_take_plain_arrays_of_series(tmp_path):
+    from kerasdil.finetune import finetune
+    from kerasdil.train import train
+
+    x, y = _waves()
+    logs = []
+    result = train("series_dsdc", out_dir=str(tmp_path / "run"), data=(x, y), epochs=2, verbose=0, log=logs.append,
+                   model_kwargs={"width": 8})
+    assert result.model.input_shape == (None, 32, 1)
+    assert any("48 series" in line or "series ->" in line for line in logs) and not any("images" in line for line in logs)
+    x3, y3 = _waves(n=36, classes=3, seed=1)
+    tuned = finetune("series_dsdc", str(tmp_path / "run" / "model.keras"), out_dir=str(tmp_path / "ft"), data=(x3, y3),
+                     epochs=2, head_epochs=1, verbose=0, log=lambda *a: None, model_kwargs={"width": 8})
+    assert tuned.model.output_shape == (None, 3) and tuned.metrics["transferred_layers"] == ["stem", "stage1"]
+
+
+def test_export_data_reads_arrays_for_a_series_model_as_series():
+    from kerasdil.export._data import resolve
+
+    x, y = _waves(n=20, steps=40)
+    found = resolve(model_name="series_dsdc", task="classification", input_shape=(32, 1), data=(x[:, :30], y),
+                    need_representative=True, num_representative=8, num_classes=2)
+    assert found.x.shape[1:] == (32, 1) and found.representative.shape == (8, 32, 1)  # brought to the model's steps
+
+
+def test_cli_series_flags_reach_the_data_and_data_json_and_the_lines_say_series(tmp_path, capsys):
+    from kerasdil.cli import main
+
+    x, y = _waves()
+    path = str(tmp_path / "unequal")
+    for i, (row, label) in enumerate(zip(x, y)):
+        os.makedirs(os.path.join(path, f"class{label}"), exist_ok=True)
+        np.savetxt(os.path.join(path, f"class{label}", f"{i}.csv"), row[: 24 + i % 9], delimiter=",")  # unequal
+    run = str(tmp_path / "run")
+    assert main(["train", "series_dsdc", "--data", path, "--out", run, "--epochs", "1", "--series-unequal", "pad",
+                 "--series-normalize", "none", "--model-kwargs", '{"width": 8}', "--quiet"]) == 0
+    out = capsys.readouterr().out
+    with open(os.path.join(run, "data.json")) as f:
+        record = json.load(f)
+    assert record["unequal"] == "pad" and record["normalize"] == "none" and record["validity_channel"] is True
+    assert record["input_shape"] == [32, 2] and "images" not in out and "series" in out
+    assert main(["evaluate", os.path.join(run, "model.keras")]) == 0  # the run's options, read back
+    assert "images" not in capsys.readouterr().out
+
+
+def test_cli_series_flags_are_refused_for_image_data(tmp_path, capsys):
+    from kerasdil.cli import main
+    from tests._image_folders import digits_folder
+
+    folder = digits_folder(str(tmp_path / "digits"))
+    code = main(["train", "mnist_dsdc", "--data", folder, "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--series-normalize", "none"])
+    assert code == 2 and not os.path.exists(str(tmp_path / "run"))
+    assert "normalize (--series-normalize) applies to time series, and this data is images" in capsys.readouterr().err
+
+
+def test_finetune_across_lengths_builds_the_target_with_the_sources_blocks(tmp_path):
+    from kerasdil.finetune import finetune
+
+    source = create_model("series_dsdc", input_shape=(24, 1), num_classes=2, width=8)  # schedule (1, 2)
+    path = str(tmp_path / "short.keras")
+    source.save(path)
+    x, y = _waves(n=30, steps=64, classes=3)  # the default schedule for 64 steps has more blocks
+    assert len(default_schedule(64)) > 2
+    logs = []
+    tuned = finetune("series_dsdc", path, out_dir=str(tmp_path / "ft"), data=(x, y), epochs=2, head_epochs=1,
+                     verbose=0, log=logs.append)
+    assert tuned.model.get_layer("stage1").dilation_schedule == (1, 2) and tuned.model.input_shape == (None, 64, 1)
+    assert tuned.metrics["transferred_layers"] == ["stem", "stage1"]
+    assert any("source's blocks (dilation schedule (1, 2), width 8)" in line for line in logs)

@@ -1,8 +1,9 @@
-"""The ``--data`` flags every verb shares: where the data is and how images become model inputs."""
+"""The ``--data`` flags every verb shares: where the data is and how images or series become model inputs."""
 
 #: Help text of ``--data`` (each verb adds its own default).
 DATA_HELP = ("'sample', an mnist .npz or a folder holding mnist.npz; or your own data: a folder of class "
-             "subfolders, a folder of images/ and masks/ (+ classes.txt), or tfds:NAME[:CONFIG]")
+             "subfolders, a folder of images/ and masks/ (+ classes.txt), or tfds:NAME[:CONFIG]; time series: "
+             "aeon:NAME, a .ts file, an .npz of x and y, or a folder of .csv class folders")
 
 
 def add_data_arguments(parser, *, sizes=True):
@@ -29,6 +30,27 @@ def add_data_arguments(parser, *, sizes=True):
     group.add_argument("--ignore-index", type=int, default=None, metavar="V",
                        help="segmentation: the mask value (0..255, such as 255) left out of training and scoring; "
                             "a classes.txt line 'ignore: 255' says the same")
+    add_series_arguments(parser, length=sizes)
+    return group
+
+
+def add_series_arguments(parser, *, length=True):
+    """Add the time-series flags (``--series-normalize``, ``--series-unequal``, ``--series-length``; the
+    last left out with ``length=False``, where a trained model fixes the steps)."""
+    from kerasdil.data.series import NORMALIZATIONS, UNEQUAL_POLICIES
+
+    group = parser.add_argument_group("time series (aeon:NAME, .ts, series .npz, .csv folders)")
+    group.add_argument("--series-normalize", choices=NORMALIZATIONS, default=None,
+                       help="series: z-normalise each series on its own, per channel; dataset: each channel with the "
+                            "training split's mean and deviation; none; auto (the default): series for one channel, "
+                            "dataset for several")
+    group.add_argument("--series-unequal", choices=UNEQUAL_POLICIES, default=None,
+                       help="how series of another length reach the model's: resample (linear interpolation; the "
+                            "default) or pad (zeros at the end, and a validity channel the model masks the padding "
+                            "with)")
+    if length:
+        group.add_argument("--series-length", type=int, default=None, metavar="STEPS",
+                           help="steps every series is brought to (default the longest training series)")
     return group
 
 
@@ -41,6 +63,10 @@ def data_options(args):
         options["image_size"] = list(_as_size(args.image_size))
     for name in ("channels", "resize", "validation_split", "data_dir", "ignore_index"):
         value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    for flag, name in (("series_normalize", "normalize"), ("series_unequal", "unequal"), ("series_length", "length")):
+        value = getattr(args, flag, None)
         if value is not None:
             options[name] = value
     return options
@@ -83,12 +109,23 @@ def scored_split(out_dir):
     if not os.path.isfile(path):
         return "test"
     with open(path) as f:
-        stand_in = json.load(f).get("test_split")
+        record = json.load(f)
+    stand_in = record.get("test_split")
     if not stand_in:
         return "test"
     if "validation" in stand_in:
         return "validation (held back; the data has no test split)"
-    return "training-image (the data has no validation or test split)"
+    from kerasdil.data.checks import example_noun
+
+    return (f"training-{example_noun(record.get('input_shape') or (), plural=False)} "
+            "(the data has no validation or test split)")
+
+
+def examples_of(model):
+    """What the model's examples are called in a summary line: "series" or "images"."""
+    from kerasdil.data.checks import example_noun
+
+    return example_noun(tuple(model.input_shape)[1:])
 
 
 def progress_verbosity(quiet):

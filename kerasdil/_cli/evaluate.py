@@ -10,8 +10,9 @@ def add_arguments(p):
                    help=DATA_HELP + "; your own data is evaluated whole, or its test/ folder (default: the data the "
                         "run folder's model was trained on, its test split; else MNIST's search order)")
     p.add_argument("--out", default=None, help="folder for eval_metrics.json and eval_* plots (default: next to the model, or runs/eval-<name>)")
-    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="images per prediction batch (default 256)")
-    p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
+    p.add_argument("--batch-size", type=int, default=256, metavar="N",
+                   help="images or series per prediction batch (default 256)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images or series only")
     add_data_arguments(p, sizes=False)  # the model fixes the image size and channels
     g = p.add_argument_group("corruption benchmark (classifiers)")
     g.add_argument("--corruptions", default=None, metavar="NAMES",
@@ -68,8 +69,12 @@ def _user_test_data(args, model, task, info=None):
               + (f" ({split.split(' (', 1)[1]}" if " (" in split else ""))
     elif not is_user_data(data):
         if options:
-            raise ValueError(f"--{sorted(options)[0].replace('_', '-')} applies to your own data (an image folder, "
-                             "tfds:NAME), not to MNIST sources.")
+            from kerasdil.data.sources import SERIES_OPTIONS
+
+            first = sorted(options)[0]
+            flag = SERIES_OPTIONS.get(first, f"--{first.replace('_', '-')}")
+            raise ValueError(f"{flag} applies to your own data (an image folder, tfds:NAME, time series), "
+                             "not to MNIST sources.")
         return None
     else:
         options.setdefault("validation_split", 0.0)  # a folder given to evaluate is evaluated whole
@@ -81,9 +86,12 @@ def _user_test_data(args, model, task, info=None):
     names = model_class_names(args.model, info and info.name)
     if names is not None and task.name == "classification":
         options["class_names"] = names  # the folder's classes are matched to the model's by name
-    # Images are brought to the model's size and channels; a series (steps, channels) comes at its own.
-    size = dict(image_size=shape[:2], channels=shape[2]) if len(shape) == 3 else {}
-    spec = load_data(data, task=task.name, **size, **options)
+    # Images are brought to the model's size and channels; series (steps, channels) to its steps.
+    series = len(shape) == 2
+    size = dict(image_size=shape[:2], channels=shape[2]) if not series else {}
+    if series:
+        options.setdefault("length", int(shape[0]))
+    spec = load_data(data, task=task.name, series=series, **size, **options)
     check_class_names_agree(spec, names, f"model {args.model}")
     classes = model.outputs[0].shape[-1]
     if classes is not None and classes != spec.num_classes:
@@ -95,9 +103,10 @@ def _user_test_data(args, model, task, info=None):
         print(f"the model records no class names: the data's classes ({', '.join(spec.class_names)}) are taken as "
               f"its classes 0..{spec.num_classes - 1} in that order")
     test = spec.dataset("test", batch_size=args.batch_size, shuffle=False, limit=args.limit)
-    from kerasdil.data.checks import describe_limit
+    from kerasdil.data.checks import describe_limit, example_noun
 
-    return test, spec.description + describe_limit({"test": spec.sizes().get("test")}, args.limit), spec.class_names
+    return test, (spec.description + describe_limit({"test": spec.sizes().get("test")}, args.limit,
+                                                    noun=example_noun(spec.input_shape))), spec.class_names
 
 
 def _corruption_args(args):

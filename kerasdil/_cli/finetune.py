@@ -31,6 +31,8 @@ def add_arguments(p):
 def run(args):
     import os
 
+    from kerasdil._cli._data import examples_of
+
     from kerasdil.finetune import finetune
 
     from kerasdil.data.checks import check_limit
@@ -55,7 +57,7 @@ def run(args):
         score = f"accuracy {m['accuracy']:.4f}"
     done = ("fine-tuned" if m.get("verdict", "fine-tuned") == "fine-tuned"
             else "fine-tuning did not help (see above)")
-    print(f"{args.model} {done} from {args.source or 'its default source'}: {scored_split(out)} {score} on {m.get('samples')} images; "
+    print(f"{args.model} {done} from {args.source or 'its default source'}: {scored_split(out)} {score} on {m.get('samples')} {examples_of(result.model)}; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, transfer.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

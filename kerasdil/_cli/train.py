@@ -61,6 +61,8 @@ def add_arguments(p):
 def run(args):
     import os
 
+    from kerasdil._cli._data import examples_of
+
     from kerasdil._cli._scenes import scene_settings
     from kerasdil.train import train
 
@@ -81,7 +83,7 @@ def run(args):
     )
     m = result.metrics
     score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"mIoU {m.get('miou', float('nan')):.4f}"
-    print(f"{args.model}: {scored_split(out)} {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} images; "
+    print(f"{args.model}: {scored_split(out)} {score}, loss {m.get('loss', float('nan')):.4f} on {m.get('samples')} {examples_of(result.model)}; "
           f"{m['epochs']} epochs, {m['seconds_per_epoch_median']:.1f} s/epoch (median)")
     print(f"artifacts in {out}: model.keras, metrics.json, history.json, curves.png"
           + (", data.json" if os.path.exists(os.path.join(out, "data.json")) else ""))

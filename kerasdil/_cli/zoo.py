@@ -79,7 +79,8 @@ def run(args):
     else:
         rf, stride = counts["receptive_field"], counts["stride"]
         print(f"  params          {counts['params']:,} ({counts['trainable_params']:,} trainable)")
-        print(f"  MACs/image      {counts['macs']:,}")
+        unit = "MACs/" + ("series" if len(info.input_shape) == 2 else "image")
+        print(f"  {unit:<16}{counts['macs']:,}")
         print(f"  receptive field {rf[0]} x {rf[1]}, stride {stride[0]} x {stride[1]}, "
               f"{'gridding-free' if not counts['holes'] else str(counts['holes']) + ' holes'}")
     for k, v in info.default_config.items():

@@ -86,7 +86,7 @@ def check_limit(limit, flag="limit"):
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-        raise ValueError(f"{flag} must be an integer >= 1 (the number of images to use); got {limit!r}.")
+        raise ValueError(f"{flag} must be an integer >= 1 (the number of images or series to use); got {limit!r}.")
     return int(limit)
 
 
@@ -226,7 +226,7 @@ def check_model_memory(model, batch_size, *, training, available=None, batch_fla
     shape = "x".join(str(d) for d in tuple(model.input_shape)[1:])
     raise ValueError(
         f"{'training' if training else 'running'} {model.name!r} on {shape} inputs in batches of {batch_size} needs "
-        f"about {format_bytes(need)} ({format_bytes(per_example)} per image), more than the "
+        f"about {format_bytes(need)} ({format_bytes(per_example)} per {example_noun(tuple(model.input_shape)[1:], False)}), more than the "
         f"{format_bytes(available)} of memory available; use {advice}."
     )
 
@@ -377,12 +377,26 @@ def check_class_names_agree(spec, model_names, what="the model"):
         )
 
 
-def describe_limit(sizes, limit, flag="--limit"):
+def example_noun(input_shape, plural=True):
+    """What one example of a model input ``input_shape`` (without the batch) is called: series for
+    ``(steps, channels)``, images otherwise.
+
+    Example:
+        >>> example_noun((150, 1)), example_noun((28, 28, 1), plural=False)
+        ('series', 'image')
+    """
+    if len(tuple(input_shape)) == 2:
+        return "series"
+    return "images" if plural else "image"
+
+
+def describe_limit(sizes, limit, flag="--limit", noun="images"):
     """What ``limit`` keeps of each split, for the data line ("" without a limit).
 
     Args:
         sizes: ``{split: number of examples}`` before the limit (None where unknown).
         limit: the limit, or None.
+        noun: what the examples are ("images", "series").
 
     Example:
         >>> describe_limit({"train": 2000, "validation": 200, "test": 500}, 50)
@@ -392,4 +406,4 @@ def describe_limit(sizes, limit, flag="--limit"):
         return ""
     kept = [f"{min(limit, n):,} of {n:,} {split}" if n is not None else f"at most {limit:,} {split}"
             for split, n in sizes.items() if split in ("train", "test")]
-    return f"; {flag} {limit} keeps {' and '.join(kept)} images" if kept else ""
+    return f"; {flag} {limit} keeps {' and '.join(kept)} {noun}" if kept else ""

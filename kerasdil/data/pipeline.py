@@ -74,6 +74,13 @@ class DataPlan:
         return self.spec.class_names if self.spec is not None else None
 
     @property
+    def noun(self):
+        """What the examples are called in messages: "series" for time series, else "images"."""
+        from kerasdil.data.checks import example_noun
+
+        return example_noun(self.spec.input_shape) if self.spec is not None else "images"
+
+    @property
     def num_train(self):
         """Training examples of the user's data (None for MNIST: the recipe's epochs apply)."""
         return self.spec.sizes().get("train") if self.spec is not None else None
@@ -100,6 +107,13 @@ class DataPlan:
                     "model_kwargs, or bring the data to it (image_size, channels)."
                 )
             kwargs[key] = tuple(value) if key == "input_shape" else value
+        if self.spec.record.get("validity_channel"):  # padded series: the model reads the mask, not the padding
+            import inspect
+
+            if "validity_channel" not in inspect.signature(info.builder).parameters:
+                raise ValueError(f"{info.name} does not mask padded series; bring them to one length with "
+                                 "unequal='resample' (--series-unequal resample).")
+            kwargs["validity_channel"] = True
         return kwargs
 
     def augment(self, task_name, augment):
@@ -147,7 +161,7 @@ class DataPlan:
         return Pipelines(spec.dataset("train", batch_size=batch_size, augment=augment, limit=limit, seed=seed),
                          spec.dataset("validation", batch_size=batch_size, shuffle=False),
                          spec.dataset("test", batch_size=batch_size, shuffle=False, limit=limit),
-                         spec.description + describe_limit(spec.sizes(), limit))
+                         spec.description + describe_limit(spec.sizes(), limit, noun=self.noun))
 
 
 def resolve_data(data, *, info, model_kwargs=None, data_options=None, seed=0, task=None):
@@ -157,7 +171,9 @@ def resolve_data(data, *, info, model_kwargs=None, data_options=None, seed=0, ta
         data: MNIST as ``kerasdil.data`` takes it ("sample", an .npz file, a folder holding
             mnist.npz, None), or the user's data as ``kerasdil.data.sources.load_data``
             takes it (folders, "tfds:NAME[:CONFIG]", arrays, a ``tf.data.Dataset``, a ``DataSpec``).
-        info: the zoo ``ModelInfo`` of the model the data is for.
+        info: the zoo ``ModelInfo`` of the model the data is for; for a series entry
+            (``family="series"``) arrays and datasets are read as time series
+            (``kerasdil.data.series.load_series``).
         model_kwargs: builder arguments; an ``input_shape`` sets the image size and channels
             the user's data is brought to, unless ``data_options`` name them.
         data_options: ``load_data``'s options for the user's data.
@@ -181,8 +197,9 @@ def resolve_data(data, *, info, model_kwargs=None, data_options=None, seed=0, ta
         return DataPlan(data)
     options = dict(data_options or {})
     shape = (model_kwargs or {}).get("input_shape")
-    if shape is not None and len(shape) == 3:
+    series = info.family == "series"  # arrays and datasets for a series model are series, not images
+    if shape is not None and len(shape) == 3 and not series:
         options.setdefault("image_size", tuple(shape[:2]))
         options.setdefault("channels", shape[2])
     options.setdefault("seed", seed)
-    return DataPlan(data, load_data(data, task=task or info.task, **options), data_options)
+    return DataPlan(data, load_data(data, task=task or info.task, series=series, **options), data_options)

@@ -25,7 +25,9 @@ Sources:
 the training split's mean and deviation (``"dataset"``: the levels of the channels
 carry information, e.g. sensor axes or spectral coefficients); or ``"none"``. Series of unequal length are never cut: ``unequal="resample"`` (default)
 interpolates each one linearly to the longest training length, ``"pad"`` appends
-zeros; ``data.json`` records which, and the lengths found.
+zeros and a last, validity channel (1 on the series' steps, 0 on the padding) that a model
+built with ``validity_channel=True`` (``series_dsdc``) masks the padding with; ``data.json``
+records which, and the lengths found.
 
 Example:
     >>> from kerasdil.data.series import load_series
@@ -212,7 +214,7 @@ def _in_memory(source):
     for split, value in given.items():
         what = f"data[{split!r}]"
         if isinstance(value, tf.data.Dataset):
-            if value.element_spec[0].shape.rank == 3:
+            if value.element_spec[1].shape.rank == 1:  # batched: one label per series of the batch
                 value = value.unbatch()
             pairs = [(np.asarray(a), np.asarray(b)) for a, b in value.as_numpy_iterator()]
             value = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
@@ -226,14 +228,18 @@ def _in_memory(source):
 # ----------------------------------------------------------------------------- preparation
 
 
-def _to_length(series, length, unequal):
+def _to_length(series, length, unequal, validity=False):
+    """``series`` (steps, channels) brought to ``length`` steps; with ``validity`` a last channel
+    added that is 1 on the series' steps and 0 on the padding."""
     steps = len(series)
-    if steps == length:
-        return series
-    if unequal == "pad" and steps < length:
-        return np.concatenate([series, np.zeros((length - steps, series.shape[1]))])
-    grid = np.linspace(0, steps - 1, length)
-    return np.stack([np.interp(grid, np.arange(steps), series[:, c]) for c in range(series.shape[1])], axis=1)
+    if steps != length and unequal == "pad" and steps < length:
+        series = np.concatenate([series, np.zeros((length - steps, series.shape[1]))])
+    elif steps != length:
+        grid = np.linspace(0, steps - 1, length)
+        series = np.stack([np.interp(grid, np.arange(steps), series[:, c]) for c in range(series.shape[1])], axis=1)
+    if validity:
+        series = np.concatenate([series, (np.arange(length) < steps).astype(series.dtype)[:, None]], axis=1)
+    return series
 
 
 def _normalize(series, normalize):
@@ -256,7 +262,7 @@ def _labels(parts, class_names):
 
 
 def _prepare(parts, names, normalize, unequal, length, record):
-    lengths = sorted({len(s) for s, _ in ((s, 0) for series, _ in parts.values() for s in series)})
+    lengths = sorted({len(s) for series, _ in parts.values() for s in series})
     channels = {s.shape[1] for series, _ in parts.values() for s in series}
     if len(channels) != 1:
         raise ValueError(f"the series have different channel counts {sorted(channels)}; every series needs the same.")
@@ -271,18 +277,21 @@ def _prepare(parts, names, normalize, unequal, length, record):
         record["notes"].append(f"series of {lengths[0]}..{lengths[-1]} steps {how} {target} steps")
     if normalize == "auto":
         normalize = "series" if channels == {1} else "dataset"
+    shift, scale = 0.0, 1.0
+    if normalize == "dataset":  # the training split's statistics, per channel (steps of every series)
+        flat = np.nan_to_num(np.concatenate([s for s in parts["train"][0]]), nan=0.0)
+        shift, scale = flat.mean(axis=0), flat.std(axis=0)
+        scale = np.where(scale > 1e-8, scale, 1.0)
+        record["normalization_statistics"] = {"mean": shift.tolist(), "std": scale.tolist()}
     index = {n: i for i, n in enumerate(names)}
     out = {}
     for split, (series, labels) in parts.items():
-        x = np.stack([_to_length(_normalize(s, normalize), target, unequal) for s in series]).astype(np.float32)
+        # Normalised before they are brought to the length, so padding stays zero.
+        x = np.stack([_to_length((_normalize(s, normalize) - shift) / scale, target, unequal, unequal == "pad")
+                      for s in series]).astype(np.float32)
         out[split] = (x, np.array([index[str(v)] for v in labels], np.int32))
-    if normalize == "dataset":  # the training split's statistics, per channel (steps of every series)
-        flat = np.concatenate([s for s in parts["train"][0]])
-        mean, std = flat.mean(axis=0), flat.std(axis=0)
-        std = np.where(std > 1e-8, std, 1.0)
-        out = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in out.items()}
-        record["normalization_statistics"] = {"mean": mean.tolist(), "std": std.tolist()}
-    record.update(lengths=[lengths[0], lengths[-1]], length=target, unequal=unequal, normalize=normalize)
+    record.update(lengths=[lengths[0], lengths[-1]], length=target, unequal=unequal, normalize=normalize,
+                  validity_channel=unequal == "pad")
     return out
 
 
@@ -362,26 +371,33 @@ class SeriesSpec(_Found):
         dataset = dataset.batch(int(batch_size))
         if augment:
             settings = {**SERIES_AUGMENTATION, **(augment if isinstance(augment, dict) else {})}
-            dataset = dataset.map(_augmenter(self.input_shape[0], settings, seed))
+            dataset = dataset.map(_augmenter(self.input_shape[0], settings, seed,
+                                             bool(self.record.get("validity_channel"))))
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _augmenter(length, settings, seed):
+def _augmenter(length, settings, seed, validity=False):
+    """The augmentation map; with a ``validity`` channel (the last) only the series channels are scaled
+    and jittered, the padding stays zero and the stretched window's validity is rounded back to 0 / 1."""
     import tensorflow as tf
 
     generator = tf.random.Generator.from_seed(int(seed))
 
     def augment(x, y):
         batch = tf.shape(x)[0]
+        valid = x[..., -1:] if validity else tf.ones_like(x[..., :1])
+        x = x[..., :-1] if validity else x
         x = x * generator.normal((batch, 1, 1), 1.0, settings["scale"])
-        x = x + generator.normal(tf.shape(x), 0.0, settings["jitter"])
+        x = (x + generator.normal(tf.shape(x), 0.0, settings["jitter"])) * valid
         if settings["crop"] < 1:
             ratio = generator.uniform((), settings["crop"], 1.0)
             width = tf.maximum(2, tf.cast(tf.round(ratio * length), tf.int32))
             start = generator.uniform((), 0, length - width + 1, dtype=tf.int32)
-            window = x[:, start:start + width]
-            x = tf.image.resize(window[:, :, None, :], (length, 1))[:, :, 0, :]
-        return x, y
+            window = tf.concat([x, valid], axis=-1)[:, start:start + width]
+            both = tf.image.resize(window[:, :, None, :], (length, 1))[:, :, 0, :]
+            valid = tf.round(both[..., -1:])
+            x = both[..., :-1] * valid
+        return (tf.concat([x, valid], axis=-1) if validity else x), y
 
     return augment
 
@@ -397,7 +413,8 @@ def load_series(source, *, task=None, normalize="auto", unequal="resample", leng
         normalize: "auto" (default: "series" for one channel, "dataset" for several),
             "series" (z-normalise each series per channel), "dataset" (each channel with
             the training split's statistics) or "none".
-        unequal: "resample" (default) or "pad": how series of another length reach ``length``.
+        unequal: "resample" (default) or "pad": how series of another length reach ``length``;
+            "pad" adds the validity channel (``input_shape`` counts it; ``record["validity_channel"]``).
         length: steps every series is brought to; default the longest training series.
         validation_split: share of the training series held out (per class, seeded)
             when the source has no validation split.
@@ -425,6 +442,8 @@ def load_series(source, *, task=None, normalize="auto", unequal="resample", leng
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
             or not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be a fraction in [0, 1) such as 0.2; got {validation_split!r}.")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 2):
+        raise ValueError(f"length must be a whole number of steps >= 2 such as 150; got {length!r}.")
     kind, label, parts = _read(source)
     names = _labels(parts, class_names)
     if num_classes is not None and num_classes != len(names):
@@ -462,15 +481,17 @@ def _read(source):
 
 
 def _spec(kind, label, names, arrays, record, validation_split, seed):
-    length, channels = arrays["train"][0].shape[1:]
+    length, width = arrays["train"][0].shape[1:]
+    channels = width - int(record["validity_channel"])
     sizes = {s: len(x) for s, (x, _) in arrays.items()}
     counts = " / ".join(f"{sizes[s]} {s}" for s in ("train", "validation", "test") if s in sizes)
-    description = (f"data: {label} (classification, {len(names)} classes, {counts}; {length} steps x {channels} "
-                   f"channels, normalize={record['normalize']})" + "".join(f"; {n}" for n in record["notes"]))
+    validity = " + a validity channel (1 on the series, 0 on the padding)" if record["validity_channel"] else ""
+    description = (f"data: {label} (classification, {len(names)} classes, {counts} series; {length} steps x {channels} "
+                   f"channels{validity}, normalize={record['normalize']})" + "".join(f"; {n}" for n in record["notes"]))
     record.update(source=label, kind=kind, task="classification", num_classes=len(names), class_names=names,
-                  input_shape=[int(length), int(channels)], channels=int(channels),
+                  input_shape=[int(length), int(width)], channels=int(channels),
                   validation_split=validation_split, seed=seed, splits=sizes, skipped=[])
-    return SeriesSpec("classification", len(names), names, (int(length), int(channels)), description, record,
+    return SeriesSpec("classification", len(names), names, (int(length), int(width)), description, record,
                       arrays)
 
 

@@ -89,6 +89,20 @@ def _series_source(source):
     return is_series_source(source)
 
 
+#: ``load_data``'s options for one kind of data, and the command-line flags that give them.
+IMAGE_OPTIONS = {"image_size": "--image-size", "resize": "--resize", "channels": "--channels",
+                 "ignore_index": "--ignore-index"}
+SERIES_OPTIONS = {"normalize": "--series-normalize", "unequal": "--series-unequal", "length": "--series-length"}
+
+
+def _refuse_options(given, options, applies_to, data_is):
+    """One sentence for an option of the other kind of data (``given``: name -> value, None when not given)."""
+    wrong = [name for name in options if given.get(name) is not None]
+    if wrong:
+        raise ValueError(f"{wrong[0]} ({options[wrong[0]]}) applies to {applies_to}, and this data is {data_is}; "
+                         "leave it out.")
+
+
 def _as_size(image_size):
     if image_size is None:
         return None
@@ -124,7 +138,7 @@ def load_data(
     *,
     task=None,
     image_size=None,
-    resize="pad",
+    resize=None,
     channels=None,
     validation_split=DEFAULT_VALIDATION_SPLIT,
     seed=0,
@@ -132,6 +146,10 @@ def load_data(
     num_classes=None,
     class_names=None,
     ignore_index=None,
+    series=False,
+    normalize=None,
+    unequal=None,
+    length=None,
 ):
     """Resolve the user's data into a :class:`DataSpec` (see the module docstring for the sources).
 
@@ -142,7 +160,7 @@ def load_data(
         task: "classification" or "segmentation"; default: what the data holds. A folder
             of the other kind is refused with a sentence that says so.
         image_size: (height, width) of the model input; default the data's (most common) size.
-        resize: "pad", "crop" or "stretch": how images of another size are brought to it.
+        resize: "pad" (default), "crop" or "stretch": how images of another size are brought to it.
         channels: 1 or 3; default 1 when every image is grayscale, else 3.
         validation_split: share of the training examples held out for validation when the
             data has no validation split (per class, seeded by ``seed``).
@@ -156,9 +174,15 @@ def load_data(
         ignore_index: segmentation: the mask value (0..255) left out of training and scoring
             (pixels labelled -1 in the pipeline); a ``classes.txt`` line ``ignore: 255`` says
             the same. Masks holding only 0 and 255 are read as binary (255 is class 1).
+        series: read in-memory data (arrays, a ``tf.data.Dataset``, a dict of splits) as time
+            series (:func:`kerasdil.data.series.load_series`), as a series model needs; series
+            sources (``aeon:NAME``, ``.ts``, a series ``.npz`` or ``.csv`` folder) always are.
+        normalize, unequal, length: time series only, ``load_series``'s options (default
+            "auto", "resample", the longest training series); refused for images, as the
+            image options are for series.
 
     Returns:
-        :class:`DataSpec`.
+        :class:`DataSpec` (a :class:`kerasdil.data.series.SeriesSpec` for time series).
 
     Raises:
         FileNotFoundError: a folder that does not exist.
@@ -170,11 +194,17 @@ def load_data(
         >>> spec = load_data("scenes/", task="segmentation", image_size=(64, 80))
         >>> train = spec.dataset("train", batch_size=16)
     """
-    if _series_source(source):  # time series: kerasdil.data.series
+    given = {"image_size": image_size, "resize": resize, "channels": channels, "ignore_index": ignore_index,
+             "normalize": normalize, "unequal": unequal, "length": length}
+    if series or _series_source(source):  # time series: kerasdil.data.series
         from .series import load_series
 
+        _refuse_options(given, IMAGE_OPTIONS, "images", "time series")
         return load_series(source, task=task, validation_split=validation_split, seed=seed, num_classes=num_classes,
-                           class_names=class_names)
+                           class_names=class_names, normalize=normalize or "auto", unequal=unequal or "resample",
+                           length=length)
+    _refuse_options(given, SERIES_OPTIONS, "time series", "images")
+    resize = "pad" if resize is None else resize
     if isinstance(source, DataSpec):
         if task is not None and source.task != task:
             raise ValueError(f"the data holds {source.task} examples, but a {task} model needs {task} data.")

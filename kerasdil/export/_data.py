@@ -155,9 +155,13 @@ def _user(data, task, input_shape, options, num_representative, max_samples, see
     from kerasdil.data.sources import load_data
 
     options = {k: v for k, v in dict(options or {}).items() if k not in ("image_size", "channels")}
-    # Images are brought to the model's size and channels; a series (steps, channels) comes at its own.
-    size = dict(image_size=tuple(input_shape[:2]), channels=input_shape[2]) if len(input_shape) == 3 else {}
-    spec = load_data(data, task=task if task in ("classification", "segmentation") else None, **size, **options)
+    # Images are brought to the model's size and channels; series (steps, channels) to its steps.
+    series = len(input_shape) == 2
+    size = dict(image_size=tuple(input_shape[:2]), channels=input_shape[2]) if not series else {}
+    if series:
+        options.setdefault("length", int(input_shape[0]))
+    spec = load_data(data, task=task if task in ("classification", "segmentation") else None, series=series, **size,
+                     **options)
     if num_classes is not None and spec.num_classes != num_classes:
         # A proof on other classes would score labels the model cannot predict (a 3-class model "passing" at 20%).
         raise ValueError(

@@ -18,6 +18,7 @@ from keras import layers, ops
 
 from kerasdil.layers import _validate as V
 from kerasdil.layers.conv import block_config
+from kerasdil.layers.mask1d import validity_at
 from kerasdil.layers.stack import BlockSequence
 
 PADDINGS_1D = ("same", "valid", "causal")
@@ -221,7 +222,9 @@ class SeparableDilatedConv1D(_Conv1DBlock):
 
     def build(self, input_shape):
         self._check_input(input_shape)
-        self.conv.build(input_shape)
+        b, steps, channels = input_shape
+        # 'causal' runs the conv 'valid' on the series with its past padded: built for that length.
+        self.conv.build((b, None if steps is None else steps + self._causal_pad, channels))
         if self.bn is not None:
             self.bn.build(self.compute_output_shape(input_shape))
         self._add_residual = (
@@ -294,6 +297,19 @@ class DilationStack1D(BlockSequence, layers.Layer):
             )
             for i, (rate, f) in enumerate(zip(schedule, per_block))
         ]
+
+    def call(self, inputs, training=None, step_mask=None):
+        """Run the blocks; with ``step_mask`` (``(batch, steps, 1)``, 1 on the series, 0 on padding, see
+        ``kerasdil.layers.mask1d``) every block's output is zeroed on the padded steps, so no block reads
+        padding as signal: with 'same' or 'causal' padding the outputs on the valid steps are those of the
+        unpadded series."""
+        if step_mask is None:
+            return super().call(inputs, training=training)
+        x = inputs
+        for block in self.blocks:
+            x = block(x, training=training)
+            x = x * validity_at(step_mask, x)
+        return x
 
     def get_config(self):
         return {**super().get_config(), **self.stack_config(), "padding": self.padding}

@@ -5,6 +5,7 @@ from keras import layers
 
 from kerasdil.layers import DilatedConv1DBN, DilationStack1D
 from kerasdil.layers import _validate as V
+from kerasdil.layers.mask1d import MaskedGlobalPooling1D, MaskSteps, SplitValidityChannel
 from kerasdil.receptive import schedule_for_length
 from kerasdil.zoo.model import ZooModel
 from kerasdil.zoo.series_dsdc.record import (
@@ -42,6 +43,7 @@ def series_dsdc(
     include_top=True,
     weights=None,
     classifier_activation="softmax",
+    validity_channel=False,
     name="series_dsdc",
 ):
     """A time-series classifier of residual 1D DSDC blocks.
@@ -63,6 +65,12 @@ def series_dsdc(
         include_top: the pooling and dense head; False returns the (steps, width) features.
         weights: None, or a path to weights (.npz, .weights.h5, .keras).
         classifier_activation: "softmax" or None for logits.
+        validity_channel: the input's last channel marks the valid steps (1) and the padding (0)
+            of series padded at the end (``load_series(..., unequal="pad")``; ``input_shape``
+            counts it): the model zeroes the padding, zeroes the features of padded steps after
+            the stem and every block, and pools over the valid steps only
+            (``kerasdil.layers.mask1d``). With 'causal' padding, or 'same' padding and a stem of
+            stride 1 (up to 512 steps), a series gets the same prediction at any padded length.
         name: model name.
 
     Returns:
@@ -79,19 +87,27 @@ def series_dsdc(
     steps, channels = (V.positive_int(name, "input_shape", int(v)) for v in input_shape)
     V.positive_int(name, "num_classes", num_classes)
     V.positive_int(name, "width", width)
+    if not isinstance(validity_channel, bool) or (validity_channel and channels < 2):
+        raise ValueError(f"{name}: `validity_channel` must be True or False, and True needs input_shape's channels "
+                         f"to count it (at least 2); got {validity_channel!r} with {channels} channels.")
     if dilation_schedule is None:
         dilation_schedule = default_schedule(steps, kernel_size)
     inputs = keras.Input(shape=(steps, channels), name="series")
+    series, valid = SplitValidityChannel(name="validity")(inputs) if validity_channel else (inputs, None)
     x = DilatedConv1DBN(width, STEM_KERNEL, strides=stem_stride(steps), padding="causal" if padding == "causal" else "same",
-                        name="stem")(inputs)
-    x = DilationStack1D(dilation_schedule, width, kernel_size=kernel_size, padding=padding, name="stage1")(x)
+                        name="stem")(series)
+    if validity_channel:
+        x = MaskSteps(name="stem_mask")([x, valid])
+    stack = DilationStack1D(dilation_schedule, width, kernel_size=kernel_size, padding=padding, name="stage1")
+    x = stack(x, step_mask=valid) if validity_channel else stack(x)
     if include_top:
-        x = layers.GlobalAveragePooling1D(name="gap")(x)
+        x = (MaskedGlobalPooling1D(name="gap")([x, valid]) if validity_channel
+             else layers.GlobalAveragePooling1D(name="gap")(x))
         if dropout:
             x = layers.Dropout(dropout, name="dropout")(x)
         x = layers.Dense(num_classes, activation=classifier_activation, name="classifier")(x)
     model = ZooModel(inputs, x, name=name)
     config = dict(input_shape=[steps, channels], num_classes=num_classes,
                   dilation_schedule=list(model.get_layer("stage1").dilation_schedule), width=width,
-                  kernel_size=kernel_size, padding=padding)
+                  kernel_size=kernel_size, padding=padding, **({"validity_channel": True} if validity_channel else {}))
     return load_weights(model, weights, model_name="series_dsdc", config=config, allow_extra=not include_top)
