@@ -202,6 +202,8 @@ def test_cli_series_flags_reach_the_data_and_data_json_and_the_lines_say_series(
     assert record["input_shape"] == [32, 2] and "images" not in out and "series" in out
     assert main(["evaluate", os.path.join(run, "model.keras")]) == 0  # the run's options, read back
     assert "images" not in capsys.readouterr().out
+    assert main(["evaluate", os.path.join(run, "model.keras"), "--data", path, "--out", str(tmp_path / "ev")]) == 0
+    assert "validity channel" in capsys.readouterr().out  # padded for the masking model without being told
 
 
 def test_cli_series_flags_are_refused_for_image_data(tmp_path, capsys):

@@ -91,6 +91,10 @@ def _user_test_data(args, model, task, info=None):
     size = dict(image_size=shape[:2], channels=shape[2]) if not series else {}
     if series:
         options.setdefault("length", int(shape[0]))
+        from kerasdil.layers.mask1d import SplitValidityChannel
+
+        if any(isinstance(layer, SplitValidityChannel) for layer in model.layers):  # it masks padded series
+            options.setdefault("unequal", "pad")
     spec = load_data(data, task=task.name, series=series, **size, **options)
     check_class_names_agree(spec, names, f"model {args.model}")
     classes = model.outputs[0].shape[-1]
