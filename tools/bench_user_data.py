@@ -16,6 +16,7 @@ reuses finished runs.
 Usage:
     python tools/make_example_folders.py --out path/to/folders --mnist path/to/mnist.npz
     python tools/bench_user_data.py --folders path/to/folders --out path/to/bench
+    python tools/bench_user_data.py --folders path/to/folders --out path/to/bench/s1 --seed 1 --runs train finetune
 """
 
 import argparse
