@@ -257,9 +257,10 @@ def finetune(
             ``augment`` is the task's (for segmentation: new scenes every epoch).
         data, limit, seed, data_options: as ``kerasdil.train.train``. With the user's own
             data (an image folder, "tfds:NAME", arrays) the model is built for the data's
-            input shape and classes: the head starts afresh when its class count differs or
+            input shape and classes: the head starts afresh when its class count differs, when
             the source is known to have been trained on other class names (a run folder's
-            ``data.json``), and a grayscale
+            ``data.json``), and for a classifier unless the source is known to have been
+            trained on the same class names in the same order (:func:`_fresh_head`); a grayscale
             source's layers that read the image (the first conv, a decoder's image skip)
             are adapted to RGB input (the kernel replicated over the 3 channels, divided by 3). When ``source`` is a shipped tag of
             ``name`` itself (``finetune("mnist_dsdc", "mnist_dsdc:mnist", ...)``), the
@@ -321,7 +322,7 @@ def finetune(
         run["compare_scratch"] = True  # only when on, so runs made without it still resume
     run = json.loads(json.dumps(run, default=str))
     step = _TransferStep(name, source, _source_architecture(name, info, source, model_kwargs),
-                         fresh_head=_other_classes(_source_class_names(source), data_plan.class_names),
+                         fresh_head=_fresh_head(task, _source_class_names(source), data_plan.class_names),
                          log=log)
     if info.family == "series" and "dilation_schedule" in step.build_kwargs and "dilation_schedule" not in model_kwargs:
         log(f"built with the source's blocks (dilation schedule {step.build_kwargs['dilation_schedule']}, width "
@@ -481,9 +482,22 @@ def _source_class_names(source):
         return None
 
 
-def _other_classes(source_names, data_names):
-    """True when the source is known to have been trained on other classes than the data's (by name)."""
-    return source_names is not None and data_names is not None and list(source_names) != list(data_names)
+def _fresh_head(task, source_names, data_names):
+    """True when the source's output head must not be kept for the data's classes.
+
+    A classifier keeps it only when the source is known to have been trained on the data's
+    class names in the same order (a run folder's ``data.json``): a folder's classes are in
+    the alphabetical order of their names, which says nothing about which output of the
+    source meant which class (MNIST's ten outputs kept for the folders "eight", "five", ...,
+    "zero" start nine of the ten classes on another digit's weights, which the head phase
+    does not unlearn). A segmenter keeps it unless known to differ: its classes are the
+    mask ids the user numbered. MNIST itself (no class names) keeps the head.
+    """
+    if data_names is None:
+        return False
+    if source_names is not None:
+        return list(source_names) != list(data_names)
+    return task.name == "classification"
 
 
 def frozen_layers(model, report):

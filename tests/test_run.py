@@ -311,3 +311,23 @@ def test_finetune_from_a_run_onto_other_class_names_trains_a_new_head(tmp_path):
     assert history[0]["phase"] == "head" and history[0]["loss"] > 0
     # On the user's data the all-layers phase runs at the data recipe's floor, not MNIST's 1e-4.
     assert _strict_json(tmp_path / "ft" / "run.json")["finetune_learning_rate"] == 1e-3
+    # The same class names in the same order: the source's head is kept.
+    same = finetune("mnist_dsdc", os.path.join(source.out_dir, "model.keras"), out_dir=str(tmp_path / "same"),
+                    data=first, epochs=2, head_epochs=1, model_kwargs={"width": 4}, verbose=0, log=logs.append)
+    assert same.metrics["new_head"] == [] and "classifier" in same.metrics["transferred_layers"]
+
+
+def test_finetune_from_a_zoo_tag_onto_a_folder_of_as_many_classes_trains_a_new_head(tmp_path):
+    """MNIST's ten outputs say nothing about which of a folder's ten (alphabetical) classes is which."""
+    from kerasdil.finetune import finetune
+
+    from _image_folders import _write, mnist_digits
+
+    names = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    data = str(tmp_path / "digits")
+    for i, (image, label) in enumerate(zip(*mnist_digits(2, classes=10))):
+        _write(os.path.join(data, names[label], f"{i:03d}.png"), image)
+    result = finetune("mnist_dsdc", "mnist_dsdc:mnist", out_dir=str(tmp_path / "ft"), data=data, epochs=2,
+                      head_epochs=1, batch_size=8, **QUIET)
+    assert result.metrics["new_head"] == ["classifier"] and "classifier" not in result.metrics["transferred_layers"]
+    assert result.metrics["transferred_layers"] == ["stem", "stage2"]

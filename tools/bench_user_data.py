@@ -16,6 +16,7 @@ reuses finished runs.
 Usage:
     python tools/make_example_folders.py --out path/to/folders --mnist path/to/mnist.npz
     python tools/bench_user_data.py --folders path/to/folders --out path/to/bench
+    python tools/bench_user_data.py --folders path/to/folders --out path/to/bench/s1 --seed 1 --runs train finetune
 """
 
 import argparse
@@ -51,8 +52,11 @@ def _default_epochs(out_dir):
         return json.load(f)["epochs"]
 
 
-def bench_folder(name, folder, out, seed=0, on_result=None, epochs=None):
-    """The four runs on one folder; returns ``{run: {"command", "score", "epochs", "seconds"}}``.
+RUNS = ("train", "finetune", "peer", "train_4x")
+
+
+def bench_folder(name, folder, out, seed=0, on_result=None, epochs=None, only_runs=RUNS):
+    """The four runs on one folder (or those of ``only_runs``); returns ``{run: {"command", "score", "epochs", "seconds"}}``.
 
     ``on_result(table)`` is called after each run with the rows so far (to save partial results).
     The 4x run comes last: it is the longest. ``epochs`` gives every run that many epochs
@@ -65,9 +69,9 @@ def bench_folder(name, folder, out, seed=0, on_result=None, epochs=None):
             "finetune": ["finetune", model, *common] + (["--from", source] if source else []),
             "peer": ["train", peer, *common]}
     table = {}
-    for run in ("train", "finetune", "peer", "train_4x"):
+    for run in (r for r in RUNS if r in only_runs):
         if run == "train_4x":
-            if table["train"]["score"] is None or epochs:
+            if "train" not in table or table["train"]["score"] is None or epochs:
                 continue
             runs[run] = ["train", model, *common, "--epochs", str(4 * _default_epochs(os.path.join(out, name, "train")))]
         metrics = _run(runs[run], os.path.join(out, name, run), log)
@@ -102,6 +106,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None,
                         help="a short budget: every run gets this many epochs (no 4x run) instead of the default recipe")
+    parser.add_argument("--runs", nargs="*", choices=RUNS, default=list(RUNS),
+                        help="which of the runs to make (default all; train_4x needs train)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     results = {}
@@ -115,7 +121,8 @@ def main(argv=None):
 
     for name in args.only:
         bench_folder(name, os.path.join(args.folders, name), args.out, args.seed,
-                     on_result=lambda table, name=name: save(table, name), epochs=args.epochs)
+                     on_result=lambda table, name=name: save(table, name), epochs=args.epochs,
+                     only_runs=args.runs)
     print(markdown(results))
     return 0
 
