@@ -47,7 +47,7 @@ def test_tcn_dilations_cover_the_series(bench):
 @pytest.mark.slow
 def test_one_set_one_seed_runs_every_model_and_resumes(bench, tmp_path, capsys):
     # The peers that need a long budget or keras-tcn (installed by hand, --no-deps) are left to the benchmark.
-    models = ["minirocket", "aeon_minirocket"]
+    models = ["minirocket", "minirocket_clip", "aeon_minirocket"]
     argv = ["--sets", "ItalyPowerDemand", "--seeds", "1", "--epochs", "2", "--models", ",".join(models),
             "--out", str(tmp_path)]
     bench.main(argv)
@@ -59,6 +59,8 @@ def test_one_set_one_seed_runs_every_model_and_resumes(bench, tmp_path, capsys):
     assert runs["ItalyPowerDemand/minirocket/0"]["accuracy"] > 0.8  # MiniRocket needs no training budget
     run = runs["ItalyPowerDemand/minirocket/0"]
     assert run["int8_batch1_ms"] > 0 and run["float32_forbidden_ops"] == [] and run["float32_dilated_convs"] > 0
+    clip = runs["ItalyPowerDemand/minirocket_clip/0"]  # the int8 form: int8 TFLite holds float32's accuracy
+    assert abs(clip["int8_accuracy"] - clip["float32_accuracy"]) <= 0.02
     table = (tmp_path / "bench_timeseries.md").read_text()
     assert "| ItalyPowerDemand | minirocket | 1 |" in table
     capsys.readouterr()

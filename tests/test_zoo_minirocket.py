@@ -67,5 +67,27 @@ def test_bad_arguments_are_one_clear_sentence():
     x, y = _two_classes(10)
     with pytest.raises(ValueError, match="head"):
         fit_minirocket(model, x, y, head="svm")
+    with pytest.raises(ValueError, match="std_floor"):
+        fit_minirocket(model, x, y, std_floor=2.0)
     with pytest.raises(ValueError, match=r"labels in \[0, 2\)|one label in \[0, 2\)"):
         fit_minirocket(model, x, y + 5)
+
+
+def test_std_floor_bounds_the_head_weights_of_near_constant_features():
+    x, y = _two_classes(40)
+    weights = {}
+    for floor in (0.0, 0.1):
+        model = minirocket(input_shape=(64, 1), num_classes=2, num_features=840, steepness=4000.0)
+        info = fit_minirocket(model, x, y, std_floor=floor)
+        kernel = model.get_layer("head").get_weights()[0]
+        weights[floor] = np.abs(kernel).max(0) / np.median(np.abs(kernel), 0)  # largest weight vs a typical one
+        assert info["train_accuracy"] == 1.0
+    assert np.all(weights[0.1] <= weights[0.0])
+
+
+def test_multirocket_options_reach_the_features_layer():
+    model = minirocket(input_shape=(64, 1), num_classes=2, num_features=168, pooling=("ppv", "mpv"), difference=True)
+    layer = model.get_layer("features")
+    assert layer.pooling == ("ppv", "mpv") and layer.difference and layer.output_features == 168 * 4
+    x, y = _two_classes(30)
+    assert fit_minirocket(model, x, y)["train_accuracy"] == 1.0

@@ -5,8 +5,9 @@ Models (``--models``, comma-separated):
 - ``minirocket``: kerasdil's zoo entry (MiniRocket features as a Keras layer, ridge
   head solved in closed form), one run per ``--seeds`` seed.
 - ``minirocket_trained``: the same features with the Dense head trained by Adam.
-- ``minirocket_clip``: the entry with ``steepness=1e4`` (PPV pooled as a clipped ramp, ops
-  LiteRT's XNNPACK delegate runs), ridge head.
+- ``minirocket_clip``: the entry's int8 form: ``steepness=4000`` (PPV pooled as a clipped
+  ramp, one convolution per kernel and bias with the bias as its own, ops LiteRT's XNNPACK
+  delegate runs) and ``fit_minirocket(std_floor=0.1)``, ridge head.
 - ``zoo:<entry>``: any classification entry of kerasdil's zoo, per seed. If the entry's
   builder module has ``fit_<entry>(model, x, y)``, that fits it; otherwise it is
   trained exactly as ``kerasdil train <entry> --data aeon:NAME --seed SEED`` trains it:
@@ -226,7 +227,7 @@ def run_model(model_name, data, seed, args):
     if model_name == "minirocket_trained":
         return run_zoo("minirocket", data, seed, args, dict(head="trained", epochs=args.epochs))
     if model_name == "minirocket_clip":
-        return run_zoo("minirocket", data, seed, args, build_options=dict(steepness=1e4))
+        return run_zoo("minirocket", data, seed, args, dict(std_floor=0.1), dict(steepness=4000.0))
     if model_name.startswith("zoo:"):
         return run_zoo(model_name[4:], data, seed, args)
     if model_name == "tcn":

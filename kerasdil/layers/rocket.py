@@ -18,6 +18,12 @@ dilation) sums the convolution over a random subset of the channels.
 
 As in MiniRocket, half of the (kernel, dilation) pairs pool over the zero-padded
 ("same") output and half over the unpadded ("valid") one, alternating.
+
+Two options take MultiRocket's ideas (Tan, Dempster, Bergmeir and Webb, 2022):
+``pooling`` adds, besides PPV, the mean of the positive values (MPV) and the mean
+index of the positive values (MIPV) of each comparison, and ``difference=True``
+computes the same features again, with their own dilations and biases, on the
+first difference of the series.
 """
 
 import keras
@@ -31,6 +37,8 @@ __all__ = ["MiniRocketFeatures"]
 KERNEL_LENGTH = 9
 #: The 84 kernels: every choice of the three taps (of nine) that weigh 2.
 NUM_KERNELS = 84
+#: Pooling operators of ``MiniRocketFeatures(pooling=...)``.
+POOLINGS = ("ppv", "mpv", "mipv")
 
 
 def minirocket_kernels():
@@ -103,18 +111,29 @@ class MiniRocketFeatures(keras.layers.Layer):
     from training series with ``seed``. Nothing in the layer is trainable.
 
     Args:
-        num_features: features wanted (rounded down to a multiple of 84; MiniRocket's 10,000 gives 9,996).
+        num_features: (kernel, dilation, bias) comparisons per series (rounded down to a multiple of 84;
+            MiniRocket's 10,000 gives 9,996). The layer returns this many features per pooling operator,
+            twice over with ``difference``.
         max_dilations_per_kernel: at most this many distinct dilations (MiniRocket: 32).
         seed: seed of the example and channel draws in :meth:`adapt` (an int).
         steepness: None (default) pools the exact step ``response > bias``
-            (GREATER, CAST, MEAN). A positive float K pools ``clip(K * (response - bias), 0, 1)``
-            instead: the same features except for responses within 1/K of a bias, in ops
-            LiteRT's XNNPACK delegate runs (several times faster float32 TFLite at batch 1),
-            but not for full-integer int8, where the difference loses its resolution.
+            (GREATER, CAST, MEAN). A positive float S pools the ramp ``clip(K * (response - bias), 0, 1)``
+            with ``K = S / m``, ``m`` the training series' largest magnitude (set by :meth:`adapt`): the
+            same features except for responses within ``m / S`` of a bias. The ramp is one convolution
+            per (kernel, bias) with the bias as its own and a ReLU6, ops XNNPACK runs, and the form
+            that keeps full-integer int8 TFLite close to float32 (S up to about 8,000: XNNPACK's int8
+            convolution takes output rescales below 256).
+        pooling: pooling operators of each comparison, a tuple of names from :data:`POOLINGS`:
+            "ppv" (proportion of positive values, MiniRocket's only one), "mpv" (mean of
+            ``response - bias`` where positive, 0 where none is) and "mipv" (mean position of the
+            positive values as a fraction of the output's length, -1 where none is).
+        difference: also compute the features of the series' first difference
+            (``x[t + 1] - x[t]``), with dilations and biases of its own.
         **kwargs: ``keras.layers.Layer`` arguments (name, dtype).
 
     Raises:
-        ValueError: an argument out of range, or (at build) a series shorter than 9 steps.
+        ValueError: an argument out of range, or (at build) a series shorter than 9 steps
+            (10 with ``difference``).
 
     Example:
         >>> layer = MiniRocketFeatures(num_features=840, seed=0)
@@ -123,7 +142,8 @@ class MiniRocketFeatures(keras.layers.Layer):
         (2, 840)
     """
 
-    def __init__(self, num_features=10_000, max_dilations_per_kernel=32, seed=0, steepness=None, **kwargs):
+    def __init__(self, num_features=10_000, max_dilations_per_kernel=32, seed=0, steepness=None,
+                 pooling=("ppv",), difference=False, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
         _validate.positive_int(name, "num_features", num_features)
@@ -136,10 +156,18 @@ class MiniRocketFeatures(keras.layers.Layer):
         if steepness is not None and (isinstance(steepness, bool) or not isinstance(steepness, (int, float))
                                       or not steepness > 0):
             raise ValueError(f"{name}: `steepness` must be None or a positive number, got {steepness!r}.")
+        if (isinstance(pooling, str) or not isinstance(pooling, (tuple, list)) or not pooling
+                or len(set(pooling)) != len(pooling) or not set(pooling) <= set(POOLINGS)):
+            raise ValueError(f"{name}: `pooling` must be a tuple of distinct names from {POOLINGS}, "
+                             f"got {pooling!r}.")
+        if not isinstance(difference, bool):
+            raise ValueError(f"{name}: `difference` must be True or False, got {difference!r}.")
         self.steepness = None if steepness is None else float(steepness)
         self.num_features = num_features
         self.max_dilations_per_kernel = max_dilations_per_kernel
         self.seed = seed
+        self.pooling = tuple(pooling)
+        self.difference = difference
         self.trainable = False
 
     def build(self, input_shape):
@@ -147,48 +175,95 @@ class MiniRocketFeatures(keras.layers.Layer):
             raise ValueError(f"{type(self).__name__}: input must be (batch, length, channels) with a known "
                              f"length and channel count, got {tuple(input_shape)}.")
         self.length, self.channels = int(input_shape[1]), int(input_shape[2])
+        if self.difference and self.length < KERNEL_LENGTH + 1:
+            raise ValueError(f"{type(self).__name__}: with `difference`, series must have at least "
+                             f"{KERNEL_LENGTH + 1} time steps, got {self.length}.")
         self.dilations, self.features_per_dilation = minirocket_dilations(
             self.length, self.num_features, self.max_dilations_per_kernel)
+        # One plan per series the kernels read: (name, length, dilations, features per dilation).
+        self.plans = [("series", self.length, self.dilations, self.features_per_dilation)]
+        if self.difference:
+            self.plans.append(("difference", self.length - 1, *minirocket_dilations(
+                self.length - 1, self.num_features, self.max_dilations_per_kernel)))
         base = minirocket_kernels()
-        self.groups = []  # one per (dilation, padding): kernel variable, bias variable, padding, kernel indices
-        for i, (dilation, count) in enumerate(zip(self.dilations, self.features_per_dilation)):
-            for parity, padding in ((0, "same"), (1, "valid")):
-                index = [k for k in range(NUM_KERNELS) if (i + k) % 2 == parity]
-                kernel = self.add_weight(
-                    name=f"kernel_d{dilation}_{padding}", shape=(KERNEL_LENGTH, self.channels, len(index)),
-                    initializer=keras.initializers.Constant(np.repeat(base[:, None, index], self.channels, 1)),
-                    trainable=False)
-                bias = self.add_weight(name=f"bias_d{dilation}_{padding}", shape=(len(index), count),
-                                       initializer="zeros", trainable=False)
-                self.groups.append((dilation, padding, index, kernel, bias))
+        # One group per (series, dilation, padding): series, dilation, padding, kernel indices, kernel, bias.
+        self.groups = []
+        for series, _, dilations, counts in self.plans:
+            prefix = "" if series == "series" else "difference_"
+            for i, (dilation, count) in enumerate(zip(dilations, counts)):
+                for parity, padding in ((0, "same"), (1, "valid")):
+                    index = [k for k in range(NUM_KERNELS) if (i + k) % 2 == parity]
+                    # With steepness, one output channel per (kernel, bias): see _pool.
+                    start = np.repeat(base[:, None, index], 1 if self.steepness is None else count, axis=-1)
+                    kernel = self.add_weight(
+                        name=f"{prefix}kernel_d{dilation}_{padding}", shape=(KERNEL_LENGTH, self.channels,
+                                                                             start.shape[-1]),
+                        initializer=keras.initializers.Constant(np.repeat(start, self.channels, 1)), trainable=False)
+                    bias = self.add_weight(name=f"{prefix}bias_d{dilation}_{padding}", shape=(len(index), count),
+                                           initializer="zeros", trainable=False)
+                    self.groups.append((series, dilation, padding, index, kernel, bias))
+        if self.steepness is not None:  # steepness / the training series' largest magnitude, set by adapt
+            self.gain = self.add_weight(name="gain", shape=(), initializer="ones", trainable=False)
 
     @property
     def output_features(self):
-        """Number of features the built layer returns (84 x the features per kernel)."""
-        return NUM_KERNELS * sum(self.features_per_dilation)
+        """Number of features the built layer returns (84 x features per kernel x poolings x series)."""
+        return NUM_KERNELS * sum(sum(plan[3]) for plan in self.plans) * len(self.pooling)
 
     def count_macs(self):
-        """Multiply-accumulates of the convolutions for one series (the PPV comparisons are not counted)."""
+        """Multiply-accumulates of the convolutions for one series (the pooling is not counted).
+
+        With ``steepness`` every (kernel, bias) is a convolution channel of its own.
+        """
         total = 0
-        for dilation, padding, index, _, _ in self.groups:
-            steps = self.length if padding == "same" else self.length - (KERNEL_LENGTH - 1) * dilation
-            total += steps * KERNEL_LENGTH * self.channels * len(index)
+        for series, dilation, padding, _, kernel, _ in self.groups:
+            length = self.length - (series == "difference")
+            steps = length if padding == "same" else length - (KERNEL_LENGTH - 1) * dilation
+            total += steps * KERNEL_LENGTH * self.channels * int(kernel.shape[-1])
         return total
 
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
+        series = {"series": x}
+        if self.difference:
+            series["difference"] = x[:, 1:] - x[:, :-1]
         pooled = []
-        for dilation, padding, _, kernel, bias in self.groups:
-            response = ops.conv(x, ops.cast(kernel, self.compute_dtype), strides=1, padding=padding,
-                                dilation_rate=dilation)  # (batch, steps, kernels)
-            response = ops.expand_dims(response, -1)
-            threshold = ops.cast(bias, self.compute_dtype)
-            if self.steepness is None:
-                positive = ops.cast(ops.greater(response, threshold), self.compute_dtype)  # (batch, steps, kernels, biases)
-            else:
-                positive = ops.clip((response - threshold) * self.steepness, 0.0, 1.0)
-            pooled.append(ops.reshape(ops.mean(positive, axis=1), (-1, int(np.prod(bias.shape)))))
+        for name, dilation, padding, _, kernel, bias in self.groups:
+            pooled.extend(self._pool(series[name], dilation, padding, ops.cast(kernel, self.compute_dtype),
+                                     ops.cast(bias, self.compute_dtype)))
         return ops.concatenate(pooled, axis=-1)
+
+    def _pool(self, values, dilation, padding, kernel, bias):
+        """Each pooling operator of one group's responses to ``values`` against its biases ``(kernels, biases)``."""
+        size = int(np.prod(bias.shape))
+
+        def conv(weights):
+            return ops.conv(values, weights, strides=1, padding=padding, dilation_rate=dilation)
+
+        if self.steepness is None:
+            response = ops.expand_dims(conv(kernel), -1)  # (batch, steps, kernels, 1)
+            positive = ops.cast(ops.greater(response, bias), self.compute_dtype)  # (batch, steps, kernels, biases)
+            above = (lambda: response - bias)
+        else:
+            # One output channel per (kernel, bias), kernel and bias both scaled by 6 x gain at adapt: the
+            # convolution's own bias subtracts the threshold (in a full-integer model, in its int32
+            # accumulator with per-channel scales) and a fused ReLU6 fixes the output's range.
+            shifted = conv(kernel) - ops.reshape(bias, (size,))  # 6 gain (response - bias): (batch, steps, size)
+            positive = ops.relu6(shifted) / 6.0
+            above = (lambda: shifted / (6.0 * ops.cast(self.gain, self.compute_dtype)))
+        out = {"ppv": ops.mean(positive, axis=1)}
+        if self.pooling != ("ppv",):
+            steps = int(positive.shape[1])
+            count = ops.sum(positive, axis=1)
+            some = ops.greater(count, 0.0)
+            count = ops.maximum(count, 1.0)
+            if "mpv" in self.pooling:
+                out["mpv"] = ops.sum(ops.relu(above()), axis=1) / count
+            if "mipv" in self.pooling:
+                position = ops.cast(ops.arange(steps), self.compute_dtype) / max(steps - 1, 1)
+                position = ops.reshape(position, (1, steps) + (1,) * (len(positive.shape) - 2))
+                out["mipv"] = ops.where(some, ops.sum(positive * position, axis=1) / count, -1.0)
+        return [ops.reshape(out[name], (-1, size)) for name in self.pooling]
 
     def compute_output_shape(self, input_shape):
         if not self.built:
@@ -199,7 +274,8 @@ class MiniRocketFeatures(keras.layers.Layer):
         """Draw the biases (and channel subsets) from training series ``data``, as MiniRocket does.
 
         For each (dilation, kernel) one training series is drawn at random; the
-        biases are quantiles of the kernel's zero-padded response to it.
+        biases are quantiles of the kernel's zero-padded response to it (to its
+        first difference for the ``difference`` features).
 
         Args:
             data: array ``(num_series, length, channels)`` (or ``(num_series, length)``).
@@ -220,20 +296,30 @@ class MiniRocketFeatures(keras.layers.Layer):
             raise ValueError(f"{type(self).__name__}.adapt: the layer was built for series of shape "
                              f"{(self.length, self.channels)}, got {data.shape[1:]}.")
         rng = np.random.default_rng(self.seed)
-        quantiles = _quantiles(NUM_KERNELS * sum(self.features_per_dilation))
-        base, start = minirocket_kernels(), 0
-        for i, (dilation, count) in enumerate(zip(self.dilations, self.features_per_dilation)):
-            examples = rng.integers(len(data), size=NUM_KERNELS)
-            masks = self._channel_masks(rng)
-            response = _responses(data[examples], base, masks, dilation)  # (84, length) for its own example
-            for dilation_, padding, index, kernel, bias in self.groups:
-                if dilation_ != dilation:
-                    continue
-                kernel.assign(base[:, None, index] * masks[None, :, index])
-                rows = [np.quantile(response[k], quantiles[start + k * count: start + (k + 1) * count])
-                        for k in index]
-                bias.assign(np.asarray(rows, np.float32))
-            start += NUM_KERNELS * count
+        base = minirocket_kernels()
+        scale = 1.0
+        if self.steepness is not None:
+            gain = self.steepness / max(float(np.abs(data).max()), 1e-12)
+            self.gain.assign(gain)
+            scale = 6.0 * gain
+        for series, _, dilations, counts in self.plans:
+            values = data if series == "series" else np.diff(data, axis=1)
+            quantiles, start = _quantiles(NUM_KERNELS * sum(counts)), 0
+            for i, (dilation, count) in enumerate(zip(dilations, counts)):
+                examples = rng.integers(len(values), size=NUM_KERNELS)
+                masks = self._channel_masks(rng)
+                response = _responses(values[examples], base, masks, dilation)  # (84, length): its own example
+                for series_, dilation_, _, index, kernel, bias in self.groups:
+                    if (series_, dilation_) != (series, dilation):
+                        continue
+                    rows = [np.quantile(response[k], quantiles[start + k * count: start + (k + 1) * count])
+                            for k in index]
+                    weights = base[:, None, index] * masks[None, :, index]
+                    if self.steepness is not None:
+                        weights = np.repeat(weights, count, axis=-1)
+                    kernel.assign(scale * weights)
+                    bias.assign(scale * np.asarray(rows, np.float32))
+                start += NUM_KERNELS * count
 
     def _channel_masks(self, rng):
         """``(channels, 84)`` 0/1 masks: which channels each kernel sums (all of them when univariate)."""
@@ -249,7 +335,8 @@ class MiniRocketFeatures(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(num_features=self.num_features, max_dilations_per_kernel=self.max_dilations_per_kernel,
-                      seed=self.seed, steepness=self.steepness)
+                      seed=self.seed, steepness=self.steepness,
+                      pooling=list(self.pooling), difference=self.difference)
         return config
 
 

@@ -32,7 +32,8 @@ _FEATURE_BUDGET = 32 * 2**20
 
 
 def minirocket(input_shape=MINIROCKET_INPUT_SHAPE, num_classes=2, num_features=10_000, max_dilations_per_kernel=32,
-               seed=0, steepness=None, include_top=True, weights=None, name="minirocket"):
+               seed=0, steepness=None, pooling=("ppv",), difference=False, include_top=True, weights=None,
+               name="minirocket"):
     """MiniRocket as a Keras model: ``(length, channels)`` series -> class scores.
 
     The model is not usable until :func:`fit_minirocket` has fitted the feature
@@ -46,6 +47,8 @@ def minirocket(input_shape=MINIROCKET_INPUT_SHAPE, num_classes=2, num_features=1
         seed: seed of the bias draws (:meth:`MiniRocketFeatures.adapt`).
         steepness: None pools the exact PPV; a number K pools ``clip(K * (response - bias), 0, 1)``,
             which float32 TFLite runs several times faster (see :class:`MiniRocketFeatures`).
+        pooling: pooling operators per comparison, from "ppv", "mpv", "mipv" (MiniRocket: "ppv" only).
+        difference: also pool the kernels' responses to the series' first difference (MultiRocket).
         include_top: False returns the feature extractor only.
         weights: None, or the path of weights saved from a fitted model of the same
             configuration (``model.save_weights("m.weights.h5")``).
@@ -70,7 +73,8 @@ def minirocket(input_shape=MINIROCKET_INPUT_SHAPE, num_classes=2, num_features=1
         raise ValueError(f"minirocket: `weights` must be None or the path of a saved weights file; {weights!r} "
                          "is not a file (no pretrained tags are shipped: fit the model with fit_minirocket).")
     inputs = keras.Input(tuple(input_shape), name="series")
-    x = MiniRocketFeatures(num_features, max_dilations_per_kernel, seed, steepness, name="features")(inputs)
+    x = MiniRocketFeatures(num_features, max_dilations_per_kernel, seed, steepness, pooling=pooling,
+                           difference=difference, name="features")(inputs)
     if include_top:
         x = keras.layers.Dense(num_classes, name="head")(x)
     model = keras.Model(inputs, x, name=name)
@@ -123,7 +127,7 @@ def ridge_loo(features, targets, alphas=RIDGE_ALPHAS):
 
 
 def fit_minirocket(model, x, y, head="ridge", alphas=RIDGE_ALPHAS, epochs=200, batch_size=32, learning_rate=1e-3,
-                   min_std=1e-8, verbose=0):
+                   min_std=1e-8, std_floor=0.0, verbose=0):
     """Fit a :func:`minirocket` model on series ``x`` and integer labels ``y``, in place.
 
     Adapts the feature biases on ``x``, standardises the features (mean and
@@ -141,6 +145,9 @@ def fit_minirocket(model, x, y, head="ridge", alphas=RIDGE_ALPHAS, epochs=200, b
         epochs, batch_size, learning_rate: the trained head's recipe.
         min_std: features whose standard deviation over ``x`` is below this are
             constant and left unscaled.
+        std_floor: scale the other features by ``max(std, std_floor x their median std)``. 0 (default)
+            is MiniRocket's standardisation; 0.1 stops near-constant features from getting the huge
+            head weights that one int8 scale per class cannot hold (full-integer TFLite).
         verbose: Keras verbosity of the trained head.
 
     Returns:
@@ -154,6 +161,8 @@ def fit_minirocket(model, x, y, head="ridge", alphas=RIDGE_ALPHAS, epochs=200, b
     """
     if head not in ("ridge", "trained"):
         raise ValueError(f"fit_minirocket: `head` must be 'ridge' or 'trained', got {head!r}.")
+    if isinstance(std_floor, bool) or not isinstance(std_floor, (int, float)) or not 0 <= std_floor < 1:
+        raise ValueError(f"fit_minirocket: `std_floor` must be a number in [0, 1), got {std_floor!r}.")
     dense = model.get_layer("head")
     num_classes = dense.units
     y = np.asarray(y).astype(np.int64).reshape(-1)
@@ -163,7 +172,10 @@ def fit_minirocket(model, x, y, head="ridge", alphas=RIDGE_ALPHAS, epochs=200, b
     model.get_layer("features").adapt(x)
     features = minirocket_features(model, x)
     mean, std = features.mean(0), features.std(0)
-    std = np.where(std < min_std, 1.0, std)  # constant features: left unscaled, as StandardScaler does
+    varying = std >= min_std
+    if std_floor and varying.any():
+        std = np.maximum(std, std_floor * np.median(std[varying]))
+    std = np.where(varying, std, 1.0)  # constant features: left unscaled, as StandardScaler does
     z = (features - mean) / std
     info = {"head": head}
     if head == "ridge":
