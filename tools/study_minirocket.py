@@ -41,7 +41,8 @@ CONFIGS = {
 
 def _fit(data, x, x_test, seed, fit_options=None, **options):
     """A fitted kerasdil minirocket and its test accuracy."""
-    from kerasdil.zoo.minirocket.model import fit_minirocket, minirocket
+    from kerasdil.zoo import minirocket
+    from kerasdil.zoo.minirocket.model import fit_minirocket
 
     model = minirocket(input_shape=x.shape[1:], num_classes=len(data["classes"]), seed=seed, **options)
     fit_minirocket(model, x, data["y"], **(fit_options or {}))

@@ -23,7 +23,7 @@ from kerasdil.layers import _validate as V
 from kerasdil.layers.rocket import MiniRocketFeatures
 from kerasdil.zoo.minirocket.record import MINIROCKET_INPUT_SHAPE
 
-__all__ = ["fit_minirocket"]
+__all__ = ["fit_minirocket", "minirocket_features"]
 
 #: The penalties the leave-one-out search tries (RidgeClassifierCV's in MiniRocket).
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 10))
