@@ -21,9 +21,9 @@ from kerasdil.data._scene_maker import SceneConfig, make_scenes
 #:   against an earlier one so that they touch and cross; the digit on top owns a pixel.
 #: - ``crowd``: 96 x 96, 5-10 small digits at 0.6-1.1 (log-uniform), never touching, up to a
 #:   quarter of a digit's box past the canvas border (digits cut by the border).
-#: - ``clutter``: 96 x 96, 1-4 digits at 0.6-1.6 (log-uniform) over 1-4 clutter strokes (long
-#:   lines and arcs, labelled background), overlaps allowed (the brighter ink owns a pixel),
-#:   digits cut by the border.
+#: - ``clutter``: 96 x 96, 1-4 digits at 0.6-1.6 (log-uniform), never touching each other, over
+#:   1-4 clutter strokes (long lines and arcs that cross them, labelled background), digits cut
+#:   by the border.
 SCENE_GENERATORS = {
     "standard": {},
     "varied": {"canvas_size": (96, 96), "digits_per_image": (1, 5), "scale_range": (0.5, 2.0)},
@@ -32,7 +32,7 @@ SCENE_GENERATORS = {
     "crowd": {"canvas_size": (96, 96), "digits_per_image": (5, 10), "scale_range": (0.6, 1.1),
               "scale_law": "log_uniform", "border_cut": 0.25},
     "clutter": {"canvas_size": (96, 96), "digits_per_image": (1, 4), "scale_range": (0.6, 1.6),
-                "scale_law": "log_uniform", "overlap": "max", "clutter": (1, 4), "border_cut": 0.25},
+                "scale_law": "log_uniform", "clutter": (1, 4), "border_cut": 0.25},
 }
 
 

@@ -26,7 +26,7 @@ PLACEMENTS = ("uniform", "cluster")
 _PLACEMENT_TRIES = 100
 #: Under ``placement="cluster"``: the distance between the centres of a digit's box and its
 #: neighbour's, as a share of the distance at which the boxes would just touch.
-_CLUSTER_REACH = (0.55, 0.85)
+_CLUSTER_REACH = (0.65, 0.9)
 #: The fields that came after the first scenes: recorded only when they differ from these
 #: defaults, so records written before them still compare equal.
 _LATER_DEFAULTS = {"unit_scale_share": 0.0, "scale_law": "uniform", "placement": "uniform", "border_cut": 0.0,
