@@ -111,3 +111,5 @@ for TAG in scenes scenes_mobile_mixed scenes_scale1 scenes_mobile_varied; do
     kerasdil evaluate deeplab_aspp:$TAG --data "$DATA" --scene-generators varied,touching,crowd,clutter \
         --out runs/generators/$TAG
 done
+kerasdil evaluate deeplab_aspp:scenes --data "$DATA" --canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 \
+    --scale-buckets $B --out runs/robust/scenes-96
