@@ -1,4 +1,5 @@
-"""Accuracy of classifiers on corrupted images: the corruption benchmark.
+"""Accuracy of classifiers on corrupted images (the corruption benchmark), and mIoU of segmenters
+on scenes from other generators (the scene-generator benchmark, :func:`evaluate_scene_generators`).
 
 Every selected corruption of :mod:`kerasdil.data.corrupt` at every selected severity
 is one *cell*; a model's score in a cell is its accuracy on the corrupted test
@@ -32,6 +33,7 @@ from kerasdil.data.corrupt import (
 
 ROBUSTNESS_JSON = "robustness.json"
 ROBUSTNESS_PNG = "robustness_examples.png"
+SCENE_GENERATORS_JSON = "scene_generators.json"
 
 
 def compare_robustness(models, images, labels, corruptions="all", severities=SEVERITIES, seed=0,
@@ -214,4 +216,94 @@ def format_robustness(result):
     lines.append("-" * len(header))
     lines.append(f"mean over {len(result['corruptions'])} corruptions x {len(levels)} severities: "
                  f"{result['mean_accuracy']:.4f}")
+    return "\n".join(lines)
+
+
+def evaluate_scene_generators(model, mnist, generators="all", seed=0, num_scenes=2000, batch_size=64, model_at=None,
+                              out_dir=None, verbose=1):
+    """mIoU of a segmenter on the test scenes of each named scene generator.
+
+    Every generator (:data:`kerasdil.data.scenes.SCENE_GENERATORS`) composes ``num_scenes`` test
+    scenes from MNIST test digits at its own canvas (seed ``seed``); the model is scored on each
+    with one confusion matrix over all their pixels (the mIoU ``kerasdil evaluate`` reports).
+
+    Args:
+        model: a segmenter ``keras.Model`` (logits or probabilities per pixel, 11 classes).
+        mnist: a ``kerasdil.data.MnistArrays`` or a path / source name for ``load_mnist_arrays``.
+        generators: ``"all"``, a comma-separated string or a list of generator names.
+        seed: seed of the test scenes (0: the scenes every number in the model cards is quoted on).
+        num_scenes: test scenes per generator.
+        batch_size: scenes per prediction batch.
+        model_at: ``canvas -> keras.Model``, the model rebuilt for another canvas (zoo models are
+            fully convolutional); needed when ``model`` has a fixed input size other than a
+            generator's canvas.
+        out_dir: when given, write ``scene_generators.json`` there.
+        verbose: 1 prints one line per generator.
+
+    Returns:
+        dict with ``generators`` (names), ``seed``, ``num_scenes``, ``scores`` (``{name: {"miou",
+        "miou_no_background", "pixel_accuracy", "scene": SceneConfig fields}}``), ``mean_miou``
+        and, with ``out_dir``, ``json``.
+
+    Raises:
+        ValueError: an unknown generator, or a fixed-size model and no ``model_at`` for another canvas.
+
+    Example:
+        >>> result = evaluate_scene_generators(create_model("deeplab_aspp:scenes"), "path/to/mnist.npz",
+        ...                                    "standard,touching", model_at=lambda c: create_model(
+        ...                                        "deeplab_aspp:scenes", input_shape=(*c, 1)))
+        >>> print(format_scene_generators(result))
+    """
+    from kerasdil.data import load_mnist_arrays
+    from kerasdil.data.scenes import SCENE_CLASS_NAMES, load_scenes_arrays, resolve_scene_generators, scene_generator
+    from kerasdil.metrics import confusion_matrix, predict_classes, segmentation_scores
+
+    names = resolve_scene_generators(generators)
+    for what, value in (("num_scenes", num_scenes), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"evaluate_scene_generators: `{what}` must be an int >= 1, got {value!r}.")
+    arrays = mnist if hasattr(mnist, "x_test") else load_mnist_arrays(mnist)
+    result = {"generators": list(names), "seed": int(seed), "num_scenes": int(num_scenes), "scores": {}}
+    for name in names:
+        config = scene_generator(name)
+        scenes = load_scenes_arrays("test", num_scenes=num_scenes, source=arrays, seed=seed, config=config)
+        size = tuple(model.input_shape[1:3])
+        scorer = model
+        if None not in size and size != config.canvas_size:
+            if model_at is None:
+                raise ValueError(f"generator {name!r} makes {config.canvas_size[0]}x{config.canvas_size[1]} scenes and "
+                                 f"model {model.name!r} takes {size[0]}x{size[1]}; pass model_at to rebuild it.")
+            scorer = model_at(config.canvas_size)
+        predictions = predict_classes(scorer, scenes.images, batch_size=int(batch_size))
+        scores = segmentation_scores(confusion_matrix(scenes.masks, predictions, len(SCENE_CLASS_NAMES)))
+        result["scores"][name] = {key: scores[key] for key in ("miou", "miou_no_background", "pixel_accuracy")}
+        result["scores"][name]["scene"] = config.as_dict()
+        if verbose:
+            print(f"scene generator {name}: mIoU {scores['miou']:.4f}")
+    result["mean_miou"] = float(np.mean([r["miou"] for r in result["scores"].values()]))
+    if out_dir:
+        from kerasdil.export._files import write_text
+
+        os.makedirs(out_dir, exist_ok=True)
+        result["json"] = os.path.join(out_dir, SCENE_GENERATORS_JSON)
+        write_text(result["json"], json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def format_scene_generators(result):
+    """The scene-generator scores as a plain-text table, one row per generator.
+
+    Example:
+        >>> print(format_scene_generators(evaluate_scene_generators(model, "path/to/mnist.npz", verbose=0)))
+    """
+    lines = [f"{'generator':<10}  {'canvas':>7}  {'mIoU':>6}  {'mIoU (no bg)':>12}  {'pixel acc.':>10}",
+             "-" * 53]
+    for name in result["generators"]:
+        r = result["scores"][name]
+        canvas = "x".join(str(v) for v in r["scene"]["canvas_size"])
+        lines.append(f"{name:<10}  {canvas:>7}  {r['miou']:.4f}  {r['miou_no_background']:>12.4f}  "
+                     f"{r['pixel_accuracy']:>10.4f}")
+    lines.append("-" * 53)
+    lines.append(f"mean mIoU over {len(result['generators'])} generators: {result['mean_miou']:.4f} "
+                 f"({result['num_scenes']:,} test scenes each, seed {result['seed']})")
     return "\n".join(lines)

@@ -189,7 +189,7 @@ class SegmentationTask(Task):
         The canvas is ``canvas_size`` or else ``info.input_shape`` (``kerasdil.train``
         and ``kerasdil.finetune`` pass the size the model is built for, see
         ``kerasdil.train.data_info_for``); other ``scene_kwargs`` (``digits_per_image``,
-        ``overlap``, ...) go to :func:`kerasdil.data.mnist_scenes`.
+        ``overlap``, ``generators``, ...) go to :func:`kerasdil.data.mnist_scenes`.
         With ``augment`` the training split composes new scenes at every epoch
         (``mnist_scenes(new_scenes_every_epoch=True)``), the scene counterpart
         of image augmentation; validation and test scenes are fixed. ``limit`` caps the train,
@@ -220,6 +220,8 @@ class SegmentationTask(Task):
         look = "".join(f", {'digits' if k == 'digits_per_image' else 'scale'} {v[0]:g}-{v[1]:g}" for k, v in look.items())
         if scene_kwargs.get("unit_scale_share"):
             look += f" ({scene_kwargs['unit_scale_share']:.0%} of digits at scale 1)"
+        if scene_kwargs.get("generators"):
+            look += f", a mixture of the {', '.join(scene_kwargs['generators'])} generators"
         text = (f"data: MNIST scenes {canvas[0]}x{canvas[1]}{look}, {num_train:,} train"
                 f"{' (new every epoch' + (', jittered)' if jitter else ')') if augment else ''} / {num_val:,} validation / "
                 f"{num_test:,} test scenes from {digits}")

@@ -83,7 +83,7 @@ def _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes):
     if scenes is not None:
         if not isinstance(scenes, dict):
             raise ValueError(f"`scenes` must be a dict of SceneConfig fields, got {scenes!r}.")
-        unknown = sorted(set(scenes) - {f.name for f in dataclasses.fields(SceneConfig)})
+        unknown = sorted(set(scenes) - {f.name for f in dataclasses.fields(SceneConfig)} - {"generators"})
         if unknown:
             raise ValueError(f"`scenes` has unknown field(s) {', '.join(unknown)}; "
                              f"the fields are {', '.join(f.name for f in dataclasses.fields(SceneConfig))}.")
@@ -94,6 +94,9 @@ def _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes):
         settings["train_scenes"] = train_scenes
     data_info_for(info, model_kwargs)  # a malformed input_shape is one sentence before anything else
     look = dict(settings.get("scenes") or {})
+    generators = _scene_generators(look)
+    if generators:
+        settings["scenes"]["generators"] = generators
     canvas = look.pop("canvas_size", None)
     shape = model_kwargs.get("input_shape")
     if shape is not None and canvas is not None:
@@ -113,12 +116,26 @@ def _scene_settings(info, settings, model_kwargs, scenes, jitter, train_scenes):
     build_kwargs = dict(model_kwargs)
     if canvas is not None:
         build_kwargs["input_shape"] = (*canvas, info.input_shape[2])
-    scene_data = dict(look)
+    scene_data = dict(look, **({"generators": generators} if generators else {}))
     if settings.get("jitter"):
         scene_data["jitter"] = True
     if count:
         scene_data["num_train"] = count
     return build_kwargs, scene_data
+
+
+def _scene_generators(look):
+    """The generator names of a mixture (taken out of ``look``, in place), or None."""
+    generators = look.pop("generators", None)
+    if generators is None:
+        return None
+    from kerasdil.data.scenes import resolve_scene_generators
+
+    other = sorted(set(look) - {"canvas_size"})
+    if other:
+        raise ValueError(f"a mixture of scene generators says how its scenes look; leave out {', '.join(other)} "
+                         "(only the canvas applies to it).")
+    return list(resolve_scene_generators(generators))
 
 
 def _distiller(student, settings):
@@ -196,7 +213,8 @@ def train(
         scenes: segmenters only: how the MNIST scenes look, a dict of
             ``kerasdil.data.scenes.SceneConfig`` fields (``canvas_size``,
             ``digits_per_image``, ``scale_range``, ...) that replace the
-            recipe's. A ``canvas_size`` builds the model at that size (the
+            recipe's; or ``{"generators": "standard,touching", "canvas_size": ...}``,
+            a mixture of named generators (``kerasdil.data.scenes.SCENE_GENERATORS``). A ``canvas_size`` builds the model at that size (the
             segmenters are fully convolutional, so its weights also load at
             any other size).
         jitter: segmenters only: photometric jitter of the training scenes

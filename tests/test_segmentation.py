@@ -233,8 +233,9 @@ def test_shipped_weights_load_and_carry_their_card():
     for tag, entry in info.pretrained.items():
         model = create_model(f"deeplab_aspp:{tag}")  # built with the configuration its weights carry
         assert model.output_shape[-1] == entry.config["num_classes"]
-        # Each card scores its own training run's test scenes (varied scenes for the default tag).
-        assert entry.metrics["miou"] > 0.85 and entry.recipe
+        # Each card scores its own training run's test scenes: standard, varied, or (scenes, scenes_mobile_mixed)
+        # a mixture of the five scene generators, the hardest of them.
+        assert entry.metrics["miou"] > 0.8 and entry.recipe
 
 
 @pytest.mark.skipif("scenes" not in model_info("deeplab_aspp").pretrained, reason="no shipped deeplab_aspp:scenes")

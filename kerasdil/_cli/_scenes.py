@@ -3,7 +3,8 @@
 ``--canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 --scene-unit-share 0.3`` map to the
 ``canvas_size``, ``scale_range``, ``digits_per_image`` and ``unit_scale_share`` fields of
 ``kerasdil.data.scenes.SceneConfig``; a flag not given keeps the recipe's (train)
-or the model's (evaluate) value.
+or the model's (evaluate) value. ``--scene-generators standard,touching`` names generators of
+``kerasdil.data.scenes.SCENE_GENERATORS``: train on their mixture, or score on each (evaluate).
 """
 
 import argparse
@@ -37,9 +38,9 @@ def _share(text):
     return value
 
 
-def add_scene_arguments(p, canvas=True):
+def add_scene_arguments(p, canvas=True, generators_help=None):
     """Add --canvas (unless ``canvas=False``, for commands with their own input size), --scene-scale,
-    --scene-digits and --scene-unit-share to parser ``p``."""
+    --scene-digits and --scene-unit-share to parser ``p``; --scene-generators too with its help text."""
     if canvas:
         p.add_argument("--canvas", type=canvas_arg, default=None, metavar="H,W",
                        help="segmenters: scene canvas height,width, e.g. 96,96 (the model is built at this size)")
@@ -50,13 +51,15 @@ def add_scene_arguments(p, canvas=True):
     p.add_argument("--scene-unit-share", type=_share, default=None, metavar="F",
                    help="segmenters: share of the digits kept at scale 1, the rest drawn from --scene-scale "
                         "(a mix of standard and varied scenes; default 0)")
+    if generators_help:
+        p.add_argument("--scene-generators", default=None, metavar="NAMES", help=generators_help)
 
 
 def scene_settings(args):
     """The SceneConfig fields the flags in ``args`` give (a dict; None when none are given)."""
     scenes = {}
     for flag, field in (("canvas", "canvas_size"), ("scene_scale", "scale_range"), ("scene_digits", "digits_per_image"),
-                        ("scene_unit_share", "unit_scale_share")):
+                        ("scene_unit_share", "unit_scale_share"), ("scene_generators", "generators")):
         value = getattr(args, flag, None)
         if value is not None:
             scenes[field] = value

@@ -24,7 +24,10 @@ def add_arguments(p):
     g.add_argument("--corruption-seed", type=int, default=0, help="seed of the corruptions (default 0)")
     from kerasdil._cli._scenes import add_scene_arguments
 
-    add_scene_arguments(p)
+    add_scene_arguments(p, generators_help=(
+        "segmenters: also score the model on the test scenes of each named scene generator at its own canvas, "
+        "'all' or a comma list of standard,varied,touching,crowd,clutter (kerasdil.data.scenes.SCENE_GENERATORS); "
+        "writes scene_generators.json and prints a table"))
     p.add_argument("--scene-seed", type=int, default=None, metavar="N",
                    help="segmenters: seed of the test scenes (default 0, the scenes every number here is quoted on); "
                         "another seed composes other test scenes from the same test digits")
@@ -138,15 +141,20 @@ def _scene_args(args, info):
     if args.scene_seed is not None and args.scene_seed < 0:
         raise ValueError(f"--scene-seed must be a non-negative integer; got {args.scene_seed}.")
     if info.task != "segmentation" and (scenes or args.scale_buckets or args.scene_seed is not None):
-        raise ValueError("--canvas, --scene-scale, --scene-digits, --scene-seed and --scale-buckets apply to "
-                         "segmenters; "
+        raise ValueError("--canvas, --scene-scale, --scene-digits, --scene-generators, --scene-seed and "
+                         "--scale-buckets apply to segmenters; "
                          f"{args.model!r} is a {info.task} model.")
     buckets = None
     if args.scale_buckets is not None:
         from kerasdil.metrics import check_scale_buckets
 
         buckets = check_scale_buckets(args.scale_buckets.split(","))
-    return scenes, buckets
+    generators = (scenes or {}).pop("generators", None)
+    if generators is not None:
+        from kerasdil.data.scenes import resolve_scene_generators
+
+        generators = resolve_scene_generators(generators)  # a typo fails before any scoring
+    return scenes or None, buckets, generators
 
 
 def _zoo_test_set(args, model, task, info, scenes, buckets):
@@ -206,7 +214,7 @@ def run(args):
         raise ValueError(f"cannot tell which data set {args.model!r} was trained on; its name {model.name!r} is not a zoo model.")
     if corruptions and info.task != "classification":
         raise ValueError(f"--corruptions scores classifiers; {args.model!r} is a {info.task} model.")
-    scenes, buckets = _scene_args(args, info)
+    scenes, buckets, generators = _scene_args(args, info)
     model, test, source_text, extra, scene_arrays = _zoo_test_set(args, model, task, info, scenes, buckets)
     print(source_text)
     from kerasdil.train import check_data_fits_model
@@ -216,7 +224,8 @@ def run(args):
     data_text = source_text[len("data: "):] if source_text.startswith("data: ") else source_text
     scenes_info = None
     if info.task == "segmentation":
-        scenes_info = dict(source_text=source_text, extra=extra, buckets=buckets, scene_arrays=scene_arrays)
+        scenes_info = dict(source_text=source_text, extra=extra, buckets=buckets, scene_arrays=scene_arrays,
+                           generators=generators)
     return _score(args, model, task, test, None, info.name, data_text, corruptions, severities, scenes_info)
 
 
@@ -260,7 +269,29 @@ def _score(args, model, task, test, class_names, name, data_text, corruptions=No
     print(f"written: {path}" + "".join(f", {v}" for k, v in metrics.items() if k.endswith("_png")))
     if corruptions:
         _run_corruptions(args, model, corruptions, severities, out)
+    if scenes_info is not None and scenes_info["generators"]:
+        _run_scene_generators(args, model, scenes_info["generators"], out)
     return 0
+
+
+def _run_scene_generators(args, model, generators, out):
+    import warnings
+
+    from kerasdil.data import SampleDataWarning, load_mnist_arrays
+    from kerasdil.robustness import evaluate_scene_generators, format_scene_generators
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleDataWarning)  # already said once above
+        arrays = load_mnist_arrays(args.data)
+    from kerasdil.data.scenes import DEFAULT_NUM_SCENES
+
+    count = DEFAULT_NUM_SCENES["test"] if args.limit is None else min(DEFAULT_NUM_SCENES["test"], args.limit)
+    print(f"scene-generator benchmark: {len(generators)} generators x {count:,} test scenes")
+    result = evaluate_scene_generators(model, arrays, generators, seed=args.scene_seed or 0, num_scenes=count,
+                                       batch_size=args.batch_size, out_dir=out, verbose=0,
+                                       model_at=lambda canvas: _model_at_size(args.model, model, canvas))
+    print(format_scene_generators(result))
+    print(f"written: {result['json']}")
 
 
 def _run_corruptions(args, model, corruptions, severities, out):

@@ -46,7 +46,10 @@ def add_arguments(p):
     p.add_argument("--distill-temperature", type=float, default=None, help="distillation temperature (default 10)")
     from kerasdil._cli._scenes import add_scene_arguments
 
-    add_scene_arguments(p)
+    add_scene_arguments(p, generators_help=(
+        "segmenters: train (and validate) on a mixture of named scene generators at --canvas, e.g. "
+        "standard,varied,touching,crowd,clutter or all (kerasdil.data.scenes.SCENE_GENERATORS); "
+        "not with --scene-scale, --scene-digits or --scene-unit-share"))
     jitter = p.add_mutually_exclusive_group()
     jitter.add_argument("--scene-jitter", dest="scene_jitter", action="store_true", default=None,
                         help="segmenters: photometric jitter (contrast, brightness, blur, noise) of the training scenes")

@@ -17,7 +17,20 @@ import numpy as np
 #: ``canvas_size=(64, 84)`` gives it.
 CANVAS_SIZE = (64, 80)
 OVERLAP_POLICIES = ("none", "max", "occlude")
+#: How a digit's resize factor is drawn from ``scale_range``: uniformly, or uniformly in log scale
+#: (as many digits halve as double their size).
+SCALE_LAWS = ("uniform", "log_uniform")
+#: Where digits go: anywhere on the canvas ("uniform"), or each digit after the first against an
+#: earlier one, boxes overlapping ("cluster", digits that touch and cross).
+PLACEMENTS = ("uniform", "cluster")
 _PLACEMENT_TRIES = 100
+#: Under ``placement="cluster"``: the distance between the centres of a digit's box and its
+#: neighbour's, as a share of the distance at which the boxes would just touch.
+_CLUSTER_REACH = (0.65, 0.9)
+#: The fields that came after the first scenes: recorded only when they differ from these
+#: defaults, so records written before them still compare equal.
+_LATER_DEFAULTS = {"unit_scale_share": 0.0, "scale_law": "uniform", "placement": "uniform", "border_cut": 0.0,
+                   "clutter": (0, 0)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +45,13 @@ class SceneConfig:
             ``scale_range`` (a mix of the standard and the varied scenes). Default 0.
         overlap: "none" (default), "max" or "occlude" (see :mod:`kerasdil.data.scenes`).
         threshold: pixel value (1..255) from which a pixel counts as a stroke. Default 128.
+        scale_law: "uniform" (default) or "log_uniform": how the factor is drawn from ``scale_range``.
+        placement: "uniform" (default) or "cluster": each digit after the first is placed against
+            an earlier one, their boxes overlapping (needs ``overlap`` "max" or "occlude").
+        border_cut: share (0..0.5) of a digit's box side that may lie outside the canvas: digits
+            cut by the border. Default 0.
+        clutter: (min, max) clutter strokes per scene (long lines and arcs drawn beneath the
+            digits, labelled background). Default (0, 0).
     """
 
     canvas_size: Tuple[int, int] = CANVAS_SIZE
@@ -40,6 +60,10 @@ class SceneConfig:
     overlap: str = "none"
     threshold: int = 128
     unit_scale_share: float = 0.0
+    scale_law: str = "uniform"
+    placement: str = "uniform"
+    border_cut: float = 0.0
+    clutter: Tuple[int, int] = (0, 0)
 
     def __post_init__(self):
         def pair(name, value, kind):
@@ -77,16 +101,35 @@ class SceneConfig:
         if isinstance(share, bool) or not isinstance(share, (int, float, np.number)) or not 0 <= share <= 1:
             raise ValueError(f"mnist scenes: `unit_scale_share` must be a number from 0 to 1, got {share!r}.")
         object.__setattr__(self, "unit_scale_share", float(share))
+        self._check_later_fields(pair("clutter", self.clutter, int))
         object.__setattr__(self, "canvas_size", canvas)
         object.__setattr__(self, "digits_per_image", digits)
         object.__setattr__(self, "scale_range", scale)
         object.__setattr__(self, "threshold", int(self.threshold))
 
+    def _check_later_fields(self, clutter):
+        for name, choices in (("scale_law", SCALE_LAWS), ("placement", PLACEMENTS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"mnist scenes: `{name}` must be one of {', '.join(choices)}, "
+                                 f"got {getattr(self, name)!r}.")
+        if self.placement == "cluster" and self.overlap == "none":
+            raise ValueError("mnist scenes: placement='cluster' lets digits touch and cross; "
+                             "give it overlap='max' or overlap='occlude'.")
+        cut = self.border_cut
+        if isinstance(cut, bool) or not isinstance(cut, (int, float, np.number)) or not 0 <= cut <= 0.5:
+            raise ValueError(f"mnist scenes: `border_cut` must be a number from 0 to 0.5 (the share of a "
+                             f"digit's box that may lie outside the canvas), got {cut!r}.")
+        if not 0 <= clutter[0] <= clutter[1]:
+            raise ValueError(f"mnist scenes: `clutter` must satisfy 0 <= low <= high, got {self.clutter!r}.")
+        object.__setattr__(self, "border_cut", float(cut))
+        object.__setattr__(self, "clutter", clutter)
+
     def as_dict(self):
-        """JSON-friendly dict of the parameters (``unit_scale_share`` only when set, so records
-        written before it existed still compare equal)."""
+        """JSON-friendly dict of the parameters (the fields added after the first scenes,
+        ``unit_scale_share``, ``scale_law``, ``placement``, ``border_cut`` and ``clutter``, only
+        when set, so records written before them still compare equal)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
-                if k != "unit_scale_share" or v}
+                if k not in _LATER_DEFAULTS or v != _LATER_DEFAULTS[k]}
 
 
 def resize_bilinear(image, size):
@@ -175,8 +218,120 @@ def _boxes_touch(box, others):
     return any(y0 <= b[2] and b[0] <= y1 and x0 <= b[3] and b[1] <= x1 for b in others)
 
 
+def draw_clutter(canvas, rng, count_range):
+    """Draw clutter strokes into a uint8 ``canvas`` (in place, pixel-wise maximum).
+
+    Each stroke is, with equal odds, a straight line (as long as 0.6-1.0 of the canvas' longer
+    side) or an arc (radius 0.3-0.6 of the shorter side, spanning 60-180 degrees), anti-aliased,
+    1-3 px wide, at 60-100 % ink: longer and rounder than any digit stroke, so a model can tell
+    them apart. Returns the number of strokes drawn.
+    """
+    h, w = canvas.shape
+    count = int(rng.integers(count_range[0], count_range[1] + 1))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for _ in range(count):
+        width, ink = rng.uniform(1.0, 3.0), rng.uniform(0.6, 1.0) * 255
+        cy, cx, angle = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0, 2 * np.pi)
+        if rng.random() < 0.5:  # a line through (cy, cx)
+            half = rng.uniform(0.3, 0.5) * max(h, w)
+            dy, dx = np.sin(angle), np.cos(angle)
+            along = np.clip((yy - cy) * dy + (xx - cx) * dx, -half, half)
+            distance = np.hypot(yy - cy - along * dy, xx - cx - along * dx)
+        else:  # an arc of the circle around (cy, cx)
+            radius, span = rng.uniform(0.3, 0.6) * min(h, w), rng.uniform(np.pi / 3, np.pi)
+            inside = np.mod(np.arctan2(yy - cy, xx - cx) - angle, 2 * np.pi) <= span
+            distance = np.where(inside, np.abs(np.hypot(yy - cy, xx - cx) - radius), np.inf)
+        stroke = np.clip(width / 2 + 0.5 - distance, 0.0, 1.0) * ink
+        np.maximum(canvas, np.rint(stroke).astype(np.uint8), out=canvas)
+    return count
+
+
+def _draw_scale(config, rng):
+    if config.unit_scale_share and rng.uniform() < config.unit_scale_share:
+        return 1.0  # its own draw only when the share is set: other configurations' scenes stay the same
+    low, high = config.scale_range
+    if config.scale_law == "log_uniform":
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    return float(rng.uniform(low, high))
+
+
+def _draw_position(config, rng, canvas_size, size, anchors):
+    """Top-left corner of a ``size`` (h, w) box: anywhere it fits (less ``border_cut``), or against an anchor box."""
+    (h, w), (size_h, size_w) = canvas_size, size
+    cut_h, cut_w = int(config.border_cut * size_h), int(config.border_cut * size_w)
+    if config.placement == "cluster" and anchors:
+        ay, ax, ah, aw = anchors[int(rng.integers(len(anchors)))]
+        angle, reach = rng.uniform(0, 2 * np.pi), rng.uniform(*_CLUSTER_REACH)
+        dy, dx = np.sin(angle), np.cos(angle)
+        step = reach / max(abs(dy), abs(dx))  # to the square's side: boxes overlap by 1 - reach of touching
+        y = int(round(ay + ah / 2 + dy * step * (ah + size_h) / 2 - size_h / 2))
+        x = int(round(ax + aw / 2 + dx * step * (aw + size_w) / 2 - size_w / 2))
+        return min(max(y, -cut_h), h - size_h + cut_h), min(max(x, -cut_w), w - size_w + cut_w)
+    if cut_h or cut_w:
+        return int(rng.integers(-cut_h, h - size_h + cut_h + 1)), int(rng.integers(-cut_w, w - size_w + cut_w + 1))
+    return int(rng.integers(h - size_h + 1)), int(rng.integers(w - size_w + 1))
+
+
+def _clip_box(canvas_size, y, x, size_h, size_w):
+    """(canvas slices, digit slices) of a box at (y, x) cut by the canvas border."""
+    h, w = canvas_size
+    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + size_h, h), min(x + size_w, w)
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
+
+
+def _place_digits(config, pool, rng, count, canvas, owner, used_row, scale_row=None, instance_map=None):
+    """Paste ``count`` drawn digits into one scene (in place); returns how many found room."""
+    fixed_scale = config.scale_range[0] == config.scale_range[1] == 1.0
+    boxes, anchors, placed = [], [], 0
+    for _ in range(count):
+        index = int(rng.integers(len(pool)))
+        scale = _draw_scale(config, rng)
+        digit = pool[index] if fixed_scale else resize_bilinear(pool[index], max(1, int(round(28 * scale))))
+        size_h, size_w = digit.shape
+        ink_rows = np.flatnonzero(digit.any(1))
+        ink_cols = np.flatnonzero(digit.any(0))
+        for _try in range(_PLACEMENT_TRIES if config.overlap == "none" else 1):
+            y, x = _draw_position(config, rng, canvas.shape, digit.shape, anchors)
+            if config.overlap != "none" or not ink_rows.size:
+                break
+            box = (y + ink_rows[0], x + ink_cols[0], y + ink_rows[-1], x + ink_cols[-1])
+            if not _boxes_touch(box, boxes):
+                boxes.append(box)
+                break
+        else:
+            continue  # no room for this digit: leave it out
+        anchors.append((y, x, size_h, size_w))
+        where, part = _clip_box(canvas.shape, y, x, size_h, size_w)
+        digit = digit[part]
+        region, region_owner = canvas[where], owner[where]
+        if config.overlap == "occlude":
+            take = digit > 0
+        else:  # "max" (ties go to the later digit) and "none" (no overlaps anyway)
+            take = (digit >= region) & (digit > 0)
+        region[take] = digit[take]
+        region_owner[take] = placed + 1
+        used_row[placed] = index
+        if scale_row is not None:
+            scale_row[placed] = size_h / 28.0  # the factor actually applied, after rounding to whole pixels
+            instance_map[where] = placed + 1
+        placed += 1
+    return placed
+
+
+def _check_make_arguments(num_scenes, pool, labels, seed, epoch, stream):
+    if isinstance(num_scenes, bool) or not isinstance(num_scenes, (int, np.integer)) or num_scenes < 0:
+        raise ValueError(f"make_scenes: `num_scenes` must be an int >= 0, got {num_scenes!r}.")
+    if pool.ndim != 3 or pool.dtype != np.uint8 or len(pool) == 0:
+        raise ValueError(f"make_scenes: the digit pool must be a non-empty uint8 (N, H, W) array, got {pool.dtype} {pool.shape}.")
+    if labels.shape != (len(pool),) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
+        raise ValueError(f"make_scenes: digit labels must be {len(pool)} ints in 0..9.")
+    for name, value in (("seed", seed), ("epoch", epoch), ("stream", stream)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"make_scenes: `{name}` must be an int >= 0, got {value!r}.")
+
+
 def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, split_index=0, epoch=0,
-                return_instances=False, **config_kwargs):
+                return_instances=False, stream=0, **config_kwargs):
     """Compose ``num_scenes`` scenes from a pool of digits (the generator itself).
 
     Args:
@@ -191,6 +346,8 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
         return_instances: also return each digit's scale and a map of which
             digit's pasted box every pixel lies in (the random stream, and so
             the scenes, are the same either way).
+        stream: a further seed word for a mixture of generators (generator ``k``
+            of a mixture draws ``default_rng([seed, split_index, epoch, k])``; 0: none).
 
     Returns:
         (images uint8 (n, H, W), masks uint8 (n, H, W), digits int32 (n, max_digits))
@@ -211,72 +368,27 @@ def make_scenes(digit_images, digit_labels, num_scenes, *, config=None, seed=0, 
         config = SceneConfig(**config_kwargs)
     elif config_kwargs:
         raise ValueError("make_scenes: give either `config` or its fields as keyword arguments, not both.")
-    if isinstance(num_scenes, bool) or not isinstance(num_scenes, (int, np.integer)) or num_scenes < 0:
-        raise ValueError(f"make_scenes: `num_scenes` must be an int >= 0, got {num_scenes!r}.")
     pool = np.asarray(digit_images)
     labels = np.asarray(digit_labels)
-    if pool.ndim != 3 or pool.dtype != np.uint8 or len(pool) == 0:
-        raise ValueError(f"make_scenes: the digit pool must be a non-empty uint8 (N, H, W) array, got {pool.dtype} {pool.shape}.")
-    if labels.shape != (len(pool),) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
-        raise ValueError(f"make_scenes: digit labels must be {len(pool)} ints in 0..9.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"make_scenes: `seed` must be an int >= 0, got {seed!r}.")
-
+    _check_make_arguments(num_scenes, pool, labels, seed, epoch, stream)
     h, w = config.canvas_size
     lo, hi = config.digits_per_image
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-        raise ValueError(f"make_scenes: `epoch` must be an int >= 0, got {epoch!r}.")
-    words = [int(seed), int(split_index)] + ([int(epoch)] if epoch else [])
+    words = [int(seed), int(split_index)] + ([int(epoch)] if epoch or stream else []) + ([int(stream)] if stream else [])
     rng = np.random.default_rng(words)
     images = np.zeros((num_scenes, h, w), np.uint8)
     masks = np.zeros((num_scenes, h, w), np.uint8)
     used = np.full((num_scenes, hi), -1, np.int32)
-    if return_instances:
-        scales = np.full((num_scenes, hi), np.nan, np.float32)
-        instances = np.zeros((num_scenes, h, w), np.uint8 if hi < 255 else np.uint16)
-    fixed_scale = config.scale_range[0] == config.scale_range[1] == 1.0
+    scales = np.full((num_scenes, hi), np.nan, np.float32) if return_instances else None
+    instances = np.zeros((num_scenes, h, w), np.uint8 if hi < 255 else np.uint16) if return_instances else None
     for n in range(num_scenes):
         count = int(rng.integers(lo, hi + 1))
-        canvas = images[n]
         owner = np.zeros((h, w), np.int16)  # 1 + index of the digit that owns the pixel, 0: none
-        boxes = []
-        placed = 0
-        for _ in range(count):
-            index = int(rng.integers(len(pool)))
-            if config.unit_scale_share and rng.uniform() < config.unit_scale_share:
-                scale = 1.0  # its own draw only when the share is set: other configurations' scenes stay the same
-            else:
-                scale = float(rng.uniform(*config.scale_range))
-            digit = pool[index] if fixed_scale else resize_bilinear(pool[index], max(1, int(round(28 * scale))))
-            size_h, size_w = digit.shape
-            ink_rows = np.flatnonzero(digit.any(1))
-            ink_cols = np.flatnonzero(digit.any(0))
-            for _try in range(_PLACEMENT_TRIES if config.overlap == "none" else 1):
-                y = int(rng.integers(h - size_h + 1))
-                x = int(rng.integers(w - size_w + 1))
-                if config.overlap != "none" or not ink_rows.size:
-                    break
-                box = (y + ink_rows[0], x + ink_cols[0], y + ink_rows[-1], x + ink_cols[-1])
-                if not _boxes_touch(box, boxes):
-                    boxes.append(box)
-                    break
-            else:
-                continue  # no room for this digit: leave it out
-            region = canvas[y : y + size_h, x : x + size_w]
-            region_owner = owner[y : y + size_h, x : x + size_w]
-            if config.overlap == "occlude":
-                take = digit > 0
-            else:  # "max" (ties go to the later digit) and "none" (no overlaps anyway)
-                take = (digit >= region) & (digit > 0)
-            region[take] = digit[take]
-            region_owner[take] = placed + 1
-            used[n, placed] = index
-            if return_instances:
-                scales[n, placed] = size_h / 28.0  # the factor actually applied, after rounding to whole pixels
-                instances[n, y : y + size_h, x : x + size_w] = placed + 1
-            placed += 1
+        if config.clutter[1]:
+            draw_clutter(images[n], rng, config.clutter)
+        placed = _place_digits(config, pool, rng, count, images[n], owner, used[n],
+                               *((scales[n], instances[n]) if return_instances else ()))
         digit_class = np.concatenate([[0], labels[used[n, :placed]].astype(np.int16) + 1])
-        masks[n] = np.where(canvas >= config.threshold, digit_class[owner], 0)
+        masks[n] = np.where(images[n] >= config.threshold, digit_class[owner], 0)
     if return_instances:
         return images, masks, used, scales, instances
     return images, masks, used

@@ -73,6 +73,12 @@ from kerasdil.data._scene_maker import (  # noqa: F401  (public here: the genera
     make_scenes,
     resize_bilinear,
 )
+from kerasdil.data._scene_generators import (  # noqa: F401  (public here: the named generators)
+    SCENE_GENERATORS,
+    make_mixed_scenes,
+    resolve_scene_generators,
+    scene_generator,
+)
 from kerasdil.data._segmentation_pipeline import (  # noqa: F401  (public here: the tf.data wiring)
     SceneEpochs,
     _check_batch_size,
@@ -220,7 +226,7 @@ def load_scenes_arrays(split="train", *, num_scenes=None, source=None, data_dir=
 
 def mnist_scenes(split="train", *, batch_size=32, num_scenes=None, source=None, data_dir=None, download=True, seed=0,
                  shuffle=None, limit=None, validation_digits=None, cache=True, new_scenes_every_epoch=False,
-                 first_epoch=0, jitter=False, config=None, **config_kwargs):
+                 first_epoch=0, jitter=False, generators=None, config=None, **config_kwargs):
     """The MNIST scenes ``tf.data`` pipeline for one split.
 
     Args:
@@ -248,8 +254,11 @@ def mnist_scenes(split="train", *, batch_size=32, num_scenes=None, source=None, 
         jitter: with ``new_scenes_every_epoch``, apply :func:`jitter_scenes`
             (contrast, brightness, blur, noise) to every pass's scenes, from
             its own stream ``default_rng([seed, split_index, epoch, 1])``.
-        config / canvas_size, digits_per_image, scale_range, overlap, threshold:
-            how scenes look (:class:`SceneConfig`).
+        generators: a mixture of named generators instead of one configuration
+            (names of :data:`SCENE_GENERATORS`, ``"all"`` or a comma list; see
+            :func:`make_mixed_scenes`), all made at ``canvas_size`` (default 64 x 80).
+        config / canvas_size, digits_per_image, scale_range, overlap, threshold, ...:
+            how scenes look (:class:`SceneConfig`); with ``generators`` only ``canvas_size``.
 
     Returns:
         ``tf.data.Dataset`` of (images float32 ``(B, H, W, 1)`` in [0, 1],
@@ -270,12 +279,21 @@ def mnist_scenes(split="train", *, batch_size=32, num_scenes=None, source=None, 
     if jitter and not new_scenes_every_epoch:
         raise ValueError("mnist scenes: `jitter` applies to scenes composed anew every epoch; "
                          "pass new_scenes_every_epoch=True with it.")
+    if generators is not None:
+        generators = _mixture(generators, config, config_kwargs)
     if new_scenes_every_epoch:
         return _fresh_scenes_dataset(
             split, num_scenes=num_scenes, batch_size=batch_size, source=source, data_dir=data_dir,
             download=download, seed=seed, validation_digits=validation_digits, first_epoch=first_epoch,
-            jitter=bool(jitter), config=config, **config_kwargs,
+            jitter=bool(jitter), generators=generators, config=config, **config_kwargs,
         )
+    if generators is not None:
+        _check_split(split)
+        _, x, y, _ = _digit_pool(split, source, data_dir, download, validation_digits)
+        images, masks = make_mixed_scenes(x, y, num_scenes, generators, canvas_size=config_kwargs["canvas_size"],
+                                          seed=seed, split_index=_SPLIT_INDEX[split])
+        return segmentation_dataset(images, masks, num_classes=SCENE_NUM_CLASSES, batch_size=batch_size,
+                                    shuffle=shuffle, seed=seed, cache=cache)
     arrays = load_scenes_arrays(
         split, num_scenes=num_scenes, source=source, data_dir=data_dir, download=download, seed=seed,
         validation_digits=validation_digits, config=config, **config_kwargs,
@@ -286,8 +304,18 @@ def mnist_scenes(split="train", *, batch_size=32, num_scenes=None, source=None, 
     )
 
 
+def _mixture(generators, config, config_kwargs):
+    """The generator names of a mixture, with ``config_kwargs`` reduced to its canvas (in place)."""
+    others = sorted(set(config_kwargs) - {"canvas_size"})
+    if config is not None or others:
+        raise ValueError("mnist scenes: a mixture of `generators` takes only `canvas_size`; each generator says how "
+                         f"its scenes look (got {', '.join(others) or 'config'} as well).")
+    config_kwargs["canvas_size"] = SceneConfig(canvas_size=config_kwargs.get("canvas_size", CANVAS_SIZE)).canvas_size
+    return resolve_scene_generators(generators)
+
+
 def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, download, seed, validation_digits,
-                          config, first_epoch=0, jitter=False, **config_kwargs):
+                          config, first_epoch=0, jitter=False, generators=None, **config_kwargs):
     """A pipeline that composes new scenes at every pass (see ``mnist_scenes``)."""
     epochs = SceneEpochs(first_epoch)
     _check_split(split)
@@ -299,8 +327,12 @@ def _fresh_scenes_dataset(split, *, num_scenes, batch_size, source, data_dir, do
 
     def batches():
         epoch = epochs.take()
-        images, masks, _ = make_scenes(x, y, num_scenes, config=config, seed=seed,
-                                       split_index=_SPLIT_INDEX[split], epoch=epoch)
+        if generators is not None:
+            images, masks = make_mixed_scenes(x, y, num_scenes, generators, canvas_size=(h, w), seed=seed,
+                                              split_index=_SPLIT_INDEX[split], epoch=epoch)
+        else:
+            images, masks, _ = make_scenes(x, y, num_scenes, config=config, seed=seed,
+                                           split_index=_SPLIT_INDEX[split], epoch=epoch)
         if jitter:
             images = jitter_scenes(images, np.random.default_rng([int(seed), _SPLIT_INDEX[split], epoch, 1]))
         for i in range(0, num_scenes, batch_size):

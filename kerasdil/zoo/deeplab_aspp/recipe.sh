@@ -6,7 +6,7 @@
 set -e
 DATA="${KERASDIL_DATA_DIR:?set KERASDIL_DATA_DIR to a folder holding mnist.npz}/mnist.npz"
 
-# 1. Shipped weights deeplab_aspp:scenes: fine-tuned from the shipped mnist_dsdc:mnist
+# 1. deeplab_aspp:scenes_scale1 (the first `scenes` weights): fine-tuned from the shipped mnist_dsdc:mnist
 #    (recipe kerasdil.finetune.FINETUNE_RECIPES["deeplab_aspp"]: 1 epoch with the
 #    transferred layers frozen at lr 3e-3, then 7 epochs of every layer, 10,000 new
 #    scenes per epoch, batch 16). The shipped weights were made with the all-layers
@@ -16,19 +16,19 @@ DATA="${KERASDIL_DATA_DIR:?set KERASDIL_DATA_DIR to a folder holding mnist.npz}/
 #    (They were made from the mnist_dsdc:mnist of their day.) Rerun the same line to resume.
 kerasdil finetune deeplab_aspp --from mnist_dsdc:mnist --finetune-lr 1e-3 --data "$DATA" \
     --out runs/deeplab_aspp-scenes --quiet
-python tools/publish_weights.py runs/deeplab_aspp-scenes --tag scenes \
+python tools/publish_weights.py runs/deeplab_aspp-scenes --tag scenes_scale1 \
     --recipe "kerasdil finetune deeplab_aspp --from mnist_dsdc:mnist --finetune-lr 1e-3 --data mnist.npz --out runs/deeplab_aspp-scenes"
 
-# 2. deeplab_aspp:scenes_varied (scenes that vary): :scenes fine-tuned on 96 x 96 scenes of
+# 2. deeplab_aspp:scenes_varied (scenes that vary): :scenes_scale1 fine-tuned on 96 x 96 scenes of
 #    1-5 digits at scale 0.5-2.0 with photometric jitter, new every epoch, 4 epochs of 4,000
 #    scenes at peak lr 1e-3; then the robustness table of the card.
-kerasdil train deeplab_aspp --model-kwargs '{"weights": "scenes"}' --canvas 96,96 --scene-scale 0.5,2.0 \
+kerasdil train deeplab_aspp --model-kwargs '{"weights": "scenes_scale1"}' --canvas 96,96 --scene-scale 0.5,2.0 \
     --scene-digits 1,5 --scene-jitter --epochs 4 --lr 1e-3 --train-scenes 4000 \
     --data "$DATA" --out runs/deeplab_aspp-robust --quiet
 python tools/publish_weights.py runs/deeplab_aspp-robust --tag scenes_varied \
-    --recipe "kerasdil train deeplab_aspp --model-kwargs '{\"weights\": \"scenes\"}' --canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 --scene-jitter --epochs 4 --lr 1e-3 --train-scenes 4000 --data mnist.npz --out runs/deeplab_aspp-robust"
+    --recipe "kerasdil train deeplab_aspp --model-kwargs '{\"weights\": \"scenes_scale1\"}' --canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 --scene-jitter --epochs 4 --lr 1e-3 --train-scenes 4000 --data mnist.npz --out runs/deeplab_aspp-robust"
 B=0.5,0.8,1.1,1.4,1.7,2.0
-for TAG in scenes scenes_varied; do
+for TAG in scenes_scale1 scenes_varied; do
     kerasdil evaluate deeplab_aspp:$TAG --data "$DATA" --out runs/robust/$TAG-standard
     for C in 96 128; do
         kerasdil evaluate deeplab_aspp:$TAG --data "$DATA" --canvas $C,$C --scene-scale 0.5,2.0 --scene-digits 1,5 \
@@ -88,3 +88,28 @@ for C in 96 128; do
     kerasdil evaluate deeplab_aspp:scenes_mobile_varied --data "$DATA" --canvas $C,$C --scene-scale 0.5,2.0 \
         --scene-digits 1,5 --scale-buckets $B --out runs/robust/scenes_mobile_varied-$C
 done
+
+# 9. deeplab_aspp:scenes_mobile_mixed: scenes_mobile_varied fine-tuned on a mixture of the five scene
+#    generators (kerasdil.data.scenes.SCENE_GENERATORS: standard, varied, touching, crowd, clutter; a
+#    fifth of the scenes each, all on an 80 x 80 canvas), 14 epochs x 8,000 new scenes at peak lr 1e-3,
+#    then 6 more epochs from those weights at peak lr 3e-4.
+kerasdil train deeplab_aspp --model-kwargs "{\"weights\": \"scenes_mobile_varied\", $MOBILE_ARGS}" --canvas 80,80 \
+    --scene-generators all --epochs 14 --lr 1e-3 --train-scenes 8000 --data "$DATA" --out runs/deeplab_aspp-scenes_mobile_mixed --quiet
+kerasdil train deeplab_aspp --model-kwargs "{\"weights\": \"runs/deeplab_aspp-scenes_mobile_mixed/model.keras\", $MOBILE_ARGS}" \
+    --canvas 80,80 --scene-generators all --epochs 6 --lr 3e-4 --train-scenes 8000 --data "$DATA" \
+    --out runs/deeplab_aspp-scenes_mobile_mixed-2 --quiet
+python tools/publish_weights.py runs/deeplab_aspp-scenes_mobile_mixed-2 --tag scenes_mobile_mixed \
+    --recipe "kerasdil/zoo/deeplab_aspp/recipe.sh step 9"
+
+# 10. deeplab_aspp:scenes (the default): scenes_varied fine-tuned on the same mixture, 10 epochs x 6,000
+#     new scenes at peak lr 1e-3; then the scene-generator table of the card (each tag on the standard
+#     test scenes, 64 x 80, and on the test scenes of the other four generators at their own canvas).
+kerasdil train deeplab_aspp --model-kwargs '{"weights": "scenes_varied"}' --canvas 80,80 --scene-generators all \
+    --epochs 10 --lr 1e-3 --train-scenes 6000 --data "$DATA" --out runs/deeplab_aspp-scenes_mixed --quiet
+python tools/publish_weights.py runs/deeplab_aspp-scenes_mixed --tag scenes --recipe "kerasdil/zoo/deeplab_aspp/recipe.sh step 10"
+for TAG in scenes scenes_mobile_mixed scenes_scale1 scenes_mobile_varied; do
+    kerasdil evaluate deeplab_aspp:$TAG --data "$DATA" --scene-generators varied,touching,crowd,clutter \
+        --out runs/generators/$TAG
+done
+kerasdil evaluate deeplab_aspp:scenes --data "$DATA" --canvas 96,96 --scene-scale 0.5,2.0 --scene-digits 1,5 \
+    --scale-buckets $B --out runs/robust/scenes-96

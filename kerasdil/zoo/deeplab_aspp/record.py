@@ -18,7 +18,7 @@ DEEPLAB_ASPP_RECORD = ZooRecord(
     training_recipe=dict(epochs=12, batch_size=16, learning_rate=3e-3, validation_size=1000),
     # The segmentation benchmark (kerasdil/zoo/deeplab_aspp/README.md) found that the all-layers
     # phase at 2e-3 reaches the scratch model's final mIoU at epoch 6 of 12 (1e-3: epoch 7).
-    # The shipped deeplab_aspp:scenes weights predate that and were made with
+    # The shipped deeplab_aspp:scenes_scale1 weights predate that and were made with
     # finetune_learning_rate=1e-3 (kerasdil/zoo/deeplab_aspp/recipe.sh).
     finetuning_recipe=dict(epochs=8, batch_size=16, learning_rate=3e-3, finetune_learning_rate=2e-3),
     backbone_layers=BACKBONE_LAYER_PREFIXES,
