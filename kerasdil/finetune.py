@@ -25,6 +25,7 @@ import types
 import numpy as np
 
 from kerasdil._transfer import TransferReport, transfer_backbone  # noqa: F401  (part of this module's API)
+from kerasdil.train import takes_train_options, train_options
 from kerasdil.zoo import registry as _zoo_registry
 from kerasdil.zoo.record import BACKBONE_LAYER_PREFIXES  # layer names (prefixes) of a kerasdil backbone
 from kerasdil.zoo.record import DEFAULT_FINETUNING_RECIPE as DEFAULT_FINETUNE_RECIPE
@@ -203,26 +204,17 @@ DEFAULT_SOURCES = {"deeplab_aspp": "mnist_dsdc:mnist_w18"}
 DEFAULT_SOURCE = "mnist_dsdc:mnist"
 
 
+@takes_train_options
 def finetune(
     name,
     source=None,
     *,
     out_dir,
     head_epochs=None,
-    epochs=None,
-    batch_size=None,
-    learning_rate=None,
     finetune_learning_rate=None,
-    augment=None,
-    data=None,
-    limit=None,
-    seed=0,
-    model_kwargs=None,
     dataset_kwargs=None,
-    data_options=None,
     compare_scratch=False,
-    verbose="auto",
-    log=print,
+    **options,
 ):
     """Fine-tune zoo model ``name`` from a pretrained source model, in two phases.
 
@@ -255,7 +247,9 @@ def finetune(
         head_epochs, epochs, batch_size, learning_rate, finetune_learning_rate, augment:
             override :func:`finetune_recipe`; ``epochs`` counts both phases;
             ``augment`` is the task's (for segmentation: new scenes every epoch).
-        data, limit, seed, data_options: as ``kerasdil.train.train``. With the user's own
+        data, limit, seed, data_options: as ``kerasdil.train.train``. Every option ``finetune``
+            shares with ``train`` (``kerasdil.train.SHARED_OPTIONS``, ``verbose`` and ``log``
+            included) takes train's meaning and default. With the user's own
             data (an image folder, "tfds:NAME", arrays) the model is built for the data's
             input shape and classes: the head starts afresh when its class count differs, when
             the source is known to have been trained on other class names (a run folder's
@@ -281,6 +275,8 @@ def finetune(
     Example:
         >>> result = finetune("deeplab_aspp", "mnist_dsdc:mnist_w18", out_dir="runs/ft", epochs=4)
     """
+    (epochs, batch_size, learning_rate, augment, data, limit, seed, model_kwargs, data_options, verbose,
+     log) = train_options("finetune", options)
     from kerasdil.data.pipeline import data_info_for, resolve_data
     from kerasdil.run import check_recipe, data_schedule, execute, model_line
     from kerasdil.tasks import get_task

@@ -24,6 +24,7 @@ written, so ``backup/`` keeps the last good epoch. The engine's pieces
 """
 
 import dataclasses
+import inspect
 import types
 
 from kerasdil.data.pipeline import data_info_for, resolve_data
@@ -332,3 +333,35 @@ def _distill_settings(info, name, teacher, alpha, temperature):
         "alpha": distill.DEFAULT_ALPHA if alpha is None else float(alpha),
         "temperature": distill.DEFAULT_TEMPERATURE if temperature is None else float(temperature),
     }
+
+
+#: train's keyword options that ``finetune`` takes too, with train's meaning and defaults.
+#: finetune's signature is made from train's for these (:func:`takes_train_options`), so
+#: the two cannot drift apart.
+SHARED_OPTIONS = ("epochs", "batch_size", "learning_rate", "augment", "data", "limit", "seed", "model_kwargs",
+                  "data_options", "verbose", "log")
+
+
+def takes_train_options(func):
+    """Decorator: ``func(..., **options)`` shows train's :data:`SHARED_OPTIONS` in its signature.
+
+    ``inspect.signature(func)`` and ``help(func)`` list them with train's defaults;
+    ``func`` reads them with :func:`train_options`.
+    """
+    own = [p for p in inspect.signature(func).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    shared = [p for name, p in inspect.signature(train).parameters.items() if name in SHARED_OPTIONS]
+    func.__signature__ = inspect.Signature(own + shared)
+    return func
+
+
+def train_options(caller, options):
+    """The values of :data:`SHARED_OPTIONS` in that order, from ``options`` or train's defaults.
+
+    Raises:
+        TypeError: a keyword that neither ``caller`` nor train takes, named as Python names it.
+    """
+    unknown = sorted(set(options) - set(SHARED_OPTIONS))
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+    defaults = inspect.signature(train).parameters
+    return tuple(options.get(name, defaults[name].default) for name in SHARED_OPTIONS)

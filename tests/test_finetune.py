@@ -226,3 +226,18 @@ def test_finetune_makes_data_at_the_input_size_of_its_model_kwargs(tmp_path, mni
                       model_kwargs={"input_shape": [32, 44, 1], "output_stride": 4, "aspp_filters": 16,
                                     "decoder_filters": 16, "implementation": "keras"})
     assert "32x44" in result.metrics["data"]
+
+
+def test_finetune_takes_trains_shared_options_with_trains_defaults():
+    import inspect
+
+    from kerasdil.finetune import finetune
+    from kerasdil.train import SHARED_OPTIONS, train, train_options
+
+    ours, theirs = inspect.signature(finetune).parameters, inspect.signature(train).parameters
+    for name in SHARED_OPTIONS:  # shown by help() and inspect, with train's kind and default
+        assert ours[name].kind is inspect.Parameter.KEYWORD_ONLY and ours[name].default == theirs[name].default, name
+    assert list(ours)[:2] == ["name", "source"] and "compare_scratch" in ours
+    assert train_options("finetune", {"seed": 3})[SHARED_OPTIONS.index("seed")] == 3
+    with pytest.raises(TypeError, match="finetune\\(\\) got an unexpected keyword argument 'epoch'"):
+        finetune("mnist_dsdc", out_dir="unused", epoch=3)  # a misspelt option fails as Python's own would

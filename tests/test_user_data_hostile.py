@@ -106,7 +106,7 @@ def test_export_without_data_proves_on_the_sample_without_downloading(monkeypatc
     import importlib
 
     from kerasdil.data import SampleDataWarning
-    from kerasdil.export import _data
+    from kerasdil.export import ExportOptions, _data
 
     def no_download(data_dir, failures):
         raise AssertionError("export tried to download MNIST")
@@ -115,8 +115,8 @@ def test_export_without_data_proves_on_the_sample_without_downloading(monkeypatc
     monkeypatch.delenv("KERASDIL_DATA_DIR", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     with pytest.warns(SampleDataWarning) as record:
-        samples = _data.resolve(model_name="mnist_dsdc", task="classification", input_shape=(28, 28, 1),
-                                max_samples=16, num_classes=10)
+        samples = _data.resolve(ExportOptions(max_samples=16), model_name="mnist_dsdc", task="classification",
+                                input_shape=(28, 28, 1), num_classes=10)
     assert len(record) == 1 and "using the embedded MNIST sample" in str(record[0].message)
     assert samples.x.shape == (16, 28, 28, 1) and "embedded sample" in samples.description
 

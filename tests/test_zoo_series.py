@@ -176,11 +176,12 @@ def test_train_and_finetune_take_plain_arrays_of_series(tmp_path):
 
 
 def test_export_data_reads_arrays_for_a_series_model_as_series():
+    from kerasdil.export import ExportOptions
     from kerasdil.export._data import resolve
 
     x, y = _waves(n=20, steps=40)
-    found = resolve(model_name="series_dsdc", task="classification", input_shape=(32, 1), data=(x[:, :30], y),
-                    need_representative=True, num_representative=8, num_classes=2)
+    found = resolve(ExportOptions(data=(x[:, :30], y), num_representative=8), model_name="series_dsdc",
+                    task="classification", input_shape=(32, 1), need_representative=True, num_classes=2)
     assert found.x.shape[1:] == (32, 1) and found.representative.shape == (8, 32, 1)  # brought to the model's steps
 
 

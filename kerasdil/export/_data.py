@@ -27,6 +27,9 @@ class ExportData:
     description: str
 
 
+#: Seed of the samples an export draws (calibration, proof): the same samples every export.
+SAMPLE_SEED = 0
+
 def _first_n(items, n, what, input_shape):
     """Collect up to ``n`` samples (all when ``n`` is None) as ``(x, y or None)``.
 
@@ -174,24 +177,13 @@ def _user(data, task, input_shape, options, num_representative, max_samples, see
     return None if rep is None else rep[0], x, y.astype(np.int64), spec.description
 
 
-def resolve(
-    *,
-    model_name,
-    task,
-    input_shape,
-    representative_data=None,
-    test_data=None,
-    data=None,
-    num_representative=256,
-    max_samples=None,
-    need_representative=False,
-    seed=0,
-    data_options=None,
-    num_classes=None,
-):
+def resolve(options, *, model_name, task, input_shape, need_representative=False, num_classes=None):
     """Gather representative and test samples; see :class:`ExportData`.
 
-    ``data`` may be the user's own data (an image folder, "tfds:NAME", arrays, a
+    ``options`` is the export's :class:`kerasdil.export.ExportOptions`; its
+    ``representative_data``, ``test_data``, ``data``, ``num_representative``,
+    ``max_samples`` and ``data_options`` say where the samples come from. ``data``
+    may be the user's own data (an image folder, "tfds:NAME", arrays, a
     ``DataSpec``; ``kerasdil.data.sources``), brought to the model's input size and
     channels with ``data_options`` (``resize``, ``validation_split``, ``data_dir``):
     int8 calibration draws from its training split, the proof uses its test split;
@@ -200,6 +192,9 @@ def resolve(
     Raises:
         ValueError: data of the wrong shape or kind, or no data known for this model.
     """
+    representative_data, test_data, data = options.representative_data, options.test_data, options.data
+    num_representative, max_samples = options.num_representative, options.max_samples
+    data_options = options.data_options
     rep = x = y = None
     notes = []
     if representative_data is not None:
@@ -213,9 +208,10 @@ def resolve(
 
         own = None
         if is_user_data(data):
-            own = _user(data, task, input_shape, data_options, num_representative, max_samples, seed, num_classes)
+            own = _user(data, task, input_shape, data_options, num_representative, max_samples, SAMPLE_SEED,
+                        num_classes)
         elif task == "classification" and tuple(input_shape) == (28, 28, 1):
-            own = _mnist(data, num_representative, max_samples, seed)
+            own = _mnist(data, num_representative, max_samples, SAMPLE_SEED)
         if own is None:
             own = _from_task(model_name, task, data, input_shape, num_representative, max_samples)
         if own is None:

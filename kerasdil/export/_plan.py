@@ -284,13 +284,7 @@ def plan_export(model, out_dir, options):
 
     need_rep = "tflite" in formats and "int8" in quants
     samples = _data.resolve(
-        model_name=model.name,
-        task=task,
-        input_shape=shape,
-        need_representative=need_rep,
-        # The options named like resolve's arguments:
-        **{name: getattr(o, name) for name in ("representative_data", "test_data", "data", "num_representative",
-                                               "max_samples", "data_options")},
+        o, model_name=model.name, task=task, input_shape=shape, need_representative=need_rep,
         num_classes=model.outputs[0].shape[-1] if task in ("classification", "segmentation") else None,
     )
 
