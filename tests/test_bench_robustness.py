@@ -35,6 +35,10 @@ def test_tables_count_the_cells_below_the_peer(bench, tmp_path, capsys):
     assert result["samples"] == 24 and result["peer"]["weights"] == str(peer)
     table = (out / "bench_robustness.md").read_text()
     assert f"| cells below the peer | {below} of 4 | - |" in table
+    gaps = {(n, s): 100 * (ours["accuracy"][n][s] - theirs["accuracy"][n][s]) for n in ("shift", "contrast") for s in ("1", "5")}
+    gap, corruption, severity = min((g, n, s) for (n, s), g in gaps.items())  # ties: the first name
+    assert ours["worst_cell_against_peer"] == {"points": round(gap, 2), "corruption": corruption, "severity": severity}
+    assert f"| worst cell against the peer (points) | {gap:+.2f} ({corruption} {severity}) | - |" in table
     assert "| shift fraction=0.25 (5) |" in table and "**mean over 4 cells**" in table
     assert (out / "robustness_examples.png").exists()
     assert table in capsys.readouterr().out + "\n"
