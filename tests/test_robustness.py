@@ -96,6 +96,7 @@ def test_cli_prints_the_table_and_writes_json_and_png(tmp_path, capsys):
     assert result["samples"] == 40 and set(result["accuracy"]) == {"gaussian_noise", "shift"}
     assert set(result["accuracy"]["shift"]) == {"1", "5"}
     assert (out / "robustness_examples.png").exists() and (out / "eval_metrics.json").exists()
+    assert "\r" not in text and "/5 " not in text  # captured (not a terminal): no progress bar over the 5 cells
 
 
 @pytest.mark.parametrize("extra, message", [

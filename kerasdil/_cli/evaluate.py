@@ -1,7 +1,15 @@
 """`kerasdil evaluate MODEL --data ...`"""
 
 
-from kerasdil._cli._data import DATA_HELP, add_data_arguments, data_options, model_class_names, scored_split, trained_on
+from kerasdil._cli._data import (
+    DATA_HELP,
+    add_data_arguments,
+    data_options,
+    model_class_names,
+    progress_verbosity,
+    scored_split,
+    trained_on,
+)
 
 
 def add_arguments(p):
@@ -306,8 +314,10 @@ def _run_corruptions(args, model, corruptions, severities, out):
     limit = args.corruption_limit or args.limit
     x, y = arrays.x_test[:limit], arrays.y_test[:limit]
     print(f"corruption benchmark: {len(corruptions)} corruptions x {len(severities)} severities on {len(x)} test images")
+    # A progress bar on a terminal only: written to a file or a pipe its carriage returns pile into one line.
     result = evaluate_robustness(model, x, y, corruptions=corruptions, severities=severities,
-                                 seed=args.corruption_seed, batch_size=args.batch_size, out_dir=out)
+                                 seed=args.corruption_seed, batch_size=args.batch_size, out_dir=out,
+                                 verbose=int(progress_verbosity(False) == "auto"))
     print(format_robustness(result))
     print(f"written: {result['json']}, {result['examples_png']}")
 
