@@ -30,6 +30,7 @@ class ExportData:
 #: Seed of the samples an export draws (calibration, proof): the same samples every export.
 SAMPLE_SEED = 0
 
+
 def _first_n(items, n, what, input_shape):
     """Collect up to ``n`` samples (all when ``n`` is None) as ``(x, y or None)``.
 
