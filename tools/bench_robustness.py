@@ -100,7 +100,7 @@ def _tables(results, names, levels, peer_key):
         for s in levels:
             lines.append(f"| {describe_corruption(n, int(s))} ({s}) | "
                          + " | ".join(_percent(results[k]["accuracy"][n][s]) for k in keys) + " |")
-    return lines, below
+    return lines, below, worst
 
 
 def shipped_classifiers():
@@ -168,11 +168,11 @@ def _run(args, argv):
     for result in results.values():
         result.pop("examples_png", None)
     level_keys = [str(s) for s in levels]
-    lines, below = _tables(results, names, level_keys, peer_key)
+    lines, below, worst = _tables(results, names, level_keys, peer_key)
     for key, result in results.items():
         result["cells_below_peer"] = None if key == peer_key else below[key]
         if key != peer_key:  # the cell where the model trails the peer most (the 10,000-image noise is ~0.3 points)
-            gap, corruption, severity = _worst_cell(result, results[peer_key], names, level_keys)
+            gap, corruption, severity = worst[key]
             result["worst_cell_against_peer"] = {"points": round(gap, 2), "corruption": corruption, "severity": severity}
         result["params"] = int(models[key].count_params())
     command = "python tools/bench_robustness.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
