@@ -222,6 +222,34 @@ def test_steep_ramp_keeps_int8_tflite_close_to_float32():
     assert errors[4000.0] < 0.02 and errors[4000.0] < errors[None]
 
 
+def test_steep_ramp_int8_kernels_sum_to_zero_so_flat_stretches_respond_with_zero():
+    import tensorflow as tf
+
+    from kerasdil.export import tflite
+
+    # Plateaus at levels far from 0: a kernel that does not sum to 0 responds to them with a multiple of the level.
+    rng = np.random.default_rng(1)
+    x = np.repeat(rng.uniform(20.0, 40.0, size=(24, 8, 1)), 6, axis=1).astype(np.float32)
+    inputs = keras.Input(x.shape[1:])
+    layer = MiniRocketFeatures(num_features=168, seed=0, steepness=4000.0)
+    model = keras.Model(inputs, layer(inputs))
+    layer.adapt(x)
+    spec = tf.TensorSpec((1, *x.shape[1:]), tf.float32)
+    fn = tf.function(lambda s: {"output": model(s)}, input_signature=[spec]).get_concrete_function()
+    flatbuffer = tflite.convert(fn, "int8", representative=x)
+    it = tflite.interpreter(flatbuffer, num_threads=1)
+    it.allocate_tensors()
+    filters = [it.get_tensor(d["index"]) for d in it.get_tensor_details()
+               if d["dtype"] == np.int8 and list(d["shape"][1:]) == [1, 9, 2]]
+    assert filters, "no int8 convolution filters over the series and its zero channel"
+    for f in filters:  # (out, 1, 9 taps, series + zero channel)
+        np.testing.assert_array_equal(f[..., 0].astype(int).sum(axis=(1, 2)), 0)
+        assert set(np.unique(f[..., 0])) <= {-63, 0, 126}
+    # Left: responses at the jumps that the input's own int8 scale moves across a bias.
+    error = np.abs(_tflite_outputs(flatbuffer, x) - np.asarray(model(x))).mean()
+    assert error < 0.003, error
+
+
 def test_mpv_mipv_and_difference_features_equal_a_numpy_reference():
     x = _series(n=12)
     layer = MiniRocketFeatures(num_features=168, seed=1, pooling=("ppv", "mpv", "mipv"), difference=True)

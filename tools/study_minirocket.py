@@ -12,7 +12,9 @@ arrays, unequal-length sets resampled the same way):
   names from ``CONFIGS``) for ``--seeds`` seeds, ridge head.
 - ``int8 SET``: the ``minirocket_clip`` form (``steepness=4000``): float accuracy, and
   that of the float features with the head's weights rounded as int8 TFLite rounds them
-  (one scale per class), for ``fit_minirocket(std_floor=...)`` of 0 and 0.1.
+  (one scale per class), for ``fit_minirocket(std_floor=...)`` of 0 and 0.1; then the float
+  model (``std_floor=0.1``) on test series rounded to an 8-, 10- and 12-bit input grid over the
+  training range, as full-integer TFLite quantizes its input before any kernel runs.
 
     python tools/study_minirocket.py rounding PickupGestureWiimoteZ
     python tools/study_minirocket.py options GunPoint --configs ppv,diff_5k --seeds 1
@@ -121,6 +123,15 @@ def int8_head(data, seed):
         scores = minirocket_features(model, data["x_test"]) @ rounded + bias
         print(f"std_floor {floor}: float {accuracy:.4f}, int8-rounded head {np.mean(scores.argmax(-1) == data['y_test']):.4f}"
               f" ({np.mean(rounded != 0):.0%} of head weights non-zero)")
+    # The float model on test series rounded to the grid of an int8 input over the training range
+    # (as full-integer TFLite's first QUANTIZE does), and to finer grids.
+    low, high = min(float(data["x"].min()), 0.0), max(float(data["x"].max()), 0.0)
+    for bits in (8, 10, 12):
+        step = (high - low) / (2**bits - 1)
+        grid = np.round((np.clip(data["x_test"], low, high) - low) / step) * step + low
+        scores = model.predict(grid.astype(np.float32), verbose=0)
+        print(f"std_floor {floor}: float model, test series on a {bits}-bit input grid: "
+              f"{np.mean(scores.argmax(-1) == data['y_test']):.4f}")
 
 
 def main(argv=None):

@@ -122,7 +122,9 @@ class MiniRocketFeatures(keras.layers.Layer):
             same features except for responses within ``m / S`` of a bias. The ramp is one convolution
             per (kernel, bias) with the bias as its own and a ReLU6, ops XNNPACK runs, and the form
             that keeps full-integer int8 TFLite close to float32 (S up to about 8,000: XNNPACK's int8
-            convolution takes output rescales below 256).
+            convolution takes output rescales below 256). These convolutions also read one extra
+            input channel of zeros whose single weight makes int8's per-channel weight scale map the
+            kernels' -1 and 2 exactly (see ``_with_scale_channel``).
         pooling: pooling operators of each comparison, a tuple of names from :data:`POOLINGS`:
             "ppv" (proportion of positive values, MiniRocket's only one), "mpv" (mean of
             ``response - bias`` where positive, 0 where none is) and "mipv" (mean position of the
@@ -195,10 +197,10 @@ class MiniRocketFeatures(keras.layers.Layer):
                     index = [k for k in range(NUM_KERNELS) if (i + k) % 2 == parity]
                     # With steepness, one output channel per (kernel, bias): see _pool.
                     start = np.repeat(base[:, None, index], 1 if self.steepness is None else count, axis=-1)
+                    start = self._with_scale_channel(np.repeat(start, self.channels, 1))
                     kernel = self.add_weight(
-                        name=f"{prefix}kernel_d{dilation}_{padding}", shape=(KERNEL_LENGTH, self.channels,
-                                                                             start.shape[-1]),
-                        initializer=keras.initializers.Constant(np.repeat(start, self.channels, 1)), trainable=False)
+                        name=f"{prefix}kernel_d{dilation}_{padding}", shape=start.shape,
+                        initializer=keras.initializers.Constant(start), trainable=False)
                     bias = self.add_weight(name=f"{prefix}bias_d{dilation}_{padding}", shape=(len(index), count),
                                            initializer="zeros", trainable=False)
                     self.groups.append((series, dilation, padding, index, kernel, bias))
@@ -219,7 +221,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         for series, dilation, padding, _, kernel, _ in self.groups:
             length = self.length - (series == "difference")
             steps = length if padding == "same" else length - (KERNEL_LENGTH - 1) * dilation
-            total += steps * KERNEL_LENGTH * self.channels * int(kernel.shape[-1])
+            total += steps * KERNEL_LENGTH * int(kernel.shape[1]) * int(kernel.shape[-1])
         return total
 
     def call(self, inputs):
@@ -227,6 +229,8 @@ class MiniRocketFeatures(keras.layers.Layer):
         series = {"series": x}
         if self.difference:
             series["difference"] = x[:, 1:] - x[:, :-1]
+        if self.steepness is not None:  # the zero channel of _with_scale_channel
+            series = {name: ops.concatenate([v, ops.zeros_like(v[..., :1])], axis=-1) for name, v in series.items()}
         pooled = []
         for name, dilation, padding, _, kernel, bias in self.groups:
             pooled.extend(self._pool(series[name], dilation, padding, ops.cast(kernel, self.compute_dtype),
@@ -317,9 +321,23 @@ class MiniRocketFeatures(keras.layers.Layer):
                     weights = base[:, None, index] * masks[None, :, index]
                     if self.steepness is not None:
                         weights = np.repeat(weights, count, axis=-1)
-                    kernel.assign(scale * weights)
+                    kernel.assign(self._with_scale_channel(scale * weights))
                     bias.assign(scale * np.asarray(rows, np.float32))
                 start += NUM_KERNELS * count
+
+    def _with_scale_channel(self, kernel):
+        """With ``steepness``: ``kernel`` (9, channels, n) plus one input channel that reads zeros.
+
+        Its first tap holds 127/126 of each output channel's largest weight, so full-integer
+        TFLite's per-channel weight scale maps the kernel's 2 to 126 and its -1 to -63 exactly
+        (without it, to 127 and -64: the int8 kernel sums to -3 instead of 0, and a flat stretch
+        of the series responds with -3 times its level). The channel adds nothing in float.
+        """
+        if self.steepness is None:
+            return kernel
+        extra = np.zeros((KERNEL_LENGTH, 1, kernel.shape[-1]), np.float32)
+        extra[0, 0] = np.abs(kernel).max(axis=(0, 1)) * 127.0 / 126.0
+        return np.concatenate([np.asarray(kernel, np.float32), extra], axis=1)
 
     def _channel_masks(self, rng):
         """``(channels, 84)`` 0/1 masks: which channels each kernel sums (all of them when univariate)."""
