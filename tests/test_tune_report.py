@@ -103,8 +103,8 @@ def test_front_steps_smaller_than_the_noise_band_are_not_starred(tmp_path):
 
 
 def _reevaluation_file(project, entries_scores, seeds=(0, 1, 2)):
-    """A re-evaluation record as kerasdil.tune.reevaluate writes it (the runs are made up)."""
-    from kerasdil.tune.reevaluate import DEFAULT_LABEL, REEVALUATION_FILE
+    """A re-evaluation record as kerasdil.tune.reevaluation writes it (the runs are made up)."""
+    from kerasdil.tune.reevaluation import DEFAULT_LABEL, REEVALUATION_FILE
     from kerasdil.tune.report import leaderboard
     from kerasdil.tune.tuners import trial_name, zoo_default
 

@@ -128,6 +128,22 @@ def test_schedule_search_on_series_keeps_only_schedules_whose_field_covers_the_l
         assert (min(field) if isinstance(field, (list, tuple)) else int(str(field).split("x")[0])) >= 40
 
 
+@pytest.mark.slow
+def test_reevaluation_retrains_on_the_searchs_series_and_reports_their_test_split(tmp_path):
+    from kerasdil.tune import ScheduleSpace, reevaluate, search
+    from kerasdil.tune.reevaluation import format_reevaluation
+
+    data = _separable_series(str(tmp_path / "waves.npz"), steps=40)
+    search("series_dsdc", directory=str(tmp_path / "tune"), tuner="random", max_trials=1, epochs=1, batch_size=8,
+           space=ScheduleSpace(depths=(2,), rates=(1, 2, 4), widths=(8,)), data=data, verbose=0,
+           log=lambda *a: None)
+    result = reevaluate(str(tmp_path / "tune"), top=1, seeds=(0, 1), epochs=2, log=lambda *a: None)
+    assert [r["n"] for r in result.rows] == [2, 2] and [r["test_n"] for r in result.rows] == [2, 2]
+    assert all(0.0 <= v <= 1.0 for r in result.rows for v in r["test_scores"].values())
+    assert "On the test split (never used to choose)" in result.verdict
+    assert "test mean | test range" in format_reevaluation(result)
+
+
 def test_a_long_series_gets_a_strided_stem_and_still_a_covering_field():
     from kerasdil.zoo.series_dsdc.record import stem_stride
 

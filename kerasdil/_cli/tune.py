@@ -300,7 +300,7 @@ def _run(args, space, constraints, lr_range, input_shape, role, seeds):
             print(f"best: {trial_name(result.best['trial_id'])} {result.best['candidate']} "
                   f"{result.best['objective']} {result.best['score']:.4f} (one seed)")
         if args.reevaluate_top is not None:
-            from kerasdil.tune.reevaluate import format_reevaluation, reevaluate
+            from kerasdil.tune.reevaluation import format_reevaluation, reevaluate
 
             again = reevaluate(result.project_dir, top=args.reevaluate_top, seeds=seeds,
                                epochs=args.reevaluate_epochs)

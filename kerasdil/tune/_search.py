@@ -347,8 +347,11 @@ def _open_project(project_dir, settings, overwrite, role, log):
 
 
 def _search_datasets(family, info, user_data, train_data, input_shape, data, limit, validation_size, batch_size,
-                     seed, augment, scenes, role, project_dir, log):
-    """(train, validation) datasets of a local search or a worker: the user's data, scenes, MNIST or ``train_data``."""
+                     seed, augment, scenes, role, project_dir, log, with_test=False):
+    """(train, validation) datasets of a local search or a worker: the user's data, scenes, MNIST or ``train_data``.
+
+    ``with_test``: also the user's test split (None for other data or none): ``(train, validation, test)``.
+    """
     if user_data is not None:
         from kerasdil.tasks import get_task
 
@@ -357,7 +360,10 @@ def _search_datasets(family, info, user_data, train_data, input_shape, data, lim
         if parts.validation is None:
             raise ValueError("the search needs validation images for its objective; give a validation split "
                              "(--validation-split 0.2) or a validation/ folder.")
-        return parts.train, parts.validation
+        return (parts.train, parts.validation) + ((parts.test,) if with_test else ())
+    if with_test:
+        return (*_search_datasets(family, info, None, train_data, input_shape, data, limit, validation_size,
+                                  batch_size, seed, augment, scenes, role, project_dir, log), None)
     if train_data is None and family.task == "segmentation":
         return _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log, scenes)
     if train_data is not None:

@@ -25,7 +25,7 @@ temporary name and renamed):
 Noise
 -----
 A trial's score is one training run with one seed. Where the search was
-re-evaluated (:func:`kerasdil.tune.reevaluate.reevaluate`), each re-evaluated
+re-evaluated (:func:`kerasdil.tune.reevaluation.reevaluate`), each re-evaluated
 candidate's row carries its mean and range over seeds, and the widest range is
 the noise band; otherwise the band is the sampling noise of the validation
 split alone (two binomial standard errors of the best score, a floor: seeds
@@ -67,7 +67,7 @@ def _validation_images(info):
 
 def _reevaluated(project_dir):
     """The re-evaluation summary of a project (mean and range per candidate), or None."""
-    from kerasdil.tune.reevaluate import load_reevaluation, summarize
+    from kerasdil.tune.reevaluation import load_reevaluation, summarize
 
     record = load_reevaluation(project_dir)
     if record is None or not record.get("runs"):
@@ -86,7 +86,7 @@ def noise_check(rows, info, reevaluation=None, *, chance_margin: float = CHANCE_
     Args:
         rows: leaderboard rows (best first).
         info: the search file's content.
-        reevaluation: a :class:`kerasdil.tune.reevaluate.ReevaluationResult`, or None.
+        reevaluation: a :class:`kerasdil.tune.reevaluation.ReevaluationResult`, or None.
         chance_margin: how far above ``1/num_classes`` still counts as chance.
         noise: the noise band to use when no seed spread was measured.
 
@@ -183,7 +183,7 @@ def _markdown(rows, info, pareto_ids, check=None, reevaluation=None, default=Non
     lines += _table_lines(rows, info, extra, pareto_ids, check, reevaluation)
     lines += _default_lines(info, extra, family, default)
     if reevaluation is not None:
-        from kerasdil.tune.reevaluate import format_reevaluation
+        from kerasdil.tune.reevaluation import format_reevaluation
 
         lines += ["", format_reevaluation(reevaluation).rstrip("\n")]
     p = info["pruning"]

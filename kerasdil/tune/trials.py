@@ -1,6 +1,6 @@
 """The trials of a search as rows: what ``tune-report`` ranks and the re-evaluation picks from.
 
-Beneath both :mod:`kerasdil.tune.report` and :mod:`kerasdil.tune.reevaluate`, which
+Beneath both :mod:`kerasdil.tune.report` and :mod:`kerasdil.tune.reevaluation`, which
 each read the leaderboard (and the report shows the re-evaluation).
 """
 

@@ -90,7 +90,8 @@ def _train_once(entry, seed, s, epochs, data, log):
     from kerasdil.optimizers import Adam
     from kerasdil.tasks import get_task
     from kerasdil.tune.hypermodels import ScheduleHyperModel
-    from kerasdil.tune.tuners import _load_data, _load_scenes
+    from kerasdil.tune._search import _search_datasets
+    from kerasdil.tune._search_data import _user_data
     from kerasdil.zoo import create_model, model_info
 
     family = FAMILIES[s["model"]]
@@ -98,13 +99,12 @@ def _train_once(entry, seed, s, epochs, data, log):
     input_shape = tuple(s["input_shape"])
     keras.utils.set_random_seed(seed)
     if data is not None:
-        train, val = data
-    elif family.task == "segmentation":
-        train, val = _load_scenes(info, input_shape, s["data"], s["limit"], s["validation_size"], s["batch_size"],
-                                  seed, s["augment"], lambda _: None, s.get("scenes"))
-    else:
-        train, val, _ = _load_data(s["data"], s["limit"], s["validation_size"], s["batch_size"], seed, s["augment"],
-                                   lambda _: None)
+        (train, val), test = data, None
+    else:  # the search's own data: the user's (images, masks, series, with their test split), scenes or MNIST
+        user_data = _user_data(s["data"], s.get("data_options"), family, info, input_shape, seed)
+        train, val, test = _search_datasets(family, info, user_data, None, input_shape, s["data"], s["limit"],
+                                            s["validation_size"], s["batch_size"], seed, s["augment"],
+                                            s.get("scenes"), "reevaluation", None, lambda _: None, with_test=True)
     if entry["candidate"] is None:
         model = create_model(family.model_name, input_shape=input_shape, num_classes=s["num_classes"],
                              **family.default_builder_kwargs())
@@ -119,8 +119,11 @@ def _train_once(entry, seed, s, epochs, data, log):
     model.fit(train, epochs=epochs, verbose=0, shuffle=False)  # the pipeline shuffles
     metric = s["objective"][len("val_"):] if s["objective"].startswith("val_") else s["objective"]
     score = float(model.evaluate(val, verbose=0, return_dict=True)[metric])
-    log(f"  {entry['label']} seed {seed}: {s['objective']} {score:.4f} ({time.monotonic() - start:.0f} s)")
-    return score, int(model.count_params())
+    test_score = None if test is None else float(model.evaluate(test, verbose=0, return_dict=True)[metric])
+    log(f"  {entry['label']} seed {seed}: {s['objective']} {score:.4f}"
+        + ("" if test_score is None else f", test {metric} {test_score:.4f}")
+        + f" ({time.monotonic() - start:.0f} s)")
+    return score, int(model.count_params()), test_score
 
 
 def _entries(project_dir, info, top):
@@ -153,11 +156,14 @@ def summarize(record: dict) -> ReevaluationResult:
     seeds = record["settings"]["seeds"]
     rows = []
     for entry in record["entries"]:
-        scores = {int(k): v for k, v in record["runs"].get(entry["label"], {}).items()}
-        values = [scores[k] for k in seeds if k in scores]
-        row = {**entry, "scores": scores, "n": len(values),
-               "mean": sum(values) / len(values) if values else None,
-               "min": min(values) if values else None, "max": max(values) if values else None}
+        row = dict(entry)
+        for prefix, runs in (("", record["runs"]), ("test_", record.get("test_runs", {}))):
+            scores = {int(k): v for k, v in runs.get(entry["label"], {}).items()}
+            values = [scores[k] for k in seeds if k in scores]
+            row.update({prefix + "scores": scores, prefix + "n": len(values),
+                        prefix + "mean": sum(values) / len(values) if values else None,
+                        prefix + "min": min(values) if values else None,
+                        prefix + "max": max(values) if values else None})
         rows.append(row)
     searched = sorted((r for r in rows if r["candidate"] is not None and r["n"]), key=lambda r: -r["mean"])
     searched += [r for r in rows if r["candidate"] is not None and not r["n"]]
@@ -182,6 +188,13 @@ def summarize(record: dict) -> ReevaluationResult:
             verdict = f"{text}: the ranges do not overlap; the default beats the winner."
         else:
             verdict = f"{text}: the ranges overlap; the search did not separate the winner from the default."
+        if winner["test_n"] and default["test_n"]:
+            w, d = winner, default
+            side = ("the winner's above" if w["test_min"] > d["test_max"] else "the default's above"
+                    if w["test_max"] < d["test_min"] else "they overlap")
+            verdict += (f" On the test split (never used to choose): winner mean {w['test_mean']:.4f} "
+                        f"[{w['test_min']:.4f}, {w['test_max']:.4f}] vs default {d['test_mean']:.4f} "
+                        f"[{d['test_min']:.4f}, {d['test_max']:.4f}]: {side}.")
     return ReevaluationResult(record["project_dir"], rows, verdict, beats, record["settings"],
                               os.path.join(record["project_dir"], REEVALUATION_FILE))
 
@@ -198,24 +211,33 @@ def _schedule_text(row) -> str:
     return row["schedule"] + ("".join(f", {e}" for e in extra))
 
 
+def _span(row, prefix="") -> str:
+    """``mean | [min, max]`` table cells of a row's scores (``prefix`` "test_": its test scores)."""
+    if row[prefix + "mean"] is None:
+        return "- | -"
+    return f"{row[prefix + 'mean']:.4f} | [{row[prefix + 'min']:.4f}, {row[prefix + 'max']:.4f}]"
+
+
 def format_reevaluation(result: ReevaluationResult) -> str:
     """The re-evaluation as a markdown table and its verdict."""
     s = result.settings
     seeds = s["seeds"]
+    tested = any(r.get("test_n") for r in result.rows)  # the user's data had a test split
     lines = [f"## Re-evaluation over seeds {','.join(map(str, seeds))}", "",
              f"Each candidate retrained from scratch per seed for {s['epochs']} epoch(s) with the search's recipe; "
-             f"score = {s['objective']} on the search's validation split (never the test set). "
+             f"score = {s['objective']} on the search's validation split (never the test set"
+             + ("; the test columns score the data's test split, shown, never used to choose" if tested else "")
+             + "). "
              "Range = [lowest, highest] seed.", "",
              "| candidate | schedule | width | params | MACs | search score (1 seed) | "
-             + " | ".join(f"seed {k}" for k in seeds) + " | mean | range |",
-             "|---|---|---:|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---|"]
+             + " | ".join(f"seed {k}" for k in seeds) + " | mean | range |" + (" test mean | test range |" * tested),
+             "|---|---|---:|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---|" + "---:|---|" * tested]
     for r in result.rows:
         cells = " | ".join("" if k not in r["scores"] else f"{r['scores'][k]:.4f}" for k in seeds)
         search_score = "-" if r["search_score"] is None else f"{r['search_score']:.4f}"
-        mean = "-" if r["mean"] is None else f"{r['mean']:.4f}"
-        rng = "-" if r["mean"] is None else f"[{r['min']:.4f}, {r['max']:.4f}]"
+        spans = " | ".join(_span(r, prefix) for prefix in ("", "test_")[:1 + tested])
         lines.append(f"| {r['label']} | {_schedule_text(r)} | {r['width']} | {r['params']:,} | {r['macs']:,} | "
-                     f"{search_score} | {cells} | {mean} | {rng} |")
+                     f"{search_score} | {cells} | {spans} |")
     default = result.rows[-1]
     if default.get("differs"):
         lines += ["", "The zoo default also sets " + ", ".join(f"{k}={v!r}" for k, v in default["differs"].items())
@@ -281,9 +303,11 @@ def reevaluate(directory: str, *, top: int = 2, seeds: Sequence[int] = (0, 1, 2)
         for seed in seeds:
             if str(seed) in done:
                 continue
-            score, params = _train_once(entry, seed, s, epochs, train_data, log)
+            score, params, test_score = _train_once(entry, seed, s, epochs, train_data, log)
             if entry["candidate"] is None:
                 entry["params"] = params  # the built zoo default's count, whatever its layout
             done[str(seed)] = score
+            if test_score is not None:  # reported beside the verdict, never used to choose
+                record.setdefault("test_runs", {}).setdefault(entry["label"], {})[str(seed)] = test_score
             _write_json(path, record)
     return summarize(record)

@@ -1,4 +1,4 @@
-"""kerasdil.tune.reevaluate: the top candidates and the zoo default retrained over seeds, mean and
+"""kerasdil.tune.reevaluation: the top candidates and the zoo default retrained over seeds, mean and
 range, the verdict, resume; the ``kerasdil tune --tuner hyperband ... --reevaluate-top`` path end to
 end on the embedded sample at tiny budgets (it measures nothing; it checks the plumbing)."""
 
@@ -24,7 +24,7 @@ def _record(runs, seeds=(0, 1, 2)):
 
 
 def test_winner_beats_default_only_with_non_overlapping_ranges():
-    from kerasdil.tune.reevaluate import summarize
+    from kerasdil.tune.reevaluation import summarize
 
     apart = summarize(_record({"trial_0": [0.95, 0.96, 0.97], "zoo default": [0.90, 0.92, 0.94]}))
     assert apart.beats_default and "do not overlap; the winner beats the default." in apart.verdict
@@ -39,7 +39,7 @@ def test_winner_beats_default_only_with_non_overlapping_ranges():
 
 
 def test_bad_arguments_name_the_python_argument(tmp_path):
-    from kerasdil.tune.reevaluate import reevaluate
+    from kerasdil.tune.reevaluation import reevaluate
 
     with pytest.raises(ValueError, match="top="):
         reevaluate(str(tmp_path), top=0)
@@ -51,7 +51,7 @@ def test_bad_arguments_name_the_python_argument(tmp_path):
 
 @pytest.mark.slow
 def test_reevaluate_trains_each_candidate_per_seed_and_resumes(tmp_path):
-    from kerasdil.tune.reevaluate import REEVALUATION_FILE, reevaluate
+    from kerasdil.tune.reevaluation import REEVALUATION_FILE, reevaluate
     from kerasdil.zoo import create_model
 
     project = fake_search(tmp_path, [0.5, 0.7, 0.6])
@@ -105,3 +105,10 @@ def test_cli_rejects_bad_reevaluation_flags(capsys):
     assert "--reevaluate-top" in capsys.readouterr().err
     assert main(["tune", "mnist_dsdc", "--dir", "x", "--reevaluate-top", "1", "--seeds", "a,b"]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_the_package_name_reevaluate_is_the_function_whatever_was_imported_first():
+    import kerasdil.tune.reevaluation  # noqa: F401  (a submodule of that name would shadow the function)
+    from kerasdil.tune import reevaluate
+
+    assert callable(reevaluate) and reevaluate.__name__ == "reevaluate"
