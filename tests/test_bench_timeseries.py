@@ -39,6 +39,27 @@ def test_unknown_set_or_model_exits_2(bench):
         assert stop.value.code == 2
 
 
+def test_latency_only_takes_unfitted_keras_models_and_tcn_widths_only_there(bench):
+    for argv in (["--latency-only", "--models", "minirocket"], ["--tcn-filters", "24,32"],
+                 ["--tcn-filters", "0"], ["--latency-only", "--latency-rounds", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            bench.parse_args(argv)
+        assert stop.value.code == 2, argv
+    assert bench.parse_args(["--latency-only", "--models", "tcn", "--tcn-filters", "24,32"]).tcn_filters == [24, 32]
+
+
+def test_latency_only_times_the_entrys_architecture_on_the_sets_shape(bench, tmp_path):
+    from kerasdil.zoo import create_model
+
+    bench.main(["--latency-only", "--models", "zoo:series_dsdc", "--sets", "ItalyPowerDemand", "--latency-rounds", "1",
+                "--out", str(tmp_path)])
+    with open(tmp_path / "latency.json") as f:
+        row = json.load(f)["ItalyPowerDemand"]["zoo:series_dsdc"]
+    assert row["params"] == create_model("series_dsdc", input_shape=(24, 1), num_classes=2).count_params()
+    assert row["int8_batch1_ms"] > 0 and row["float32_batch1_ms"] > 0
+    assert "| ItalyPowerDemand | zoo:series_dsdc |" in (tmp_path / "latency.md").read_text()
+
+
 def test_tcn_dilations_cover_the_series(bench):
     dilations = bench.tcn_dilations(150)
     assert 1 + 4 * sum(dilations) >= 150 > 1 + 4 * sum(dilations[:-1])

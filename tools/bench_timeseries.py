@@ -37,6 +37,15 @@ first ``--litert-seeds`` seeds).
     python tools/bench_timeseries.py --out runs/bench_timeseries
     python tools/bench_timeseries.py --sets GunPoint --seeds 1 --models minirocket,aeon_minirocket
 
+``--latency-only`` fits nothing: it builds the untrained architecture each of
+``--models`` (``zoo:<entry>``, ``tcn``; ``--tcn-filters 24,32`` builds one TCN per
+width) would train on each set, converts it to float32 and int8 TFLite (int8
+calibrated on the set's training series) and times LiteRT batch 1 in alternation, all
+models in one process, into ``latency.json`` and ``latency.md``: latency does not
+depend on the weights' values, and a shared CPU's load falls on every model alike.
+
+    python tools/bench_timeseries.py --latency-only --models zoo:series_dsdc,tcn --tcn-filters 24,32
+
 Results accumulate in ``bench_timeseries.json`` in ``--out`` (one entry per set,
 model and seed, written as each run ends), so an interrupted run resumes where it
 stopped and later runs add models; ``bench_timeseries.md`` is the table.
@@ -168,23 +177,29 @@ def tcn_dilations(length, kernel_size=3):
     return dilations
 
 
-def run_tcn(data, seed, args):
-    """keras-tcn's TCN and a Dense softmax, trained with Adam for ``--tcn-epochs``."""
+def build_tcn(length, channels, num_classes, filters):
+    """keras-tcn's TCN (kernel 3, dilations covering ``length``) and a Dense softmax."""
     import keras
     from tcn import TCN
 
-    keras.utils.set_random_seed(seed)
-    length, channels = data["x"].shape[1:]
     inputs = keras.Input((length, channels))
-    features = TCN(nb_filters=args.tcn_filters, kernel_size=3, dilations=tcn_dilations(length))(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(len(data["classes"]), activation="softmax")(features))
+    features = TCN(nb_filters=filters, kernel_size=3, dilations=tcn_dilations(length))(inputs)
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(features))
+
+
+def run_tcn(data, seed, args):
+    """keras-tcn's TCN and a Dense softmax, trained with Adam for ``--tcn-epochs``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_tcn(*data["x"].shape[1:], len(data["classes"]), args.tcn_filters[0])
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     start = time.perf_counter()
     model.fit(standardise(data["x"]), data["y"], epochs=args.tcn_epochs, batch_size=16, verbose=0)
     seconds = time.perf_counter() - start
     accuracy = _accuracy(model.predict(standardise(data["x_test"]), batch_size=16, verbose=0), data["y_test"])
     return dict(accuracy=accuracy, params=int(model.count_params()), train_seconds=seconds,
-                fit={"epochs": args.tcn_epochs, "filters": args.tcn_filters}), model, (
+                fit={"epochs": args.tcn_epochs, "filters": args.tcn_filters[0]}), model, (
         standardise(data["x"]), standardise(data["x_test"]), data["y_test"])
 
 
@@ -238,24 +253,30 @@ def run_model(model_name, data, seed, args):
 # ---------------------------------------------------------------- LiteRT
 
 
+def _flatbuffer(model, quantization, representative):
+    """A batch-1 float32 or int8 TFLite flatbuffer of ``model`` (``representative`` calibrates int8)."""
+    import tensorflow as tf
+
+    from kerasdil.export import tflite
+
+    spec = tf.TensorSpec((1, *representative.shape[1:]), tf.float32)
+    function = tf.function(lambda s: {"output": model(s, training=False)}, input_signature=[spec])
+    return tflite.convert(function.get_concrete_function(), quantization, representative=representative[:256])
+
+
 def litert_columns(model, inputs, threads):
     """Float32 and int8 TFLite files of ``model`` (batch 1): test accuracy, batch-1 latency, op audit.
 
     ``inputs``: ``(x, x_test, y_test)`` as the model takes them (x calibrates int8).
     """
-    import tensorflow as tf
-
     from kerasdil.export import audit, tflite
     from kerasdil.export.timing import median_seconds
 
     x, x_test, y_test = inputs
-    spec = tf.TensorSpec((1, *x.shape[1:]), tf.float32)
-    function = tf.function(lambda s: {"output": model(s, training=False)}, input_signature=[spec])
-    concrete = function.get_concrete_function()
     out = {}
     with tempfile.TemporaryDirectory() as folder:
         for quantization in ("float32", "int8"):
-            flatbuffer = tflite.convert(concrete, quantization, representative=x[:256])
+            flatbuffer = _flatbuffer(model, quantization, x)
             ops = audit.tflite_operators(flatbuffer)
             path = os.path.join(folder, f"{quantization}.tflite")
             with open(path, "wb") as f:
@@ -268,6 +289,77 @@ def litert_columns(model, inputs, threads):
             out[f"{quantization}_forbidden_ops"] = sorted({o["op"] for o in ops if o["op"] in audit.TFLITE_FORBIDDEN})
             out[f"{quantization}_dilated_convs"] = sum(1 for o in ops if o["dilation"] and max(o["dilation"]) > 1)
     return out
+
+
+def latency_models(model_name, data, args):
+    """``(label, untrained model)`` of one ``--models`` name for ``--latency-only``: the architecture it trains."""
+    length, channels = data["x"].shape[1:]
+    if model_name == "tcn":
+        return [(f"tcn ({f} filters)", build_tcn(length, channels, len(data["classes"]), f))
+                for f in args.tcn_filters]
+    from kerasdil.zoo import create_model
+
+    return [(model_name, create_model(model_name[4:], input_shape=(length, channels),
+                                      num_classes=len(data["classes"])))]
+
+
+def latency_run(data, args):
+    """Batch-1 LiteRT latency of every model's untrained architecture on one set, measured in alternation.
+
+    Latency does not depend on the weights' values, so untrained models (int8 calibrated on the
+    set's training series) stand for trained ones, and every model is timed in the same process,
+    ``--latency-rounds`` times in turn, so load on a shared CPU falls on all of them alike.
+    """
+    from kerasdil.export import tflite
+    from kerasdil.export.timing import median_seconds
+
+    models = [pair for name in args.models for pair in latency_models(name, data, args)]
+    times = {(label, q): [] for label, _ in models for q in ("int8", "float32")}
+    with tempfile.TemporaryDirectory() as folder:
+        runners = {}
+        for label, model in models:
+            for quantization in ("int8", "float32"):
+                path = os.path.join(folder, f"{len(runners)}.tflite")
+                with open(path, "wb") as f:
+                    f.write(_flatbuffer(model, quantization, data["x"]))
+                runners[label, quantization] = tflite.LiteRTRunner(path, num_threads=args.threads).batch_fn(
+                    data["x_test"][:1])[0]
+        for _ in range(args.latency_rounds):
+            for key, run in runners.items():
+                times[key].append(median_seconds(run, repeats=50, max_seconds=1.0)[0] * 1e3)
+    return {label: dict(params=int(model.count_params()), int8_batch1_ms=float(np.median(times[label, "int8"])),
+                        float32_batch1_ms=float(np.median(times[label, "float32"]))) for label, model in models}
+
+
+def format_latency(results, command):
+    """The latency table: one row per set and model, with each model's int8 time over each TCN's."""
+    tcns = sorted({label for rows in results.values() for label in rows if label.startswith("tcn")})
+    lines = [f"Table written by `{command}`: untrained architectures, LiteRT batch 1, "
+             "medians of rounds timed in alternation.", "",
+             "| set | model | params | int8 b1 ms | f32 b1 ms | " + " | ".join(f"int8 / {t}" for t in tcns) + " |",
+             "|---|---|---:|---:|---:|" + "---:|" * len(tcns)]
+    for set_name, rows in results.items():
+        for label, row in rows.items():
+            ratios = " | ".join(f"{row['int8_batch1_ms'] / rows[t]['int8_batch1_ms']:.2f}x" if t in rows else "-"
+                                for t in tcns)
+            lines.append(f"| {set_name} | {label} | {row['params']:,} | {row['int8_batch1_ms']:.3f} | "
+                         f"{row['float32_batch1_ms']:.3f} | {ratios} |")
+    return "\n".join(lines) + "\n"
+
+
+def latency_main(args, command):
+    """``--latency-only``: the latency table of every set, written to ``latency.json`` and ``latency.md``."""
+    results = {}
+    for set_name in args.sets:
+        log(f"{set_name}: timing {', '.join(args.models)}")
+        results[set_name] = latency_run(load_set(set_name), args)
+        with open(os.path.join(args.out, "latency.json"), "w") as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+    table = format_latency(results, command)
+    with open(os.path.join(args.out, "latency.md"), "w") as f:
+        f.write(table)
+    print(table)
+    return results
 
 
 # ---------------------------------------------------------------- results
@@ -354,7 +446,8 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 for kerasdil's models (peers: seed 0)")
     p.add_argument("--epochs", type=int, default=200, help="epochs of minirocket_trained's head")
     p.add_argument("--tcn-epochs", type=int, default=100)
-    p.add_argument("--tcn-filters", type=int, default=24)
+    p.add_argument("--tcn-filters", default="24", help="TCN filters; with --latency-only a comma-separated list "
+                   "(one TCN per width)")
     p.add_argument("--inception-epochs", type=int, default=100)
     p.add_argument("--inception-members", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="LiteRT threads for latency")
@@ -362,6 +455,9 @@ def parse_args(argv=None):
     p.add_argument("--litert-seeds", type=int, default=1, help="seeds (from 0) that get the TFLite columns")
     p.add_argument("--out", default=os.path.join("runs", "bench_timeseries"), help="output folder")
     p.add_argument("--table-only", action="store_true", help="fit nothing: write the table of the runs saved in --out")
+    p.add_argument("--latency-only", action="store_true", help="fit nothing: time the untrained architectures of "
+                   "--models (zoo:<entry> and tcn) in alternation, into latency.json / latency.md")
+    p.add_argument("--latency-rounds", type=int, default=5, help="with --latency-only: rounds of timing per model")
     args = p.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -370,8 +466,18 @@ def parse_args(argv=None):
     if bad_sets or bad_models or not args.sets or not args.models:
         p.error(f"unknown sets {bad_sets} or models {bad_models}: sets are {', '.join(SETS)}; models "
                 f"{', '.join(SEEDED + PEERS)} or zoo:<entry>.")
-    if min(args.seeds, args.epochs, args.tcn_epochs, args.inception_epochs, args.inception_members) < 1:
-        p.error("--seeds and every epoch / member count must be at least 1.")
+    try:
+        args.tcn_filters = [int(f) for f in args.tcn_filters.split(",") if f.strip()]
+    except ValueError:
+        args.tcn_filters = []
+    if not args.tcn_filters or min(args.tcn_filters) < 1 or (len(args.tcn_filters) > 1 and not args.latency_only):
+        p.error(f"--tcn-filters must be a positive int (a comma-separated list only with --latency-only), got "
+                f"{args.tcn_filters!r}.")
+    if args.latency_only and any(m != "tcn" and not m.startswith("zoo:") for m in args.models):
+        p.error("--latency-only times Keras architectures that need no fit: zoo:<entry> and tcn.")
+    if min(args.seeds, args.epochs, args.tcn_epochs, args.inception_epochs, args.inception_members,
+           args.latency_rounds) < 1:
+        p.error("--seeds, --latency-rounds and every epoch / member count must be at least 1.")
     return args
 
 
@@ -381,6 +487,8 @@ def main(argv=None):
     path = os.path.join(args.out, "bench_timeseries.json")
     results = _load(path)
     command = "python tools/bench_timeseries.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.latency_only:
+        return latency_main(args, command)
     for set_name in [] if args.table_only else args.sets:
         data = load_set(set_name)
         results["sets"][set_name] = data["note"]
