@@ -100,8 +100,9 @@ def add_arguments(parser):
 
 
 def _add_search_arguments(parser):
-    parser.add_argument("model", help="model to search: mnist_dsdc, deeplab_aspp, or deeplab_aspp_mobile "
-                        "(deeplab_aspp's mobile configuration: stages 2-4, ASPP rates, output stride)")
+    parser.add_argument("model", help="model to search: mnist_dsdc, deeplab_aspp, deeplab_aspp_mobile "
+                        "(deeplab_aspp's mobile configuration: stages 2-4, ASPP rates, output stride) or "
+                        "series_dsdc (time series: pass --data)")
     parser.add_argument("--tuner", default="hyperband", choices=("random", "bayesian", "hyperband"),
                         help="search algorithm (default hyperband)")
     parser.add_argument("--max-trials", type=int, default=10, help="total trials, also across resumes (default 10)")
@@ -181,7 +182,8 @@ def _add_training_arguments(parser):
     r = parser.add_argument_group("re-evaluation (after the search; resumable)")
     r.add_argument("--reevaluate-top", type=int, default=None, metavar="K",
                    help="retrain the K best distinct candidates and the zoo default once per --seeds, "
-                        "and say whether the winner beats the default with non-overlapping ranges")
+                        "and say whether the winner beats the default with non-overlapping ranges (on the "
+                        "validation split; the data's test split, when it has one, is reported beside it)")
     r.add_argument("--seeds", default="0,1,2", help="seeds of the re-evaluation (default 0,1,2)")
     r.add_argument("--reevaluate-epochs", type=int, default=None, metavar="E",
                    help="epochs per re-evaluation run (default --epochs)")
