@@ -7,7 +7,9 @@ search, adds the zoo's default (``create_model(model)`` with the builder's
 defaults, whatever they are when it runs), retrains each from scratch once per
 seed with the search's recipe (data, limit, batch size, learning rate) for
 ``epochs`` epochs, and scores it with the search's objective on the search's
-validation split. The test set is never used.
+validation split. The test set never chooses: where the user's data has a test
+split, each run's test score is recorded beside (``test_runs``) and reported
+next to the verdict, which reads the validation scores only.
 
 Results go to ``kerasdil_reevaluation.json`` in the project folder, rewritten
 (temporary name, rename) after every run, so an interrupted re-evaluation
@@ -44,10 +46,11 @@ class ReevaluationResult:
         rows: one dict per candidate (the default included): ``label``,
             ``trial_id`` (None for the default), ``candidate``, ``schedule``,
             ``width``, ``params``, ``macs``, ``search_score``, ``scores``
-            (seed -> score), ``mean``, ``min``, ``max``; searched candidates
-            by mean, best first, then the default.
+            (seed -> score), ``mean``, ``min``, ``max``, ``n`` and the same with a
+            ``test_`` prefix for the data's test split (``test_n`` 0 without one);
+            searched candidates by mean, best first, then the default.
         verdict: one sentence: does the winner beat the default with
-            non-overlapping ranges?
+            non-overlapping ranges? Then, with a test split, a second one on the test scores.
         beats_default: True only for non-overlapping ranges in the winner's favour.
         settings: epochs, seeds, objective and the search's recipe.
         path: the JSON file.
@@ -84,14 +87,14 @@ def _parse_seeds(seeds) -> tuple:
 
 
 def _train_once(entry, seed, s, epochs, data, log):
-    """Train one candidate (or the zoo default) from scratch with one seed; its validation score."""
+    """Train one candidate (or the zoo default) from scratch with one seed: (validation score, params, test score)."""
     import keras
 
     from kerasdil.optimizers import Adam
     from kerasdil.tasks import get_task
-    from kerasdil.tune.hypermodels import ScheduleHyperModel
     from kerasdil.tune._search import _search_datasets
     from kerasdil.tune._search_data import _user_data
+    from kerasdil.tune.hypermodels import ScheduleHyperModel
     from kerasdil.zoo import create_model, model_info
 
     family = FAMILIES[s["model"]]
@@ -225,10 +228,10 @@ def format_reevaluation(result: ReevaluationResult) -> str:
     tested = any(r.get("test_n") for r in result.rows)  # the user's data had a test split
     lines = [f"## Re-evaluation over seeds {','.join(map(str, seeds))}", "",
              f"Each candidate retrained from scratch per seed for {s['epochs']} epoch(s) with the search's recipe; "
-             f"score = {s['objective']} on the search's validation split (never the test set"
-             + ("; the test columns score the data's test split, shown, never used to choose" if tested else "")
-             + "). "
-             "Range = [lowest, highest] seed.", "",
+             f"score = {s['objective']} on the search's validation split, "
+             + ("which alone decides; the test columns score the data's test split and choose nothing. " if tested
+                else "never the test set. ")
+             + "Range = [lowest, highest] seed.", "",
              "| candidate | schedule | width | params | MACs | search score (1 seed) | "
              + " | ".join(f"seed {k}" for k in seeds) + " | mean | range |" + (" test mean | test range |" * tested),
              "|---|---|---:|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---|" + "---:|---|" * tested]
