@@ -14,7 +14,8 @@ arrays, unequal-length sets resampled the same way):
   that of the float features with the head's weights rounded as int8 TFLite rounds them
   (one scale per class), for ``fit_minirocket(std_floor=...)`` of 0 and 0.1; then the float
   model (``std_floor=0.1``) on test series rounded to an 8-, 10- and 12-bit input grid over the
-  training range, as full-integer TFLite quantizes its input before any kernel runs.
+  training range, as full-integer TFLite quantizes its input before any kernel runs; and
+  TFLite's 16x8 mode (int16 activations) of the same model: accuracy and batch-1 time.
 
     python tools/study_minirocket.py rounding PickupGestureWiimoteZ
     python tools/study_minirocket.py options GunPoint --configs ppv,diff_5k --seeds 1
@@ -132,6 +133,33 @@ def int8_head(data, seed):
         scores = model.predict(grid.astype(np.float32), verbose=0)
         print(f"std_floor {floor}: float model, test series on a {bits}-bit input grid: "
               f"{np.mean(scores.argmax(-1) == data['y_test']):.4f}")
+    int16_activations(model, data)
+
+
+def int16_activations(model, data):
+    """TFLite's 16x8 mode (int8 weights, int16 activations) of the fitted model: test accuracy and batch-1 time."""
+    import tempfile
+
+    import tensorflow as tf
+
+    from kerasdil.export import tflite
+    from kerasdil.export.timing import median_seconds
+
+    spec = tf.TensorSpec((1, *data["x"].shape[1:]), tf.float32)
+    function = tf.function(lambda s: {"output": model(s, training=False)}, input_signature=[spec])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    samples = data["x"][:256]
+    converter.representative_dataset = lambda: ([samples[i: i + 1]] for i in range(len(samples)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "int16x8.tflite")
+        with open(path, "wb") as f:
+            f.write(converter.convert())
+        runner = tflite.LiteRTRunner(path, num_threads=1)
+        accuracy = np.mean(runner.predict(data["x_test"], batch_size=64).argmax(-1) == data["y_test"])
+        ms = median_seconds(runner.batch_fn(data["x_test"][:1])[0], repeats=20, max_seconds=3.0)[0] * 1e3
+    print(f"16x8 TFLite (int16 activations): test accuracy {accuracy:.4f}, batch 1 {ms:.1f} ms (one thread)")
 
 
 def main(argv=None):
