@@ -5,6 +5,7 @@ end on the embedded sample at tiny budgets (it measures nothing; it checks the p
 import json
 import os
 
+import numpy as np
 import pytest
 
 from test_tune_report import fake_search
@@ -112,3 +113,24 @@ def test_the_package_name_reevaluate_is_the_function_whatever_was_imported_first
     from kerasdil.tune import reevaluate
 
     assert callable(reevaluate) and reevaluate.__name__ == "reevaluate"
+
+
+def test_search_data_takes_a_segmenters_input_size_and_leaves_series_at_their_length(tmp_path):
+    from test_data_masks import _pair
+
+    from kerasdil.tune._search_data import _user_data
+    from kerasdil.tune.hypermodels import get_family
+    from kerasdil.zoo import model_info
+
+    for i in range(6):
+        mask = np.zeros((40, 40), np.uint8)
+        mask[10:30, 10:30] = 1 + i % 2
+        _pair(str(tmp_path / "seg"), f"s{i}", mask)
+    family, info = get_family("deeplab_aspp"), model_info("deeplab_aspp")
+    for size in ((32, 32), (32, 32, 1)):  # the CLI's --input-size gives (H, W); a search file (H, W, C)
+        plan = _user_data(str(tmp_path / "seg"), {"validation_split": 0.34}, family, info, size, 0)
+        assert tuple(plan.spec.input_shape)[:2] == (32, 32), size
+    x = np.random.default_rng(0).normal(size=(12, 30)).astype("float32")
+    np.savez(tmp_path / "s.npz", x=x, y=np.arange(12) % 2)
+    plan = _user_data(str(tmp_path / "s.npz"), {}, get_family("series_dsdc"), model_info("series_dsdc"), (30, 1), 0)
+    assert tuple(plan.spec.input_shape) == (30, 1)

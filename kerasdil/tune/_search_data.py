@@ -61,9 +61,10 @@ def _user_data(data, data_options, family, info, input_shape, seed):
     from kerasdil.data.sources import is_user_data
 
     options = dict(data_options or {})
-    if is_user_data(data) and input_shape is not None and len(tuple(input_shape)) == 3:  # images, not series
+    if is_user_data(data) and input_shape is not None and info.family != "series":  # images take the size
         options.setdefault("image_size", tuple(input_shape)[:2])
-        options.setdefault("channels", tuple(input_shape)[2])
+        if len(tuple(input_shape)) == 3:
+            options.setdefault("channels", tuple(input_shape)[2])
     plan = resolve_data(data, info=info, data_options=options, seed=seed, task=family.task)
     return plan if plan.is_user_data else None
 

@@ -104,7 +104,8 @@ def _train_once(entry, seed, s, epochs, data, log):
     if data is not None:
         (train, val), test = data, None
     else:  # the search's own data: the user's (images, masks, series, with their test split), scenes or MNIST
-        user_data = _user_data(s["data"], s.get("data_options"), family, info, input_shape, seed)
+        # The search's seed draws the validation split (the search's own); the run's seed only the order.
+        user_data = _user_data(s["data"], s.get("data_options"), family, info, input_shape, s.get("seed", 0))
         train, val, test = _search_datasets(family, info, user_data, None, input_shape, s["data"], s["limit"],
                                             s["validation_size"], s["batch_size"], seed, s["augment"],
                                             s.get("scenes"), "reevaluation", None, lambda _: None, with_test=True)
@@ -197,7 +198,8 @@ def summarize(record: dict) -> ReevaluationResult:
                     if w["test_max"] < d["test_min"] else "they overlap")
             verdict += (f" On the test split (never used to choose): winner mean {w['test_mean']:.4f} "
                         f"[{w['test_min']:.4f}, {w['test_max']:.4f}] vs default {d['test_mean']:.4f} "
-                        f"[{d['test_min']:.4f}, {d['test_max']:.4f}]: {side}.")
+                        f"[{d['test_min']:.4f}, {d['test_max']:.4f}] over {w['test_n']} and {d['test_n']} seed(s): "
+                        f"{side}.")
     return ReevaluationResult(record["project_dir"], rows, verdict, beats, record["settings"],
                               os.path.join(record["project_dir"], REEVALUATION_FILE))
 
