@@ -41,7 +41,9 @@ def test_unknown_set_or_model_exits_2(bench):
 
 def test_latency_only_takes_unfitted_keras_models_and_tcn_widths_only_there(bench):
     for argv in (["--latency-only", "--models", "minirocket"], ["--tcn-filters", "24,32"],
-                 ["--tcn-filters", "0"], ["--latency-only", "--latency-rounds", "0"]):
+                 ["--tcn-filters", "0"], ["--latency-only", "--latency-rounds", "0"],
+                 ["--latency-only", "--models", "tcn", "--tcn-filters", "24,24"],
+                 ["--latency-only", "--table-only", "--models", "tcn"]):
         with pytest.raises(SystemExit) as stop:
             bench.parse_args(argv)
         assert stop.value.code == 2, argv

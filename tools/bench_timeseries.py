@@ -466,13 +466,17 @@ def parse_args(argv=None):
     if bad_sets or bad_models or not args.sets or not args.models:
         p.error(f"unknown sets {bad_sets} or models {bad_models}: sets are {', '.join(SETS)}; models "
                 f"{', '.join(SEEDED + PEERS)} or zoo:<entry>.")
+    given = args.tcn_filters
     try:
-        args.tcn_filters = [int(f) for f in args.tcn_filters.split(",") if f.strip()]
+        args.tcn_filters = [int(f) for f in given.split(",") if f.strip()]
     except ValueError:
         args.tcn_filters = []
-    if not args.tcn_filters or min(args.tcn_filters) < 1 or (len(args.tcn_filters) > 1 and not args.latency_only):
-        p.error(f"--tcn-filters must be a positive int (a comma-separated list only with --latency-only), got "
-                f"{args.tcn_filters!r}.")
+    if (not args.tcn_filters or min(args.tcn_filters) < 1 or len(set(args.tcn_filters)) != len(args.tcn_filters)
+            or (len(args.tcn_filters) > 1 and not args.latency_only)):
+        p.error(f"--tcn-filters must be a positive int (a comma-separated list of distinct ones only with "
+                f"--latency-only), got {given!r}.")
+    if args.latency_only and args.table_only:
+        p.error("--latency-only and --table-only are two different tables: give one.")
     if args.latency_only and any(m != "tcn" and not m.startswith("zoo:") for m in args.models):
         p.error("--latency-only times Keras architectures that need no fit: zoo:<entry> and tcn.")
     if min(args.seeds, args.epochs, args.tcn_epochs, args.inception_epochs, args.inception_members,
