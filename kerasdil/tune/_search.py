@@ -352,6 +352,7 @@ def _search_datasets(family, info, user_data, train_data, input_shape, data, lim
 
     ``with_test``: also the user's test split (None for other data or none): ``(train, validation, test)``.
     """
+    test = None
     if user_data is not None:
         from kerasdil.tasks import get_task
 
@@ -360,21 +361,20 @@ def _search_datasets(family, info, user_data, train_data, input_shape, data, lim
         if parts.validation is None:
             raise ValueError("the search needs validation images for its objective; give a validation split "
                              "(--validation-split 0.2) or a validation/ folder.")
-        return (parts.train, parts.validation) + ((parts.test,) if with_test else ())
-    if with_test:
-        return (*_search_datasets(family, info, None, train_data, input_shape, data, limit, validation_size,
-                                  batch_size, seed, augment, scenes, role, project_dir, log), None)
-    if train_data is None and family.task == "segmentation":
-        return _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log, scenes)
-    if train_data is not None:
-        return train_data
-    train_ds, val_ds, val_images = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
-    if role == "local":
-        record = load_search_file(project_dir)
-        if record.get("validation_images") != val_images:
-            record["validation_images"] = val_images
-            _write_json(os.path.join(project_dir, SEARCH_FILE), record)
-    return train_ds, val_ds
+        pair, test = (parts.train, parts.validation), parts.test
+    elif train_data is None and family.task == "segmentation":
+        pair = _load_scenes(info, input_shape, data, limit, validation_size, batch_size, seed, augment, log, scenes)
+    elif train_data is not None:
+        pair = train_data
+    else:
+        train_ds, val_ds, val_images = _load_data(data, limit, validation_size, batch_size, seed, augment, log)
+        if role == "local":
+            record = load_search_file(project_dir)
+            if record.get("validation_images") != val_images:
+                record["validation_images"] = val_images
+                _write_json(os.path.join(project_dir, SEARCH_FILE), record)
+        pair = (train_ds, val_ds)
+    return (*pair, test) if with_test else tuple(pair)
 
 
 def _serve(kt_tuner, log):
