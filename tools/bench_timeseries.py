@@ -253,15 +253,24 @@ def run_model(model_name, data, seed, args):
 # ---------------------------------------------------------------- LiteRT
 
 
-def _flatbuffer(model, quantization, representative):
-    """A batch-1 float32 or int8 TFLite flatbuffer of ``model`` (``representative`` calibrates int8)."""
+def serving_function(model):
+    """``model``'s batch-1 serving function (a concrete function returning ``{"output": ...}``), as export writes it."""
     import tensorflow as tf
 
+    spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), tf.float32)
+
+    @tf.function(input_signature=[spec], autograph=False)
+    def serve(x):
+        return {"output": model(x, training=False)}
+
+    return serve.get_concrete_function()
+
+
+def _flatbuffer(model, quantization, representative):
+    """A batch-1 float32 or int8 TFLite flatbuffer of ``model`` (``representative`` calibrates int8)."""
     from kerasdil.export import tflite
 
-    spec = tf.TensorSpec((1, *representative.shape[1:]), tf.float32)
-    function = tf.function(lambda s: {"output": model(s, training=False)}, input_signature=[spec])
-    return tflite.convert(function.get_concrete_function(), quantization, representative=representative[:256])
+    return tflite.convert(serving_function(model), quantization, representative=representative[:256])
 
 
 def litert_columns(model, inputs, threads):

@@ -145,9 +145,7 @@ def int16_activations(model, data):
     from kerasdil.export import tflite
     from kerasdil.export.timing import median_seconds
 
-    spec = tf.TensorSpec((1, *data["x"].shape[1:]), tf.float32)
-    function = tf.function(lambda s: {"output": model(s, training=False)}, input_signature=[spec])
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([bench.serving_function(model)])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     samples = data["x"][:256]
     converter.representative_dataset = lambda: ([samples[i: i + 1]] for i in range(len(samples)))
